@@ -1,0 +1,217 @@
+//! Bounded HTTPS fetches of a provider's documents (JWK sets, discovery).
+
+use std::net::IpAddr;
+use std::time::Duration;
+
+use reqwest::header::{CACHE_CONTROL, RETRY_AFTER};
+use url::Url;
+
+use crate::error::AuthError;
+
+/// The `User-Agent` every fetch sends.
+pub(crate) const USER_AGENT: &str = concat!("jwks-auth/", env!("CARGO_PKG_VERSION"));
+const MAX_REDIRECTS: usize = 3;
+
+/// Why a fetch failed. Carried as the `source` of [`AuthError::KeysUnavailable`].
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum FetchError {
+    /// The server answered with a non-success status.
+    #[error("key server answered HTTP {status}")]
+    Status {
+        /// The HTTP status.
+        status: u16,
+        /// `Retry-After` in seconds, when the server sent one.
+        retry_after: Option<u64>,
+    },
+    /// The body exceeded the size cap.
+    #[error("key server response exceeds {limit} bytes")]
+    TooLarge {
+        /// The cap in bytes.
+        limit: usize,
+    },
+    /// A redirect pointed at another host, or there were too many.
+    #[error("key server redirected to another host")]
+    Redirect,
+    /// The request did not complete in time.
+    #[error("key server timed out")]
+    Timeout,
+    /// Transport error (connect, TLS, protocol).
+    #[error("key server unreachable")]
+    Transport(#[source] reqwest::Error),
+    /// The document is not what was expected.
+    #[error("key server sent an invalid document: {0}")]
+    Invalid(String),
+}
+
+impl FetchError {
+    fn from_reqwest(err: reqwest::Error) -> Self {
+        if err.is_timeout() {
+            FetchError::Timeout
+        } else if err.is_redirect() {
+            FetchError::Redirect
+        } else {
+            FetchError::Transport(err.without_url())
+        }
+    }
+}
+
+/// A fetched body and the freshness the server asked for.
+#[derive(Debug)]
+pub(crate) struct Fetched {
+    pub(crate) body: Vec<u8>,
+    pub(crate) max_age: Option<Duration>,
+}
+
+/// Checks that `url` may be fetched: HTTPS, or plain HTTP to a loopback host, or plain HTTP
+/// anywhere when the caller explicitly allowed it.
+pub(crate) fn check_url(raw: &str, allow_insecure_http: bool) -> Result<Url, AuthError> {
+    let url = Url::parse(raw).map_err(|e| AuthError::config(format!("invalid JWKS URL: {e}")))?;
+    match url.scheme() {
+        "https" => Ok(url),
+        "http" if allow_insecure_http || is_loopback(&url) => Ok(url),
+        "http" => Err(AuthError::config(
+            "JWKS URL must use https (plain http is allowed only for loopback hosts, \
+             or with allow_insecure_http)",
+        )),
+        other => Err(AuthError::config(format!(
+            "JWKS URL scheme `{other}` is not supported"
+        ))),
+    }
+}
+
+fn is_loopback(url: &Url) -> bool {
+    match url.host() {
+        Some(url::Host::Domain(name)) => name.eq_ignore_ascii_case("localhost"),
+        Some(url::Host::Ipv4(ip)) => IpAddr::V4(ip).is_loopback(),
+        Some(url::Host::Ipv6(ip)) => IpAddr::V6(ip).is_loopback(),
+        None => false,
+    }
+}
+
+/// The default client: rustls, bounded timeouts, redirects only within the same host.
+pub(crate) fn default_client(timeout: Duration) -> Result<reqwest::Client, AuthError> {
+    let policy = reqwest::redirect::Policy::custom(|attempt| {
+        let same_host = attempt
+            .previous()
+            .first()
+            .is_some_and(|first| first.host() == attempt.url().host());
+        if !same_host || attempt.previous().len() > MAX_REDIRECTS {
+            attempt.error(FetchError::Redirect)
+        } else {
+            attempt.follow()
+        }
+    });
+    reqwest::Client::builder()
+        .user_agent(USER_AGENT)
+        .timeout(timeout)
+        .connect_timeout(timeout)
+        .redirect(policy)
+        .build()
+        .map_err(|e| AuthError::config(format!("cannot build HTTP client: {e}")))
+}
+
+/// GETs `url` with a timeout and a body cap.
+pub(crate) async fn fetch(
+    client: &reqwest::Client,
+    url: &Url,
+    timeout: Duration,
+    max_body: usize,
+) -> Result<Fetched, FetchError> {
+    let request = client
+        .get(url.clone())
+        .header(reqwest::header::USER_AGENT, USER_AGENT)
+        .header(reqwest::header::ACCEPT, "application/json")
+        .timeout(timeout);
+    let mut response = tokio::time::timeout(timeout, request.send())
+        .await
+        .map_err(|_| FetchError::Timeout)?
+        .map_err(FetchError::from_reqwest)?;
+    // An injected client may follow redirects freely: check where we ended up.
+    if response.url().host() != url.host() {
+        return Err(FetchError::Redirect);
+    }
+    let status = response.status();
+    if !status.is_success() {
+        let retry_after = response
+            .headers()
+            .get(RETRY_AFTER)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().parse().ok());
+        return Err(FetchError::Status {
+            status: status.as_u16(),
+            retry_after,
+        });
+    }
+    if response
+        .content_length()
+        .is_some_and(|len| len > max_body as u64)
+    {
+        return Err(FetchError::TooLarge { limit: max_body });
+    }
+    let max_age = response
+        .headers()
+        .get(CACHE_CONTROL)
+        .and_then(|v| v.to_str().ok())
+        .and_then(parse_max_age);
+    let mut body = Vec::new();
+    let read = async {
+        while let Some(chunk) = response.chunk().await.map_err(FetchError::from_reqwest)? {
+            if body.len() + chunk.len() > max_body {
+                return Err(FetchError::TooLarge { limit: max_body });
+            }
+            body.extend_from_slice(&chunk);
+        }
+        Ok(())
+    };
+    tokio::time::timeout(timeout, read)
+        .await
+        .map_err(|_| FetchError::Timeout)??;
+    Ok(Fetched { body, max_age })
+}
+
+/// `max-age` from a `Cache-Control` value; `no-store`/`no-cache` mean "as short as allowed".
+fn parse_max_age(value: &str) -> Option<Duration> {
+    value.split(',').map(str::trim).find_map(|directive| {
+        let lower = directive.to_ascii_lowercase();
+        if lower == "no-cache" || lower == "no-store" {
+            return Some(Duration::ZERO);
+        }
+        lower
+            .strip_prefix("max-age=")
+            .and_then(|secs| secs.trim_matches('"').parse().ok())
+            .map(Duration::from_secs)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn https_is_required_except_for_loopback() {
+        assert!(check_url("https://auth.example.com/jwks", false).is_ok());
+        assert!(check_url("http://127.0.0.1:8080/jwks", false).is_ok());
+        assert!(check_url("http://localhost/jwks", false).is_ok());
+        assert!(check_url("http://[::1]:9/jwks", false).is_ok());
+        assert!(check_url("http://auth.example.com/jwks", false).is_err());
+        assert!(check_url("http://auth.example.com/jwks", true).is_ok());
+        assert!(check_url("ftp://auth.example.com/jwks", true).is_err());
+        assert!(check_url("file:///etc/passwd", true).is_err());
+    }
+
+    #[test]
+    fn max_age_is_read_from_cache_control() {
+        assert_eq!(
+            parse_max_age("public, max-age=300"),
+            Some(Duration::from_secs(300))
+        );
+        assert_eq!(
+            parse_max_age("MAX-AGE=60, must-revalidate"),
+            Some(Duration::from_secs(60))
+        );
+        assert_eq!(parse_max_age("no-store"), Some(Duration::ZERO));
+        assert_eq!(parse_max_age("public"), None);
+        assert_eq!(parse_max_age("max-age=abc"), None);
+    }
+}

@@ -1,0 +1,486 @@
+//! Turning JWK sets and PEM files into pre-parsed verification keys.
+//!
+//! Keys are parsed once, when the set is fetched, so the hot path only runs the signature
+//! check. A key the verifier cannot use is skipped with a warning; one bad key never fails
+//! the whole set.
+
+use std::collections::HashMap;
+use std::fmt;
+
+use aws_lc_rs::signature::{self as sig, ParsedPublicKey, VerificationAlgorithm};
+use aws_lc_rs::{hmac, rsa};
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine as _;
+use serde::Deserialize;
+
+use crate::algorithm::{Algorithm, KeyFamily};
+use crate::error::AuthError;
+
+/// RSA keys below this size are refused (RFC 8725 §3.5, NIST SP 800-131A).
+pub(crate) const MIN_RSA_BITS: usize = 2048;
+/// HMAC secrets below this size are refused (RFC 7518 §3.2 asks for at least the hash size).
+pub(crate) const MIN_SECRET_BYTES: usize = 32;
+
+/// One key, parsed for every algorithm it may verify.
+pub(crate) struct VerifyingKey {
+    pub(crate) kid: Option<Box<str>>,
+    pub(crate) family: KeyFamily,
+    verifiers: Vec<(Algorithm, KeyMaterial)>,
+}
+
+enum KeyMaterial {
+    Public(ParsedPublicKey),
+    Hmac(Box<hmac::Key>),
+}
+
+impl fmt::Debug for VerifyingKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("VerifyingKey")
+            .field("kid", &self.kid)
+            .field("family", &self.family)
+            .field("algorithms", &self.algorithms().collect::<Vec<_>>())
+            .finish_non_exhaustive()
+    }
+}
+
+impl VerifyingKey {
+    /// The algorithms this key accepts.
+    pub(crate) fn algorithms(&self) -> impl Iterator<Item = Algorithm> + '_ {
+        self.verifiers.iter().map(|(alg, _)| *alg)
+    }
+
+    pub(crate) fn supports(&self, alg: Algorithm) -> bool {
+        self.verifiers.iter().any(|(a, _)| *a == alg)
+    }
+
+    /// Checks `signature` over `message` with `alg`, which must be one this key accepts.
+    pub(crate) fn verify(
+        &self,
+        alg: Algorithm,
+        message: &[u8],
+        signature: &[u8],
+    ) -> Result<(), AuthError> {
+        let (_, material) = self.verifiers.iter().find(|(a, _)| *a == alg).ok_or(
+            AuthError::UnsupportedAlgorithm("algorithm does not fit the key"),
+        )?;
+        let ok = match material {
+            KeyMaterial::Public(key) => key.verify_sig(message, signature).is_ok(),
+            KeyMaterial::Hmac(key) => hmac::verify(key, message, signature).is_ok(),
+        };
+        if ok {
+            Ok(())
+        } else {
+            Err(AuthError::InvalidSignature)
+        }
+    }
+
+    /// A shared-secret key for the given HMAC algorithms.
+    pub(crate) fn from_secret(secret: &[u8], allowed: &[Algorithm]) -> Result<Self, AuthError> {
+        if secret.len() < MIN_SECRET_BYTES {
+            return Err(AuthError::config(format!(
+                "shared secret must be at least {MIN_SECRET_BYTES} bytes"
+            )));
+        }
+        let verifiers: Vec<_> = allowed
+            .iter()
+            .filter_map(|&alg| {
+                let hmac_alg = match alg {
+                    Algorithm::HS256 => hmac::HMAC_SHA256,
+                    Algorithm::HS384 => hmac::HMAC_SHA384,
+                    Algorithm::HS512 => hmac::HMAC_SHA512,
+                    _ => return None,
+                };
+                Some((alg, KeyMaterial::Hmac(Box::new(hmac::Key::new(hmac_alg, secret)))))
+            })
+            .collect();
+        if verifiers.is_empty() {
+            return Err(AuthError::config(
+                "shared-secret mode needs at least one of HS256, HS384, HS512",
+            ));
+        }
+        Ok(VerifyingKey {
+            kid: None,
+            family: KeyFamily::Secret,
+            verifiers,
+        })
+    }
+
+    /// A public key from a PEM file (SPKI or PKCS#1 RSA, SPKI EC or Ed25519).
+    pub(crate) fn from_pem(pem: &[u8], allowed: &[Algorithm]) -> Result<Self, String> {
+        use jsonwebtoken::DecodingKey;
+        if let Ok(key) = DecodingKey::from_rsa_pem(pem) {
+            let der = key.try_get_as_bytes().map_err(|e| e.to_string())?;
+            let public = rsa::PublicKey::from_der(der).map_err(|e| e.to_string())?;
+            return Self::rsa(
+                None,
+                None,
+                public.modulus().big_endian_without_leading_zero(),
+                public.exponent().big_endian_without_leading_zero(),
+                allowed,
+            );
+        }
+        if let Ok(key) = DecodingKey::from_ec_pem(pem) {
+            let point = key.try_get_as_bytes().map_err(|e| e.to_string())?;
+            for family in [KeyFamily::P256, KeyFamily::P384, KeyFamily::P521] {
+                if let Ok(parsed) = Self::public(None, None, family, point, allowed) {
+                    return Ok(parsed);
+                }
+            }
+            return Err("EC key on an unsupported curve".into());
+        }
+        if let Ok(key) = DecodingKey::from_ed_pem(pem) {
+            let raw = key.try_get_as_bytes().map_err(|e| e.to_string())?;
+            return Self::public(None, None, KeyFamily::Ed25519, raw, allowed);
+        }
+        Err("not a PEM public key (RSA, EC or Ed25519)".into())
+    }
+
+    fn rsa(
+        kid: Option<Box<str>>,
+        jwk_alg: Option<Algorithm>,
+        n: &[u8],
+        e: &[u8],
+        allowed: &[Algorithm],
+    ) -> Result<Self, String> {
+        let n = strip_leading_zeros(n);
+        let bits = rsa_bits(n);
+        if bits < MIN_RSA_BITS {
+            return Err(format!(
+                "RSA key of {bits} bits is below the {MIN_RSA_BITS}-bit minimum"
+            ));
+        }
+        let components = rsa::PublicKeyComponents {
+            n,
+            e: strip_leading_zeros(e),
+        };
+        let mut verifiers = Vec::new();
+        for alg in usable_algorithms(KeyFamily::Rsa, jwk_alg, allowed)? {
+            let parsed = components
+                .to_parsed_public_key(rsa_params(alg))
+                .map_err(|e| format!("invalid RSA key: {e}"))?;
+            verifiers.push((alg, KeyMaterial::Public(parsed)));
+        }
+        Ok(VerifyingKey {
+            kid,
+            family: KeyFamily::Rsa,
+            verifiers,
+        })
+    }
+
+    fn public(
+        kid: Option<Box<str>>,
+        jwk_alg: Option<Algorithm>,
+        family: KeyFamily,
+        bytes: &[u8],
+        allowed: &[Algorithm],
+    ) -> Result<Self, String> {
+        let mut verifiers = Vec::new();
+        for alg in usable_algorithms(family, jwk_alg, allowed)? {
+            let parsed = ParsedPublicKey::new(curve_algorithm(alg), bytes)
+                .map_err(|e| format!("invalid {family:?} key: {e}"))?;
+            verifiers.push((alg, KeyMaterial::Public(parsed)));
+        }
+        Ok(VerifyingKey {
+            kid,
+            family,
+            verifiers,
+        })
+    }
+}
+
+/// The algorithms a key may verify: those of its family, narrowed by its own `alg` when
+/// present, and by what the provider allows.
+fn usable_algorithms(
+    family: KeyFamily,
+    jwk_alg: Option<Algorithm>,
+    allowed: &[Algorithm],
+) -> Result<Vec<Algorithm>, String> {
+    if let Some(alg) = jwk_alg {
+        if alg.key_family() != family {
+            return Err(format!("`alg` {alg} does not fit a {family:?} key"));
+        }
+    }
+    let algs: Vec<_> = family
+        .algorithms()
+        .filter(|alg| jwk_alg.is_none_or(|only| only == *alg) && allowed.contains(alg))
+        .collect();
+    if algs.is_empty() {
+        return Err(format!(
+            "{family:?} key fits no algorithm the provider allows"
+        ));
+    }
+    Ok(algs)
+}
+
+fn rsa_params(alg: Algorithm) -> &'static sig::RsaParameters {
+    match alg {
+        Algorithm::RS256 => &sig::RSA_PKCS1_2048_8192_SHA256,
+        Algorithm::RS384 => &sig::RSA_PKCS1_2048_8192_SHA384,
+        Algorithm::RS512 => &sig::RSA_PKCS1_2048_8192_SHA512,
+        Algorithm::PS256 => &sig::RSA_PSS_2048_8192_SHA256,
+        Algorithm::PS384 => &sig::RSA_PSS_2048_8192_SHA384,
+        _ => &sig::RSA_PSS_2048_8192_SHA512,
+    }
+}
+
+fn curve_algorithm(alg: Algorithm) -> &'static dyn VerificationAlgorithm {
+    match alg {
+        Algorithm::ES256 => &sig::ECDSA_P256_SHA256_FIXED,
+        Algorithm::ES384 => &sig::ECDSA_P384_SHA384_FIXED,
+        Algorithm::ES512 => &sig::ECDSA_P521_SHA512_FIXED,
+        _ => &sig::ED25519,
+    }
+}
+
+fn strip_leading_zeros(bytes: &[u8]) -> &[u8] {
+    let first = bytes.iter().position(|&b| b != 0).unwrap_or(bytes.len());
+    &bytes[first..]
+}
+
+fn rsa_bits(n: &[u8]) -> usize {
+    match n.first() {
+        Some(&top) => (n.len() - 1) * 8 + (8 - top.leading_zeros() as usize),
+        None => 0,
+    }
+}
+
+/// One entry of a JWK set, with only the members we read.
+#[derive(Deserialize)]
+struct RawJwk {
+    kty: String,
+    #[serde(default)]
+    kid: Option<String>,
+    #[serde(default, rename = "use")]
+    key_use: Option<String>,
+    #[serde(default)]
+    alg: Option<String>,
+    #[serde(default)]
+    crv: Option<String>,
+    #[serde(default)]
+    x: Option<String>,
+    #[serde(default)]
+    y: Option<String>,
+    #[serde(default)]
+    n: Option<String>,
+    #[serde(default)]
+    e: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct RawJwkSet {
+    keys: Vec<serde_json::Value>,
+}
+
+/// A parsed key set: the usable keys and a note for each skipped one.
+#[derive(Debug, Default)]
+pub(crate) struct ParsedKeySet {
+    pub(crate) keys: Vec<VerifyingKey>,
+    pub(crate) skipped: Vec<String>,
+}
+
+/// Parses a JWK set document. Fails only when the document itself is not a JWK set.
+pub(crate) fn parse_jwk_set(body: &[u8], allowed: &[Algorithm]) -> Result<ParsedKeySet, String> {
+    let set: RawJwkSet = serde_json::from_slice(body).map_err(|e| format!("not a JWK set: {e}"))?;
+    let mut parsed = ParsedKeySet::default();
+    let mut seen_kids: HashMap<String, ()> = HashMap::new();
+    for (index, value) in set.keys.into_iter().enumerate() {
+        let label = value
+            .get("kid")
+            .and_then(|k| k.as_str())
+            .map(|k| format!("key `{}`", truncate(k)))
+            .unwrap_or_else(|| format!("key #{index}"));
+        match parse_jwk(value, allowed) {
+            Ok(key) => {
+                if let Some(kid) = &key.kid {
+                    if seen_kids.insert(kid.to_string(), ()).is_some() {
+                        parsed
+                            .skipped
+                            .push(format!("{label}: duplicate kid, first one kept"));
+                        continue;
+                    }
+                }
+                parsed.keys.push(key);
+            }
+            Err(reason) => parsed.skipped.push(format!("{label}: {reason}")),
+        }
+    }
+    Ok(parsed)
+}
+
+fn truncate(kid: &str) -> &str {
+    match kid.char_indices().nth(64) {
+        Some((at, _)) => &kid[..at],
+        None => kid,
+    }
+}
+
+fn parse_jwk(value: serde_json::Value, allowed: &[Algorithm]) -> Result<VerifyingKey, String> {
+    let jwk: RawJwk = serde_json::from_value(value).map_err(|e| format!("unreadable: {e}"))?;
+    if let Some(key_use) = &jwk.key_use {
+        if key_use != "sig" {
+            return Err(format!("`use` is {key_use:?}, not \"sig\""));
+        }
+    }
+    let jwk_alg = match jwk.alg.as_deref() {
+        None => None,
+        Some(name) => Some(
+            name.parse::<Algorithm>()
+                .map_err(|_| format!("unsupported `alg` {name:?}"))?,
+        ),
+    };
+    let kid = jwk.kid.map(String::into_boxed_str);
+    let member = |name: &str, value: &Option<String>| -> Result<Vec<u8>, String> {
+        let text = value.as_deref().ok_or(format!("missing `{name}`"))?;
+        URL_SAFE_NO_PAD
+            .decode(text)
+            .map_err(|_| format!("`{name}` is not base64url"))
+    };
+    match (jwk.kty.as_str(), jwk.crv.as_deref()) {
+        ("RSA", _) => VerifyingKey::rsa(
+            kid,
+            jwk_alg,
+            &member("n", &jwk.n)?,
+            &member("e", &jwk.e)?,
+            allowed,
+        ),
+        ("EC", Some(crv @ ("P-256" | "P-384" | "P-521"))) => {
+            let (family, size) = match crv {
+                "P-256" => (KeyFamily::P256, 32),
+                "P-384" => (KeyFamily::P384, 48),
+                _ => (KeyFamily::P521, 66),
+            };
+            let (x, y) = (member("x", &jwk.x)?, member("y", &jwk.y)?);
+            if x.len() != size || y.len() != size {
+                return Err(format!("{crv} coordinates must be {size} bytes"));
+            }
+            let mut point = Vec::with_capacity(1 + 2 * size);
+            point.push(0x04); // uncompressed SEC1 point
+            point.extend_from_slice(&x);
+            point.extend_from_slice(&y);
+            VerifyingKey::public(kid, jwk_alg, family, &point, allowed)
+        }
+        ("OKP", Some("Ed25519")) => {
+            let x = member("x", &jwk.x)?;
+            if x.len() != 32 {
+                return Err("Ed25519 `x` must be 32 bytes".into());
+            }
+            VerifyingKey::public(kid, jwk_alg, KeyFamily::Ed25519, &x, allowed)
+        }
+        ("oct", _) => Err("symmetric key in a public key set ignored".into()),
+        (kty, crv) => Err(format!(
+            "unsupported key type {kty:?}{}",
+            crv.map(|c| format!(" curve {c:?}")).unwrap_or_default()
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const ALL: &[Algorithm] = &Algorithm::ALL;
+
+    fn fixture(name: &str) -> serde_json::Value {
+        let path = format!(
+            "{}/fixtures/keys/{name}.jwk.json",
+            env!("CARGO_MANIFEST_DIR")
+        );
+        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+    }
+
+    fn set(keys: Vec<serde_json::Value>) -> Vec<u8> {
+        serde_json::to_vec(&serde_json::json!({ "keys": keys })).unwrap()
+    }
+
+    #[test]
+    fn keys_without_alg_or_use_get_every_algorithm_of_their_family() {
+        let parsed = parse_jwk_set(&set(vec![fixture("rsa-2048-a")]), ALL).unwrap();
+        let algs: Vec<_> = parsed.keys[0].algorithms().collect();
+        assert_eq!(algs.len(), 6);
+        assert!(!algs.iter().any(|a| a.is_symmetric()));
+    }
+
+    #[test]
+    fn jwk_alg_narrows_the_key_to_that_algorithm() {
+        let mut jwk = fixture("rsa-2048-a");
+        jwk["alg"] = "PS256".into();
+        let parsed = parse_jwk_set(&set(vec![jwk]), ALL).unwrap();
+        assert_eq!(
+            parsed.keys[0].algorithms().collect::<Vec<_>>(),
+            [Algorithm::PS256]
+        );
+    }
+
+    #[test]
+    fn unusable_keys_are_skipped_without_failing_the_set() {
+        let mut enc = fixture("ec-p256-a");
+        enc["use"] = "enc".into();
+        enc["kid"] = "enc".into();
+        let mut wrong_alg = fixture("ed25519-a");
+        wrong_alg["alg"] = "RS256".into();
+        let keys = vec![
+            fixture("rsa-1024-weak"),
+            enc,
+            wrong_alg,
+            serde_json::json!({"kty": "OKP", "crv": "X25519", "x": "AAAA", "kid": "x"}),
+            serde_json::json!({"kty": "oct", "k": "c2VjcmV0", "kid": "oct"}),
+            serde_json::json!({"kty": "RSA", "kid": 7}),
+            fixture("ec-p384-a"),
+        ];
+        let parsed = parse_jwk_set(&set(keys), ALL).unwrap();
+        assert_eq!(parsed.keys.len(), 1, "{:?}", parsed.skipped);
+        assert_eq!(parsed.keys[0].kid.as_deref(), Some("ec-p384-a"));
+        assert_eq!(parsed.skipped.len(), 6);
+        assert!(
+            parsed.skipped[0].contains("1024 bits"),
+            "{}",
+            parsed.skipped[0]
+        );
+    }
+
+    #[test]
+    fn provider_allow_list_limits_key_algorithms() {
+        let parsed = parse_jwk_set(&set(vec![fixture("ec-p256-a")]), &[Algorithm::RS256]).unwrap();
+        assert!(parsed.keys.is_empty());
+    }
+
+    #[test]
+    fn duplicate_kids_keep_the_first_key() {
+        let mut second = fixture("ec-p256-b");
+        second["kid"] = "ec-p256-a".into();
+        let parsed = parse_jwk_set(&set(vec![fixture("ec-p256-a"), second]), ALL).unwrap();
+        assert_eq!(parsed.keys.len(), 1);
+        assert!(parsed.skipped[0].contains("duplicate"));
+    }
+
+    #[test]
+    fn a_document_that_is_not_a_key_set_fails() {
+        assert!(parse_jwk_set(b"{}", ALL).is_err());
+        assert!(parse_jwk_set(b"[1,2]", ALL).is_err());
+        assert!(parse_jwk_set(b"not json", ALL).is_err());
+    }
+
+    #[test]
+    fn pem_public_keys_of_each_type_parse() {
+        for (name, family) in [
+            ("rsa-2048-a", KeyFamily::Rsa),
+            ("ec-p256-a", KeyFamily::P256),
+            ("ec-p384-a", KeyFamily::P384),
+            ("ec-p521-a", KeyFamily::P521),
+            ("ed25519-a", KeyFamily::Ed25519),
+        ] {
+            let path = format!(
+                "{}/fixtures/keys/{name}.pub.pem",
+                env!("CARGO_MANIFEST_DIR")
+            );
+            let key = VerifyingKey::from_pem(&std::fs::read(path).unwrap(), ALL).unwrap();
+            assert_eq!(key.family, family, "{name}");
+        }
+    }
+
+    #[test]
+    fn short_secrets_are_refused() {
+        assert!(VerifyingKey::from_secret(&[7; 31], &[Algorithm::HS256]).is_err());
+        assert!(VerifyingKey::from_secret(&[7; 32], &[Algorithm::HS256]).is_ok());
+    }
+}

@@ -1,0 +1,557 @@
+//! The caching key fetcher: fetches a provider's JWK set, keeps it in memory, and refreshes
+//! it on expiry or when a token names an unknown `kid`, without letting a flood of forged
+//! kids hammer the provider.
+//!
+//! # Policy
+//!
+//! * **Lazy or eager**: keys are fetched on the first verify, or up front with
+//!   [`Verifier::warm_up`](crate::Verifier::warm_up).
+//! * **Freshness**: a set stays fresh for [`CachePolicy::ttl`] (10 min), or for the
+//!   response's `Cache-Control: max-age` clamped to [`CachePolicy::min_ttl`] (1 min) ..
+//!   [`CachePolicy::max_ttl`] (24 h).
+//! * **Unknown `kid`**: triggers a refetch at most once per [`CachePolicy::refresh_cooldown`]
+//!   (30 s). Concurrent callers share one in-flight fetch. A kid still unknown afterwards is
+//!   remembered in a bounded negative cache and rejected without a fetch until the cooldown
+//!   passes.
+//! * **Failures**: while keys are cached, a failed refresh keeps serving them (stale-if-error)
+//!   for up to [`CachePolicy::max_stale`] (24 h) and emits a warning; with nothing cached the
+//!   verifier answers [`ErrorKind::KeysUnavailable`](crate::ErrorKind::KeysUnavailable) (503).
+//!   After a failure, the next attempt waits for the cooldown.
+//! * **Tokens without `kid`**: only keys whose type fits the header's `alg` are tried, at most
+//!   [`CachePolicy::max_kidless_candidates`] of them, and such tokens never trigger a refetch.
+//! * **HTTP**: HTTPS only (loopback excepted), 5 s timeout, 1 MiB body cap, no redirect to
+//!   another host, `User-Agent: jwks-auth/<version>`.
+
+mod fetch;
+pub(crate) mod jwk;
+
+use std::collections::{HashMap, HashSet};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+pub use fetch::FetchError;
+pub(crate) use fetch::{check_url, default_client};
+use jwk::VerifyingKey;
+use url::Url;
+
+use crate::algorithm::Algorithm;
+use crate::clock::Clock;
+use crate::error::AuthError;
+
+/// How keys are cached and refreshed. Start from [`CachePolicy::default`].
+///
+/// ```
+/// use jwks_auth::CachePolicy;
+/// use std::time::Duration;
+/// let policy = CachePolicy::default().refresh_cooldown(Duration::from_secs(10));
+/// assert_eq!(policy.ttl, Duration::from_secs(600));
+/// ```
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct CachePolicy {
+    /// Freshness when the response has no `max-age`. Default: 10 minutes.
+    pub ttl: Duration,
+    /// Lower clamp for `max-age`. Default: 1 minute.
+    pub min_ttl: Duration,
+    /// Upper clamp for `max-age`. Default: 24 hours.
+    pub max_ttl: Duration,
+    /// Minimum time between unknown-`kid` refetches, and between a failed fetch and the next
+    /// attempt. Default: 30 seconds.
+    pub refresh_cooldown: Duration,
+    /// How long stale keys may keep serving while the provider fails. Default: 24 hours.
+    pub max_stale: Duration,
+    /// Bound on remembered unknown kids. Default: 1024.
+    pub negative_cache_capacity: u64,
+    /// Per-request timeout. Default: 5 seconds.
+    pub fetch_timeout: Duration,
+    /// Body size cap. Default: 1 MiB.
+    pub max_body_bytes: usize,
+    /// Keys tried for a token without `kid`. Default: 4.
+    pub max_kidless_candidates: usize,
+}
+
+impl Default for CachePolicy {
+    fn default() -> Self {
+        CachePolicy {
+            ttl: Duration::from_secs(600),
+            min_ttl: Duration::from_secs(60),
+            max_ttl: Duration::from_secs(24 * 3600),
+            refresh_cooldown: Duration::from_secs(30),
+            max_stale: Duration::from_secs(24 * 3600),
+            negative_cache_capacity: 1024,
+            fetch_timeout: Duration::from_secs(5),
+            max_body_bytes: 1 << 20,
+            max_kidless_candidates: 4,
+        }
+    }
+}
+
+macro_rules! policy_setters {
+    ($($(#[$doc:meta])* $name:ident: $ty:ty;)*) => {
+        impl CachePolicy {
+            $(
+                $(#[$doc])*
+                #[must_use]
+                pub fn $name(mut self, value: $ty) -> Self {
+                    self.$name = value;
+                    self
+                }
+            )*
+        }
+    };
+}
+
+policy_setters! {
+    /// Sets [`CachePolicy::ttl`].
+    ttl: Duration;
+    /// Sets [`CachePolicy::min_ttl`].
+    min_ttl: Duration;
+    /// Sets [`CachePolicy::max_ttl`].
+    max_ttl: Duration;
+    /// Sets [`CachePolicy::refresh_cooldown`].
+    refresh_cooldown: Duration;
+    /// Sets [`CachePolicy::max_stale`].
+    max_stale: Duration;
+    /// Sets [`CachePolicy::negative_cache_capacity`].
+    negative_cache_capacity: u64;
+    /// Sets [`CachePolicy::fetch_timeout`].
+    fetch_timeout: Duration;
+    /// Sets [`CachePolicy::max_body_bytes`].
+    max_body_bytes: usize;
+    /// Sets [`CachePolicy::max_kidless_candidates`].
+    max_kidless_candidates: usize;
+}
+
+/// Counters of the key fetcher, for tests and metrics.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct KeyStats {
+    /// JWKS fetches attempted.
+    pub fetches: u64,
+    /// Fetches that failed (HTTP, timeout, size, unusable document).
+    pub fetch_failures: u64,
+    /// Fetches triggered by an unknown `kid`.
+    pub unknown_kid_refreshes: u64,
+    /// Tokens rejected because their `kid` stayed unknown.
+    pub unknown_kid_rejections: u64,
+    /// Rejections answered from the negative cache, without a fetch.
+    pub negative_cache_hits: u64,
+    /// Verifications served from stale keys after a failed refresh.
+    pub stale_serves: u64,
+    /// Unknown kids currently remembered.
+    pub negative_cache_entries: u64,
+    /// Usable keys in the current set.
+    pub keys: usize,
+}
+
+#[derive(Default)]
+struct Counters {
+    fetches: AtomicU64,
+    fetch_failures: AtomicU64,
+    unknown_kid_refreshes: AtomicU64,
+    unknown_kid_rejections: AtomicU64,
+    negative_cache_hits: AtomicU64,
+    stale_serves: AtomicU64,
+}
+
+fn bump(counter: &AtomicU64) {
+    counter.fetch_add(1, Ordering::Relaxed);
+}
+
+/// A parsed key set and when it stops being fresh.
+#[derive(Debug)]
+pub(crate) struct KeySet {
+    keys: Vec<VerifyingKey>,
+    by_kid: HashMap<Box<str>, usize>,
+    fetched_at: Duration,
+    fresh_until: Duration,
+}
+
+/// What a key set says about a token's `kid` and `alg`.
+pub(crate) enum Lookup<'a> {
+    /// Keys to try, in order (one for a kid, a few for a kid-less token).
+    Found(Vec<&'a VerifyingKey>),
+    /// The kid exists but its key does not fit the algorithm.
+    WrongAlgorithm,
+    /// No key fits.
+    Missing,
+}
+
+impl KeySet {
+    fn new(keys: Vec<VerifyingKey>, fetched_at: Duration, fresh_until: Duration) -> Self {
+        let by_kid = keys
+            .iter()
+            .enumerate()
+            .filter_map(|(i, key)| key.kid.clone().map(|kid| (kid, i)))
+            .collect();
+        KeySet {
+            keys,
+            by_kid,
+            fetched_at,
+            fresh_until,
+        }
+    }
+
+    /// The key named `kid`, for the hot path.
+    pub(crate) fn by_kid(&self, kid: &str) -> Option<&VerifyingKey> {
+        self.by_kid.get(kid).map(|&i| &self.keys[i])
+    }
+
+    pub(crate) fn lookup(
+        &self,
+        kid: Option<&str>,
+        alg: Algorithm,
+        max_kidless: usize,
+    ) -> Lookup<'_> {
+        match kid {
+            Some(kid) => match self.by_kid(kid) {
+                Some(key) if key.supports(alg) => Lookup::Found(vec![key]),
+                Some(_) => Lookup::WrongAlgorithm,
+                None => Lookup::Missing,
+            },
+            None => {
+                let keys: Vec<_> = self
+                    .keys
+                    .iter()
+                    .filter(|key| key.supports(alg))
+                    .take(max_kidless)
+                    .collect();
+                if keys.is_empty() {
+                    Lookup::Missing
+                } else {
+                    Lookup::Found(keys)
+                }
+            }
+        }
+    }
+
+    fn has(&self, kid: Option<&str>, alg: Algorithm, max_kidless: usize) -> bool {
+        !matches!(self.lookup(kid, alg, max_kidless), Lookup::Missing)
+    }
+
+    fn kids(&self) -> HashSet<&str> {
+        self.by_kid.keys().map(|k| &**k).collect()
+    }
+}
+
+#[derive(Debug)]
+enum Source {
+    Remote { url: Url, client: reqwest::Client },
+    Static,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Trigger {
+    Cold,
+    Expired,
+    UnknownKid,
+    Forced,
+}
+
+type Outcome = Result<Arc<KeySet>, Arc<FetchError>>;
+
+#[derive(Default)]
+struct GateState {
+    last_outcome: Option<Outcome>,
+    last_miss_refresh: Option<Duration>,
+    last_failure: Option<Duration>,
+}
+
+/// Called with the kids that disappeared from the key set after a refresh.
+pub(crate) type RemovedKidsHook = Box<dyn Fn(&HashSet<Box<str>>) + Send + Sync>;
+
+/// The key cache behind a [`Verifier`](crate::Verifier).
+pub(crate) struct KeyStore {
+    source: Source,
+    allowed: Vec<Algorithm>,
+    policy: CachePolicy,
+    clock: Arc<dyn Clock>,
+    current: RwLock<Option<Arc<KeySet>>>,
+    gate: tokio::sync::Mutex<GateState>,
+    attempts: AtomicU64,
+    negative: moka::sync::Cache<Box<str>, Duration>,
+    counters: Counters,
+    removed_kids_hook: std::sync::OnceLock<RemovedKidsHook>,
+}
+
+impl std::fmt::Debug for KeyStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("KeyStore")
+            .field("source", &self.source)
+            .field("allowed", &self.allowed)
+            .field("policy", &self.policy)
+            .finish_non_exhaustive()
+    }
+}
+
+impl KeyStore {
+    fn with_source(
+        source: Source,
+        initial: Option<Vec<VerifyingKey>>,
+        allowed: Vec<Algorithm>,
+        policy: CachePolicy,
+        clock: Arc<dyn Clock>,
+    ) -> Self {
+        let current = initial.map(|keys| Arc::new(KeySet::new(keys, clock.now(), Duration::MAX)));
+        let negative = moka::sync::Cache::builder()
+            .max_capacity(policy.negative_cache_capacity)
+            .time_to_live(policy.refresh_cooldown.max(Duration::from_millis(1)))
+            .build();
+        KeyStore {
+            source,
+            allowed,
+            policy,
+            clock,
+            current: RwLock::new(current),
+            gate: tokio::sync::Mutex::new(GateState::default()),
+            attempts: AtomicU64::new(0),
+            negative,
+            counters: Counters::default(),
+            removed_kids_hook: std::sync::OnceLock::new(),
+        }
+    }
+
+    /// A store that fetches `url`.
+    pub(crate) fn remote(
+        url: Url,
+        client: reqwest::Client,
+        allowed: Vec<Algorithm>,
+        policy: CachePolicy,
+        clock: Arc<dyn Clock>,
+    ) -> Self {
+        Self::with_source(Source::Remote { url, client }, None, allowed, policy, clock)
+    }
+
+    /// A store over fixed keys that never fetches.
+    pub(crate) fn fixed(
+        keys: Vec<VerifyingKey>,
+        allowed: Vec<Algorithm>,
+        policy: CachePolicy,
+        clock: Arc<dyn Clock>,
+    ) -> Self {
+        Self::with_source(Source::Static, Some(keys), allowed, policy, clock)
+    }
+
+    pub(crate) fn set_removed_kids_hook(&self, hook: RemovedKidsHook) {
+        let _ = self.removed_kids_hook.set(hook);
+    }
+
+    pub(crate) fn policy(&self) -> &CachePolicy {
+        &self.policy
+    }
+
+    fn snapshot(&self) -> Option<Arc<KeySet>> {
+        self.current
+            .read()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .clone()
+    }
+
+    /// The current key set if it is fresh and holds the token's key: the hot path, no await.
+    pub(crate) fn fresh_snapshot(&self) -> Option<Arc<KeySet>> {
+        let set = self.snapshot()?;
+        (self.clock.now() < set.fresh_until).then_some(set)
+    }
+
+    /// A key set that can answer for (`kid`, `alg`), fetching or refreshing as the policy allows.
+    pub(crate) async fn resolve(
+        &self,
+        kid: Option<&str>,
+        alg: Algorithm,
+    ) -> Result<Arc<KeySet>, AuthError> {
+        let max_kidless = self.policy.max_kidless_candidates;
+        let Some(mut set) = self.snapshot() else {
+            let set = self.refresh(Trigger::Cold).await.map_err(unavailable)?;
+            return self.after_refresh(set, kid, alg);
+        };
+        if self.clock.now() >= set.fresh_until {
+            match self.refresh(Trigger::Expired).await {
+                Ok(fresh) => set = fresh,
+                Err(err) => {
+                    if self.clock.now() > set.fetched_at.saturating_add(self.policy.max_stale) {
+                        return Err(unavailable(err));
+                    }
+                    bump(&self.counters.stale_serves);
+                    tracing::warn!(target: "jwks_auth::keys", error = %err, "refresh failed; serving stale keys");
+                }
+            }
+        }
+        if set.has(kid, alg, max_kidless) {
+            return Ok(set);
+        }
+        let (Some(kid), Source::Remote { .. }) = (kid, &self.source) else {
+            return self.reject_unknown(None);
+        };
+        let now = self.clock.now();
+        if let Some(seen) = self.negative.get(kid) {
+            if now < seen.saturating_add(self.policy.refresh_cooldown) {
+                bump(&self.counters.negative_cache_hits);
+                return self.reject_unknown(None);
+            }
+        }
+        tracing::debug!(target: "jwks_auth::keys", "unknown kid; refresh requested");
+        match self.refresh(Trigger::UnknownKid).await {
+            Ok(fresh) => self.after_refresh(fresh, Some(kid), alg),
+            Err(_) => self.reject_unknown(Some(kid)),
+        }
+    }
+
+    fn after_refresh(
+        &self,
+        set: Arc<KeySet>,
+        kid: Option<&str>,
+        alg: Algorithm,
+    ) -> Result<Arc<KeySet>, AuthError> {
+        if set.has(kid, alg, self.policy.max_kidless_candidates) {
+            Ok(set)
+        } else {
+            self.reject_unknown(kid)
+        }
+    }
+
+    fn reject_unknown(&self, remember: Option<&str>) -> Result<Arc<KeySet>, AuthError> {
+        if let Some(kid) = remember {
+            self.negative.insert(kid.into(), self.clock.now());
+        }
+        bump(&self.counters.unknown_kid_rejections);
+        Err(AuthError::UnknownKey)
+    }
+
+    /// Fetches now, ignoring freshness and cooldown (used by `warm_up`).
+    pub(crate) async fn force_refresh(&self) -> Result<(), AuthError> {
+        match self.source {
+            Source::Static => Ok(()),
+            Source::Remote { .. } => self
+                .refresh(Trigger::Forced)
+                .await
+                .map(drop)
+                .map_err(unavailable),
+        }
+    }
+
+    /// Single-flight refresh: one caller fetches, callers that queued meanwhile share its outcome.
+    async fn refresh(&self, trigger: Trigger) -> Outcome {
+        let Source::Remote { url, client } = &self.source else {
+            return self
+                .snapshot()
+                .ok_or_else(|| Arc::new(FetchError::Invalid("no keys".into())));
+        };
+        let seen = self.attempts.load(Ordering::Acquire);
+        let mut gate = self.gate.lock().await;
+        if self.attempts.load(Ordering::Acquire) != seen {
+            if let Some(outcome) = &gate.last_outcome {
+                return outcome.clone();
+            }
+        }
+        let now = self.clock.now();
+        let cooldown = self.policy.refresh_cooldown;
+        let cooling =
+            |since: Option<Duration>| since.is_some_and(|t| now < t.saturating_add(cooldown));
+        if trigger != Trigger::Forced {
+            if trigger == Trigger::UnknownKid && cooling(gate.last_miss_refresh) {
+                return Err(Arc::new(FetchError::Invalid("refresh cooldown".into())));
+            }
+            if cooling(gate.last_failure) {
+                if let Some(Err(err)) = &gate.last_outcome {
+                    return Err(err.clone());
+                }
+            }
+        }
+        if trigger == Trigger::UnknownKid {
+            gate.last_miss_refresh = Some(now);
+            bump(&self.counters.unknown_kid_refreshes);
+        }
+        bump(&self.counters.fetches);
+        tracing::debug!(target: "jwks_auth::keys", ?trigger, "fetching JWKS");
+        let outcome = self.fetch_set(url, client).await.map_err(Arc::new);
+        match &outcome {
+            Ok(set) => {
+                gate.last_failure = None;
+                self.install(set.clone());
+            }
+            Err(err) => {
+                gate.last_failure = Some(now);
+                bump(&self.counters.fetch_failures);
+                tracing::warn!(target: "jwks_auth::keys", error = %err, "JWKS fetch failed");
+            }
+        }
+        gate.last_outcome = Some(outcome.clone());
+        self.attempts.fetch_add(1, Ordering::Release);
+        outcome
+    }
+
+    async fn fetch_set(
+        &self,
+        url: &Url,
+        client: &reqwest::Client,
+    ) -> Result<Arc<KeySet>, FetchError> {
+        let fetched = fetch::fetch(
+            client,
+            url,
+            self.policy.fetch_timeout,
+            self.policy.max_body_bytes,
+        )
+        .await?;
+        let parsed =
+            jwk::parse_jwk_set(&fetched.body, &self.allowed).map_err(FetchError::Invalid)?;
+        for reason in &parsed.skipped {
+            tracing::warn!(target: "jwks_auth::keys", "skipped {reason}");
+        }
+        if parsed.keys.is_empty() {
+            return Err(FetchError::Invalid("no usable signing key".into()));
+        }
+        let ttl = fetched
+            .max_age
+            .map(|age| age.clamp(self.policy.min_ttl, self.policy.max_ttl))
+            .unwrap_or(self.policy.ttl);
+        let now = self.clock.now();
+        tracing::info!(target: "jwks_auth::keys", keys = parsed.keys.len(), ttl_secs = ttl.as_secs(), "JWKS refreshed");
+        Ok(Arc::new(KeySet::new(
+            parsed.keys,
+            now,
+            now.saturating_add(ttl),
+        )))
+    }
+
+    fn install(&self, set: Arc<KeySet>) {
+        let previous = {
+            let mut current = self
+                .current
+                .write()
+                .unwrap_or_else(|poisoned| poisoned.into_inner());
+            current.replace(set.clone())
+        };
+        if let (Some(previous), Some(hook)) = (previous, self.removed_kids_hook.get()) {
+            let now_present = set.kids();
+            let removed: HashSet<Box<str>> = previous
+                .kids()
+                .into_iter()
+                .filter(|kid| !now_present.contains(kid))
+                .map(Into::into)
+                .collect();
+            if !removed.is_empty() {
+                hook(&removed);
+            }
+        }
+    }
+
+    pub(crate) fn stats(&self) -> KeyStats {
+        self.negative.run_pending_tasks();
+        let load = |c: &AtomicU64| c.load(Ordering::Relaxed);
+        KeyStats {
+            fetches: load(&self.counters.fetches),
+            fetch_failures: load(&self.counters.fetch_failures),
+            unknown_kid_refreshes: load(&self.counters.unknown_kid_refreshes),
+            unknown_kid_rejections: load(&self.counters.unknown_kid_rejections),
+            negative_cache_hits: load(&self.counters.negative_cache_hits),
+            stale_serves: load(&self.counters.stale_serves),
+            negative_cache_entries: self.negative.entry_count(),
+            keys: self.snapshot().map_or(0, |set| set.keys.len()),
+        }
+    }
+}
+
+fn unavailable(err: Arc<FetchError>) -> AuthError {
+    AuthError::keys_unavailable(err.to_string(), Some(Box::new(err)))
+}

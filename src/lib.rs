@@ -1,0 +1,23 @@
+#![doc = include_str!("../README.md")]
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
+mod algorithm;
+mod claims;
+mod clock;
+mod error;
+pub mod keys;
+pub mod provider;
+mod verifier;
+
+#[cfg(feature = "testing")]
+pub mod testing;
+
+pub use algorithm::{Algorithm, KeyFamily, UnknownAlgorithm};
+pub use claims::{AuthUser, ClaimMap, Claims};
+pub use clock::{Clock, ManualClock, SystemClock};
+pub use error::{AuthError, ErrorKind, Result};
+pub use keys::{CachePolicy, FetchError, KeyStats};
+pub use provider::{AudienceRule, Provider, TokenSource};
+pub use verifier::{bearer_token, cookie_value, Verifier, VerifierBuilder, MAX_TOKEN_BYTES};

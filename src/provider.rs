@@ -1,0 +1,627 @@
+//! Provider presets: where a provider's keys live and what its tokens look like.
+//!
+//! Presets are data. The built-in ones are the TOML files in `providers/`, compiled in and
+//! read by the same code that reads a file of yours, so a provider we do not ship needs no
+//! Rust:
+//!
+//! ```toml
+//! name = "my-idp"
+//! jwks_url = "https://idp.example.com/keys"
+//! issuer = "https://idp.example.com"
+//! audience = "required"          # "required" | "issuer" | "none"
+//! audiences = ["my-api"]
+//! algorithms = ["ES256", "RS256"]
+//! leeway_secs = 30
+//! token_sources = ["bearer"]     # and/or "cookie:<name>"
+//!
+//! [claims]
+//! user_id = ["sub"]              # tried in order; dotted paths reach nested claims
+//! email = "email"
+//! scopes = ["scope", "permissions"]
+//! ```
+//!
+//! `{placeholders}` in `jwks_url`, `issuer` and `audiences` are filled from a `[params]`
+//! table in the file, or by the preset constructors (`{origin}`, `{audience}`).
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::Path;
+use std::time::Duration;
+
+use serde::Deserialize;
+use url::Url;
+
+use crate::algorithm::Algorithm;
+use crate::claims::ClaimMap;
+use crate::error::{AuthError, Result};
+use crate::keys::jwk::{self, VerifyingKey};
+
+/// The built-in presets: `(name, TOML source)`.
+pub const BUILTIN_PRESETS: &[(&str, &str)] = &[
+    ("better-auth", include_str!("../providers/better-auth.toml")),
+    ("auth0", include_str!("../providers/auth0.toml")),
+    ("clerk", include_str!("../providers/clerk.toml")),
+];
+
+/// How a provider's `aud` claim is checked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+#[non_exhaustive]
+pub enum AudienceRule {
+    /// `aud` must contain one of the configured audiences; building fails without one.
+    Required,
+    /// `aud` must contain the issuer (Better Auth).
+    Issuer,
+    /// `aud` is not checked unless audiences are configured (Clerk).
+    None,
+}
+
+/// Where a token is read from in an HTTP request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum TokenSource {
+    /// `Authorization: Bearer <token>`.
+    Bearer,
+    /// A cookie with this name (Clerk's `__session`).
+    Cookie(String),
+}
+
+impl TokenSource {
+    fn parse(text: &str) -> std::result::Result<Self, String> {
+        match text.split_once(':') {
+            None if text == "bearer" => Ok(TokenSource::Bearer),
+            Some(("cookie", name)) if !name.is_empty() => Ok(TokenSource::Cookie(name.into())),
+            _ => Err(format!(
+                "token source `{text}`: expected \"bearer\" or \"cookie:<name>\""
+            )),
+        }
+    }
+}
+
+/// Where the verification keys come from.
+#[derive(Clone)]
+pub(crate) enum KeySpec {
+    Jwks(String),
+    StaticJwks(String),
+    Pem(Vec<u8>),
+    Secret(Secret),
+}
+
+/// A shared secret; `Debug` never shows it.
+#[derive(Clone)]
+pub(crate) struct Secret(pub(crate) Vec<u8>);
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret([redacted])")
+    }
+}
+
+impl fmt::Debug for KeySpec {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            KeySpec::Jwks(url) => f.debug_tuple("Jwks").field(url).finish(),
+            KeySpec::StaticJwks(_) => f.write_str("StaticJwks(..)"),
+            KeySpec::Pem(_) => f.write_str("Pem(..)"),
+            KeySpec::Secret(secret) => secret.fmt(f),
+        }
+    }
+}
+
+/// An identity provider's rules: keys, algorithms, issuer, audience and claim names.
+///
+/// Build one from a preset, then hand it to [`Verifier::builder`](crate::Verifier::builder),
+/// which can override any field.
+///
+/// ```
+/// use jwks_auth::{AudienceRule, Provider};
+/// let provider = Provider::auth0("tenant.eu.auth0.com", "https://api.example.com")?;
+/// assert_eq!(provider.issuer(), Some("https://tenant.eu.auth0.com/"));
+/// assert_eq!(provider.jwks_url(), Some("https://tenant.eu.auth0.com/.well-known/jwks.json"));
+/// assert_eq!(provider.audience_rule(), AudienceRule::Required);
+/// # Ok::<_, jwks_auth::AuthError>(())
+/// ```
+#[derive(Debug, Clone)]
+pub struct Provider {
+    pub(crate) name: String,
+    pub(crate) keys: KeySpec,
+    pub(crate) issuer: Option<String>,
+    pub(crate) audience_rule: AudienceRule,
+    pub(crate) audiences: Vec<String>,
+    pub(crate) algorithms: Vec<Algorithm>,
+    pub(crate) leeway: Duration,
+    pub(crate) claims: ClaimMap,
+    pub(crate) token_sources: Vec<TokenSource>,
+    pub(crate) authorized_parties: Vec<String>,
+}
+
+/// The TOML shape of a preset file.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PresetFile {
+    name: String,
+    #[serde(default)]
+    #[allow(dead_code)] // shown by `jwks-auth providers`, which reads the TOML itself
+    description: Option<String>,
+    jwks_url: String,
+    #[serde(default)]
+    issuer: Option<String>,
+    audience: AudienceRule,
+    #[serde(default)]
+    audiences: Vec<String>,
+    algorithms: Vec<String>,
+    #[serde(default = "default_leeway_secs")]
+    leeway_secs: u64,
+    #[serde(default = "default_token_sources")]
+    token_sources: Vec<String>,
+    #[serde(default)]
+    claims: ClaimMap,
+    #[serde(default)]
+    authorized_parties: Vec<String>,
+    #[serde(default)]
+    params: BTreeMap<String, String>,
+}
+
+fn default_leeway_secs() -> u64 {
+    60
+}
+fn default_token_sources() -> Vec<String> {
+    vec!["bearer".into()]
+}
+
+/// The default clock-skew leeway: 60 seconds.
+pub const DEFAULT_LEEWAY: Duration = Duration::from_secs(60);
+
+impl Provider {
+    /// Better Auth's JWT plugin at `base_url` (its origin is the issuer and the audience).
+    ///
+    /// ```
+    /// let provider = jwks_auth::Provider::better_auth("https://auth.example.com")?;
+    /// assert_eq!(provider.jwks_url(), Some("https://auth.example.com/api/auth/jwks"));
+    /// # Ok::<_, jwks_auth::AuthError>(())
+    /// ```
+    ///
+    /// # Errors
+    /// [`ErrorKind::Config`](crate::ErrorKind::Config) if `base_url` is not a URL.
+    pub fn better_auth(base_url: &str) -> Result<Self> {
+        Self::preset("better-auth", &[("origin", &origin_of(base_url)?)])
+    }
+
+    /// Auth0 tenant `domain` (a host such as `tenant.eu.auth0.com`, or a URL) and your API
+    /// identifier `audience`.
+    ///
+    /// # Errors
+    /// [`ErrorKind::Config`](crate::ErrorKind::Config) if `domain` is not a host or URL.
+    pub fn auth0(domain: &str, audience: &str) -> Result<Self> {
+        Self::preset(
+            "auth0",
+            &[("origin", &origin_of(domain)?), ("audience", audience)],
+        )
+    }
+
+    /// Clerk frontend API (a host such as `clerk.example.com`, or its full URL).
+    ///
+    /// ```
+    /// let provider = jwks_auth::Provider::clerk("clerk.example.com")?;
+    /// assert_eq!(provider.issuer(), Some("https://clerk.example.com"));
+    /// # Ok::<_, jwks_auth::AuthError>(())
+    /// ```
+    ///
+    /// # Errors
+    /// [`ErrorKind::Config`](crate::ErrorKind::Config) if the host or URL is invalid.
+    pub fn clerk(frontend_api: &str) -> Result<Self> {
+        Self::preset("clerk", &[("origin", &origin_of(frontend_api)?)])
+    }
+
+    /// A built-in preset by name, with its `{placeholders}` filled from `params`.
+    ///
+    /// ```
+    /// let provider = jwks_auth::Provider::preset("clerk", &[("origin", "https://clerk.example.com")])?;
+    /// assert_eq!(provider.name(), "clerk");
+    /// # Ok::<_, jwks_auth::AuthError>(())
+    /// ```
+    ///
+    /// # Errors
+    /// [`ErrorKind::Config`](crate::ErrorKind::Config) for an unknown name or missing parameter.
+    pub fn preset(name: &str, params: &[(&str, &str)]) -> Result<Self> {
+        let (_, source) = BUILTIN_PRESETS
+            .iter()
+            .find(|(preset, _)| *preset == name)
+            .ok_or_else(|| {
+                let names: Vec<_> = BUILTIN_PRESETS.iter().map(|(n, _)| *n).collect();
+                AuthError::config(format!(
+                    "unknown preset `{name}` (built-in: {})",
+                    names.join(", ")
+                ))
+            })?;
+        Self::from_toml_str_with(source, &format!("providers/{name}.toml"), params)
+    }
+
+    /// Reads a preset file of your own; placeholders come from its `[params]` table.
+    ///
+    /// # Errors
+    /// [`ErrorKind::Config`](crate::ErrorKind::Config) naming the file, the field and what was
+    /// expected.
+    pub fn from_toml_file(path: impl AsRef<Path>) -> Result<Self> {
+        let path = path.as_ref();
+        let source = std::fs::read_to_string(path)
+            .map_err(|e| AuthError::config(format!("{}: {e}", path.display())))?;
+        Self::from_toml_str_with(&source, &path.display().to_string(), &[])
+    }
+
+    /// Parses preset TOML; `label` names it in errors; `params` fill `{placeholders}` (and
+    /// win over the file's `[params]`).
+    ///
+    /// ```
+    /// let toml = r#"
+    ///     name = "idp"
+    ///     jwks_url = "https://idp.example.com/keys"
+    ///     issuer = "https://idp.example.com"
+    ///     audience = "none"
+    ///     algorithms = ["ES256"]
+    /// "#;
+    /// let provider = jwks_auth::Provider::from_toml_str_with(toml, "idp.toml", &[])?;
+    /// assert_eq!(provider.name(), "idp");
+    /// # Ok::<_, jwks_auth::AuthError>(())
+    /// ```
+    ///
+    /// # Errors
+    /// [`ErrorKind::Config`](crate::ErrorKind::Config) naming `label`, the field and what was
+    /// expected.
+    pub fn from_toml_str_with(source: &str, label: &str, params: &[(&str, &str)]) -> Result<Self> {
+        let bad = |message: String| AuthError::config(format!("{label}: {message}"));
+        let file: PresetFile = toml::from_str(source)
+            .map_err(|e| bad(e.message().to_owned() + &span_hint(source, e.span())))?;
+        let mut values = file.params.clone();
+        for (key, value) in params {
+            values.insert((*key).to_owned(), (*value).to_owned());
+        }
+        let fill = |field: &str, template: &str| {
+            fill_template(template, &values).map_err(|name| {
+                bad(format!(
+                    "field `{field}`: placeholder `{{{name}}}` has no value (set it in [params])"
+                ))
+            })
+        };
+        let jwks_url = fill("jwks_url", &file.jwks_url)?;
+        Url::parse(&jwks_url)
+            .map_err(|e| bad(format!("field `jwks_url`: expected a URL ({e})")))?;
+        let algorithms = file
+            .algorithms
+            .iter()
+            .map(|name| {
+                name.parse::<Algorithm>().map_err(|_| {
+                    bad(format!(
+                        "field `algorithms`: `{name}` is not a supported algorithm (expected one of EdDSA, ES256, ES384, ES512, RS256..PS512)"
+                    ))
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        if algorithms.is_empty() || algorithms.iter().any(|a| a.is_symmetric()) {
+            return Err(bad(
+                "field `algorithms`: expected a non-empty list of asymmetric algorithms".into(),
+            ));
+        }
+        let token_sources = file
+            .token_sources
+            .iter()
+            .map(|s| TokenSource::parse(s).map_err(|e| bad(format!("field `token_sources`: {e}"))))
+            .collect::<Result<Vec<_>>>()?;
+        if file.claims.user_id.is_empty() {
+            return Err(bad(
+                "field `claims.user_id`: expected at least one claim name".into(),
+            ));
+        }
+        Ok(Provider {
+            name: file.name,
+            keys: KeySpec::Jwks(jwks_url),
+            issuer: file
+                .issuer
+                .as_deref()
+                .map(|t| fill("issuer", t))
+                .transpose()?,
+            audience_rule: file.audience,
+            audiences: file
+                .audiences
+                .iter()
+                .map(|t| fill("audiences", t))
+                .collect::<Result<_>>()?,
+            algorithms,
+            leeway: Duration::from_secs(file.leeway_secs),
+            claims: file.claims,
+            token_sources,
+            authorized_parties: file.authorized_parties,
+        })
+    }
+
+    /// Shared-secret mode (HS256) for apps that sign with a secret, such as older Better Auth
+    /// apps using `BETTER_AUTH_SECRET`. The secret must be at least 32 bytes.
+    ///
+    /// ```
+    /// let provider = jwks_auth::Provider::shared_secret("0123456789abcdef0123456789abcdef")?;
+    /// assert!(jwks_auth::Provider::shared_secret("too short").is_err());
+    /// # Ok::<_, jwks_auth::AuthError>(())
+    /// ```
+    ///
+    /// # Errors
+    /// [`ErrorKind::Config`](crate::ErrorKind::Config) if the secret is shorter than 32 bytes.
+    pub fn shared_secret(secret: impl AsRef<[u8]>) -> Result<Self> {
+        let secret = secret.as_ref().to_vec();
+        VerifyingKey::from_secret(&secret, &[Algorithm::HS256])?;
+        Ok(Self::networkless(
+            "shared-secret",
+            KeySpec::Secret(Secret(secret)),
+            vec![Algorithm::HS256],
+        ))
+    }
+
+    /// Fixed keys from a JWK set document; nothing is fetched.
+    ///
+    /// # Errors
+    /// [`ErrorKind::Config`](crate::ErrorKind::Config) if the document is not a JWK set or
+    /// holds no usable key.
+    pub fn static_jwks(json: &str) -> Result<Self> {
+        let asymmetric = asymmetric_algorithms();
+        let parsed = jwk::parse_jwk_set(json.as_bytes(), &asymmetric).map_err(AuthError::config)?;
+        if parsed.keys.is_empty() {
+            return Err(AuthError::config(format!(
+                "JWK set has no usable key ({})",
+                parsed.skipped.join("; ")
+            )));
+        }
+        Ok(Self::networkless(
+            "static-jwks",
+            KeySpec::StaticJwks(json.to_owned()),
+            asymmetric,
+        ))
+    }
+
+    /// A fixed PEM public key (RSA, EC or Ed25519), such as Clerk's "JWT public key".
+    ///
+    /// # Errors
+    /// [`ErrorKind::Config`](crate::ErrorKind::Config) if the PEM is not a usable public key.
+    pub fn public_key_pem(pem: impl AsRef<[u8]>) -> Result<Self> {
+        let pem = pem.as_ref().to_vec();
+        let key = VerifyingKey::from_pem(&pem, &asymmetric_algorithms())
+            .map_err(|e| AuthError::config(format!("PEM key: {e}")))?;
+        let algorithms = key.algorithms().collect();
+        Ok(Self::networkless(
+            "public-key-pem",
+            KeySpec::Pem(pem),
+            algorithms,
+        ))
+    }
+
+    fn networkless(name: &str, keys: KeySpec, algorithms: Vec<Algorithm>) -> Self {
+        Provider {
+            name: name.into(),
+            keys,
+            issuer: None,
+            audience_rule: AudienceRule::None,
+            audiences: Vec::new(),
+            algorithms,
+            leeway: DEFAULT_LEEWAY,
+            claims: ClaimMap::default(),
+            token_sources: vec![TokenSource::Bearer],
+            authorized_parties: Vec::new(),
+        }
+    }
+
+    /// The preset's name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The JWKS URL, for providers that publish one.
+    pub fn jwks_url(&self) -> Option<&str> {
+        match &self.keys {
+            KeySpec::Jwks(url) => Some(url),
+            _ => None,
+        }
+    }
+
+    /// The expected `iss`.
+    pub fn issuer(&self) -> Option<&str> {
+        self.issuer.as_deref()
+    }
+
+    /// How `aud` is checked.
+    pub fn audience_rule(&self) -> AudienceRule {
+        self.audience_rule
+    }
+
+    /// The configured audiences.
+    pub fn audiences(&self) -> &[String] {
+        &self.audiences
+    }
+
+    /// The allowed algorithms.
+    pub fn algorithms(&self) -> &[Algorithm] {
+        &self.algorithms
+    }
+
+    /// The clock-skew leeway.
+    pub fn leeway(&self) -> Duration {
+        self.leeway
+    }
+
+    /// Where the user id, email and scopes are read from.
+    pub fn claims(&self) -> &ClaimMap {
+        &self.claims
+    }
+
+    /// Where tokens are read from in a request.
+    pub fn token_sources(&self) -> &[TokenSource] {
+        &self.token_sources
+    }
+}
+
+fn asymmetric_algorithms() -> Vec<Algorithm> {
+    Algorithm::ALL
+        .into_iter()
+        .filter(|alg| !alg.is_symmetric())
+        .collect()
+}
+
+/// `scheme://host[:port]` of a URL, or `https://host` for a bare host name.
+fn origin_of(input: &str) -> Result<String> {
+    let input = input.trim().trim_end_matches('/');
+    let with_scheme = if input.contains("://") {
+        input.to_owned()
+    } else {
+        format!("https://{input}")
+    };
+    let url = Url::parse(&with_scheme)
+        .map_err(|e| AuthError::config(format!("`{input}` is not a host or URL: {e}")))?;
+    if url.host_str().is_none_or(str::is_empty) {
+        return Err(AuthError::config(format!("`{input}` has no host")));
+    }
+    Ok(url.origin().ascii_serialization())
+}
+
+/// Replaces `{name}` placeholders; returns the first name without a value.
+fn fill_template(
+    template: &str,
+    values: &BTreeMap<String, String>,
+) -> std::result::Result<String, String> {
+    let mut out = String::with_capacity(template.len());
+    let mut rest = template;
+    while let Some(start) = rest.find('{') {
+        out.push_str(&rest[..start]);
+        let Some(len) = rest[start..].find('}') else {
+            break;
+        };
+        let name = &rest[start + 1..start + len];
+        out.push_str(values.get(name).ok_or_else(|| name.to_owned())?);
+        rest = &rest[start + len + 1..];
+    }
+    out.push_str(rest);
+    Ok(out)
+}
+
+fn span_hint(source: &str, span: Option<std::ops::Range<usize>>) -> String {
+    span.map(|span| {
+        let line = source[..span.start.min(source.len())]
+            .lines()
+            .count()
+            .max(1);
+        format!(" (line {line})")
+    })
+    .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn builtin_presets_all_parse() {
+        for (name, _) in BUILTIN_PRESETS {
+            let provider = Provider::preset(
+                name,
+                &[("origin", "https://idp.example.com"), ("audience", "api")],
+            )
+            .unwrap();
+            assert_eq!(provider.name(), *name);
+        }
+    }
+
+    #[test]
+    fn better_auth_uses_the_origin_for_issuer_and_audience() {
+        let provider = Provider::better_auth("https://auth.example.com/some/path/").unwrap();
+        assert_eq!(provider.issuer(), Some("https://auth.example.com"));
+        assert_eq!(
+            provider.jwks_url(),
+            Some("https://auth.example.com/api/auth/jwks")
+        );
+        assert_eq!(provider.audience_rule(), AudienceRule::Issuer);
+        assert_eq!(provider.claims().user_id, ["sub", "id"]);
+        assert_eq!(provider.algorithms()[0], Algorithm::EdDSA);
+    }
+
+    #[test]
+    fn auth0_issuer_has_a_trailing_slash_and_audience_is_required() {
+        let provider = Provider::auth0("https://tenant.eu.auth0.com/", "https://api").unwrap();
+        assert_eq!(provider.issuer(), Some("https://tenant.eu.auth0.com/"));
+        assert_eq!(provider.audiences(), ["https://api"]);
+        assert_eq!(provider.claims().scopes, ["scope", "permissions"]);
+    }
+
+    #[test]
+    fn clerk_accepts_host_or_url_and_reads_the_session_cookie() {
+        let a = Provider::clerk("clerk.example.com").unwrap();
+        let b = Provider::clerk("https://clerk.example.com").unwrap();
+        assert_eq!(a.issuer(), b.issuer());
+        assert_eq!(a.audience_rule(), AudienceRule::None);
+        assert!(a
+            .token_sources()
+            .contains(&TokenSource::Cookie("__session".into())));
+    }
+
+    #[test]
+    fn bad_preset_files_name_the_file_and_field() {
+        let err = Provider::from_toml_str_with(
+            "name = \"x\"\njwks_url = \"https://x\"\naudience = \"none\"\nalgorithms = [\"HS999\"]\n",
+            "custom.toml",
+            &[],
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            err.contains("custom.toml") && err.contains("algorithms"),
+            "{err}"
+        );
+
+        let err = Provider::from_toml_str_with(
+            "name = \"x\"\njwks_url = \"https://x\"\naudience = \"sometimes\"\nalgorithms = [\"RS256\"]\n",
+            "custom.toml",
+            &[],
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            err.contains("custom.toml") && err.contains("sometimes"),
+            "{err}"
+        );
+
+        let err = Provider::from_toml_str_with(
+            "name = \"x\"\njwks_url = \"{origin}/keys\"\naudience = \"none\"\nalgorithms = [\"RS256\"]\n",
+            "custom.toml",
+            &[],
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            err.contains("jwks_url") && err.contains("{origin}"),
+            "{err}"
+        );
+
+        let err = Provider::from_toml_str_with(
+            "name = \"x\"\njwks_url = \"https://x\"\naudience = \"none\"\nalgorithms = [\"RS256\"]\ncolour = 1\n",
+            "custom.toml",
+            &[],
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("colour"), "{err}");
+    }
+
+    #[test]
+    fn hmac_is_refused_in_presets() {
+        let err = Provider::from_toml_str_with(
+            "name = \"x\"\njwks_url = \"https://x\"\naudience = \"none\"\nalgorithms = [\"HS256\"]\n",
+            "custom.toml",
+            &[],
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("asymmetric"));
+    }
+
+    #[test]
+    fn secrets_are_redacted_in_debug() {
+        let provider = Provider::shared_secret("super-secret-value-that-is-32-bytes!").unwrap();
+        let debug = format!("{provider:?}");
+        assert!(!debug.contains("super-secret"), "{debug}");
+        assert!(debug.contains("redacted"));
+    }
+}

@@ -1,0 +1,690 @@
+//! [`Verifier`]: checks a token against a provider's keys and rules, and returns the user.
+
+use std::borrow::Cow;
+use std::collections::HashSet;
+use std::sync::Arc;
+use std::time::Duration;
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine as _;
+use serde::de::{DeserializeOwned, IgnoredAny, MapAccess, Visitor};
+use serde::Deserialize;
+use serde_json::{Map, Value};
+
+use crate::algorithm::Algorithm;
+use crate::claims::{numeric_date, AuthUser, ClaimMap};
+use crate::clock::{Clock, SystemClock};
+use crate::error::{AuthError, Result};
+use crate::keys::jwk::VerifyingKey;
+use crate::keys::{self, CachePolicy, KeyStats, KeyStore, Lookup};
+use crate::provider::{AudienceRule, KeySpec, Provider, TokenSource};
+
+/// Tokens longer than this are rejected before any parsing (bounded work per request).
+pub const MAX_TOKEN_BYTES: usize = 16 * 1024;
+/// Large enough for an RSA-8192 signature.
+const MAX_SIGNATURE_BYTES: usize = 1024;
+const MAX_HEADER_BYTES: usize = 2048;
+
+/// Verifies tokens for one provider. Cheap to clone: clones share keys and caches, so build
+/// one per process and hand clones to every request handler.
+///
+/// ```no_run
+/// use jwks_auth::{Provider, Verifier};
+/// # async fn run(token: &str) -> Result<(), jwks_auth::AuthError> {
+/// let verifier = Verifier::builder(Provider::better_auth("https://auth.example.com")?).build()?;
+/// let user = verifier.verify(token).await?;
+/// println!("hello {}", user.id);
+/// # Ok(()) }
+/// ```
+#[derive(Clone, Debug)]
+pub struct Verifier {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    provider_name: String,
+    issuer: Option<String>,
+    audiences: Vec<String>,
+    algorithms: Vec<Algorithm>,
+    leeway: i64,
+    claims: ClaimMap,
+    authorized_parties: Vec<String>,
+    token_sources: Vec<TokenSource>,
+    clock: Arc<dyn Clock>,
+    store: KeyStore,
+    verified: Option<VerifiedCache>,
+}
+
+/// Configures a [`Verifier`]; anything the provider preset sets can be overridden.
+///
+/// ```
+/// use jwks_auth::{Algorithm, CachePolicy, Provider, Verifier};
+/// use std::time::Duration;
+/// let verifier = Verifier::builder(Provider::auth0("tenant.auth0.com", "https://api.example.com")?)
+///     .audiences(["https://api.example.com", "https://tenant.auth0.com/userinfo"])
+///     .leeway(Duration::from_secs(30))
+///     .cache_policy(CachePolicy::default().refresh_cooldown(Duration::from_secs(60)))
+///     .build()?;
+/// # Ok::<_, jwks_auth::AuthError>(())
+/// ```
+#[must_use]
+#[derive(Debug)]
+pub struct VerifierBuilder {
+    provider: Provider,
+    policy: CachePolicy,
+    client: Option<reqwest::Client>,
+    clock: Arc<dyn Clock>,
+    allow_insecure_http: bool,
+    verified_cache: Option<u64>,
+}
+
+impl Verifier {
+    /// Starts configuring a verifier for `provider`.
+    pub fn builder(provider: Provider) -> VerifierBuilder {
+        VerifierBuilder {
+            provider,
+            policy: CachePolicy::default(),
+            client: None,
+            clock: Arc::new(SystemClock),
+            allow_insecure_http: false,
+            verified_cache: None,
+        }
+    }
+}
+
+impl VerifierBuilder {
+    /// The expected `iss`. Default: the preset's.
+    pub fn issuer(mut self, issuer: impl Into<String>) -> Self {
+        self.provider.issuer = Some(issuer.into());
+        self
+    }
+
+    /// Accept any issuer. **Weakens verification**: use only with keys that belong to a single
+    /// issuer (a shared secret, a static key). Default: the preset's issuer is required.
+    pub fn any_issuer(mut self) -> Self {
+        self.provider.issuer = None;
+        self
+    }
+
+    /// The one accepted audience (replaces the preset's, and makes `aud` required).
+    pub fn audience(self, audience: impl Into<String>) -> Self {
+        self.audiences([audience.into()])
+    }
+
+    /// The accepted audiences: `aud` must contain at least one. Default: the preset's rule.
+    pub fn audiences<I, S>(mut self, audiences: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.provider.audiences = audiences.into_iter().map(Into::into).collect();
+        self.provider.audience_rule = AudienceRule::Required;
+        self
+    }
+
+    /// The allowed algorithms. Default: the preset's. HS* only with a shared secret.
+    pub fn algorithms(mut self, algorithms: impl IntoIterator<Item = Algorithm>) -> Self {
+        self.provider.algorithms = algorithms.into_iter().collect();
+        self
+    }
+
+    /// Clock-skew leeway for `exp`, `nbf`, `iat`. Default: the preset's (60 s unless it says
+    /// less).
+    pub fn leeway(mut self, leeway: Duration) -> Self {
+        self.provider.leeway = leeway;
+        self
+    }
+
+    /// The claim holding the user id (replaces the preset's list). Default: the preset's.
+    pub fn user_id_claim(mut self, claim: impl Into<String>) -> Self {
+        self.provider.claims.user_id = vec![claim.into()];
+        self
+    }
+
+    /// The claim map (user id, email, scopes). Default: the preset's.
+    pub fn claims(mut self, claims: ClaimMap) -> Self {
+        self.provider.claims = claims;
+        self
+    }
+
+    /// Accepted `azp` values (Clerk: your app's origins). When set, `azp` is required.
+    /// Default: none, `azp` not checked.
+    pub fn authorized_parties<I, S>(mut self, parties: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.provider.authorized_parties = parties.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// Cache and refresh policy for the provider's keys. Default: [`CachePolicy::default`].
+    pub fn cache_policy(mut self, policy: CachePolicy) -> Self {
+        self.policy = policy;
+        self
+    }
+
+    /// The HTTP client for JWKS fetches. Timeouts and body caps still apply per request, and
+    /// a response from another host is refused, whatever the client's redirect policy.
+    /// Default: a rustls client with same-host redirects only.
+    pub fn http_client(mut self, client: reqwest::Client) -> Self {
+        self.client = Some(client);
+        self
+    }
+
+    /// The time source. Default: the system clock.
+    pub fn clock(mut self, clock: impl Clock) -> Self {
+        self.clock = Arc::new(clock);
+        self
+    }
+
+    /// Allow a plain-`http` JWKS URL on a non-loopback host. **Insecure**: anyone on the path
+    /// can substitute keys. Default: false (loopback hosts are always allowed).
+    pub fn allow_insecure_http(mut self, allow: bool) -> Self {
+        self.allow_insecure_http = allow;
+        self
+    }
+
+    /// Remember up to `max_entries` verified tokens so that repeated verifies of the same
+    /// token skip the signature check. Default: off.
+    ///
+    /// A hit still re-checks `exp`/`nbf` against the clock; entries expire no later than the
+    /// token and are dropped when their key leaves the JWK set. The trade-off: a revoked key
+    /// is noticed only at the next key refresh, the same as for uncached tokens.
+    pub fn cache_verified(mut self, max_entries: u64) -> Self {
+        self.verified_cache = Some(max_entries);
+        self
+    }
+
+    /// Builds the verifier.
+    ///
+    /// # Errors
+    /// [`ErrorKind::Config`](crate::ErrorKind::Config) for contradictory settings: no
+    /// algorithms, HS* without a shared secret, a required audience that is missing, a plain
+    /// http JWKS URL on a remote host.
+    pub fn build(self) -> Result<Verifier> {
+        let provider = self.provider;
+        let algorithms = provider.algorithms.clone();
+        if algorithms.is_empty() {
+            return Err(AuthError::config("no algorithms allowed"));
+        }
+        let secret_mode = matches!(provider.keys, KeySpec::Secret(_));
+        if algorithms.iter().any(|a| a.is_symmetric() != secret_mode) {
+            return Err(AuthError::config(if secret_mode {
+                "shared-secret mode allows only HS256, HS384, HS512"
+            } else {
+                "HS256/384/512 need Provider::shared_secret; asymmetric keys never verify HMAC"
+            }));
+        }
+        let audiences = match provider.audience_rule {
+            AudienceRule::Issuer => match &provider.issuer {
+                Some(issuer) => vec![issuer.clone()],
+                None => return Err(AuthError::config("audience rule `issuer` needs an issuer")),
+            },
+            AudienceRule::Required if provider.audiences.iter().all(String::is_empty) => {
+                return Err(AuthError::config(format!(
+                    "provider `{}` requires an audience (your API identifier)",
+                    provider.name
+                )));
+            }
+            _ => provider.audiences.clone(),
+        };
+        let store = match &provider.keys {
+            KeySpec::Jwks(url) => {
+                let url = keys::check_url(url, self.allow_insecure_http)?;
+                let client = match self.client {
+                    Some(client) => client,
+                    None => keys::default_client(self.policy.fetch_timeout)?,
+                };
+                KeyStore::remote(
+                    url,
+                    client,
+                    algorithms.clone(),
+                    self.policy,
+                    self.clock.clone(),
+                )
+            }
+            KeySpec::StaticJwks(json) => {
+                let parsed = keys::jwk::parse_jwk_set(json.as_bytes(), &algorithms)
+                    .map_err(AuthError::config)?;
+                if parsed.keys.is_empty() {
+                    return Err(AuthError::config(
+                        "no key in the JWK set fits the allowed algorithms",
+                    ));
+                }
+                KeyStore::fixed(
+                    parsed.keys,
+                    algorithms.clone(),
+                    self.policy,
+                    self.clock.clone(),
+                )
+            }
+            KeySpec::Pem(pem) => {
+                let key = VerifyingKey::from_pem(pem, &algorithms)
+                    .map_err(|e| AuthError::config(format!("PEM key: {e}")))?;
+                KeyStore::fixed(
+                    vec![key],
+                    algorithms.clone(),
+                    self.policy,
+                    self.clock.clone(),
+                )
+            }
+            KeySpec::Secret(secret) => {
+                let key = VerifyingKey::from_secret(&secret.0, &algorithms)?;
+                KeyStore::fixed(
+                    vec![key],
+                    algorithms.clone(),
+                    self.policy,
+                    self.clock.clone(),
+                )
+            }
+        };
+        let verified = self.verified_cache.map(VerifiedCache::new);
+        if let Some(cache) = &verified {
+            let entries = cache.entries.clone();
+            store.set_removed_kids_hook(Box::new(move |removed: &HashSet<Box<str>>| {
+                let removed = removed.clone();
+                // Never fails: invalidation closures are enabled on this cache.
+                let _ = entries.invalidate_entries_if(move |_, entry| {
+                    entry.kid.as_ref().is_some_and(|kid| removed.contains(kid))
+                });
+            }));
+        }
+        Ok(Verifier {
+            inner: Arc::new(Inner {
+                provider_name: provider.name,
+                issuer: provider.issuer,
+                audiences,
+                algorithms,
+                leeway: i64::try_from(provider.leeway.as_secs()).unwrap_or(i64::MAX),
+                claims: provider.claims,
+                authorized_parties: provider.authorized_parties,
+                token_sources: provider.token_sources,
+                clock: self.clock,
+                store,
+                verified,
+            }),
+        })
+    }
+}
+
+/// The JOSE header members we act on. Unknown members (of any JSON type) are ignored;
+/// `jku`, `x5u`, `x5c` and `jwk` are never read, so never followed.
+#[derive(Deserialize)]
+struct Header<'a> {
+    #[serde(borrow)]
+    alg: Cow<'a, str>,
+    #[serde(borrow, default)]
+    kid: Option<Cow<'a, str>>,
+    #[serde(default)]
+    crit: Option<IgnoredAny>,
+}
+
+/// A JSON object that refuses duplicate member names (RFC 7519 §4: ambiguous claims).
+struct StrictObject(Map<String, Value>);
+
+impl<'de> Deserialize<'de> for StrictObject {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> std::result::Result<Self, D::Error> {
+        struct ObjectVisitor;
+        impl<'de> Visitor<'de> for ObjectVisitor {
+            type Value = StrictObject;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object")
+            }
+            fn visit_map<A: MapAccess<'de>>(
+                self,
+                mut access: A,
+            ) -> std::result::Result<StrictObject, A::Error> {
+                let mut map = Map::new();
+                while let Some((key, value)) = access.next_entry::<String, Value>()? {
+                    if map.contains_key(&key) {
+                        return Err(serde::de::Error::custom("duplicate claim"));
+                    }
+                    map.insert(key, value);
+                }
+                Ok(StrictObject(map))
+            }
+        }
+        deserializer.deserialize_map(ObjectVisitor)
+    }
+}
+
+impl Verifier {
+    /// Verifies `token` and returns the user it names.
+    ///
+    /// Checks, in order: size and shape, header (`alg` allowed and fitting the key, no `crit`),
+    /// signature, `exp` (required), `nbf`, `iat`, `iss`, `aud`, `azp`, user-id claim.
+    ///
+    /// # Errors
+    /// An [`AuthError`] whose [`kind`](AuthError::kind) names the failed check;
+    /// [`ErrorKind::KeysUnavailable`](crate::ErrorKind::KeysUnavailable) when the provider's
+    /// keys cannot be fetched and none are cached.
+    pub async fn verify(&self, token: &str) -> Result<AuthUser> {
+        let now = self.now_secs();
+        let digest = match &self.inner.verified {
+            Some(cache) => {
+                let digest = VerifiedCache::digest(token);
+                if let Some(user) = cache.get(&digest, now, self.inner.leeway)? {
+                    return Ok(user);
+                }
+                Some(digest)
+            }
+            None => None,
+        };
+        let (claims, kid) = self.verify_signed(token).await?;
+        let (user, exp) = self.check_claims(claims, now)?;
+        if let (Some(cache), Some(digest)) = (&self.inner.verified, digest) {
+            cache.insert(digest, &user, exp, kid);
+        }
+        Ok(user)
+    }
+
+    /// Verifies `token` like [`verify`](Self::verify), then deserializes all its claims into
+    /// your own type.
+    ///
+    /// # Errors
+    /// As [`verify`](Self::verify), plus
+    /// [`ErrorKind::InvalidClaim`](crate::ErrorKind::InvalidClaim) if the claims do not fit `T`.
+    pub async fn verify_as<T: DeserializeOwned>(&self, token: &str) -> Result<T> {
+        let user = self.verify(token).await?;
+        T::deserialize(user.claims.as_map())
+            .map_err(|_| AuthError::InvalidClaim("claims do not match the requested type".into()))
+    }
+
+    /// Fetches the provider's keys now, so the first request does not wait.
+    ///
+    /// # Errors
+    /// [`ErrorKind::KeysUnavailable`](crate::ErrorKind::KeysUnavailable) if the fetch fails.
+    pub async fn warm_up(&self) -> Result<()> {
+        self.inner.store.force_refresh().await
+    }
+
+    /// Counters of the key fetcher.
+    pub fn key_stats(&self) -> KeyStats {
+        self.inner.store.stats()
+    }
+
+    /// The cache policy in force.
+    pub fn cache_policy(&self) -> &CachePolicy {
+        self.inner.store.policy()
+    }
+
+    /// The provider preset's name.
+    pub fn provider_name(&self) -> &str {
+        &self.inner.provider_name
+    }
+
+    /// Where tokens are read from in a request.
+    pub fn token_sources(&self) -> &[TokenSource] {
+        &self.inner.token_sources
+    }
+
+    fn now_secs(&self) -> i64 {
+        i64::try_from(self.inner.clock.now().as_secs()).unwrap_or(i64::MAX)
+    }
+
+    /// Shape, header and signature. Returns the payload and the kid that verified it.
+    async fn verify_signed(&self, token: &str) -> Result<(Map<String, Value>, Option<Box<str>>)> {
+        if token.is_empty() {
+            return Err(AuthError::MissingToken);
+        }
+        if token.len() > MAX_TOKEN_BYTES {
+            return Err(AuthError::Malformed("token too large"));
+        }
+        let mut parts = token.split('.');
+        let (Some(header_b64), Some(payload_b64), Some(signature_b64), None) =
+            (parts.next(), parts.next(), parts.next(), parts.next())
+        else {
+            return Err(AuthError::Malformed("expected three dot-separated parts"));
+        };
+        let mut header_buf = [0u8; MAX_HEADER_BYTES];
+        let header_len = decode_into(header_b64, &mut header_buf, "header")?;
+        let header: Header<'_> = serde_json::from_slice(&header_buf[..header_len])
+            .map_err(|_| AuthError::Malformed("header is not a valid JOSE header"))?;
+        if header.crit.is_some() {
+            return Err(AuthError::Malformed(
+                "unsupported critical header parameter",
+            ));
+        }
+        let alg: Algorithm = header
+            .alg
+            .parse()
+            .map_err(|_| AuthError::UnsupportedAlgorithm("unknown algorithm"))?;
+        if !self.inner.algorithms.contains(&alg) {
+            return Err(AuthError::UnsupportedAlgorithm("algorithm not allowed"));
+        }
+        let mut signature_buf = [0u8; MAX_SIGNATURE_BYTES];
+        let signature_len = decode_into(signature_b64, &mut signature_buf, "signature")
+            .map_err(|_| AuthError::InvalidSignature)?;
+        let signature = &signature_buf[..signature_len];
+        let signed = &token.as_bytes()[..header_b64.len() + 1 + payload_b64.len()];
+        let kid = header.kid.as_deref();
+
+        let store = &self.inner.store;
+        // Hot path: a fresh set that holds the kid; no await, no allocation.
+        let hot = store.fresh_snapshot();
+        let verified_kid = match (hot.as_deref(), kid) {
+            (Some(set), Some(kid)) if set.by_kid(kid).is_some_and(|k| k.supports(alg)) => {
+                let key = set.by_kid(kid).expect("checked above");
+                key.verify(alg, signed, signature)?;
+                key.kid.clone()
+            }
+            _ => {
+                let set = store.resolve(kid, alg).await?;
+                match set.lookup(kid, alg, store.policy().max_kidless_candidates) {
+                    Lookup::Found(keys) => {
+                        let key = keys
+                            .into_iter()
+                            .find(|key| key.verify(alg, signed, signature).is_ok())
+                            .ok_or(AuthError::InvalidSignature)?;
+                        key.kid.clone()
+                    }
+                    Lookup::WrongAlgorithm => {
+                        return Err(AuthError::UnsupportedAlgorithm(
+                            "algorithm does not fit the key",
+                        ))
+                    }
+                    Lookup::Missing => return Err(AuthError::UnknownKey),
+                }
+            }
+        };
+        let payload = URL_SAFE_NO_PAD
+            .decode(payload_b64)
+            .map_err(|_| AuthError::Malformed("payload is not base64url"))?;
+        let claims = serde_json::from_slice::<StrictObject>(&payload)
+            .map_err(|_| AuthError::Malformed("payload is not a JSON object with unique names"))?;
+        Ok((claims.0, verified_kid))
+    }
+
+    /// Time, issuer, audience, authorized party and user id. Returns the user and `exp`.
+    fn check_claims(&self, claims: Map<String, Value>, now: i64) -> Result<(AuthUser, i64)> {
+        let inner = &*self.inner;
+        let leeway = inner.leeway;
+        let date = |name: &str| -> Result<Option<i64>> {
+            match claims.get(name) {
+                None => Ok(None),
+                Some(value) => numeric_date(value)
+                    .map(Some)
+                    .ok_or_else(|| AuthError::InvalidClaim(name.into())),
+            }
+        };
+        let exp = date("exp")?.ok_or_else(|| AuthError::MissingClaim("exp".into()))?;
+        if now > exp.saturating_add(leeway) {
+            return Err(AuthError::Expired { exp, now });
+        }
+        for name in ["nbf", "iat"] {
+            if let Some(not_before) = date(name)? {
+                if not_before > now.saturating_add(leeway) {
+                    return Err(AuthError::NotYetValid { not_before, now });
+                }
+            }
+        }
+        if let Some(issuer) = &inner.issuer {
+            if claims.get("iss").and_then(Value::as_str) != Some(issuer.as_str()) {
+                return Err(AuthError::InvalidIssuer);
+            }
+        }
+        if !inner.audiences.is_empty() {
+            let accepted = |aud: &str| inner.audiences.iter().any(|a| a == aud);
+            let ok = match claims.get("aud") {
+                Some(Value::String(aud)) => accepted(aud),
+                Some(Value::Array(auds)) => auds.iter().filter_map(Value::as_str).any(accepted),
+                _ => false,
+            };
+            if !ok {
+                return Err(AuthError::InvalidAudience);
+            }
+        }
+        if !inner.authorized_parties.is_empty() {
+            let azp = claims.get("azp").and_then(Value::as_str);
+            if !azp.is_some_and(|azp| inner.authorized_parties.iter().any(|p| p == azp)) {
+                return Err(AuthError::InvalidAuthorizedParty);
+            }
+        }
+        let user = inner.claims.build_user(claims).ok_or_else(|| {
+            AuthError::MissingClaim(inner.claims.user_id.first().cloned().unwrap_or_default())
+        })?;
+        Ok((user, exp))
+    }
+}
+
+/// Decodes base64url without padding into `buf`, refusing anything that does not fit.
+fn decode_into(text: &str, buf: &mut [u8], what: &'static str) -> Result<usize> {
+    if base64::decoded_len_estimate(text.len()) > buf.len() {
+        return Err(AuthError::Malformed(match what {
+            "header" => "header too large",
+            _ => "signature too large",
+        }));
+    }
+    URL_SAFE_NO_PAD.decode_slice(text, buf).map_err(|_| {
+        AuthError::Malformed(match what {
+            "header" => "header is not base64url",
+            _ => "signature is not base64url",
+        })
+    })
+}
+
+/// Successful verifications, keyed by SHA-256 of the token (the token itself is not kept).
+#[derive(Debug)]
+struct VerifiedCache {
+    entries: moka::sync::Cache<[u8; 32], Arc<CachedUser>>,
+}
+
+#[derive(Debug)]
+struct CachedUser {
+    user: AuthUser,
+    exp: i64,
+    kid: Option<Box<str>>,
+}
+
+struct ExpireWithToken;
+
+impl moka::Expiry<[u8; 32], Arc<CachedUser>> for ExpireWithToken {
+    fn expire_after_create(
+        &self,
+        _key: &[u8; 32],
+        value: &Arc<CachedUser>,
+        _created_at: std::time::Instant,
+    ) -> Option<Duration> {
+        let now = SystemClock.now().as_secs() as i64;
+        Some(Duration::from_secs(
+            value.exp.saturating_sub(now).max(0) as u64
+        ))
+    }
+}
+
+impl VerifiedCache {
+    fn new(max_entries: u64) -> Self {
+        VerifiedCache {
+            entries: moka::sync::Cache::builder()
+                .max_capacity(max_entries)
+                .expire_after(ExpireWithToken)
+                .support_invalidation_closures()
+                .build(),
+        }
+    }
+
+    fn digest(token: &str) -> [u8; 32] {
+        let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, token.as_bytes());
+        let mut out = [0u8; 32];
+        out.copy_from_slice(digest.as_ref());
+        out
+    }
+
+    fn get(&self, digest: &[u8; 32], now: i64, leeway: i64) -> Result<Option<AuthUser>> {
+        let Some(entry) = self.entries.get(digest) else {
+            return Ok(None);
+        };
+        if now > entry.exp.saturating_add(leeway) {
+            self.entries.invalidate(digest);
+            return Err(AuthError::Expired {
+                exp: entry.exp,
+                now,
+            });
+        }
+        if let Some(nbf) = entry.user.claims.get("nbf").and_then(numeric_date) {
+            if nbf > now.saturating_add(leeway) {
+                return Err(AuthError::NotYetValid {
+                    not_before: nbf,
+                    now,
+                });
+            }
+        }
+        Ok(Some(entry.user.clone()))
+    }
+
+    fn insert(&self, digest: [u8; 32], user: &AuthUser, exp: i64, kid: Option<Box<str>>) {
+        self.entries.insert(
+            digest,
+            Arc::new(CachedUser {
+                user: user.clone(),
+                exp,
+                kid,
+            }),
+        );
+    }
+}
+
+/// The token in an `Authorization` header value: scheme `Bearer` (any case), exactly one
+/// token after it.
+///
+/// ```
+/// use jwks_auth::{bearer_token, ErrorKind};
+/// assert_eq!(bearer_token("bearer abc.def.ghi").unwrap(), "abc.def.ghi");
+/// assert_eq!(bearer_token("Basic Zm9v").unwrap_err().kind(), ErrorKind::Malformed);
+/// assert_eq!(bearer_token("Bearer a b").unwrap_err().kind(), ErrorKind::Malformed);
+/// ```
+///
+/// # Errors
+/// [`ErrorKind::Malformed`](crate::ErrorKind::Malformed) for another scheme or not exactly one
+/// token; [`ErrorKind::MissingToken`](crate::ErrorKind::MissingToken) for an empty value.
+pub fn bearer_token(header_value: &str) -> Result<&str> {
+    let value = header_value.trim();
+    if value.is_empty() {
+        return Err(AuthError::MissingToken);
+    }
+    let (scheme, rest) = value.split_once(' ').unwrap_or((value, ""));
+    if !scheme.eq_ignore_ascii_case("bearer") {
+        return Err(AuthError::Malformed("authorization scheme is not Bearer"));
+    }
+    let token = rest.trim();
+    if token.is_empty() || token.contains(char::is_whitespace) {
+        return Err(AuthError::Malformed("expected exactly one bearer token"));
+    }
+    Ok(token)
+}
+
+/// The value of cookie `name` in a `Cookie` header value.
+///
+/// ```
+/// assert_eq!(jwks_auth::cookie_value("a=1; __session=tok", "__session"), Some("tok"));
+/// ```
+pub fn cookie_value<'a>(cookie_header: &'a str, name: &str) -> Option<&'a str> {
+    cookie_header.split(';').find_map(|pair| {
+        let (key, value) = pair.trim().split_once('=')?;
+        (key == name && !value.is_empty()).then_some(value)
+    })
+}
