@@ -20,4 +20,6 @@ pub use clock::{Clock, ManualClock, SystemClock};
 pub use error::{AuthError, ErrorKind, Result};
 pub use keys::{CachePolicy, FetchError, KeyStats};
 pub use provider::{AudienceRule, Provider, TokenSource};
-pub use verifier::{bearer_token, cookie_value, Verifier, VerifierBuilder, MAX_TOKEN_BYTES};
+pub use verifier::{
+    bearer_token, cookie_value, dangerous, Verifier, VerifierBuilder, MAX_TOKEN_BYTES,
+};

@@ -36,12 +36,8 @@ use crate::claims::ClaimMap;
 use crate::error::{AuthError, Result};
 use crate::keys::jwk::{self, VerifyingKey};
 
-/// The built-in presets: `(name, TOML source)`.
-pub const BUILTIN_PRESETS: &[(&str, &str)] = &[
-    ("better-auth", include_str!("../providers/better-auth.toml")),
-    ("auth0", include_str!("../providers/auth0.toml")),
-    ("clerk", include_str!("../providers/clerk.toml")),
-];
+/// The built-in presets, `(name, TOML source)`: every file in `providers/`, compiled in.
+pub const BUILTIN_PRESETS: &[(&str, &str)] = include!(concat!(env!("OUT_DIR"), "/presets.rs"));
 
 /// How a provider's `aud` claim is checked.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]

@@ -426,8 +426,20 @@ impl Verifier {
         i64::try_from(self.inner.clock.now().as_secs()).unwrap_or(i64::MAX)
     }
 
-    /// Shape, header and signature. Returns the payload and the kid that verified it.
+    /// Shape, header, signature and payload syntax. Returns the claims and the kid that
+    /// verified them.
     async fn verify_signed(&self, token: &str) -> Result<(Map<String, Value>, Option<Box<str>>)> {
+        let (payload_b64, kid) = self.verify_signature(token).await?;
+        let payload = URL_SAFE_NO_PAD
+            .decode(payload_b64)
+            .map_err(|_| AuthError::Malformed("payload is not base64url"))?;
+        let claims = serde_json::from_slice::<StrictObject>(&payload)
+            .map_err(|_| AuthError::Malformed("payload is not a JSON object with unique names"))?;
+        Ok((claims.0, kid))
+    }
+
+    /// Shape, header and signature. Returns the (still encoded) payload and the verifying kid.
+    async fn verify_signature<'t>(&self, token: &'t str) -> Result<(&'t str, Option<Box<str>>)> {
         if token.is_empty() {
             return Err(AuthError::MissingToken);
         }
@@ -491,12 +503,7 @@ impl Verifier {
                 }
             }
         };
-        let payload = URL_SAFE_NO_PAD
-            .decode(payload_b64)
-            .map_err(|_| AuthError::Malformed("payload is not base64url"))?;
-        let claims = serde_json::from_slice::<StrictObject>(&payload)
-            .map_err(|_| AuthError::Malformed("payload is not a JSON object with unique names"))?;
-        Ok((claims.0, verified_kid))
+        Ok((payload_b64, verified_kid))
     }
 
     /// Time, issuer, audience, authorized party and user id. Returns the user and `exp`.
@@ -687,4 +694,69 @@ pub fn cookie_value<'a>(cookie_header: &'a str, name: &str) -> Option<&'a str> {
         let (key, value) = pair.trim().split_once('=')?;
         (key == name && !value.is_empty()).then_some(value)
     })
+}
+
+/// Operations that skip checks. **Never use them to authenticate a request.**
+pub mod dangerous {
+    use super::*;
+
+    /// A token's header and claims, decoded WITHOUT any verification.
+    #[derive(Debug, Clone)]
+    #[non_exhaustive]
+    pub struct UnverifiedToken {
+        /// The JOSE header.
+        pub header: Map<String, Value>,
+        /// The claims.
+        pub claims: Map<String, Value>,
+    }
+
+    /// Decodes a compact JWS without verifying its signature or claims (for debugging
+    /// tools such as `jwks-auth inspect`, and for reading `iss` to pick a provider).
+    ///
+    /// ```
+    /// let token = "eyJhbGciOiJub25lIn0.eyJzdWIiOiJ4In0.";
+    /// let decoded = jwks_auth::dangerous::decode_unverified(token).unwrap();
+    /// assert_eq!(decoded.claims["sub"], "x");
+    /// ```
+    ///
+    /// # Errors
+    /// [`ErrorKind::Malformed`](crate::ErrorKind::Malformed) if it is not a compact JWS with
+    /// JSON object header and payload.
+    pub fn decode_unverified(token: &str) -> Result<UnverifiedToken> {
+        if token.len() > MAX_TOKEN_BYTES {
+            return Err(AuthError::Malformed("token too large"));
+        }
+        let mut parts = token.split('.');
+        let (Some(header), Some(payload), Some(_), None) =
+            (parts.next(), parts.next(), parts.next(), parts.next())
+        else {
+            return Err(AuthError::Malformed("expected three dot-separated parts"));
+        };
+        let object = |part: &str, what: &'static str| -> Result<Map<String, Value>> {
+            let bytes = URL_SAFE_NO_PAD
+                .decode(part)
+                .map_err(|_| AuthError::Malformed(what))?;
+            serde_json::from_slice::<StrictObject>(&bytes)
+                .map(|o| o.0)
+                .map_err(|_| AuthError::Malformed(what))
+        };
+        Ok(UnverifiedToken {
+            header: object(header, "header is not a base64url JSON object")?,
+            claims: object(payload, "payload is not a base64url JSON object")?,
+        })
+    }
+
+    /// Checks only the header and signature with `verifier`'s keys and algorithms, and
+    /// returns the decoded payload bytes WITHOUT checking that they are claims, nor `exp`,
+    /// `iss`, `aud` or anything else. Meant for published test vectors (RFC 7515 A.2/A.3,
+    /// RFC 8037 A.4) that carry no `exp` or no JSON payload at all.
+    ///
+    /// # Errors
+    /// As [`Verifier::verify`] for format, algorithm, key and signature failures.
+    pub async fn verify_signature_only(verifier: &Verifier, token: &str) -> Result<Vec<u8>> {
+        let (payload, _) = verifier.verify_signature(token).await?;
+        URL_SAFE_NO_PAD
+            .decode(payload)
+            .map_err(|_| AuthError::Malformed("payload is not base64url"))
+    }
 }

@@ -90,7 +90,10 @@ impl VerifyingKey {
                     Algorithm::HS512 => hmac::HMAC_SHA512,
                     _ => return None,
                 };
-                Some((alg, KeyMaterial::Hmac(Box::new(hmac::Key::new(hmac_alg, secret)))))
+                Some((
+                    alg,
+                    KeyMaterial::Hmac(Box::new(hmac::Key::new(hmac_alg, secret))),
+                ))
             })
             .collect();
         if verifiers.is_empty() {
