@@ -11,6 +11,8 @@ pub mod keys;
 pub mod provider;
 mod verifier;
 
+#[cfg(feature = "axum")]
+pub mod axum;
 #[cfg(feature = "testing")]
 pub mod testing;
 

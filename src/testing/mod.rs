@@ -176,8 +176,24 @@ impl MockProvider {
         Self::from_toml(&source, &label, alg).await
     }
 
+    /// Like [`start`](Self::start), on a listener you bound (e.g. a fixed port).
+    ///
+    /// # Panics
+    /// For an unknown preset or an algorithm the preset does not allow.
+    pub async fn start_on(preset: &str, alg: Algorithm, listener: std::net::TcpListener) -> Self {
+        let (_, source) = BUILTIN_PRESETS
+            .iter()
+            .find(|(name, _)| *name == preset)
+            .unwrap_or_else(|| panic!("unknown preset `{preset}`"));
+        let server = MockServer::builder().listener(listener).start().await;
+        Self::on_server(server, source, preset, alg).await
+    }
+
     async fn from_toml(source: &str, label: &str, alg: Algorithm) -> Self {
-        let server = MockServer::start().await;
+        Self::on_server(MockServer::start().await, source, label, alg).await
+    }
+
+    async fn on_server(server: MockServer, source: &str, label: &str, alg: Algorithm) -> Self {
         let params = vec![
             ("origin".to_owned(), server.uri()),
             ("audience".to_owned(), MOCK_AUTH0_AUDIENCE.to_owned()),
