@@ -8,6 +8,7 @@ mod claims;
 mod clock;
 mod error;
 pub mod keys;
+mod multi;
 pub mod provider;
 mod verifier;
 
@@ -21,6 +22,7 @@ pub use claims::{AuthUser, ClaimMap, Claims};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use error::{AuthError, ErrorKind, Result};
 pub use keys::{CachePolicy, FetchError, KeyStats};
+pub use multi::MultiVerifier;
 pub use provider::{AudienceRule, Provider, TokenSource};
 pub use verifier::{
     bearer_token, cookie_value, dangerous, Verifier, VerifierBuilder, MAX_TOKEN_BYTES,

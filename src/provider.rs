@@ -78,6 +78,7 @@ impl TokenSource {
 #[derive(Clone)]
 pub(crate) enum KeySpec {
     Jwks(String),
+    Discovery,
     StaticJwks(String),
     Pem(Vec<u8>),
     Secret(Secret),
@@ -97,6 +98,7 @@ impl fmt::Debug for KeySpec {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             KeySpec::Jwks(url) => f.debug_tuple("Jwks").field(url).finish(),
+            KeySpec::Discovery => f.write_str("Discovery"),
             KeySpec::StaticJwks(_) => f.write_str("StaticJwks(..)"),
             KeySpec::Pem(_) => f.write_str("Pem(..)"),
             KeySpec::Secret(secret) => secret.fmt(f),
@@ -124,6 +126,7 @@ pub struct Provider {
     pub(crate) issuer: Option<String>,
     pub(crate) audience_rule: AudienceRule,
     pub(crate) audiences: Vec<String>,
+    pub(crate) audience_claims: Vec<String>,
     pub(crate) algorithms: Vec<Algorithm>,
     pub(crate) leeway: Duration,
     pub(crate) claims: ClaimMap,
@@ -139,12 +142,17 @@ struct PresetFile {
     #[serde(default)]
     #[allow(dead_code)] // shown by `jwks-auth providers`, which reads the TOML itself
     description: Option<String>,
-    jwks_url: String,
+    #[serde(default)]
+    jwks_url: Option<String>,
+    #[serde(default)]
+    discovery: bool,
     #[serde(default)]
     issuer: Option<String>,
     audience: AudienceRule,
     #[serde(default)]
     audiences: Vec<String>,
+    #[serde(default = "default_audience_claims")]
+    audience_claims: Vec<String>,
     algorithms: Vec<String>,
     #[serde(default = "default_leeway_secs")]
     leeway_secs: u64,
@@ -158,6 +166,9 @@ struct PresetFile {
     params: BTreeMap<String, String>,
 }
 
+fn default_audience_claims() -> Vec<String> {
+    vec!["aud".into()]
+}
 fn default_leeway_secs() -> u64 {
     60
 }
@@ -279,9 +290,31 @@ impl Provider {
                 ))
             })
         };
-        let jwks_url = fill("jwks_url", &file.jwks_url)?;
-        Url::parse(&jwks_url)
-            .map_err(|e| bad(format!("field `jwks_url`: expected a URL ({e})")))?;
+        let keys = match (&file.jwks_url, file.discovery) {
+            (Some(template), false) => {
+                let jwks_url = fill("jwks_url", template)?;
+                Url::parse(&jwks_url)
+                    .map_err(|e| bad(format!("field `jwks_url`: expected a URL ({e})")))?;
+                KeySpec::Jwks(jwks_url)
+            }
+            (None, true) if file.issuer.is_some() => KeySpec::Discovery,
+            (None, true) => {
+                return Err(bad(
+                    "field `issuer`: discovery = true needs the issuer URL".into()
+                ))
+            }
+            (Some(_), true) => {
+                return Err(bad(
+                    "field `jwks_url`: expected either jwks_url or discovery = true, not both"
+                        .into(),
+                ))
+            }
+            (None, false) => {
+                return Err(bad(
+                    "field `jwks_url`: missing (or set discovery = true)".into()
+                ))
+            }
+        };
         let algorithms = file
             .algorithms
             .iter()
@@ -310,7 +343,7 @@ impl Provider {
         }
         Ok(Provider {
             name: file.name,
-            keys: KeySpec::Jwks(jwks_url),
+            keys,
             issuer: file
                 .issuer
                 .as_deref()
@@ -322,12 +355,37 @@ impl Provider {
                 .iter()
                 .map(|t| fill("audiences", t))
                 .collect::<Result<_>>()?,
+            audience_claims: file.audience_claims,
             algorithms,
             leeway: Duration::from_secs(file.leeway_secs),
             claims: file.claims,
             token_sources,
             authorized_parties: file.authorized_parties,
         })
+    }
+
+    /// Any OpenID Connect provider, found through
+    /// `{issuer}/.well-known/openid-configuration` (same HTTPS rules and limits as JWKS
+    /// fetches; a document naming another issuer is refused, OIDC Discovery §4.3). Allows
+    /// every asymmetric algorithm and requires an audience: set it with
+    /// [`VerifierBuilder::audience`](crate::VerifierBuilder::audience).
+    ///
+    /// ```
+    /// use jwks_auth::{Provider, Verifier};
+    /// let verifier = Verifier::builder(Provider::oidc("https://accounts.example.com")?)
+    ///     .audience("my-client-id")
+    ///     .build()?;
+    /// # Ok::<_, jwks_auth::AuthError>(())
+    /// ```
+    ///
+    /// # Errors
+    /// [`ErrorKind::Config`](crate::ErrorKind::Config) if `issuer` is not a URL.
+    pub fn oidc(issuer: &str) -> Result<Self> {
+        Url::parse(issuer).map_err(|e| AuthError::config(format!("issuer is not a URL: {e}")))?;
+        let mut provider = Self::networkless("oidc", KeySpec::Discovery, asymmetric_algorithms());
+        provider.issuer = Some(issuer.to_owned());
+        provider.audience_rule = AudienceRule::Required;
+        Ok(provider)
     }
 
     /// Shared-secret mode (HS256) for apps that sign with a secret, such as older Better Auth
@@ -395,6 +453,7 @@ impl Provider {
             issuer: None,
             audience_rule: AudienceRule::None,
             audiences: Vec::new(),
+            audience_claims: default_audience_claims(),
             algorithms,
             leeway: DEFAULT_LEEWAY,
             claims: ClaimMap::default(),
@@ -512,13 +571,20 @@ mod tests {
 
     #[test]
     fn builtin_presets_all_parse() {
+        let params = [
+            ("origin", "https://idp.example.com"),
+            ("audience", "api"),
+            ("project", "p"),
+            ("pool", "eu-west-1_x"),
+            ("client_id", "c"),
+            ("realm", "r"),
+            ("tenant", "t"),
+        ];
+        assert!(BUILTIN_PRESETS.len() >= 10);
         for (name, _) in BUILTIN_PRESETS {
-            let provider = Provider::preset(
-                name,
-                &[("origin", "https://idp.example.com"), ("audience", "api")],
-            )
-            .unwrap();
+            let provider = Provider::preset(name, &params).unwrap();
             assert_eq!(provider.name(), *name);
+            assert!(provider.jwks_url().is_some(), "{name}");
         }
     }
 

@@ -46,6 +46,7 @@ struct Inner {
     provider_name: String,
     issuer: Option<String>,
     audiences: Vec<String>,
+    audience_claims: Vec<String>,
     algorithms: Vec<Algorithm>,
     leeway: i64,
     claims: ClaimMap,
@@ -237,8 +238,27 @@ impl VerifierBuilder {
                     Some(client) => client,
                     None => keys::default_client(self.policy.fetch_timeout)?,
                 };
+                let location = keys::JwksLocation::Fixed(url);
                 KeyStore::remote(
-                    url,
+                    location,
+                    client,
+                    algorithms.clone(),
+                    self.policy,
+                    self.clock.clone(),
+                )
+            }
+            KeySpec::Discovery => {
+                let issuer = provider
+                    .issuer
+                    .as_deref()
+                    .ok_or_else(|| AuthError::config("OIDC discovery needs an issuer"))?;
+                let location = keys::JwksLocation::discovery(issuer, self.allow_insecure_http)?;
+                let client = match self.client {
+                    Some(client) => client,
+                    None => keys::default_client(self.policy.fetch_timeout)?,
+                };
+                KeyStore::remote(
+                    location,
                     client,
                     algorithms.clone(),
                     self.policy,
@@ -296,6 +316,7 @@ impl VerifierBuilder {
                 provider_name: provider.name,
                 issuer: provider.issuer,
                 audiences,
+                audience_claims: provider.audience_claims,
                 algorithms,
                 leeway: i64::try_from(provider.leeway.as_secs()).unwrap_or(i64::MAX),
                 claims: provider.claims,
@@ -410,6 +431,11 @@ impl Verifier {
     /// The cache policy in force.
     pub fn cache_policy(&self) -> &CachePolicy {
         self.inner.store.policy()
+    }
+
+    /// The issuer this verifier requires, if any.
+    pub fn issuer(&self) -> Option<&str> {
+        self.inner.issuer.as_deref()
     }
 
     /// The provider preset's name.
@@ -536,11 +562,15 @@ impl Verifier {
         }
         if !inner.audiences.is_empty() {
             let accepted = |aud: &str| inner.audiences.iter().any(|a| a == aud);
-            let ok = match claims.get("aud") {
-                Some(Value::String(aud)) => accepted(aud),
-                Some(Value::Array(auds)) => auds.iter().filter_map(Value::as_str).any(accepted),
-                _ => false,
-            };
+            // Usually just `aud`; Cognito access tokens name their client in `client_id`.
+            let ok = inner
+                .audience_claims
+                .iter()
+                .any(|name| match claims.get(name) {
+                    Some(Value::String(aud)) => accepted(aud),
+                    Some(Value::Array(auds)) => auds.iter().filter_map(Value::as_str).any(accepted),
+                    _ => false,
+                });
             if !ok {
                 return Err(AuthError::InvalidAudience);
             }

@@ -32,6 +32,7 @@ use std::time::Duration;
 
 pub use fetch::FetchError;
 pub(crate) use fetch::{check_url, default_client};
+
 use jwk::VerifyingKey;
 use url::Url;
 
@@ -237,8 +238,50 @@ impl KeySet {
 
 #[derive(Debug)]
 enum Source {
-    Remote { url: Url, client: reqwest::Client },
+    Remote {
+        location: JwksLocation,
+        client: reqwest::Client,
+    },
     Static,
+}
+
+/// Where the JWK set is: a known URL, or found through OpenID Connect discovery.
+#[derive(Debug)]
+pub(crate) enum JwksLocation {
+    /// A fixed JWKS URL.
+    Fixed(Url),
+    /// `{issuer}/.well-known/openid-configuration`; its `jwks_uri` is remembered until a
+    /// JWKS fetch fails.
+    Discovery {
+        issuer: String,
+        allow_insecure_http: bool,
+        discovered: std::sync::Mutex<Option<Url>>,
+    },
+}
+
+impl JwksLocation {
+    /// Discovery for `issuer`, checked against the same URL rules as a JWKS URL.
+    pub(crate) fn discovery(issuer: &str, allow_insecure_http: bool) -> Result<Self, AuthError> {
+        check_url(&discovery_url(issuer), allow_insecure_http)?;
+        Ok(JwksLocation::Discovery {
+            issuer: issuer.to_owned(),
+            allow_insecure_http,
+            discovered: std::sync::Mutex::new(None),
+        })
+    }
+}
+
+fn discovery_url(issuer: &str) -> String {
+    format!(
+        "{}/.well-known/openid-configuration",
+        issuer.trim_end_matches('/')
+    )
+}
+
+#[derive(serde::Deserialize)]
+struct DiscoveryDocument {
+    issuer: String,
+    jwks_uri: String,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -314,13 +357,19 @@ impl KeyStore {
 
     /// A store that fetches `url`.
     pub(crate) fn remote(
-        url: Url,
+        location: JwksLocation,
         client: reqwest::Client,
         allowed: Vec<Algorithm>,
         policy: CachePolicy,
         clock: Arc<dyn Clock>,
     ) -> Self {
-        Self::with_source(Source::Remote { url, client }, None, allowed, policy, clock)
+        Self::with_source(
+            Source::Remote { location, client },
+            None,
+            allowed,
+            policy,
+            clock,
+        )
     }
 
     /// A store over fixed keys that never fetches.
@@ -432,7 +481,7 @@ impl KeyStore {
 
     /// Single-flight refresh: one caller fetches, callers that queued meanwhile share its outcome.
     async fn refresh(&self, trigger: Trigger) -> Outcome {
-        let Source::Remote { url, client } = &self.source else {
+        let Source::Remote { location, client } = &self.source else {
             return self
                 .snapshot()
                 .ok_or_else(|| Arc::new(FetchError::Invalid("no keys".into())));
@@ -464,7 +513,7 @@ impl KeyStore {
         }
         bump(&self.counters.fetches);
         tracing::debug!(target: "jwks_auth::keys", ?trigger, "fetching JWKS");
-        let outcome = self.fetch_set(url, client).await.map_err(Arc::new);
+        let outcome = self.fetch_set(location, client).await.map_err(Arc::new);
         match &outcome {
             Ok(set) => {
                 gate.last_failure = None;
@@ -481,18 +530,67 @@ impl KeyStore {
         outcome
     }
 
-    async fn fetch_set(
+    /// The JWKS URL, running OIDC discovery first when needed.
+    async fn jwks_url(
         &self,
-        url: &Url,
+        location: &JwksLocation,
         client: &reqwest::Client,
-    ) -> Result<Arc<KeySet>, FetchError> {
+    ) -> Result<Url, FetchError> {
+        let (issuer, allow_insecure_http, discovered) = match location {
+            JwksLocation::Fixed(url) => return Ok(url.clone()),
+            JwksLocation::Discovery {
+                issuer,
+                allow_insecure_http,
+                discovered,
+            } => (issuer, *allow_insecure_http, discovered),
+        };
+        if let Some(url) = discovered.lock().unwrap_or_else(|p| p.into_inner()).clone() {
+            return Ok(url);
+        }
+        let config_url = check_url(&discovery_url(issuer), allow_insecure_http)
+            .map_err(|e| FetchError::Invalid(e.to_string()))?;
         let fetched = fetch::fetch(
             client,
-            url,
+            &config_url,
             self.policy.fetch_timeout,
             self.policy.max_body_bytes,
         )
         .await?;
+        let document: DiscoveryDocument = serde_json::from_slice(&fetched.body)
+            .map_err(|_| FetchError::Invalid("not an OpenID configuration document".into()))?;
+        // OIDC Discovery §4.3: the document must be for exactly the issuer we asked about.
+        if document.issuer != *issuer {
+            return Err(FetchError::Invalid(
+                "discovery document names another issuer".into(),
+            ));
+        }
+        let url = check_url(&document.jwks_uri, allow_insecure_http)
+            .map_err(|e| FetchError::Invalid(format!("jwks_uri: {e}")))?;
+        tracing::debug!(target: "jwks_auth::keys", "OIDC discovery found the JWKS URL");
+        *discovered.lock().unwrap_or_else(|p| p.into_inner()) = Some(url.clone());
+        Ok(url)
+    }
+
+    async fn fetch_set(
+        &self,
+        location: &JwksLocation,
+        client: &reqwest::Client,
+    ) -> Result<Arc<KeySet>, FetchError> {
+        let url = self.jwks_url(location, client).await?;
+        let fetched = fetch::fetch(
+            client,
+            &url,
+            self.policy.fetch_timeout,
+            self.policy.max_body_bytes,
+        )
+        .await;
+        if fetched.is_err() {
+            if let JwksLocation::Discovery { discovered, .. } = location {
+                // The provider may have moved its keys: discover again next time.
+                *discovered.lock().unwrap_or_else(|p| p.into_inner()) = None;
+            }
+        }
+        let fetched = fetched?;
         let parsed =
             jwk::parse_jwk_set(&fetched.body, &self.allowed).map_err(FetchError::Invalid)?;
         for reason in &parsed.skipped {

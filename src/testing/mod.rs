@@ -194,10 +194,14 @@ impl MockProvider {
     }
 
     async fn on_server(server: MockServer, source: &str, label: &str, alg: Algorithm) -> Self {
-        let params = vec![
+        // Values for every placeholder the shipped presets use; unused ones are ignored.
+        let mut params = vec![
             ("origin".to_owned(), server.uri()),
             ("audience".to_owned(), MOCK_AUTH0_AUDIENCE.to_owned()),
         ];
+        for name in ["project", "pool", "client_id", "realm", "tenant", "region"] {
+            params.push((name.to_owned(), format!("mock-{}", name.replace('_', "-"))));
+        }
         let borrowed: Vec<(&str, &str)> = params
             .iter()
             .map(|(k, v)| (k.as_str(), v.as_str()))
