@@ -61,6 +61,11 @@ impl ManualClock {
             .store(since_epoch.as_millis() as u64, Ordering::SeqCst);
     }
 
+    /// The current time in whole seconds since the epoch (handy for token timestamps).
+    pub fn now_secs(&self) -> i64 {
+        (self.millis.load(Ordering::SeqCst) / 1000) as i64
+    }
+
     /// Moves the time forward.
     pub fn advance(&self, by: Duration) {
         self.millis

@@ -448,6 +448,17 @@ impl Verifier {
         &self.inner.token_sources
     }
 
+    fn spawn_refresh_ahead(&self) {
+        let verifier = self.clone();
+        match tokio::runtime::Handle::try_current() {
+            Ok(runtime) => {
+                runtime.spawn(async move { verifier.inner.store.refresh_ahead().await });
+            }
+            // No runtime to run it on: the refresh happens on expiry instead.
+            Err(_) => drop(verifier),
+        }
+    }
+
     fn now_secs(&self) -> i64 {
         i64::try_from(self.inner.clock.now().as_secs()).unwrap_or(i64::MAX)
     }
@@ -504,6 +515,11 @@ impl Verifier {
         let store = &self.inner.store;
         // Hot path: a fresh set that holds the kid; no await, no allocation.
         let hot = store.fresh_snapshot();
+        if let Some(set) = &hot {
+            if store.claim_refresh_ahead(set) {
+                self.spawn_refresh_ahead();
+            }
+        }
         let verified_kid = match (hot.as_deref(), kid) {
             (Some(set), Some(kid)) if set.by_kid(kid).is_some_and(|k| k.supports(alg)) => {
                 let key = set.by_kid(kid).expect("checked above");

@@ -293,3 +293,48 @@ fn multi_issuer_refuses_providers_without_an_issuer() {
         ErrorKind::Config
     );
 }
+
+#[tokio::test]
+async fn refresh_ahead_refreshes_in_the_background_before_expiry() {
+    use jwks_auth::{CachePolicy, ManualClock};
+    use std::time::Duration;
+    let mock = MockProvider::clerk().await;
+    let clock = ManualClock::starting_now();
+    let verifier = Verifier::builder(mock.provider())
+        .clock(clock.clone())
+        .cache_policy(
+            CachePolicy::default()
+                .ttl(Duration::from_secs(600))
+                .refresh_ahead(Some(Duration::from_secs(60))),
+        )
+        .build()
+        .unwrap();
+    let now = clock.now_secs();
+    verifier.verify(&mock.token().at(now).sign()).await.unwrap();
+    assert_eq!(mock.jwks_requests(), 1);
+
+    // Before the refresh-ahead window: nothing happens.
+    clock.advance(Duration::from_secs(530));
+    verifier
+        .verify(&mock.token().at(now + 530).sign())
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    assert_eq!(mock.jwks_requests(), 1);
+
+    // Inside the window (at most 30 s of jitter after 540 s): the verify answers from the
+    // cached keys and a background task refreshes them.
+    clock.advance(Duration::from_secs(45));
+    verifier
+        .verify(&mock.token().at(now + 575).sign())
+        .await
+        .unwrap();
+    for _ in 0..100 {
+        if mock.jwks_requests() == 2 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert_eq!(mock.jwks_requests(), 2);
+    assert_eq!(verifier.key_stats().stale_serves, 0);
+}

@@ -70,6 +70,11 @@ pub struct CachePolicy {
     pub max_body_bytes: usize,
     /// Keys tried for a token without `kid`. Default: 4.
     pub max_kidless_candidates: usize,
+    /// Opt-in refresh-ahead: when a verify sees less than this much freshness left, it starts
+    /// a background refresh so no request waits for a fetch. Each key set picks a random
+    /// point in the first half of the window, so many instances do not refresh in lockstep.
+    /// Default: off.
+    pub refresh_ahead: Option<Duration>,
 }
 
 impl Default for CachePolicy {
@@ -84,6 +89,7 @@ impl Default for CachePolicy {
             fetch_timeout: Duration::from_secs(5),
             max_body_bytes: 1 << 20,
             max_kidless_candidates: 4,
+            refresh_ahead: None,
         }
     }
 }
@@ -122,6 +128,8 @@ policy_setters! {
     max_body_bytes: usize;
     /// Sets [`CachePolicy::max_kidless_candidates`].
     max_kidless_candidates: usize;
+    /// Sets [`CachePolicy::refresh_ahead`].
+    refresh_ahead: Option<Duration>;
 }
 
 /// Counters of the key fetcher, for tests and metrics.
@@ -167,6 +175,8 @@ pub(crate) struct KeySet {
     by_kid: HashMap<Box<str>, usize>,
     fetched_at: Duration,
     fresh_until: Duration,
+    /// When refresh-ahead should start (jittered); `Duration::MAX` when off.
+    refresh_at: Duration,
 }
 
 /// What a key set says about a token's `kid` and `alg`.
@@ -191,6 +201,7 @@ impl KeySet {
             by_kid,
             fetched_at,
             fresh_until,
+            refresh_at: Duration::MAX,
         }
     }
 
@@ -290,6 +301,7 @@ enum Trigger {
     Expired,
     UnknownKid,
     Forced,
+    Ahead,
 }
 
 type Outcome = Result<Arc<KeySet>, Arc<FetchError>>;
@@ -316,6 +328,7 @@ pub(crate) struct KeyStore {
     negative: moka::sync::Cache<Box<str>, Duration>,
     counters: Counters,
     removed_kids_hook: std::sync::OnceLock<RemovedKidsHook>,
+    ahead_in_flight: std::sync::atomic::AtomicBool,
 }
 
 impl std::fmt::Debug for KeyStore {
@@ -352,6 +365,7 @@ impl KeyStore {
             negative,
             counters: Counters::default(),
             removed_kids_hook: std::sync::OnceLock::new(),
+            ahead_in_flight: std::sync::atomic::AtomicBool::new(false),
         }
     }
 
@@ -401,6 +415,18 @@ impl KeyStore {
     pub(crate) fn fresh_snapshot(&self) -> Option<Arc<KeySet>> {
         let set = self.snapshot()?;
         (self.clock.now() < set.fresh_until).then_some(set)
+    }
+
+    /// True (once per key set) when refresh-ahead is due; the caller then runs
+    /// [`refresh_ahead`](Self::refresh_ahead) in the background.
+    pub(crate) fn claim_refresh_ahead(&self, set: &KeySet) -> bool {
+        self.clock.now() >= set.refresh_at && !self.ahead_in_flight.swap(true, Ordering::AcqRel)
+    }
+
+    /// The background refresh started by [`claim_refresh_ahead`](Self::claim_refresh_ahead).
+    pub(crate) async fn refresh_ahead(&self) {
+        let _ = self.refresh(Trigger::Ahead).await;
+        self.ahead_in_flight.store(false, Ordering::Release);
     }
 
     /// A key set that can answer for (`kid`, `alg`), fetching or refreshing as the policy allows.
@@ -605,11 +631,12 @@ impl KeyStore {
             .unwrap_or(self.policy.ttl);
         let now = self.clock.now();
         tracing::info!(target: "jwks_auth::keys", keys = parsed.keys.len(), ttl_secs = ttl.as_secs(), "JWKS refreshed");
-        Ok(Arc::new(KeySet::new(
-            parsed.keys,
-            now,
-            now.saturating_add(ttl),
-        )))
+        let mut set = KeySet::new(parsed.keys, now, now.saturating_add(ttl));
+        if let Some(ahead) = self.policy.refresh_ahead {
+            let ahead = ahead.min(ttl);
+            set.refresh_at = set.fresh_until.saturating_sub(ahead) + jitter(ahead / 2);
+        }
+        Ok(Arc::new(set))
     }
 
     fn install(&self, set: Arc<KeySet>) {
@@ -648,6 +675,16 @@ impl KeyStore {
             keys: self.snapshot().map_or(0, |set| set.keys.len()),
         }
     }
+}
+
+/// A random duration in `[0, max)`, so instances sharing a provider spread their refreshes.
+fn jitter(max: Duration) -> Duration {
+    let mut bytes = [0u8; 8];
+    if max.is_zero() || aws_lc_rs::rand::fill(&mut bytes).is_err() {
+        return Duration::ZERO;
+    }
+    let millis = max.as_millis().max(1) as u64;
+    Duration::from_millis(u64::from_le_bytes(bytes) % millis)
 }
 
 fn unavailable(err: Arc<FetchError>) -> AuthError {
