@@ -16,7 +16,7 @@ use crate::claims::{numeric_date, AuthUser, ClaimMap};
 use crate::clock::{Clock, SystemClock};
 use crate::error::{AuthError, Result};
 use crate::keys::jwk::VerifyingKey;
-use crate::keys::{self, CachePolicy, KeyStats, KeyStore, Lookup};
+use crate::keys::{self, CachePolicy, KeyStats, KeyStore};
 use crate::provider::{AudienceRule, KeySpec, Provider, TokenSource};
 
 /// Tokens longer than this are rejected before any parsing (bounded work per request).
@@ -513,37 +513,23 @@ impl Verifier {
         let kid = header.kid.as_deref();
 
         let store = &self.inner.store;
-        // Hot path: a fresh set that holds the kid; no await, no allocation.
-        let hot = store.fresh_snapshot();
-        if let Some(set) = &hot {
-            if store.claim_refresh_ahead(set) {
-                self.spawn_refresh_ahead();
-            }
-        }
-        let verified_kid = match (hot.as_deref(), kid) {
-            (Some(set), Some(kid)) if set.by_kid(kid).is_some_and(|k| k.supports(alg)) => {
-                let key = set.by_kid(kid).expect("checked above");
-                key.verify(alg, signed, signature)?;
-                key.kid.clone()
-            }
-            _ => {
-                let set = store.resolve(kid, alg).await?;
-                match set.lookup(kid, alg, store.policy().max_kidless_candidates) {
-                    Lookup::Found(keys) => {
-                        let key = keys
-                            .into_iter()
-                            .find(|key| key.verify(alg, signed, signature).is_ok())
-                            .ok_or(AuthError::InvalidSignature)?;
-                        key.kid.clone()
-                    }
-                    Lookup::WrongAlgorithm => {
-                        return Err(AuthError::UnsupportedAlgorithm(
-                            "algorithm does not fit the key",
-                        ))
-                    }
-                    Lookup::Missing => return Err(AuthError::UnknownKey),
+        // Hot path: a fresh set that knows the kid; no await, no allocation.
+        let hot = store.fresh_snapshot().filter(|set| set.knows(kid, alg));
+        let set = match hot {
+            Some(set) => {
+                if store.claim_refresh_ahead(&set) {
+                    self.spawn_refresh_ahead();
                 }
+                set
             }
+            None => store.resolve(kid, alg).await?,
+        };
+        let max_kidless = store.policy().max_kidless_candidates;
+        let key = set.verify(kid, alg, signed, signature, max_kidless)?;
+        // Only the verified-token cache needs to know which key signed.
+        let verified_kid = match self.inner.verified {
+            Some(_) => key.kid.clone(),
+            None => None,
         };
         Ok((payload_b64, verified_kid))
     }

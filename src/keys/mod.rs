@@ -179,16 +179,6 @@ pub(crate) struct KeySet {
     refresh_at: Duration,
 }
 
-/// What a key set says about a token's `kid` and `alg`.
-pub(crate) enum Lookup<'a> {
-    /// Keys to try, in order (one for a kid, a few for a kid-less token).
-    Found(Vec<&'a VerifyingKey>),
-    /// The kid exists but its key does not fit the algorithm.
-    WrongAlgorithm,
-    /// No key fits.
-    Missing,
-}
-
 impl KeySet {
     fn new(keys: Vec<VerifyingKey>, fetched_at: Duration, fresh_until: Duration) -> Self {
         let by_kid = keys
@@ -210,36 +200,41 @@ impl KeySet {
         self.by_kid.get(kid).map(|&i| &self.keys[i])
     }
 
-    pub(crate) fn lookup(
-        &self,
-        kid: Option<&str>,
-        alg: Algorithm,
-        max_kidless: usize,
-    ) -> Lookup<'_> {
+    /// Whether this set can answer for (`kid`, `alg`) without a refresh: the kid exists
+    /// (even if its key does not fit `alg`), or for a kid-less token, some key fits `alg`.
+    pub(crate) fn knows(&self, kid: Option<&str>, alg: Algorithm) -> bool {
         match kid {
-            Some(kid) => match self.by_kid(kid) {
-                Some(key) if key.supports(alg) => Lookup::Found(vec![key]),
-                Some(_) => Lookup::WrongAlgorithm,
-                None => Lookup::Missing,
-            },
-            None => {
-                let keys: Vec<_> = self
-                    .keys
-                    .iter()
-                    .filter(|key| key.supports(alg))
-                    .take(max_kidless)
-                    .collect();
-                if keys.is_empty() {
-                    Lookup::Missing
-                } else {
-                    Lookup::Found(keys)
-                }
-            }
+            Some(kid) => self.by_kid.contains_key(kid),
+            None => self.keys.iter().any(|key| key.supports(alg)),
         }
     }
 
-    fn has(&self, kid: Option<&str>, alg: Algorithm, max_kidless: usize) -> bool {
-        !matches!(self.lookup(kid, alg, max_kidless), Lookup::Missing)
+    /// Verifies `signature` over `message` with the key for (`kid`, `alg`) and returns that
+    /// key. A kid-less token tries at most `max_kidless` keys that fit `alg`. No allocation.
+    pub(crate) fn verify(
+        &self,
+        kid: Option<&str>,
+        alg: Algorithm,
+        message: &[u8],
+        signature: &[u8],
+        max_kidless: usize,
+    ) -> Result<&VerifyingKey, AuthError> {
+        if let Some(kid) = kid {
+            let key = self.by_kid(kid).ok_or(AuthError::UnknownKey)?;
+            return key.verify(alg, message, signature).map(|()| key);
+        }
+        let mut candidates = self
+            .keys
+            .iter()
+            .filter(|key| key.supports(alg))
+            .take(max_kidless)
+            .peekable();
+        if candidates.peek().is_none() {
+            return Err(AuthError::UnknownKey);
+        }
+        candidates
+            .find(|key| key.verify(alg, message, signature).is_ok())
+            .ok_or(AuthError::InvalidSignature)
     }
 
     fn kids(&self) -> HashSet<&str> {
@@ -435,7 +430,6 @@ impl KeyStore {
         kid: Option<&str>,
         alg: Algorithm,
     ) -> Result<Arc<KeySet>, AuthError> {
-        let max_kidless = self.policy.max_kidless_candidates;
         let Some(mut set) = self.snapshot() else {
             let set = self.refresh(Trigger::Cold).await.map_err(unavailable)?;
             return self.after_refresh(set, kid, alg);
@@ -452,7 +446,7 @@ impl KeyStore {
                 }
             }
         }
-        if set.has(kid, alg, max_kidless) {
+        if set.knows(kid, alg) {
             return Ok(set);
         }
         let (Some(kid), Source::Remote { .. }) = (kid, &self.source) else {
@@ -478,7 +472,7 @@ impl KeyStore {
         kid: Option<&str>,
         alg: Algorithm,
     ) -> Result<Arc<KeySet>, AuthError> {
-        if set.has(kid, alg, self.policy.max_kidless_candidates) {
+        if set.knows(kid, alg) {
             Ok(set)
         } else {
             self.reject_unknown(kid)
