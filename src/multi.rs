@@ -8,7 +8,7 @@ use serde::Deserialize;
 
 use crate::claims::AuthUser;
 use crate::error::{AuthError, Result};
-use crate::verifier::{Verifier, MAX_TOKEN_BYTES};
+use crate::verifier::{split_compact, Verifier};
 
 /// Verifies tokens from several issuers, e.g. Clerk for the web app and Auth0
 /// machine-to-machine tokens in one API.
@@ -84,16 +84,7 @@ impl MultiVerifier {
     }
 
     fn route(&self, token: &str) -> Result<&Verifier> {
-        if token.is_empty() {
-            return Err(AuthError::MissingToken);
-        }
-        if token.len() > MAX_TOKEN_BYTES {
-            return Err(AuthError::Malformed("token too large"));
-        }
-        let payload = token
-            .split('.')
-            .nth(1)
-            .ok_or(AuthError::Malformed("expected three dot-separated parts"))?;
+        let [_, payload, _] = split_compact(token)?;
         let payload = URL_SAFE_NO_PAD
             .decode(payload)
             .map_err(|_| AuthError::Malformed("payload is not base64url"))?;

@@ -620,63 +620,42 @@ mod tests {
             .contains(&TokenSource::Cookie("__session".into())));
     }
 
+    /// The error for a preset whose `jwks_url`, `audience` and `algorithms` lines are given,
+    /// plus `extra` lines.
+    fn preset_error(jwks_url: &str, audience: &str, algorithms: &str, extra: &str) -> String {
+        let source = format!(
+            "name = \"x\"\njwks_url = \"{jwks_url}\"\naudience = \"{audience}\"\nalgorithms = [{algorithms}]\n{extra}"
+        );
+        Provider::from_toml_str_with(&source, "custom.toml", &[])
+            .unwrap_err()
+            .to_string()
+    }
+
     #[test]
     fn bad_preset_files_name_the_file_and_field() {
-        let err = Provider::from_toml_str_with(
-            "name = \"x\"\njwks_url = \"https://x\"\naudience = \"none\"\nalgorithms = [\"HS999\"]\n",
-            "custom.toml",
-            &[],
-        )
-        .unwrap_err()
-        .to_string();
+        let err = preset_error("https://x", "none", "\"HS999\"", "");
         assert!(
             err.contains("custom.toml") && err.contains("algorithms"),
             "{err}"
         );
-
-        let err = Provider::from_toml_str_with(
-            "name = \"x\"\njwks_url = \"https://x\"\naudience = \"sometimes\"\nalgorithms = [\"RS256\"]\n",
-            "custom.toml",
-            &[],
-        )
-        .unwrap_err()
-        .to_string();
+        let err = preset_error("https://x", "sometimes", "\"RS256\"", "");
         assert!(
             err.contains("custom.toml") && err.contains("sometimes"),
             "{err}"
         );
-
-        let err = Provider::from_toml_str_with(
-            "name = \"x\"\njwks_url = \"{origin}/keys\"\naudience = \"none\"\nalgorithms = [\"RS256\"]\n",
-            "custom.toml",
-            &[],
-        )
-        .unwrap_err()
-        .to_string();
+        let err = preset_error("{origin}/keys", "none", "\"RS256\"", "");
         assert!(
             err.contains("jwks_url") && err.contains("{origin}"),
             "{err}"
         );
-
-        let err = Provider::from_toml_str_with(
-            "name = \"x\"\njwks_url = \"https://x\"\naudience = \"none\"\nalgorithms = [\"RS256\"]\ncolour = 1\n",
-            "custom.toml",
-            &[],
-        )
-        .unwrap_err()
-        .to_string();
+        let err = preset_error("https://x", "none", "\"RS256\"", "colour = 1\n");
         assert!(err.contains("colour"), "{err}");
     }
 
     #[test]
     fn hmac_is_refused_in_presets() {
-        let err = Provider::from_toml_str_with(
-            "name = \"x\"\njwks_url = \"https://x\"\naudience = \"none\"\nalgorithms = [\"HS256\"]\n",
-            "custom.toml",
-            &[],
-        )
-        .unwrap_err();
-        assert!(err.to_string().contains("asymmetric"));
+        let err = preset_error("https://x", "none", "\"HS256\"", "");
+        assert!(err.contains("asymmetric"), "{err}");
     }
 
     #[test]

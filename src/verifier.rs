@@ -477,18 +477,7 @@ impl Verifier {
 
     /// Shape, header and signature. Returns the (still encoded) payload and the verifying kid.
     async fn verify_signature<'t>(&self, token: &'t str) -> Result<(&'t str, Option<Box<str>>)> {
-        if token.is_empty() {
-            return Err(AuthError::MissingToken);
-        }
-        if token.len() > MAX_TOKEN_BYTES {
-            return Err(AuthError::Malformed("token too large"));
-        }
-        let mut parts = token.split('.');
-        let (Some(header_b64), Some(payload_b64), Some(signature_b64), None) =
-            (parts.next(), parts.next(), parts.next(), parts.next())
-        else {
-            return Err(AuthError::Malformed("expected three dot-separated parts"));
-        };
+        let [header_b64, payload_b64, signature_b64] = split_compact(token)?;
         let mut header_buf = [0u8; MAX_HEADER_BYTES];
         let header_len = decode_into(header_b64, &mut header_buf, "header")?;
         let header: Header<'_> = serde_json::from_slice(&header_buf[..header_len])
@@ -587,6 +576,21 @@ impl Verifier {
             AuthError::MissingClaim(inner.claims.user_id.first().cloned().unwrap_or_default())
         })?;
         Ok((user, exp))
+    }
+}
+
+/// The three parts of a compact JWS, after the size bound. JWE (five parts) is refused here.
+pub(crate) fn split_compact(token: &str) -> Result<[&str; 3]> {
+    if token.is_empty() {
+        return Err(AuthError::MissingToken);
+    }
+    if token.len() > MAX_TOKEN_BYTES {
+        return Err(AuthError::Malformed("token too large"));
+    }
+    let mut parts = token.split('.');
+    match (parts.next(), parts.next(), parts.next(), parts.next()) {
+        (Some(header), Some(payload), Some(signature), None) => Ok([header, payload, signature]),
+        _ => Err(AuthError::Malformed("expected three dot-separated parts")),
     }
 }
 
@@ -755,15 +759,7 @@ pub mod dangerous {
     /// [`ErrorKind::Malformed`](crate::ErrorKind::Malformed) if it is not a compact JWS with
     /// JSON object header and payload.
     pub fn decode_unverified(token: &str) -> Result<UnverifiedToken> {
-        if token.len() > MAX_TOKEN_BYTES {
-            return Err(AuthError::Malformed("token too large"));
-        }
-        let mut parts = token.split('.');
-        let (Some(header), Some(payload), Some(_), None) =
-            (parts.next(), parts.next(), parts.next(), parts.next())
-        else {
-            return Err(AuthError::Malformed("expected three dot-separated parts"));
-        };
+        let [header, payload, _] = split_compact(token)?;
         let object = |part: &str, what: &'static str| -> Result<Map<String, Value>> {
             let bytes = URL_SAFE_NO_PAD
                 .decode(part)
