@@ -201,11 +201,14 @@ impl KeySet {
     }
 
     /// Whether this set can answer for (`kid`, `alg`) without a refresh: the kid exists
-    /// (even if its key does not fit `alg`), or for a kid-less token, some key fits `alg`.
+    /// (even if its key does not fit `alg`), or, for a kid-less token or a set without kids,
+    /// some key fits `alg`.
     pub(crate) fn knows(&self, kid: Option<&str>, alg: Algorithm) -> bool {
         match kid {
-            Some(kid) => self.by_kid.contains_key(kid),
-            None => self.keys.iter().any(|key| key.supports(alg)),
+            Some(kid) if !self.by_kid.is_empty() => self.by_kid.contains_key(kid),
+            // A set without any kid (a PEM key, a shared secret) cannot be matched by kid:
+            // a token naming one is treated as if it named none.
+            _ => self.keys.iter().any(|key| key.supports(alg)),
         }
     }
 
@@ -219,7 +222,7 @@ impl KeySet {
         signature: &[u8],
         max_kidless: usize,
     ) -> Result<&VerifyingKey, AuthError> {
-        if let Some(kid) = kid {
+        if let Some(kid) = kid.filter(|_| !self.by_kid.is_empty()) {
             let key = self.by_kid(kid).ok_or(AuthError::UnknownKey)?;
             return key.verify(alg, message, signature).map(|()| key);
         }

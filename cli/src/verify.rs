@@ -1,0 +1,313 @@
+//! `jwks-auth verify`: builds a verifier from one key source and checks a token.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use clap::builder::PossibleValuesParser;
+use clap::{ArgGroup, Args};
+use jwks_auth::provider::BUILTIN_PRESETS;
+use jwks_auth::{dangerous, Algorithm, ManualClock, Provider, Verifier};
+use serde_json::Value;
+use url::Url;
+
+use crate::failure::{runtime, Failure};
+use crate::token_input;
+
+/// Arguments of `jwks-auth verify`.
+#[derive(Debug, Args)]
+#[command(group(
+    ArgGroup::new("source")
+        .required(true)
+        .args(["provider", "provider_file", "jwks_url", "jwks_file", "pem_file", "secret_env"])
+))]
+#[command(group(ArgGroup::new("origin").args(["base_url", "domain"])))]
+pub struct VerifyArgs {
+    /// Built-in provider preset (most need --base-url or --domain; see `jwks-auth providers`).
+    #[arg(long, value_name = "NAME", value_parser = PossibleValuesParser::new(preset_names()),
+          help_heading = "Key source (exactly one)")]
+    provider: Option<String>,
+    /// The provider's base URL (its origin fills the preset's {origin}).
+    #[arg(long, value_name = "URL", help_heading = "Key source (exactly one)")]
+    base_url: Option<String>,
+    /// The provider's host, e.g. tenant.eu.auth0.com (becomes https://HOST).
+    #[arg(long, value_name = "HOST", help_heading = "Key source (exactly one)")]
+    domain: Option<String>,
+    /// Fills another preset placeholder, e.g. --param realm=main (repeatable).
+    #[arg(long = "param", value_name = "NAME=VALUE", value_parser = parse_param,
+          help_heading = "Key source (exactly one)")]
+    params: Vec<(String, String)>,
+    /// A preset file of your own (see providers/*.toml).
+    #[arg(
+        long,
+        value_name = "FILE.toml",
+        help_heading = "Key source (exactly one)"
+    )]
+    provider_file: Option<PathBuf>,
+    /// Fetch keys from this JWKS URL (https, or http on loopback).
+    #[arg(long, value_name = "URL", help_heading = "Key source (exactly one)")]
+    jwks_url: Option<String>,
+    /// Read keys from a JWK set file.
+    #[arg(long, value_name = "FILE", help_heading = "Key source (exactly one)")]
+    jwks_file: Option<PathBuf>,
+    /// Read one public key (RSA, EC or Ed25519) from a PEM file.
+    #[arg(long, value_name = "FILE", help_heading = "Key source (exactly one)")]
+    pem_file: Option<PathBuf>,
+    /// Verify HS256/384/512 with the shared secret in this environment variable.
+    #[arg(long, value_name = "VAR", help_heading = "Key source (exactly one)")]
+    secret_env: Option<String>,
+
+    /// Required `iss` (default: the preset's; any issuer for a bare key source).
+    #[arg(long, value_name = "I")]
+    issuer: Option<String>,
+    /// Accepted `aud` (repeatable); also fills a preset's {audience}.
+    #[arg(long = "audience", value_name = "A")]
+    audiences: Vec<String>,
+    /// Allowed algorithm (repeatable). Default: the preset's, or every one the key fits.
+    #[arg(long = "alg", value_name = "ALG", value_parser = parse_algorithm)]
+    algorithms: Vec<Algorithm>,
+    /// Clock-skew leeway in seconds (default: the preset's, else 60).
+    #[arg(long, value_name = "SECS")]
+    leeway: Option<u64>,
+    /// Verify as if now were this Unix time (seconds).
+    #[arg(long, value_name = "UNIX_TS")]
+    at: Option<u64>,
+    /// The claim that holds the user id (dotted paths reach nested claims).
+    #[arg(long, value_name = "C")]
+    user_id_claim: Option<String>,
+    /// Allow a plain-http JWKS URL on a non-loopback host (insecure).
+    #[arg(long)]
+    allow_http: bool,
+
+    /// The token, or `-` to read it from stdin.
+    #[arg(value_name = "TOKEN | -")]
+    token: String,
+}
+
+/// The names `--provider` accepts: every built-in preset.
+pub fn preset_names() -> Vec<&'static str> {
+    BUILTIN_PRESETS.iter().map(|(name, _)| *name).collect()
+}
+
+/// Parses an algorithm name as in a JWT header (`ES256`, `EdDSA`, ...).
+pub fn parse_algorithm(name: &str) -> Result<Algorithm, String> {
+    name.parse().map_err(|_| {
+        let names: Vec<_> = Algorithm::ALL.iter().map(|a| a.as_str()).collect();
+        format!("unknown algorithm (expected one of {})", names.join(", "))
+    })
+}
+
+/// Runs `verify`: prints the accepted token as JSON, or fails with exit 1 / 2.
+pub fn run(args: VerifyArgs) -> Result<(), Failure> {
+    let verifier = build_verifier(&args)?;
+    let token = token_input::read(&args.token)?;
+    let user = runtime()?.block_on(verifier.verify(&token))?;
+    let decoded = dangerous::decode_unverified(&token)?;
+    // Written by hand to keep the documented member order (serde_json sorts map keys).
+    println!(
+        "{{\"user_id\":{},\"header\":{},\"claims\":{}}}",
+        Value::String(user.id.clone()),
+        Value::Object(decoded.header),
+        Value::Object(user.claims.as_map().clone()),
+    );
+    Ok(())
+}
+
+fn build_verifier(args: &VerifyArgs) -> Result<Verifier, Failure> {
+    let bare_key_source = args.provider.is_none() && args.provider_file.is_none();
+    let provider = source_provider(args)?;
+    if let Some(url) = provider.jwks_url() {
+        check_jwks_url(url, args.allow_http)?;
+    }
+    let mut builder = Verifier::builder(provider).allow_insecure_http(args.allow_http);
+    match &args.issuer {
+        Some(issuer) => builder = builder.issuer(issuer),
+        None if bare_key_source => builder = builder.any_issuer(),
+        None => {}
+    }
+    if !args.audiences.is_empty() {
+        builder = builder.audiences(args.audiences.iter().cloned());
+    }
+    if !args.algorithms.is_empty() {
+        builder = builder.algorithms(args.algorithms.iter().copied());
+    }
+    if let Some(secs) = args.leeway {
+        builder = builder.leeway(Duration::from_secs(secs));
+    }
+    if let Some(claim) = &args.user_id_claim {
+        builder = builder.user_id_claim(claim);
+    }
+    if let Some(secs) = args.at {
+        builder = builder.clock(ManualClock::at_unix(secs));
+    }
+    Ok(builder.build()?)
+}
+
+/// The provider for whichever key source was given (clap guarantees exactly one).
+fn source_provider(args: &VerifyArgs) -> Result<Provider, Failure> {
+    let origin = match (&args.base_url, &args.domain) {
+        (Some(url), _) | (None, Some(url)) => Some(origin_of(url)?),
+        (None, None) => None,
+    };
+    let mut params: Vec<(&str, &str)> = args
+        .params
+        .iter()
+        .map(|(name, value)| (name.as_str(), value.as_str()))
+        .collect();
+    if let Some(origin) = &origin {
+        params.push(("origin", origin));
+    }
+    if let Some(audience) = args.audiences.first() {
+        params.push(("audience", audience));
+    }
+    if let Some(name) = &args.provider {
+        return Provider::preset(name, &params).map_err(|e| with_hint(e.into()));
+    }
+    if let Some(path) = &args.provider_file {
+        let source = read_file(path, "--provider-file")?;
+        return Provider::from_toml_str_with(&source, &path.display().to_string(), &params)
+            .map_err(|e| with_hint(e.into()));
+    }
+    if args.base_url.is_some() || args.domain.is_some() || !args.params.is_empty() {
+        return Err(Failure::config(
+            "--base-url, --domain and --param go with --provider or --provider-file",
+        ));
+    }
+    if let Some(url) = &args.jwks_url {
+        return Ok(Provider::from_toml_str_with(
+            JWKS_URL_PRESET,
+            "--jwks-url",
+            &[("url", url)],
+        )?);
+    }
+    if let Some(path) = &args.jwks_file {
+        return Ok(Provider::static_jwks(&read_file(path, "--jwks-file")?)?);
+    }
+    if let Some(path) = &args.pem_file {
+        return Ok(Provider::public_key_pem(read_file(path, "--pem-file")?)?);
+    }
+    if let Some(var) = &args.secret_env {
+        let secret = std::env::var(var).map_err(|e| {
+            Failure::config(format!("--secret-env: environment variable `{var}`: {e}"))
+        })?;
+        return Ok(Provider::shared_secret(secret)?);
+    }
+    Err(Failure::config(
+        "no key source: give one of --provider, --provider-file, --jwks-url, --jwks-file, --pem-file, --secret-env",
+    ))
+}
+
+/// A preset for a bare JWKS URL: every asymmetric algorithm, `aud` unchecked unless given.
+const JWKS_URL_PRESET: &str = r#"
+name = "jwks-url"
+jwks_url = "{url}"
+audience = "none"
+algorithms = ["EdDSA", "ES256", "ES384", "ES512", "RS256", "RS384", "RS512", "PS256", "PS384", "PS512"]
+"#;
+
+/// Points a missing-placeholder error at the flag that fills it.
+fn with_hint(failure: Failure) -> Failure {
+    failure.map_detail(|detail| {
+        let placeholder = detail
+            .split_once("placeholder `{")
+            .and_then(|(_, rest)| rest.split_once("}`"))
+            .map(|(name, _)| name.to_owned());
+        match placeholder {
+            Some(name) => format!("{detail}; pass {}", flag_for(&name)),
+            None => detail,
+        }
+    })
+}
+
+/// The verify flag that fills preset placeholder `{name}`.
+pub fn flag_for(name: &str) -> String {
+    match name {
+        "origin" => "--base-url URL (or --domain HOST)".to_owned(),
+        "audience" => "--audience A".to_owned(),
+        other => format!("--param {other}=VALUE"),
+    }
+}
+
+/// Parses `NAME=VALUE` for `--param`.
+fn parse_param(text: &str) -> Result<(String, String), String> {
+    match text.split_once('=') {
+        Some((name, value)) if !name.is_empty() => Ok((name.to_owned(), value.to_owned())),
+        _ => Err("expected NAME=VALUE".to_owned()),
+    }
+}
+
+fn read_file(path: &Path, flag: &str) -> Result<String, Failure> {
+    std::fs::read_to_string(path)
+        .map_err(|e| Failure::config(format!("{flag}: cannot read {}: {e}", path.display())))
+}
+
+/// `scheme://host[:port]` of a URL, or `https://host` for a bare host name.
+pub fn origin_of(input: &str) -> Result<String, Failure> {
+    let input = input.trim().trim_end_matches('/');
+    let with_scheme = if input.contains("://") {
+        input.to_owned()
+    } else {
+        format!("https://{input}")
+    };
+    let url = Url::parse(&with_scheme)
+        .map_err(|e| Failure::config(format!("`{input}` is not a host or URL: {e}")))?;
+    if url.host_str().is_none_or(str::is_empty) {
+        return Err(Failure::config(format!("`{input}` has no host")));
+    }
+    Ok(url.origin().ascii_serialization())
+}
+
+/// The library's rule (https, or http on loopback), checked here so that the refusal names
+/// the CLI flag rather than the builder method.
+pub fn check_jwks_url(raw: &str, allow_http: bool) -> Result<Url, Failure> {
+    let url = Url::parse(raw).map_err(|e| Failure::config(format!("invalid JWKS URL: {e}")))?;
+    match url.scheme() {
+        "https" => Ok(url),
+        "http" if allow_http || is_loopback(&url) => Ok(url),
+        "http" => Err(Failure::config(format!(
+            "JWKS URL on {} uses plain http, which lets anyone on the path substitute keys; \
+             use https, or pass --allow-http to allow it anyway",
+            url.host_str().unwrap_or("?")
+        ))),
+        other => Err(Failure::config(format!(
+            "JWKS URL scheme `{other}` is not supported (use https)"
+        ))),
+    }
+}
+
+fn is_loopback(url: &Url) -> bool {
+    match url.host() {
+        Some(url::Host::Domain(name)) => name.eq_ignore_ascii_case("localhost"),
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        None => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn origin_of_accepts_hosts_and_urls() {
+        assert_eq!(
+            origin_of("tenant.auth0.com").unwrap(),
+            "https://tenant.auth0.com"
+        );
+        assert_eq!(
+            origin_of("http://127.0.0.1:8080/some/path/").unwrap(),
+            "http://127.0.0.1:8080"
+        );
+        assert!(origin_of("").is_err());
+        assert!(origin_of("not a host").is_err());
+    }
+
+    #[test]
+    fn plain_http_is_refused_off_loopback_unless_allowed() {
+        assert!(check_jwks_url("http://127.0.0.1:9/keys", false).is_ok());
+        assert!(check_jwks_url("http://localhost/keys", false).is_ok());
+        assert!(check_jwks_url("http://[::1]/keys", false).is_ok());
+        assert!(check_jwks_url("http://idp.example.com/keys", false).is_err());
+        assert!(check_jwks_url("http://idp.example.com/keys", true).is_ok());
+        assert!(check_jwks_url("ftp://idp.example.com/keys", true).is_err());
+    }
+}

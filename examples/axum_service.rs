@@ -1,0 +1,78 @@
+//! A small axum service protected by jwks-auth, against an embedded mock Better Auth provider
+//! (no account, no network). It prints demo tokens to try with curl.
+//!
+//! Run: `cargo run --example axum_service` (port from `$PORT`, default 3000), then
+//!
+//! ```text
+//! curl -i localhost:3000/health
+//! curl -i localhost:3000/api/me -H "authorization: Bearer $TOKEN"
+//! curl -i localhost:3000/api/users/user_demo/notes -H "authorization: Bearer $TOKEN"
+//! curl -i localhost:3000/api/admin -H "authorization: Bearer $ADMIN_TOKEN"
+//! ```
+//!
+//! Printing tokens is fine here only because they are minted by a throwaway mock for a demo
+//! user; never print real tokens.
+
+use axum::routing::get;
+use axum::{Json, Router};
+use jwks_auth::axum::{require_same_user, require_scope, AuthLayer};
+use jwks_auth::testing::MockProvider;
+use jwks_auth::{AuthUser, Verifier};
+use serde_json::{json, Value};
+
+const TOKEN_LIFETIME_SECS: i64 = 3600;
+
+async fn me(user: AuthUser) -> Json<Value> {
+    Json(json!({ "id": user.id, "email": user.email }))
+}
+
+async fn notes(user: AuthUser) -> Json<Value> {
+    Json(json!({ "owner": user.id, "notes": ["buy milk", "ship jwks-auth"] }))
+}
+
+async fn admin(user: AuthUser) -> Json<Value> {
+    Json(json!({ "admin": user.id }))
+}
+
+#[tokio::main]
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let mock = MockProvider::better_auth().await;
+    let verifier = Verifier::builder(mock.provider()).build()?;
+    verifier.warm_up().await?;
+
+    let api = Router::new()
+        .route("/me", get(me))
+        .route(
+            "/users/{user_id}/notes",
+            get(notes).route_layer(require_same_user("user_id")),
+        )
+        .route("/admin", get(admin).route_layer(require_scope("admin")));
+    let app = Router::new()
+        .route("/health", get(|| async { "ok" }))
+        .nest("/api", api)
+        .layer(AuthLayer::new(verifier).public_path("/health"));
+
+    let mint = |sub: &str, email: &str, scope: &str| {
+        mock.token()
+            .sub(sub)
+            .email(email)
+            .scope(scope)
+            .expires_in(TOKEN_LIFETIME_SECS)
+            .sign()
+    };
+    let port = std::env::var("PORT").unwrap_or_else(|_| "3000".into());
+    let listener = tokio::net::TcpListener::bind(format!("127.0.0.1:{port}")).await?;
+    println!("mock Better Auth provider: {}", mock.uri());
+    println!("listening on http://{}", listener.local_addr()?);
+    println!("token: {}", mint("user_demo", "demo@example.com", "read"));
+    println!(
+        "other-token: {}",
+        mint("user_other", "other@example.com", "read")
+    );
+    println!(
+        "admin-token: {}",
+        mint("user_admin", "admin@example.com", "read admin")
+    );
+    axum::serve(listener, app).await?;
+    Ok(())
+}

@@ -1,0 +1,246 @@
+//! Route guards answering 403: [`require_scope`], [`require_scopes`], [`require_same_user`],
+//! [`require_claim`] and [`require_user`].
+
+use std::fmt;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use ::axum::extract::{FromRequestParts, RawPathParams, Request};
+use ::axum::http::request::Parts;
+use ::axum::response::{IntoResponse, Response};
+use serde_json::Value;
+use tower::{Layer, Service};
+
+use super::config::AuthConfig;
+use super::extract::{config_of, user_from_parts};
+use super::layer::ResponseFuture;
+use super::rejection::{AuthRejection, RejectionKind};
+use crate::{AuthError, AuthUser};
+
+/// Requires the token to grant `scope` (in `scope` or a permissions claim). Refused: 403
+/// `insufficient_scope` with `scope="<scope>"`.
+///
+/// ```
+/// use axum::{routing::get, Router};
+/// use jwks_auth::axum::require_scope;
+/// let app: Router<jwks_auth::Verifier> = Router::new()
+///     .route("/admin", get(|| async { "hi" }).route_layer(require_scope("admin")));
+/// ```
+pub fn require_scope(scope: impl Into<String>) -> GuardLayer {
+    require_scopes([scope])
+}
+
+/// Requires every one of `scopes`. Refused: 403 with `scope="<all of them>"`.
+pub fn require_scopes<I, S>(scopes: I) -> GuardLayer
+where
+    I: IntoIterator<Item = S>,
+    S: Into<String>,
+{
+    GuardLayer::new(Rule::Scopes(scopes.into_iter().map(Into::into).collect()))
+}
+
+/// Requires the path parameter `param` (e.g. `user_id` in `/users/{user_id}/notes`) to equal
+/// the user's id. Use it with `route_layer`, so the path parameters are known; a route
+/// without that parameter is a configuration error (500).
+///
+/// ```
+/// use axum::{routing::get, Router};
+/// use jwks_auth::axum::require_same_user;
+/// let app: Router<jwks_auth::Verifier> = Router::new()
+///     .route("/users/{user_id}/notes", get(|| async { "[]" }))
+///     .route_layer(require_same_user("user_id"));
+/// ```
+pub fn require_same_user(param: impl Into<String>) -> GuardLayer {
+    GuardLayer::new(Rule::SameUser(param.into()))
+}
+
+/// Requires the claim at `path` (a name or a dotted path) to equal `expected`, or, when the
+/// claim is an array, to contain it: `require_claim("role", "admin")`,
+/// `require_claim("realm_access.roles", "editor")`.
+pub fn require_claim(path: impl Into<String>, expected: impl Into<Value>) -> GuardLayer {
+    GuardLayer::new(Rule::Claim {
+        path: path.into(),
+        expected: expected.into(),
+    })
+}
+
+/// Requires `predicate(user)` to hold, for any other rule.
+///
+/// ```
+/// use jwks_auth::axum::require_user;
+/// let staff = require_user(|user| user.email.as_deref().is_some_and(|e| e.ends_with("@example.com")));
+/// ```
+pub fn require_user<F>(predicate: F) -> GuardLayer
+where
+    F: Fn(&AuthUser) -> bool + Send + Sync + 'static,
+{
+    GuardLayer::new(Rule::Predicate(Box::new(predicate)))
+}
+
+type Predicate = Box<dyn Fn(&AuthUser) -> bool + Send + Sync>;
+
+enum Rule {
+    Scopes(Vec<String>),
+    SameUser(String),
+    Claim { path: String, expected: Value },
+    Predicate(Predicate),
+}
+
+impl fmt::Debug for Rule {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Rule::Scopes(scopes) => f.debug_tuple("Scopes").field(scopes).finish(),
+            Rule::SameUser(param) => f.debug_tuple("SameUser").field(param).finish(),
+            Rule::Claim { path, expected } => f
+                .debug_struct("Claim")
+                .field("path", path)
+                .field("expected", expected)
+                .finish(),
+            Rule::Predicate(_) => f.write_str("Predicate(..)"),
+        }
+    }
+}
+
+impl Rule {
+    async fn check(
+        &self,
+        user: &AuthUser,
+        parts: &mut Parts,
+        config: &AuthConfig,
+    ) -> Result<(), AuthRejection> {
+        let forbidden = |what: &str| {
+            tracing::debug!(user = %user.id, rule = what, "guard refused the request");
+            AuthRejection::new(
+                RejectionKind::InsufficientScope,
+                AuthError::Forbidden(what.to_owned()),
+                config,
+            )
+        };
+        match self {
+            Rule::Scopes(scopes) => {
+                if scopes.iter().all(|scope| user.has_scope(scope)) {
+                    Ok(())
+                } else {
+                    Err(forbidden("missing scope").with_scope(scopes.join(" ")))
+                }
+            }
+            Rule::SameUser(name) => {
+                let params = RawPathParams::from_request_parts(parts, &())
+                    .await
+                    .ok()
+                    .and_then(|params| {
+                        params
+                            .iter()
+                            .find(|(key, _)| key == name)
+                            .map(|(_, value)| value.to_owned())
+                    });
+                match params {
+                    Some(value) if value == user.id => Ok(()),
+                    Some(_) => Err(forbidden("not the same user")),
+                    None => {
+                        tracing::warn!(param = %name, "require_same_user: the route has no such path parameter; use route_layer on a route that declares it");
+                        Err(AuthRejection::new(
+                            RejectionKind::Misconfigured,
+                            AuthError::Config(format!("no path parameter `{name}`")),
+                            config,
+                        ))
+                    }
+                }
+            }
+            Rule::Claim { path, expected } => {
+                let holds = match user.claims.get(path) {
+                    Some(Value::Array(items)) => items.contains(expected),
+                    Some(value) => value == expected,
+                    None => false,
+                };
+                if holds {
+                    Ok(())
+                } else {
+                    Err(forbidden("claim requirement not met"))
+                }
+            }
+            Rule::Predicate(predicate) => {
+                if predicate(user) {
+                    Ok(())
+                } else {
+                    Err(forbidden("user requirement not met"))
+                }
+            }
+        }
+    }
+}
+
+/// A tower layer refusing requests whose user breaks a rule, with 403 `insufficient_scope`.
+/// Made by [`require_scope`], [`require_scopes`], [`require_same_user`], [`require_claim`],
+/// [`require_user`].
+///
+/// Put it on routes with `route_layer` (on a `Router` or a single `MethodRouter`) behind an
+/// [`AuthLayer`](super::AuthLayer), whose verified user it reuses. Without the layer it
+/// authenticates by itself with the `Verifier` of the request extensions (an `Extension`), so
+/// a missing or bad token still gets 401, not 403.
+#[derive(Clone, Debug)]
+#[must_use]
+pub struct GuardLayer {
+    rule: Arc<Rule>,
+}
+
+impl GuardLayer {
+    fn new(rule: Rule) -> Self {
+        GuardLayer {
+            rule: Arc::new(rule),
+        }
+    }
+}
+
+impl<S> Layer<S> for GuardLayer {
+    type Service = GuardService<S>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        GuardService {
+            inner,
+            rule: self.rule.clone(),
+        }
+    }
+}
+
+/// The service made by [`GuardLayer`].
+#[derive(Clone, Debug)]
+pub struct GuardService<S> {
+    inner: S,
+    rule: Arc<Rule>,
+}
+
+impl<S> Service<Request> for GuardService<S>
+where
+    S: Service<Request> + Clone + Send + 'static,
+    S::Response: IntoResponse,
+    S::Future: Send + 'static,
+{
+    type Response = Response;
+    type Error = S::Error;
+    type Future = ResponseFuture<S::Error>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: Request) -> Self::Future {
+        let clone = self.inner.clone();
+        let mut inner = std::mem::replace(&mut self.inner, clone);
+        let rule = self.rule.clone();
+        ResponseFuture::new(async move {
+            let (mut parts, body) = request.into_parts();
+            let config = config_of(&parts);
+            let user = match user_from_parts(&mut parts, &()).await {
+                Ok(Some(user)) => user,
+                Ok(None) => return Ok(AuthRejection::missing_token(&config).into_response()),
+                Err(rejection) => return Ok(rejection.into_response()),
+            };
+            if let Err(rejection) = rule.check(&user, &mut parts, &config).await {
+                return Ok(rejection.into_response());
+            }
+            let response = inner.call(Request::from_parts(parts, body)).await?;
+            Ok(response.into_response())
+        })
+    }
+}

@@ -1,0 +1,331 @@
+//! [`AuthRejection`]: why a request was refused, answered as RFC 6750 describes.
+
+use std::error::Error as StdError;
+use std::fmt;
+
+use ::axum::http::{header, HeaderValue, StatusCode};
+use ::axum::response::{IntoResponse, Json, Response};
+use serde_json::{json, Value};
+
+use super::config::AuthConfig;
+use crate::{AuthError, ErrorKind};
+
+/// Why a request was refused; decides the status, the challenge and the body's error code.
+///
+/// | kind | status | `WWW-Authenticate` | body `error` |
+/// |---|---|---|---|
+/// | `MissingToken` | 401 | `Bearer realm="api"` | `missing_token` |
+/// | `UnsupportedScheme` | 401 | `Bearer realm="api"` | `invalid_request` |
+/// | `MalformedRequest` | 400 | `Bearer realm="api", error="invalid_request"` | `invalid_request` |
+/// | `InvalidToken` | 401 | `Bearer realm="api", error="invalid_token"` | `invalid_token` |
+/// | `InsufficientScope` | 403 | `Bearer realm="api", error="insufficient_scope"[, scope="…"]` | `insufficient_scope` |
+/// | `KeysUnavailable` | 503 + `Retry-After` | none | `temporarily_unavailable` |
+/// | `Misconfigured` | 500 | none | `server_error` |
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum RejectionKind {
+    /// The request carried no token at all.
+    MissingToken,
+    /// `Authorization` names a scheme other than `Bearer`. RFC 6750 §3.1: a client that used
+    /// another method gets a challenge without an error code.
+    UnsupportedScheme,
+    /// A `Bearer` header without exactly one token, or several `Authorization` headers
+    /// (RFC 6750 `invalid_request`, answered with 400 as §3.1 says).
+    MalformedRequest,
+    /// A token was sent and failed verification (bad signature, expired, wrong audience, …).
+    InvalidToken,
+    /// The token is valid but a guard refused it (scope, same user, claim predicate).
+    InsufficientScope,
+    /// The provider's signing keys could not be fetched and none are cached.
+    KeysUnavailable,
+    /// The server is misconfigured (no verifier reachable, a guard naming a missing path
+    /// parameter, an invalid verifier setup).
+    Misconfigured,
+}
+
+impl RejectionKind {
+    /// The HTTP status answered for this kind.
+    pub const fn status(self) -> StatusCode {
+        match self {
+            RejectionKind::MissingToken
+            | RejectionKind::UnsupportedScheme
+            | RejectionKind::InvalidToken => StatusCode::UNAUTHORIZED,
+            RejectionKind::MalformedRequest => StatusCode::BAD_REQUEST,
+            RejectionKind::InsufficientScope => StatusCode::FORBIDDEN,
+            RejectionKind::KeysUnavailable => StatusCode::SERVICE_UNAVAILABLE,
+            RejectionKind::Misconfigured => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    /// The `error` code of the default JSON body, e.g. `invalid_token`.
+    pub const fn error_code(self) -> &'static str {
+        match self {
+            RejectionKind::MissingToken => "missing_token",
+            RejectionKind::UnsupportedScheme | RejectionKind::MalformedRequest => "invalid_request",
+            RejectionKind::InvalidToken => "invalid_token",
+            RejectionKind::InsufficientScope => "insufficient_scope",
+            RejectionKind::KeysUnavailable => "temporarily_unavailable",
+            RejectionKind::Misconfigured => "server_error",
+        }
+    }
+
+    /// The RFC 6750 `error` attribute of the challenge, if this kind carries one.
+    const fn challenge_error(self) -> Option<&'static str> {
+        match self {
+            RejectionKind::MalformedRequest => Some("invalid_request"),
+            RejectionKind::InvalidToken => Some("invalid_token"),
+            RejectionKind::InsufficientScope => Some("insufficient_scope"),
+            _ => None,
+        }
+    }
+
+    const fn description(self) -> &'static str {
+        match self {
+            RejectionKind::MissingToken => "no bearer token in the request",
+            RejectionKind::UnsupportedScheme => "authorization scheme is not Bearer",
+            RejectionKind::MalformedRequest => "malformed authorization header",
+            RejectionKind::InvalidToken => "invalid bearer token",
+            RejectionKind::InsufficientScope => "insufficient scope",
+            RejectionKind::KeysUnavailable => "signing keys unavailable",
+            RejectionKind::Misconfigured => "authentication is misconfigured",
+        }
+    }
+}
+
+/// A refused request: the rejection of [`AuthUser`](crate::AuthUser),
+/// [`TypedClaims`](super::TypedClaims), the [`AuthLayer`](super::AuthLayer) and the guards.
+///
+/// Its response has the status of [`kind`](Self::kind), the RFC 6750 `WWW-Authenticate`
+/// challenge, `Retry-After` for 503, and a small JSON body such as `{"error":"invalid_token"}`
+/// (replaceable with [`AuthConfig::rejection_response`]). Neither the body nor
+/// [`Display`](fmt::Display) contains the token or internal detail; the underlying
+/// [`AuthError`] is kept as [`source`](StdError::source) for your logs.
+pub struct AuthRejection {
+    kind: RejectionKind,
+    error: AuthError,
+    scope: Option<String>,
+    config: AuthConfig,
+}
+
+impl AuthRejection {
+    pub(crate) fn new(kind: RejectionKind, error: AuthError, config: &AuthConfig) -> Self {
+        AuthRejection {
+            kind,
+            error,
+            scope: None,
+            config: config.clone(),
+        }
+    }
+
+    /// The rejection for a failed [`Verifier::verify`](crate::Verifier::verify), logged
+    /// without the token.
+    pub(crate) fn from_verify_error(error: AuthError, config: &AuthConfig) -> Self {
+        let kind = match error.kind() {
+            ErrorKind::KeysUnavailable => RejectionKind::KeysUnavailable,
+            ErrorKind::Config => RejectionKind::Misconfigured,
+            ErrorKind::Forbidden => RejectionKind::InsufficientScope,
+            ErrorKind::MissingToken => RejectionKind::MissingToken,
+            _ => RejectionKind::InvalidToken,
+        };
+        match kind {
+            RejectionKind::KeysUnavailable | RejectionKind::Misconfigured => {
+                tracing::warn!(kind = %error.kind(), error = %error, "request refused");
+            }
+            _ => tracing::debug!(kind = %error.kind(), error = %error, "bearer token rejected"),
+        }
+        AuthRejection::new(kind, error, config)
+    }
+
+    pub(crate) fn with_scope(mut self, scope: String) -> Self {
+        self.scope = Some(scope);
+        self
+    }
+
+    /// What kind of refusal this is.
+    pub fn kind(&self) -> RejectionKind {
+        self.kind
+    }
+
+    /// The HTTP status of the response.
+    pub fn status(&self) -> StatusCode {
+        self.kind.status()
+    }
+
+    /// The underlying error (also the [`source`](StdError::source)); never put it in a
+    /// response body.
+    pub fn auth_error(&self) -> &AuthError {
+        &self.error
+    }
+
+    /// The scope(s) a scope guard required, space-separated, for `InsufficientScope`.
+    pub fn required_scope(&self) -> Option<&str> {
+        self.scope.as_deref()
+    }
+
+    /// The realm of the challenge (default `api`).
+    pub fn realm(&self) -> &str {
+        self.config.realm_name()
+    }
+
+    /// The `WWW-Authenticate` value: `None` for 500 and 503.
+    ///
+    /// ```
+    /// # use jwks_auth::axum::{AuthConfig, AuthRejection};
+    /// let rejection = AuthRejection::missing_token(&AuthConfig::new().realm("notes"));
+    /// assert_eq!(rejection.www_authenticate().unwrap(), r#"Bearer realm="notes""#);
+    /// ```
+    pub fn www_authenticate(&self) -> Option<HeaderValue> {
+        if matches!(
+            self.kind,
+            RejectionKind::KeysUnavailable | RejectionKind::Misconfigured
+        ) {
+            return None;
+        }
+        let mut value = format!("Bearer realm=\"{}\"", quoted(self.realm()));
+        if let Some(error) = self.kind.challenge_error() {
+            value.push_str(&format!(", error=\"{error}\""));
+        }
+        if let (RejectionKind::InsufficientScope, Some(scope)) = (self.kind, &self.scope) {
+            value.push_str(&format!(", scope=\"{}\"", quoted(scope)));
+        }
+        // Only visible ASCII survives `quoted`, so this cannot fail; fall back regardless.
+        Some(HeaderValue::from_str(&value).unwrap_or(HeaderValue::from_static("Bearer")))
+    }
+
+    /// Seconds for `Retry-After` (only for `KeysUnavailable`).
+    pub fn retry_after_secs(&self) -> Option<u64> {
+        (self.kind == RejectionKind::KeysUnavailable)
+            .then(|| self.config.retry_after_duration().as_secs().max(1))
+    }
+
+    /// The default body: `{"error": "<code>"}`, plus `"scope"` when a scope guard refused.
+    pub fn body_json(&self) -> Value {
+        match (&self.scope, self.kind) {
+            (Some(scope), RejectionKind::InsufficientScope) => {
+                json!({ "error": self.kind.error_code(), "scope": scope })
+            }
+            _ => json!({ "error": self.kind.error_code() }),
+        }
+    }
+
+    /// The rejection for a request without a token, under `config`'s realm.
+    pub fn missing_token(config: &AuthConfig) -> Self {
+        AuthRejection::new(RejectionKind::MissingToken, AuthError::MissingToken, config)
+    }
+}
+
+/// Escapes a quoted-string (RFC 9110 §5.6.4) and drops characters a header cannot carry.
+fn quoted(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars().filter(|c| c.is_ascii_graphic() || *c == ' ') {
+        if c == '"' || c == '\\' {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
+impl fmt::Debug for AuthRejection {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AuthRejection")
+            .field("kind", &self.kind)
+            .field("error", &self.error)
+            .field("scope", &self.scope)
+            .finish_non_exhaustive()
+    }
+}
+
+impl fmt::Display for AuthRejection {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.kind.description())
+    }
+}
+
+impl StdError for AuthRejection {
+    fn source(&self) -> Option<&(dyn StdError + 'static)> {
+        Some(&self.error)
+    }
+}
+
+impl IntoResponse for AuthRejection {
+    fn into_response(self) -> Response {
+        let mut response = self.config.responder().response(&self);
+        // Status and challenge are the protocol, whatever body the application chose.
+        *response.status_mut() = self.status();
+        let headers = response.headers_mut();
+        if let Some(challenge) = self.www_authenticate() {
+            headers.insert(header::WWW_AUTHENTICATE, challenge);
+        }
+        if let Some(secs) = self.retry_after_secs() {
+            headers.insert(header::RETRY_AFTER, HeaderValue::from(secs));
+        }
+        response
+    }
+}
+
+/// Builds the body of a rejection response; the crate then sets its status,
+/// `WWW-Authenticate` and `Retry-After`, so a custom body cannot break the protocol.
+///
+/// Implemented for closures `Fn(&AuthRejection) -> Response`:
+///
+/// ```
+/// use axum::response::IntoResponse;
+/// use jwks_auth::axum::{AuthConfig, AuthRejection};
+/// let config = AuthConfig::new().rejection_response(|rejection: &AuthRejection| {
+///     axum::Json(serde_json::json!({ "code": rejection.kind().error_code(), "docs": "/help" }))
+///         .into_response()
+/// });
+/// ```
+pub trait RejectionResponse: Send + Sync + 'static {
+    /// The response for `rejection` (its status and challenge headers are overwritten).
+    fn response(&self, rejection: &AuthRejection) -> Response;
+}
+
+impl<F> RejectionResponse for F
+where
+    F: Fn(&AuthRejection) -> Response + Send + Sync + 'static,
+{
+    fn response(&self, rejection: &AuthRejection) -> Response {
+        self(rejection)
+    }
+}
+
+/// The default body: [`AuthRejection::body_json`] as `application/json`.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct JsonRejection;
+
+impl RejectionResponse for JsonRejection {
+    fn response(&self, rejection: &AuthRejection) -> Response {
+        Json(rejection.body_json()).into_response()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quoted_escapes_quotes_and_drops_control_characters() {
+        assert_eq!(quoted(r#"a"b\c"#), r#"a\"b\\c"#);
+        assert_eq!(quoted("x\r\ny"), "xy");
+    }
+
+    #[test]
+    fn display_is_a_short_phrase_without_detail() {
+        let config = AuthConfig::new();
+        let rejection = AuthRejection::from_verify_error(AuthError::InvalidSignature, &config);
+        assert_eq!(rejection.to_string(), "invalid bearer token");
+        assert_eq!(rejection.source().unwrap().to_string(), "invalid signature");
+    }
+
+    #[test]
+    fn keys_unavailable_has_no_challenge_but_retry_after() {
+        let config = AuthConfig::new();
+        let rejection =
+            AuthRejection::from_verify_error(AuthError::keys_unavailable("down", None), &config);
+        assert_eq!(rejection.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert!(rejection.www_authenticate().is_none());
+        assert_eq!(rejection.retry_after_secs(), Some(30));
+    }
+}
