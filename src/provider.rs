@@ -556,11 +556,11 @@ fn fill_template(
 
 fn span_hint(source: &str, span: Option<std::ops::Range<usize>>) -> String {
     span.map(|span| {
-        let line = source[..span.start.min(source.len())]
-            .lines()
-            .count()
-            .max(1);
-        format!(" (line {line})")
+        let start = span.start.min(source.len());
+        let line = source[..start].matches('\n').count() + 1;
+        // The offending line names the field, e.g. `leeway_secs = "thirty"`.
+        let text = source.lines().nth(line - 1).unwrap_or_default().trim();
+        format!(" (line {line}: `{text}`)")
     })
     .unwrap_or_default()
 }

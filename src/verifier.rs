@@ -300,7 +300,9 @@ impl VerifierBuilder {
                 )
             }
         };
-        let verified = self.verified_cache.map(VerifiedCache::new);
+        let verified = self
+            .verified_cache
+            .map(|max| VerifiedCache::new(max, self.clock.clone()));
         if let Some(cache) = &verified {
             let entries = cache.entries.clone();
             store.set_removed_kids_hook(Box::new(move |removed: &HashSet<Box<str>>| {
@@ -480,7 +482,12 @@ impl Verifier {
         let [header_b64, payload_b64, signature_b64] = split_compact(token)?;
         let mut header_buf = [0u8; MAX_HEADER_BYTES];
         let header_len = decode_into(header_b64, &mut header_buf, "header")?;
-        let header: Header<'_> = serde_json::from_slice(&header_buf[..header_len])
+        let header_json = &header_buf[..header_len];
+        // serde would also read a struct from a JSON array; a JOSE header is an object.
+        if header_json.trim_ascii_start().first() != Some(&b'{') {
+            return Err(AuthError::Malformed("header is not a JSON object"));
+        }
+        let header: Header<'_> = serde_json::from_slice(header_json)
             .map_err(|_| AuthError::Malformed("header is not a valid JOSE header"))?;
         if header.crit.is_some() {
             return Err(AuthError::Malformed(
@@ -623,7 +630,8 @@ struct CachedUser {
     kid: Option<Box<str>>,
 }
 
-struct ExpireWithToken;
+/// Entries live no longer than their token, measured on the verifier's clock.
+struct ExpireWithToken(Arc<dyn Clock>);
 
 impl moka::Expiry<[u8; 32], Arc<CachedUser>> for ExpireWithToken {
     fn expire_after_create(
@@ -632,7 +640,7 @@ impl moka::Expiry<[u8; 32], Arc<CachedUser>> for ExpireWithToken {
         value: &Arc<CachedUser>,
         _created_at: std::time::Instant,
     ) -> Option<Duration> {
-        let now = SystemClock.now().as_secs() as i64;
+        let now = i64::try_from(self.0.now().as_secs()).unwrap_or(i64::MAX);
         Some(Duration::from_secs(
             value.exp.saturating_sub(now).max(0) as u64
         ))
@@ -640,11 +648,11 @@ impl moka::Expiry<[u8; 32], Arc<CachedUser>> for ExpireWithToken {
 }
 
 impl VerifiedCache {
-    fn new(max_entries: u64) -> Self {
+    fn new(max_entries: u64, clock: Arc<dyn Clock>) -> Self {
         VerifiedCache {
             entries: moka::sync::Cache::builder()
                 .max_capacity(max_entries)
-                .expire_after(ExpireWithToken)
+                .expire_after(ExpireWithToken(clock))
                 .support_invalidation_closures()
                 .build(),
         }

@@ -13,7 +13,7 @@ pub(crate) const USER_AGENT: &str = concat!("jwks-auth/", env!("CARGO_PKG_VERSIO
 const MAX_REDIRECTS: usize = 3;
 
 /// Why a fetch failed. Carried as the `source` of [`AuthError::KeysUnavailable`].
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 #[non_exhaustive]
 pub enum FetchError {
     /// The server answered with a non-success status.
@@ -30,15 +30,15 @@ pub enum FetchError {
         /// The cap in bytes.
         limit: usize,
     },
-    /// A redirect pointed at another host, or there were too many.
-    #[error("key server redirected to another host")]
+    /// A redirect pointed at another origin (scheme, host or port), or there were too many.
+    #[error("key server redirected to another origin")]
     Redirect,
     /// The request did not complete in time.
     #[error("key server timed out")]
     Timeout,
     /// Transport error (connect, TLS, protocol).
     #[error("key server unreachable")]
-    Transport(#[source] reqwest::Error),
+    Transport(#[source] std::sync::Arc<reqwest::Error>),
     /// The document is not what was expected.
     #[error("key server sent an invalid document: {0}")]
     Invalid(String),
@@ -51,7 +51,7 @@ impl FetchError {
         } else if err.is_redirect() {
             FetchError::Redirect
         } else {
-            FetchError::Transport(err.without_url())
+            FetchError::Transport(std::sync::Arc::new(err.without_url()))
         }
     }
 }
@@ -92,11 +92,12 @@ fn is_loopback(url: &Url) -> bool {
 /// The default client: rustls, bounded timeouts, redirects only within the same host.
 pub(crate) fn default_client(timeout: Duration) -> Result<reqwest::Client, AuthError> {
     let policy = reqwest::redirect::Policy::custom(|attempt| {
-        let same_host = attempt
+        // Same origin (scheme, host and port): a redirect may not leave the key server.
+        let same_origin = attempt
             .previous()
             .first()
-            .is_some_and(|first| first.host() == attempt.url().host());
-        if !same_host || attempt.previous().len() > MAX_REDIRECTS {
+            .is_some_and(|first| first.origin() == attempt.url().origin());
+        if !same_origin || attempt.previous().len() > MAX_REDIRECTS {
             attempt.error(FetchError::Redirect)
         } else {
             attempt.follow()
@@ -128,7 +129,7 @@ pub(crate) async fn fetch(
         .map_err(|_| FetchError::Timeout)?
         .map_err(FetchError::from_reqwest)?;
     // An injected client may follow redirects freely: check where we ended up.
-    if response.url().host() != url.host() {
+    if response.url().origin() != url.origin() {
         return Err(FetchError::Redirect);
     }
     let status = response.status();

@@ -465,7 +465,12 @@ impl KeyStore {
         tracing::debug!(target: "jwks_auth::keys", "unknown kid; refresh requested");
         match self.refresh(Trigger::UnknownKid).await {
             Ok(fresh) => self.after_refresh(fresh, Some(kid), alg),
-            Err(_) => self.reject_unknown(Some(kid)),
+            // Another caller's refresh may have installed the kid between our look and our
+            // (cooled-down) attempt: look again before rejecting and remembering it.
+            Err(_) => match self.snapshot() {
+                Some(latest) if latest.knows(Some(kid), alg) => Ok(latest),
+                _ => self.reject_unknown(Some(kid)),
+            },
         }
     }
 
@@ -685,5 +690,5 @@ fn jitter(max: Duration) -> Duration {
 }
 
 fn unavailable(err: Arc<FetchError>) -> AuthError {
-    AuthError::keys_unavailable(err.to_string(), Some(Box::new(err)))
+    AuthError::keys_unavailable(err.to_string(), Some(Box::new((*err).clone())))
 }

@@ -455,6 +455,7 @@ pub struct TokenBuilder {
     header: Map<String, Value>,
     claims: Map<String, Value>,
     lifetime: i64,
+    not_before: Option<i64>,
     now: Option<i64>,
     kid: Option<String>,
     include_kid: bool,
@@ -479,6 +480,7 @@ impl TokenBuilder {
             header: Map::new(),
             claims,
             lifetime: 900,
+            not_before: None,
             now: None,
             kid: None,
             include_kid: true,
@@ -578,8 +580,8 @@ impl TokenBuilder {
 
     /// `nbf` = now + `secs`.
     pub fn not_before_in(mut self, secs: i64) -> Self {
-        let now = self.now();
-        self.claims.insert("nbf".into(), (now + secs).into());
+        self.not_before = Some(secs);
+        self.claims.remove("nbf");
         self
     }
 
@@ -662,6 +664,9 @@ impl TokenBuilder {
         claims.insert("iat".into(), now.into());
         if self.lifetime != i64::MIN {
             claims.insert("exp".into(), (now + self.lifetime).into());
+        }
+        if let Some(offset) = self.not_before {
+            claims.insert("nbf".into(), (now + offset).into());
         }
         for (name, value) in &self.claims {
             claims.insert(name.clone(), value.clone());

@@ -1,0 +1,245 @@
+//! The verified-token cache (issue 8, `VerifierBuilder::cache_verified`). To tell a cache hit
+//! from a full verification, the tests make the full path fail: the provider errors and the
+//! clock passes TTL + `max_stale`, so an uncached verify answers `KeysUnavailable`.
+
+use std::time::Duration;
+
+use jwks_auth::testing::MockProvider;
+use jwks_auth::{CachePolicy, Clock, ErrorKind, ManualClock, Verifier};
+
+const HOUR: Duration = Duration::from_secs(3600);
+
+/// Starts at the real time: the cache bounds entry lifetimes by the system clock.
+fn clock() -> ManualClock {
+    ManualClock::starting_now()
+}
+
+fn now(clock: &ManualClock) -> i64 {
+    clock.now().as_secs() as i64
+}
+
+fn caching_verifier(mock: &MockProvider, clock: &ManualClock, entries: u64) -> Verifier {
+    Verifier::builder(mock.provider())
+        .clock(clock.clone())
+        .cache_policy(CachePolicy::default().max_stale(HOUR))
+        .cache_verified(entries)
+        .build()
+        .unwrap()
+}
+
+/// A token valid for four hours from the clock's time, for `sub`.
+fn long_token(mock: &MockProvider, clock: &ManualClock, sub: &str) -> String {
+    mock.token()
+        .at(now(clock))
+        .expires_in(4 * 3600)
+        .sub(sub)
+        .sign()
+}
+
+/// Provider down, cached keys older than TTL + max_stale: full verification is impossible.
+fn break_key_path(mock: &MockProvider, clock: &ManualClock) {
+    mock.fail_next(10_000, 500);
+    clock.advance(2 * HOUR);
+}
+
+#[tokio::test]
+async fn a_cached_token_verifies_without_the_keys() {
+    let mock = MockProvider::better_auth().await;
+    let clock = clock();
+    let verifier = caching_verifier(&mock, &clock, 100);
+    let token = long_token(&mock, &clock, "cached_user");
+    verifier.verify(&token).await.unwrap();
+    break_key_path(&mock, &clock);
+    let user = verifier.verify(&token).await.unwrap();
+    assert_eq!(user.id, "cached_user");
+}
+
+#[tokio::test]
+async fn an_uncached_token_needs_the_keys() {
+    let mock = MockProvider::better_auth().await;
+    let clock = clock();
+    let verifier = caching_verifier(&mock, &clock, 100);
+    verifier
+        .verify(&long_token(&mock, &clock, "cached_user"))
+        .await
+        .unwrap();
+    let other = long_token(&mock, &clock, "other_user");
+    break_key_path(&mock, &clock);
+    let err = verifier.verify(&other).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::KeysUnavailable);
+}
+
+#[tokio::test]
+async fn without_cache_verified_every_verify_needs_the_keys() {
+    let mock = MockProvider::better_auth().await;
+    let clock = clock();
+    let verifier = Verifier::builder(mock.provider())
+        .clock(clock.clone())
+        .cache_policy(CachePolicy::default().max_stale(HOUR))
+        .build()
+        .unwrap();
+    let token = long_token(&mock, &clock, "u");
+    verifier.verify(&token).await.unwrap();
+    break_key_path(&mock, &clock);
+    let err = verifier.verify(&token).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::KeysUnavailable);
+}
+
+#[tokio::test]
+async fn a_cache_hit_fetches_nothing() {
+    let mock = MockProvider::better_auth().await;
+    let clock = clock();
+    let verifier = caching_verifier(&mock, &clock, 100);
+    let token = long_token(&mock, &clock, "u");
+    verifier.verify(&token).await.unwrap();
+    clock.advance(Duration::from_secs(11 * 60)); // keys expired: a full verify would refetch
+    verifier.verify(&token).await.unwrap();
+    assert_eq!(mock.jwks_requests(), 1);
+}
+
+#[tokio::test]
+async fn a_tampered_token_never_hits_the_cache() {
+    let mock = MockProvider::better_auth().await;
+    let clock = clock();
+    let verifier = caching_verifier(&mock, &clock, 100);
+    let builder = mock.token().at(now(&clock)).expires_in(3600);
+    verifier.verify(&builder.sign()).await.unwrap();
+    let err = verifier
+        .verify(&builder.sign_tampered("sub", "admin"))
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::InvalidSignature);
+}
+
+#[tokio::test]
+async fn a_token_with_a_changed_signature_never_hits_the_cache() {
+    let mock = MockProvider::better_auth().await;
+    let clock = clock();
+    let verifier = caching_verifier(&mock, &clock, 100);
+    let token = long_token(&mock, &clock, "u");
+    verifier.verify(&token).await.unwrap();
+    let forged = mock
+        .token()
+        .at(now(&clock))
+        .expires_in(4 * 3600)
+        .sub("u")
+        .sign_with_wrong_key();
+    let err = verifier.verify(&forged).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::InvalidSignature);
+}
+
+#[tokio::test]
+async fn a_cached_token_is_rejected_once_expired() {
+    let mock = MockProvider::better_auth().await;
+    let clock = clock();
+    let verifier = caching_verifier(&mock, &clock, 100);
+    let token = mock.token().at(now(&clock)).expires_in(3600).sign();
+    verifier.verify(&token).await.unwrap();
+    // Past exp + leeway, and past TTL + max_stale: only the cache path can answer `Expired`.
+    break_key_path(&mock, &clock);
+    let err = verifier.verify(&token).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Expired);
+}
+
+#[tokio::test]
+async fn a_cached_token_is_accepted_within_the_leeway_after_exp() {
+    let mock = MockProvider::better_auth().await;
+    let clock = clock();
+    let verifier = caching_verifier(&mock, &clock, 100);
+    let token = mock.token().at(now(&clock)).expires_in(120).sign();
+    verifier.verify(&token).await.unwrap();
+    clock.advance(Duration::from_secs(150));
+    verifier.verify(&token).await.unwrap();
+}
+
+#[tokio::test]
+async fn a_cached_token_is_not_yet_valid_when_the_clock_goes_back() {
+    let mock = MockProvider::better_auth().await;
+    let clock = clock();
+    let verifier = caching_verifier(&mock, &clock, 100);
+    let token = mock
+        .token()
+        .at(now(&clock))
+        .not_before_in(0)
+        .expires_in(3600)
+        .sign();
+    verifier.verify(&token).await.unwrap();
+    clock.set(clock.now() - Duration::from_secs(120));
+    let err = verifier.verify(&token).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::NotYetValid);
+}
+
+#[tokio::test]
+async fn entries_of_a_removed_kid_are_dropped_at_the_next_refresh() {
+    let mock = MockProvider::better_auth().await;
+    let clock = clock();
+    let verifier = caching_verifier(&mock, &clock, 100);
+    let old_kid = mock.current_kid();
+    let old_token = long_token(&mock, &clock, "old");
+    verifier.verify(&old_token).await.unwrap();
+    mock.rotate();
+    mock.remove_key(&old_kid);
+    // A token from the new key triggers the refresh that learns the old kid is gone.
+    verifier
+        .verify(&long_token(&mock, &clock, "new"))
+        .await
+        .unwrap();
+    let err = verifier.verify(&old_token).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::UnknownKey);
+}
+
+#[tokio::test]
+async fn entries_of_a_kid_still_published_survive_a_refresh() {
+    let mock = MockProvider::better_auth().await;
+    let clock = clock();
+    let verifier = caching_verifier(&mock, &clock, 100);
+    let old_token = long_token(&mock, &clock, "old");
+    verifier.verify(&old_token).await.unwrap();
+    mock.rotate(); // the old key stays published
+    verifier
+        .verify(&long_token(&mock, &clock, "new"))
+        .await
+        .unwrap();
+    break_key_path(&mock, &clock);
+    verifier.verify(&old_token).await.unwrap();
+}
+
+#[tokio::test]
+async fn the_cache_holds_at_most_its_capacity() {
+    let mock = MockProvider::better_auth().await;
+    let clock = clock();
+    let verifier = caching_verifier(&mock, &clock, 2);
+    let tokens: Vec<_> = (0..10)
+        .map(|n| long_token(&mock, &clock, &format!("user_{n}")))
+        .collect();
+    for token in &tokens {
+        verifier.verify(token).await.unwrap();
+    }
+    break_key_path(&mock, &clock);
+    // Reads past moka's read-log flush point (64) run its pending evictions; while the keys
+    // are unavailable nothing new is inserted, so the last round sees the settled cache.
+    let mut hits_in_last_round = 0;
+    for _ in 0..20 {
+        hits_in_last_round = 0;
+        for token in &tokens {
+            if verifier.verify(token).await.is_ok() {
+                hits_in_last_round += 1;
+            }
+        }
+    }
+    assert!(
+        (1..=2).contains(&hits_in_last_round),
+        "{hits_in_last_round} of 10 tokens still cached with capacity 2"
+    );
+}
+
+#[tokio::test]
+async fn the_cache_works_with_a_manual_clock_in_the_past() {
+    let mock = MockProvider::better_auth().await;
+    let clock = ManualClock::at_unix(1_700_000_000);
+    let verifier = caching_verifier(&mock, &clock, 100);
+    let token = long_token(&mock, &clock, "u");
+    verifier.verify(&token).await.unwrap();
+    break_key_path(&mock, &clock);
+    verifier.verify(&token).await.unwrap();
+}
