@@ -17,6 +17,8 @@
 #    object, on its last line starting with "{":
 #      {"floor": {"EdDSA": us, ...}, "jwks_auth": {"EdDSA": us, ...}}
 #    (microseconds per verify). The bench venv's bin/ is first on PATH for it.
+#    An optional "jwks_auth_cached" object (verified-token cache hits) adds two
+#    columns to the table; it does not enter the ratios line.
 # 3. Runs bench/pyjwt_bench.py and bench/jose_bench.mjs on that tokens.json
 #    (BENCH_SECONDS, default 1.5, of timed work per algorithm and library).
 # 4. Prints a table and, as its LAST line,
@@ -63,6 +65,7 @@ if not lines:
     sys.exit("compare.sh: ours printed no JSON object on stdout")
 ours = json.loads(lines[-1])
 floor, mine = ours.get("floor", {}), ours.get("jwks_auth", {})
+hit = ours.get("jwks_auth_cached", {})  # optional: verified-token cache hits
 pyjwt = json.loads((out / "pyjwt.json").read_text())
 jose = json.loads((out / "jose.json").read_text())
 
@@ -80,12 +83,17 @@ if ours.get("note"):
     print(f"NOTE: {ours['note']}")
 ROWS = ["EdDSA", "ES256", "ES384", "RS256", "PS256", "HS256"]
 head = ["alg", "floor", "jwks-auth", "PyJWT", "jose", "ours/floor", "PyJWT/ours", "jose/ours"]
+if hit:
+    head += ["cache-hit", "PyJWT/hit"]
 rows = []
 for alg in ROWS:
     f, m, p, j = (num(d, alg) for d in (floor, mine, pyjwt, jose))
     rows.append([alg, cell(f, ".2f"), cell(m, ".2f"), cell(p, ".2f"), cell(j, ".2f"),
                  cell(ratio(m, f), ".2f") + "x", cell(ratio(p, m), ".2f") + "x",
                  cell(ratio(j, m), ".2f") + "x"])
+    if hit:
+        h = num(hit, alg)
+        rows[-1] += [cell(h, ".2f"), cell(ratio(p, h), ".1f") + "x"]
 widths = [max(len(r[i]) for r in [head] + rows) for i in range(len(head))]
 fmt_row = lambda r: "  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(r, widths)))
 print("microseconds per verify (lower is better); ours/floor = overhead, PEER/ours = speedup")

@@ -1,0 +1,308 @@
+//! Verify cost per algorithm, against the bare aws-lc-rs signature check ("floor").
+//!
+//! Run: `cargo bench --bench verify` (about 3 minutes). Groups:
+//! * `floor/<alg>`: aws-lc-rs alone, key pre-parsed, signature pre-decoded.
+//! * `verify_hot/<alg>`: `Verifier::verify` with the keys in memory (static JWKS / secret).
+//! * `verify_cached/<alg>`: the same token again with `cache_verified(10_000)` (a cache hit).
+//! * `cold_start/<alg>`: the first verify of a fresh verifier, including the JWKS fetch from a
+//!   loopback `MockProvider` (the verifier is built outside the timed part).
+//! * `throughput/<alg>/<workers>`: one shared verifier, 8 tasks on a multi-thread runtime with
+//!   1 or 2 worker threads; time per verify of the whole run (scaling = t1 / t2).
+//!
+//! A key lookup on its own is not reachable through the public API; it is part of
+//! `verify_hot - floor`.
+//!
+//! Allocations per verify are counted by `examples/bench_compare.rs --alloc-probe` under
+//! valgrind (see BENCHMARKS.md): a counting `#[global_allocator]` needs `unsafe impl`, and the
+//! crate forbids `unsafe_code` in every target.
+
+use std::hint::black_box;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use aws_lc_rs::hmac;
+use aws_lc_rs::signature::{self as sig, ParsedPublicKey, RsaPublicKeyComponents};
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine as _;
+use criterion::measurement::WallTime;
+use criterion::{BenchmarkGroup, BenchmarkId, Criterion, Throughput};
+use jwks_auth::testing::{MockProvider, TestKeys};
+use jwks_auth::{Algorithm, Provider, Verifier};
+use serde_json::Value;
+use tokio::runtime::{Builder, Runtime};
+
+const ISSUER: &str = "https://bench.example";
+const AUDIENCE: &str = "jwks-auth-bench";
+const ALGORITHMS: [Algorithm; 6] = [
+    Algorithm::EdDSA,
+    Algorithm::ES256,
+    Algorithm::ES384,
+    Algorithm::RS256,
+    Algorithm::PS256,
+    Algorithm::HS256,
+];
+/// Algorithms for the slower groups (cold start, throughput): one per key family in use.
+const FEW: [Algorithm; 3] = [Algorithm::EdDSA, Algorithm::ES256, Algorithm::RS256];
+const TASKS: u64 = 8;
+
+/// The bare signature check a verify cannot avoid.
+enum FloorKey {
+    Public(ParsedPublicKey),
+    Hmac(Box<hmac::Key>),
+}
+
+impl FloorKey {
+    fn verify(&self, message: &[u8], signature: &[u8]) -> bool {
+        match self {
+            FloorKey::Public(key) => key.verify_sig(message, signature).is_ok(),
+            FloorKey::Hmac(key) => hmac::verify(key, message, signature).is_ok(),
+        }
+    }
+}
+
+struct Case {
+    alg: Algorithm,
+    token: String,
+    floor: FloorKey,
+    /// The token's signing input and decoded signature, for the floor.
+    message: Vec<u8>,
+    signature: Vec<u8>,
+}
+
+fn member(jwk: &Value, name: &str) -> Vec<u8> {
+    URL_SAFE_NO_PAD
+        .decode(jwk[name].as_str().expect("JWK member"))
+        .expect("base64url JWK member")
+}
+
+fn floor_key(keys: &TestKeys, alg: Algorithm) -> FloorKey {
+    if alg == Algorithm::HS256 {
+        return FloorKey::Hmac(Box::new(hmac::Key::new(
+            hmac::HMAC_SHA256,
+            keys.secret().as_bytes(),
+        )));
+    }
+    let jwk = keys.key(alg).public_jwk().expect("public key");
+    let parsed = match alg {
+        Algorithm::RS256 | Algorithm::PS256 => {
+            let params = if alg == Algorithm::RS256 {
+                &sig::RSA_PKCS1_2048_8192_SHA256
+            } else {
+                &sig::RSA_PSS_2048_8192_SHA256
+            };
+            RsaPublicKeyComponents {
+                n: member(&jwk, "n"),
+                e: member(&jwk, "e"),
+            }
+            .to_parsed_public_key(params)
+        }
+        Algorithm::EdDSA => ParsedPublicKey::new(&sig::ED25519, member(&jwk, "x")),
+        _ => {
+            let mut point = vec![0x04];
+            point.extend(member(&jwk, "x"));
+            point.extend(member(&jwk, "y"));
+            let curve: &'static dyn sig::VerificationAlgorithm = if alg == Algorithm::ES256 {
+                &sig::ECDSA_P256_SHA256_FIXED
+            } else {
+                &sig::ECDSA_P384_SHA384_FIXED
+            };
+            ParsedPublicKey::new(curve, point)
+        }
+    };
+    FloorKey::Public(parsed.expect("fixture key parses"))
+}
+
+fn cases(keys: &TestKeys) -> Vec<Case> {
+    ALGORITHMS
+        .into_iter()
+        .map(|alg| {
+            let builder = keys
+                .token(alg)
+                .issuer(ISSUER)
+                .audience(AUDIENCE)
+                .expires_in(24 * 3600);
+            // A shared secret has no kid to match, so HS tokens go without one.
+            let builder = if alg.is_symmetric() {
+                builder.no_kid()
+            } else {
+                builder
+            };
+            let token = builder.sign();
+            let (message, signature) = token.rsplit_once('.').expect("compact JWS");
+            let case = Case {
+                alg,
+                floor: floor_key(keys, alg),
+                message: message.as_bytes().to_vec(),
+                signature: URL_SAFE_NO_PAD.decode(signature).expect("signature"),
+                token,
+            };
+            assert!(case.floor.verify(&case.message, &case.signature), "{alg}");
+            case
+        })
+        .collect()
+}
+
+fn verifier(keys: &TestKeys, alg: Algorithm, cache_verified: bool) -> Verifier {
+    let provider = if alg.is_symmetric() {
+        Provider::shared_secret(keys.secret())
+    } else {
+        Provider::static_jwks(&keys.jwks_json())
+    }
+    .expect("provider");
+    let builder = Verifier::builder(provider)
+        .issuer(ISSUER)
+        .audience(AUDIENCE);
+    let builder = if cache_verified {
+        builder.cache_verified(10_000)
+    } else {
+        builder
+    };
+    builder.build().expect("verifier")
+}
+
+fn current_thread() -> Runtime {
+    Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime")
+}
+
+fn configure<'c>(c: &'c mut Criterion, name: &str) -> BenchmarkGroup<'c, WallTime> {
+    let mut group = c.benchmark_group(name);
+    group
+        .warm_up_time(Duration::from_millis(700))
+        .measurement_time(Duration::from_secs(2))
+        .sample_size(30);
+    group
+}
+
+fn floor(c: &mut Criterion) {
+    let keys = TestKeys::new();
+    let mut group = configure(c, "floor");
+    for case in cases(&keys) {
+        group.bench_function(case.alg.as_str(), |b| {
+            b.iter(|| {
+                case.floor
+                    .verify(black_box(&case.message), black_box(&case.signature))
+            })
+        });
+    }
+    group.finish();
+}
+
+fn verify_hot(c: &mut Criterion) {
+    let keys = TestKeys::new();
+    let rt = current_thread();
+    let mut group = configure(c, "verify_hot");
+    for case in cases(&keys) {
+        let verifier = verifier(&keys, case.alg, false);
+        rt.block_on(verifier.verify(&case.token))
+            .expect("token verifies");
+        group.bench_function(case.alg.as_str(), |b| {
+            b.to_async(&rt)
+                .iter(|| async { verifier.verify(black_box(&case.token)).await.unwrap() })
+        });
+    }
+    group.finish();
+}
+
+fn verify_cached(c: &mut Criterion) {
+    let keys = TestKeys::new();
+    let rt = current_thread();
+    let mut group = configure(c, "verify_cached");
+    for case in cases(&keys) {
+        let verifier = verifier(&keys, case.alg, true);
+        rt.block_on(verifier.verify(&case.token))
+            .expect("token verifies");
+        group.bench_function(case.alg.as_str(), |b| {
+            b.to_async(&rt)
+                .iter(|| async { verifier.verify(black_box(&case.token)).await.unwrap() })
+        });
+    }
+    group.finish();
+}
+
+fn cold_start(c: &mut Criterion) {
+    let rt = current_thread();
+    let mut group = configure(c, "cold_start");
+    for alg in FEW {
+        let mock = rt.block_on(MockProvider::start("better-auth", alg));
+        let token = mock.token().sign();
+        group.bench_function(alg.as_str(), |b| {
+            b.iter_custom(|iters| {
+                let mut spent = Duration::ZERO;
+                for _ in 0..iters {
+                    let verifier = Verifier::builder(mock.provider())
+                        .build()
+                        .expect("verifier");
+                    let started = Instant::now();
+                    rt.block_on(verifier.verify(&token))
+                        .expect("token verifies");
+                    spent += started.elapsed();
+                }
+                spent
+            })
+        });
+    }
+    group.finish();
+}
+
+fn throughput(c: &mut Criterion) {
+    let keys = TestKeys::new();
+    let mut group = configure(c, "throughput");
+    group.throughput(Throughput::Elements(1));
+    for case in cases(&keys)
+        .into_iter()
+        .filter(|case| FEW.contains(&case.alg))
+    {
+        let verifier = verifier(&keys, case.alg, false);
+        let token: Arc<str> = case.token.into();
+        for workers in [1, 2] {
+            let rt = Builder::new_multi_thread()
+                .worker_threads(workers)
+                .enable_all()
+                .build()
+                .expect("runtime");
+            group.bench_with_input(
+                BenchmarkId::new(case.alg.as_str(), workers),
+                &workers,
+                |b, _| {
+                    b.iter_custom(|iters| {
+                        let per_task = iters.div_ceil(TASKS);
+                        rt.block_on(async {
+                            let started = Instant::now();
+                            let tasks: Vec<_> = (0..TASKS)
+                                .map(|_| {
+                                    let (verifier, token) = (verifier.clone(), token.clone());
+                                    tokio::spawn(async move {
+                                        for _ in 0..per_task {
+                                            verifier.verify(&token).await.unwrap();
+                                        }
+                                    })
+                                })
+                                .collect();
+                            for task in tasks {
+                                task.await.expect("task");
+                            }
+                            // Normalised to `iters` verifies, as criterion expects.
+                            started
+                                .elapsed()
+                                .mul_f64(iters as f64 / (per_task * TASKS) as f64)
+                        })
+                    })
+                },
+            );
+        }
+    }
+    group.finish();
+}
+
+fn main() {
+    let mut c = Criterion::default().configure_from_args();
+    floor(&mut c);
+    verify_hot(&mut c);
+    verify_cached(&mut c);
+    cold_start(&mut c);
+    throughput(&mut c);
+    c.final_summary();
+}

@@ -1,0 +1,283 @@
+//! Our side of `bench/compare.sh`: writes `<outdir>/tokens.json` (the tokens and public keys
+//! the peer benchmarks verify) and prints one JSON line with microseconds per verify:
+//! `{"floor": {alg: us}, "jwks_auth": {alg: us}, "jwks_auth_cached": {alg: us}}`.
+//!
+//! * floor: aws-lc-rs alone, key pre-parsed, signature pre-decoded;
+//! * jwks_auth: `Verifier::verify` with the keys in memory;
+//! * jwks_auth_cached: the same with `cache_verified(10_000)` (the repeated token is a hit).
+//!
+//! Timing as the peer scripts: warm up, size a batch so that 5 batches take about
+//! `BENCH_SECONDS` (default 1.5) per algorithm and variant, report the median batch.
+//!
+//! Run: `cargo run --release --example bench_compare -- <outdir>`
+//!
+//! `--alloc-probe <alg> <n> [hot|cached|floor]` instead verifies one token `n` times after a
+//! warm-up (`floor`: the bare signature check) and prints nothing; run it under `valgrind` with two values of `n` and divide the difference
+//! in "total heap usage" allocs by the difference in `n` (see BENCHMARKS.md).
+
+use std::hint::black_box;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use aws_lc_rs::hmac;
+use aws_lc_rs::signature::{self as sig, ParsedPublicKey, RsaPublicKeyComponents};
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine as _;
+use jwks_auth::testing::TestKeys;
+use jwks_auth::{Algorithm, Provider, Verifier};
+use serde_json::{json, Map, Value};
+use tokio::runtime::{Builder, Runtime};
+
+const ISSUER: &str = "https://bench.example";
+const AUDIENCE: &str = "jwks-auth-bench";
+const ALGORITHMS: [Algorithm; 6] = [
+    Algorithm::EdDSA,
+    Algorithm::ES256,
+    Algorithm::ES384,
+    Algorithm::RS256,
+    Algorithm::PS256,
+    Algorithm::HS256,
+];
+const BATCHES: usize = 5;
+
+/// The bare signature check a verify cannot avoid.
+enum FloorKey {
+    Public(ParsedPublicKey),
+    Hmac(Box<hmac::Key>),
+}
+
+impl FloorKey {
+    fn verify(&self, message: &[u8], signature: &[u8]) -> bool {
+        match self {
+            FloorKey::Public(key) => key.verify_sig(message, signature).is_ok(),
+            FloorKey::Hmac(key) => hmac::verify(key, message, signature).is_ok(),
+        }
+    }
+}
+
+fn member(jwk: &Value, name: &str) -> Vec<u8> {
+    URL_SAFE_NO_PAD
+        .decode(jwk[name].as_str().expect("JWK member"))
+        .expect("base64url JWK member")
+}
+
+fn floor_key(keys: &TestKeys, alg: Algorithm) -> FloorKey {
+    if alg.is_symmetric() {
+        return FloorKey::Hmac(Box::new(hmac::Key::new(
+            hmac::HMAC_SHA256,
+            keys.secret().as_bytes(),
+        )));
+    }
+    let jwk = keys.key(alg).public_jwk().expect("public key");
+    let parsed = match alg {
+        Algorithm::RS256 | Algorithm::PS256 => {
+            let params = if alg == Algorithm::RS256 {
+                &sig::RSA_PKCS1_2048_8192_SHA256
+            } else {
+                &sig::RSA_PSS_2048_8192_SHA256
+            };
+            RsaPublicKeyComponents {
+                n: member(&jwk, "n"),
+                e: member(&jwk, "e"),
+            }
+            .to_parsed_public_key(params)
+        }
+        Algorithm::EdDSA => ParsedPublicKey::new(&sig::ED25519, member(&jwk, "x")),
+        _ => {
+            let mut point = vec![0x04];
+            point.extend(member(&jwk, "x"));
+            point.extend(member(&jwk, "y"));
+            let curve: &'static dyn sig::VerificationAlgorithm = if alg == Algorithm::ES256 {
+                &sig::ECDSA_P256_SHA256_FIXED
+            } else {
+                &sig::ECDSA_P384_SHA384_FIXED
+            };
+            ParsedPublicKey::new(curve, point)
+        }
+    };
+    FloorKey::Public(parsed.expect("fixture key parses"))
+}
+
+fn token(keys: &TestKeys, alg: Algorithm) -> String {
+    let builder = keys
+        .token(alg)
+        .issuer(ISSUER)
+        .audience(AUDIENCE)
+        .expires_in(24 * 3600);
+    // A shared secret has no kid to match, so HS tokens go without one.
+    if alg.is_symmetric() {
+        builder.no_kid().sign()
+    } else {
+        builder.sign()
+    }
+}
+
+fn verifier(keys: &TestKeys, alg: Algorithm, cache_verified: bool) -> Verifier {
+    let provider = if alg.is_symmetric() {
+        Provider::shared_secret(keys.secret())
+    } else {
+        Provider::static_jwks(&keys.jwks_json())
+    }
+    .expect("provider");
+    let builder = Verifier::builder(provider)
+        .issuer(ISSUER)
+        .audience(AUDIENCE);
+    let builder = if cache_verified {
+        builder.cache_verified(10_000)
+    } else {
+        builder
+    };
+    builder.build().expect("verifier")
+}
+
+/// Median microseconds per call of each `runs[i](n)` (which performs `n` calls). Each run is
+/// warmed up (about 5% of `seconds`) and given a batch size so that `BATCHES` batches take
+/// about `seconds`; the batches of the different runs are interleaved, so that a load change
+/// on this shared machine hits them alike.
+fn measure(seconds: f64, runs: &mut [&mut dyn FnMut(u64)]) -> Vec<f64> {
+    let warm = Duration::from_secs_f64(seconds * 0.05);
+    let batches: Vec<u64> = runs
+        .iter_mut()
+        .map(|run| {
+            let mut n = 1u64;
+            let spent = loop {
+                let started = Instant::now();
+                run(n);
+                let spent = started.elapsed();
+                if spent >= warm {
+                    break spent;
+                }
+                n *= 2;
+            };
+            let per_call = spent.as_secs_f64() / n as f64;
+            ((seconds / BATCHES as f64) / per_call).max(1.0) as u64
+        })
+        .collect();
+    let mut samples = vec![Vec::with_capacity(BATCHES); runs.len()];
+    for _ in 0..BATCHES {
+        for (i, run) in runs.iter_mut().enumerate() {
+            let started = Instant::now();
+            run(batches[i]);
+            samples[i].push(started.elapsed().as_secs_f64() * 1e6 / batches[i] as f64);
+        }
+    }
+    samples
+        .into_iter()
+        .map(|mut batch| {
+            batch.sort_by(f64::total_cmp);
+            batch[BATCHES / 2]
+        })
+        .collect()
+}
+
+fn verify_loop(rt: &Runtime, verifier: &Verifier, token: &str, n: u64) {
+    rt.block_on(async {
+        for _ in 0..n {
+            black_box(verifier.verify(black_box(token)).await.expect("verifies"));
+        }
+    });
+}
+
+fn round(us: f64) -> Value {
+    json!((us * 1000.0).round() / 1000.0)
+}
+
+fn compare(outdir: PathBuf) {
+    let seconds = std::env::var("BENCH_SECONDS")
+        .ok()
+        .and_then(|s| s.parse::<f64>().ok())
+        .unwrap_or(1.5);
+    std::fs::create_dir_all(&outdir).expect("create outdir");
+    let keys = TestKeys::new();
+    let rt = Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let mut tokens = Vec::new();
+    let (mut floor, mut ours, mut cached) = (Map::new(), Map::new(), Map::new());
+    for alg in ALGORITHMS {
+        let token = token(&keys, alg);
+        let mut entry = json!({"alg": alg.as_str(), "token": token});
+        if alg.is_symmetric() {
+            entry["secret"] = keys.secret().into();
+        } else {
+            entry["jwk"] = keys.key(alg).public_jwk().expect("public key");
+        }
+        tokens.push(entry);
+
+        let (message, signature) = token.rsplit_once('.').expect("compact JWS");
+        let signature = URL_SAFE_NO_PAD.decode(signature).expect("signature");
+        let key = floor_key(&keys, alg);
+        assert!(key.verify(message.as_bytes(), &signature), "{alg} floor");
+        eprintln!("== {alg}");
+        let plain = verifier(&keys, alg, false);
+        let with_cache = verifier(&keys, alg, true);
+        let measured = measure(
+            seconds,
+            &mut [
+                &mut |n| {
+                    for _ in 0..n {
+                        black_box(key.verify(black_box(message.as_bytes()), black_box(&signature)));
+                    }
+                },
+                &mut |n| verify_loop(&rt, &plain, &token, n),
+                &mut |n| verify_loop(&rt, &with_cache, &token, n),
+            ],
+        );
+        let [floor_us, ours_us, cached_us] = measured[..] else {
+            unreachable!("three runs measured")
+        };
+        eprintln!(
+            "   floor {floor_us:.2} us, jwks-auth {ours_us:.2} us, cache hit {cached_us:.3} us"
+        );
+        floor.insert(alg.as_str().into(), round(floor_us));
+        ours.insert(alg.as_str().into(), round(ours_us));
+        cached.insert(alg.as_str().into(), round(cached_us));
+    }
+    let tokens_json = serde_json::to_string_pretty(&tokens).expect("json");
+    std::fs::write(outdir.join("tokens.json"), tokens_json + "\n").expect("write tokens.json");
+    println!(
+        "{}",
+        json!({"floor": floor, "jwks_auth": ours, "jwks_auth_cached": cached})
+    );
+}
+
+fn alloc_probe(args: &[String]) {
+    let usage = "--alloc-probe <alg> <n> [hot|cached|floor]";
+    let alg: Algorithm = args.first().expect(usage).parse().expect("algorithm");
+    let n: u64 = args.get(1).expect(usage).parse().expect("count");
+    let mode = args.get(2).map_or("hot", String::as_str);
+    let keys = TestKeys::new();
+    let token = token(&keys, alg);
+    if mode == "floor" {
+        let (message, signature) = token.rsplit_once('.').expect("compact JWS");
+        let signature = URL_SAFE_NO_PAD.decode(signature).expect("signature");
+        let key = floor_key(&keys, alg);
+        for _ in 0..=n {
+            assert!(key.verify(black_box(message.as_bytes()), &signature));
+        }
+        return;
+    }
+    let cache_verified = mode == "cached";
+    let verifier = verifier(&keys, alg, cache_verified);
+    let rt = Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    verify_loop(&rt, &verifier, &token, 1);
+    verify_loop(&rt, &verifier, &token, n);
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    match args.first().map(String::as_str) {
+        Some("--alloc-probe") => alloc_probe(&args[1..]),
+        Some(_) => compare(PathBuf::from(args.last().expect("outdir"))),
+        None => {
+            eprintln!(
+                "usage: bench_compare <outdir> | bench_compare --alloc-probe <alg> <n> [hot|cached|floor]"
+            );
+            std::process::exit(2);
+        }
+    }
+}
