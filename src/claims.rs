@@ -1,21 +1,46 @@
-//! The authenticated user handed back by a successful verification.
+//! The authenticated user handed back by a successful verification, and the borrowed view of
+//! a token's payload that the checks read.
 
-use std::sync::Arc;
+use std::borrow::Cow;
+use std::fmt;
+use std::sync::{Arc, OnceLock};
 
-use serde::{Deserialize, Serialize};
-use serde_json::{Map, Value};
+use serde::de::{DeserializeOwned, MapAccess, Visitor};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use serde_json::value::RawValue;
+use serde_json::{Map, Number, Value};
 
 /// The verified claims of a token, cheap to clone.
 ///
+/// The payload is kept as verified JSON text and parsed into a map only when first read, so a
+/// request that only needs [`AuthUser::id`] never pays for it.
+///
 /// `get("realm_access.roles")` follows a dotted path into nested objects; a top-level claim
 /// whose name contains a dot is found first.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(transparent)]
-pub struct Claims(Arc<Map<String, Value>>);
+#[derive(Clone, Default)]
+pub struct Claims(Arc<LazyClaims>);
+
+#[derive(Default)]
+struct LazyClaims {
+    /// The payload JSON (empty for claims built from a map).
+    json: String,
+    map: OnceLock<Map<String, Value>>,
+}
 
 impl Claims {
-    pub(crate) fn new(map: Map<String, Value>) -> Self {
-        Claims(Arc::new(map))
+    pub(crate) fn from_map(map: Map<String, Value>) -> Self {
+        Claims(Arc::new(LazyClaims {
+            json: String::new(),
+            map: OnceLock::from(map),
+        }))
+    }
+
+    /// Claims over verified payload JSON, a JSON object with unique member names.
+    pub(crate) fn from_json(json: String) -> Self {
+        Claims(Arc::new(LazyClaims {
+            json,
+            map: OnceLock::new(),
+        }))
     }
 
     /// The claim at `path` (a name, or a dotted path into nested objects).
@@ -27,7 +52,7 @@ impl Claims {
     /// assert!(claims.get("missing").is_none());
     /// ```
     pub fn get(&self, path: &str) -> Option<&Value> {
-        claim_at(&self.0, path)
+        claim_at(self.as_map(), path)
     }
 
     /// The claim at `path` if it is a string.
@@ -37,7 +62,42 @@ impl Claims {
 
     /// All claims as a JSON object.
     pub fn as_map(&self) -> &Map<String, Value> {
-        &self.0
+        self.0.map.get_or_init(|| {
+            // The text was parsed once already during verification, so this cannot fail.
+            serde_json::from_str(&self.0.json).unwrap_or_default()
+        })
+    }
+
+    /// All claims deserialized into your own type (straight from the JSON when available).
+    pub(crate) fn deserialize_into<T: DeserializeOwned>(&self) -> Result<T, serde_json::Error> {
+        match self.0.map.get() {
+            Some(map) => T::deserialize(map),
+            None => serde_json::from_str(&self.0.json),
+        }
+    }
+}
+
+impl fmt::Debug for Claims {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("Claims").field(self.as_map()).finish()
+    }
+}
+
+impl PartialEq for Claims {
+    fn eq(&self, other: &Self) -> bool {
+        self.as_map() == other.as_map()
+    }
+}
+
+impl Serialize for Claims {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        self.as_map().serialize(serializer)
+    }
+}
+
+impl<'de> Deserialize<'de> for Claims {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        Map::deserialize(deserializer).map(Claims::from_map)
     }
 }
 
@@ -45,12 +105,148 @@ pub(crate) fn claim_at<'a>(map: &'a Map<String, Value>, path: &str) -> Option<&'
     if let Some(value) = map.get(path) {
         return Some(value);
     }
+    if !path.contains('.') {
+        return None;
+    }
     let mut parts = path.split('.');
     let mut value = map.get(parts.next()?)?;
     for part in parts {
         value = value.as_object()?.get(part)?;
     }
     Some(value)
+}
+
+/// A JSON string, borrowed from the input unless it had escapes.
+struct JsonStr<'a>(Cow<'a, str>);
+
+impl<'de> Deserialize<'de> for JsonStr<'de> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct StrVisitor;
+        impl<'de> Visitor<'de> for StrVisitor {
+            type Value = JsonStr<'de>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a string")
+            }
+            fn visit_borrowed_str<E>(self, text: &'de str) -> Result<Self::Value, E> {
+                Ok(JsonStr(Cow::Borrowed(text)))
+            }
+            fn visit_str<E>(self, text: &str) -> Result<Self::Value, E> {
+                Ok(JsonStr(Cow::Owned(text.to_owned())))
+            }
+        }
+        deserializer.deserialize_str(StrVisitor)
+    }
+}
+
+/// A token payload read without copying: member names and raw JSON values, borrowed from the
+/// payload text. Duplicate member names are refused (RFC 7519 §4: ambiguous claims).
+pub(crate) struct Payload<'a> {
+    members: Vec<(Cow<'a, str>, &'a RawValue)>,
+}
+
+impl<'de> Deserialize<'de> for Payload<'de> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct PayloadVisitor;
+        impl<'de> Visitor<'de> for PayloadVisitor {
+            type Value = Payload<'de>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a JSON object")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut access: A) -> Result<Payload<'de>, A::Error> {
+                let mut members: Vec<(Cow<'de, str>, &'de RawValue)> = Vec::with_capacity(16);
+                while let Some(JsonStr(name)) = access.next_key()? {
+                    if members.iter().any(|(seen, _)| *seen == name) {
+                        return Err(serde::de::Error::custom("duplicate claim"));
+                    }
+                    members.push((name, access.next_value()?));
+                }
+                Ok(Payload { members })
+            }
+        }
+        deserializer.deserialize_map(PayloadVisitor)
+    }
+}
+
+/// A claim that is present but of the wrong type.
+pub(crate) struct WrongType;
+
+impl<'a> Payload<'a> {
+    /// Parses payload JSON, which must be an object with unique member names.
+    pub(crate) fn parse(json: &'a str) -> Result<Self, serde_json::Error> {
+        serde_json::from_str(json)
+    }
+
+    fn raw(&self, name: &str) -> Option<&'a RawValue> {
+        self.members
+            .iter()
+            .find(|(member, _)| member == name)
+            .map(|(_, raw)| *raw)
+    }
+
+    /// A NumericDate claim.
+    pub(crate) fn date(&self, name: &str) -> Result<Option<i64>, WrongType> {
+        let Some(raw) = self.raw(name) else {
+            return Ok(None);
+        };
+        let number: Number = serde_json::from_str(raw.get()).map_err(|_| WrongType)?;
+        numeric_date_of(&number).map(Some).ok_or(WrongType)
+    }
+
+    /// A string claim at `path` (a name, or a dotted path into nested objects).
+    pub(crate) fn str(&self, path: &str) -> Option<Cow<'a, str>> {
+        if let Some(raw) = self.raw(path) {
+            return serde_json::from_str::<JsonStr<'a>>(raw.get())
+                .ok()
+                .map(|s| s.0);
+        }
+        self.nested(path)?
+            .as_str()
+            .map(|s| Cow::Owned(s.to_owned()))
+    }
+
+    /// A claim holding one string or an array of strings (`aud`, `permissions`); other items
+    /// of an array are ignored.
+    pub(crate) fn strings(&self, path: &str) -> Vec<Cow<'a, str>> {
+        let raw = match self.raw(path) {
+            Some(raw) => raw,
+            None => {
+                return match self.nested(path) {
+                    Some(Value::String(s)) => vec![Cow::Owned(s)],
+                    Some(Value::Array(items)) => items
+                        .into_iter()
+                        .filter_map(|item| match item {
+                            Value::String(s) => Some(Cow::Owned(s)),
+                            _ => None,
+                        })
+                        .collect(),
+                    _ => Vec::new(),
+                }
+            }
+        };
+        let text = raw.get();
+        if text.starts_with('"') {
+            return serde_json::from_str::<JsonStr<'a>>(text)
+                .map(|s| vec![s.0])
+                .unwrap_or_default();
+        }
+        serde_json::from_str::<Vec<&'a RawValue>>(text)
+            .unwrap_or_default()
+            .into_iter()
+            .filter_map(|item| serde_json::from_str::<JsonStr<'a>>(item.get()).ok())
+            .map(|s| s.0)
+            .collect()
+    }
+
+    /// The value at a dotted path into nested objects (the slow, allocating path).
+    fn nested(&self, path: &str) -> Option<Value> {
+        let (first, rest) = path.split_once('.')?;
+        let value: Value = serde_json::from_str(self.raw(first)?.get()).ok()?;
+        let mut value = &value;
+        for part in rest.split('.') {
+            value = value.as_object()?.get(part)?;
+        }
+        Some(value.clone())
+    }
 }
 
 /// The user behind a verified token.
@@ -107,7 +303,10 @@ impl AuthUser {
 
 /// A NumericDate: an integer or a float number of seconds (fractions truncated).
 pub(crate) fn numeric_date(value: &Value) -> Option<i64> {
-    let number = value.as_number()?;
+    numeric_date_of(value.as_number()?)
+}
+
+fn numeric_date_of(number: &Number) -> Option<i64> {
     if let Some(int) = number.as_i64() {
         return Some(int);
     }
@@ -153,37 +352,37 @@ impl Default for ClaimMap {
 
 impl ClaimMap {
     /// The user id: the first of the id claims that is a non-empty string.
-    pub(crate) fn user_id<'a>(&self, claims: &'a Map<String, Value>) -> Option<&'a str> {
+    pub(crate) fn user_id<'a>(&self, payload: &Payload<'a>) -> Option<Cow<'a, str>> {
         self.user_id
             .iter()
-            .find_map(|path| claim_at(claims, path)?.as_str().filter(|s| !s.is_empty()))
+            .find_map(|path| payload.str(path).filter(|id| !id.is_empty()))
     }
 
-    pub(crate) fn build_user(&self, claims: Map<String, Value>) -> Option<AuthUser> {
-        let id = self.user_id(&claims)?.to_owned();
+    /// The user named by a verified payload, without its claims yet (the caller attaches the
+    /// payload text with [`Claims::from_json`] once the borrow ends). `None` when no user-id
+    /// claim is present.
+    pub(crate) fn identify(&self, payload: &Payload<'_>) -> Option<AuthUser> {
+        let id = self.user_id(payload)?.into_owned();
         let email = self
             .email
             .as_deref()
-            .and_then(|path| claim_at(&claims, path)?.as_str())
-            .map(str::to_owned);
+            .and_then(|path| payload.str(path))
+            .map(Cow::into_owned);
         let mut scopes: Vec<String> = Vec::new();
         for path in &self.scopes {
-            let mut push = |scope: &str| {
-                if !scope.is_empty() && !scopes.iter().any(|s| s == scope) {
-                    scopes.push(scope.to_owned());
+            for text in payload.strings(path) {
+                for scope in text.split_ascii_whitespace() {
+                    if !scopes.iter().any(|s| s == scope) {
+                        scopes.push(scope.to_owned());
+                    }
                 }
-            };
-            match claim_at(&claims, path) {
-                Some(Value::String(text)) => text.split_ascii_whitespace().for_each(&mut push),
-                Some(Value::Array(items)) => items.iter().filter_map(Value::as_str).for_each(push),
-                _ => {}
             }
         }
         Some(AuthUser {
             id,
             email,
             scopes,
-            claims: Claims::new(claims),
+            claims: Claims::default(),
         })
     }
 }
@@ -197,22 +396,31 @@ mod tests {
         value.as_object().unwrap().clone()
     }
 
+    fn user(claims: &ClaimMap, value: Value) -> Option<AuthUser> {
+        let json = value.to_string();
+        claims.identify(&Payload::parse(&json).unwrap())
+    }
+
+    fn user_id(claims: &ClaimMap, value: Value) -> Option<String> {
+        user(claims, value).map(|u| u.id)
+    }
+
     #[test]
     fn user_id_falls_back_in_order() {
         let claims = ClaimMap {
             user_id: vec!["sub".into(), "id".into()],
             ..ClaimMap::default()
         };
-        assert_eq!(claims.user_id(&map(json!({"id": "u2"}))), Some("u2"));
+        assert_eq!(user_id(&claims, json!({"id": "u2"})).as_deref(), Some("u2"));
         assert_eq!(
-            claims.user_id(&map(json!({"sub": "u1", "id": "u2"}))),
+            user_id(&claims, json!({"sub": "u1", "id": "u2"})).as_deref(),
             Some("u1")
         );
         assert_eq!(
-            claims.user_id(&map(json!({"sub": "", "id": "u2"}))),
+            user_id(&claims, json!({"sub": "", "id": "u2"})).as_deref(),
             Some("u2")
         );
-        assert_eq!(claims.user_id(&map(json!({"sub": 5}))), None);
+        assert_eq!(user_id(&claims, json!({"sub": 5})), None);
     }
 
     #[test]
@@ -221,11 +429,11 @@ mod tests {
             scopes: vec!["scope".into(), "permissions".into()],
             ..ClaimMap::default()
         };
-        let user = claims
-            .build_user(map(
-                json!({"sub": "u", "scope": "read:a  write:a", "permissions": ["read:a", "admin"]}),
-            ))
-            .unwrap();
+        let user = user(
+            &claims,
+            json!({"sub": "u", "scope": "read:a  write:a", "permissions": ["read:a", "admin"]}),
+        )
+        .unwrap();
         assert_eq!(user.scopes, ["read:a", "write:a", "admin"]);
         assert!(user.has_scope("admin"));
     }
@@ -245,5 +453,38 @@ mod tests {
         assert_eq!(numeric_date(&json!(1e30)), None);
         assert_eq!(numeric_date(&json!("1700000000")), None);
         assert_eq!(numeric_date(&json!(u64::MAX)), None);
+    }
+
+    #[test]
+    fn payload_refuses_duplicate_names_even_when_escaped() {
+        assert!(Payload::parse(r#"{"exp":1,"exp":2}"#).is_err());
+        assert!(Payload::parse(r#"{"exp":1,"\u0065xp":2}"#).is_err());
+        assert!(Payload::parse(r#"["exp",1]"#).is_err());
+    }
+
+    #[test]
+    fn payload_reads_dates_strings_and_nested_claims() {
+        let json = r#"{"exp":1700000000.5,"nbf":"soon","iss":"https:\/\/a","aud":["x",3,"y"],"o":{"rol":"admin"}}"#;
+        let payload = Payload::parse(json).unwrap();
+        assert_eq!(payload.date("exp").ok().flatten(), Some(1_700_000_000));
+        assert!(payload.date("nbf").is_err());
+        assert_eq!(payload.date("iat").ok().flatten(), None);
+        assert_eq!(payload.str("iss").as_deref(), Some("https://a"));
+        assert_eq!(payload.strings("aud"), ["x", "y"]);
+        assert_eq!(payload.str("o.rol").as_deref(), Some("admin"));
+        assert_eq!(payload.str("o.missing"), None);
+    }
+
+    #[test]
+    fn claims_parse_lazily_and_compare_by_content() {
+        let lazy = Claims::from_json(r#"{"sub":"u","n":1}"#.to_owned());
+        let eager = Claims::from_map(map(json!({"n": 1, "sub": "u"})));
+        assert_eq!(lazy, eager);
+        assert_eq!(lazy.get_str("sub"), Some("u"));
+        #[derive(Deserialize)]
+        struct Mine {
+            n: u8,
+        }
+        assert_eq!(lazy.deserialize_into::<Mine>().unwrap().n, 1);
     }
 }

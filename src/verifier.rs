@@ -12,7 +12,7 @@ use serde::Deserialize;
 use serde_json::{Map, Value};
 
 use crate::algorithm::Algorithm;
-use crate::claims::{numeric_date, AuthUser, ClaimMap};
+use crate::claims::{AuthUser, ClaimMap, Claims, Payload};
 use crate::clock::{Clock, SystemClock};
 use crate::error::{AuthError, Result};
 use crate::keys::jwk::VerifyingKey;
@@ -386,7 +386,9 @@ impl Verifier {
     /// [`ErrorKind::KeysUnavailable`](crate::ErrorKind::KeysUnavailable) when the provider's
     /// keys cannot be fetched and none are cached.
     pub async fn verify(&self, token: &str) -> Result<AuthUser> {
-        let now = self.now_secs();
+        // One clock read serves the key cache and the claim checks.
+        let clock_now = self.inner.clock.now();
+        let now = i64::try_from(clock_now.as_secs()).unwrap_or(i64::MAX);
         let digest = match &self.inner.verified {
             Some(cache) => {
                 let digest = VerifiedCache::digest(token);
@@ -397,10 +399,10 @@ impl Verifier {
             }
             None => None,
         };
-        let (claims, kid) = self.verify_signed(token).await?;
-        let (user, exp) = self.check_claims(claims, now)?;
+        let (payload, kid) = self.verify_signed(token, clock_now).await?;
+        let (user, validity) = self.check_claims(payload, now)?;
         if let (Some(cache), Some(digest)) = (&self.inner.verified, digest) {
-            cache.insert(digest, &user, exp, kid);
+            cache.insert(digest, &user, validity, kid);
         }
         Ok(user)
     }
@@ -413,7 +415,8 @@ impl Verifier {
     /// [`ErrorKind::InvalidClaim`](crate::ErrorKind::InvalidClaim) if the claims do not fit `T`.
     pub async fn verify_as<T: DeserializeOwned>(&self, token: &str) -> Result<T> {
         let user = self.verify(token).await?;
-        T::deserialize(user.claims.as_map())
+        user.claims
+            .deserialize_into()
             .map_err(|_| AuthError::InvalidClaim("claims do not match the requested type".into()))
     }
 
@@ -461,24 +464,27 @@ impl Verifier {
         }
     }
 
-    fn now_secs(&self) -> i64 {
-        i64::try_from(self.inner.clock.now().as_secs()).unwrap_or(i64::MAX)
-    }
-
-    /// Shape, header, signature and payload syntax. Returns the claims and the kid that
-    /// verified them.
-    async fn verify_signed(&self, token: &str) -> Result<(Map<String, Value>, Option<Box<str>>)> {
-        let (payload_b64, kid) = self.verify_signature(token).await?;
+    /// Shape, header and signature. Returns the payload text and the kid that verified it.
+    async fn verify_signed(
+        &self,
+        token: &str,
+        now: Duration,
+    ) -> Result<(String, Option<Box<str>>)> {
+        let (payload_b64, kid) = self.verify_signature(token, now).await?;
         let payload = URL_SAFE_NO_PAD
             .decode(payload_b64)
             .map_err(|_| AuthError::Malformed("payload is not base64url"))?;
-        let claims = serde_json::from_slice::<StrictObject>(&payload)
-            .map_err(|_| AuthError::Malformed("payload is not a JSON object with unique names"))?;
-        Ok((claims.0, kid))
+        let payload =
+            String::from_utf8(payload).map_err(|_| AuthError::Malformed("payload is not UTF-8"))?;
+        Ok((payload, kid))
     }
 
     /// Shape, header and signature. Returns the (still encoded) payload and the verifying kid.
-    async fn verify_signature<'t>(&self, token: &'t str) -> Result<(&'t str, Option<Box<str>>)> {
+    async fn verify_signature<'t>(
+        &self,
+        token: &'t str,
+        now: Duration,
+    ) -> Result<(&'t str, Option<Box<str>>)> {
         let [header_b64, payload_b64, signature_b64] = split_compact(token)?;
         let mut header_buf = [0u8; MAX_HEADER_BYTES];
         let header_len = decode_into(header_b64, &mut header_buf, "header")?;
@@ -510,10 +516,10 @@ impl Verifier {
 
         let store = &self.inner.store;
         // Hot path: a fresh set that knows the kid; no await, no allocation.
-        let hot = store.fresh_snapshot().filter(|set| set.knows(kid, alg));
+        let hot = store.fresh_snapshot(now).filter(|set| set.knows(kid, alg));
         let set = match hot {
             Some(set) => {
-                if store.claim_refresh_ahead(&set) {
+                if store.claim_refresh_ahead(&set, now) {
                     self.spawn_refresh_ahead();
                 }
                 set
@@ -530,60 +536,65 @@ impl Verifier {
         Ok((payload_b64, verified_kid))
     }
 
-    /// Time, issuer, audience, authorized party and user id. Returns the user and `exp`.
-    fn check_claims(&self, claims: Map<String, Value>, now: i64) -> Result<(AuthUser, i64)> {
+    /// Time, issuer, audience, authorized party and user id, read from a borrowed view of
+    /// the payload (no claim map is built). Returns the user and the token's validity window.
+    fn check_claims(&self, json: String, now: i64) -> Result<(AuthUser, Validity)> {
         let inner = &*self.inner;
         let leeway = inner.leeway;
-        let date = |name: &str| -> Result<Option<i64>> {
-            match claims.get(name) {
-                None => Ok(None),
-                Some(value) => numeric_date(value)
-                    .map(Some)
-                    .ok_or_else(|| AuthError::InvalidClaim(name.into())),
-            }
+        let payload = Payload::parse(&json)
+            .map_err(|_| AuthError::Malformed("payload is not a JSON object with unique names"))?;
+        let date = |name: &str| {
+            payload
+                .date(name)
+                .map_err(|_| AuthError::InvalidClaim(name.into()))
         };
         let exp = date("exp")?.ok_or_else(|| AuthError::MissingClaim("exp".into()))?;
         if now > exp.saturating_add(leeway) {
             return Err(AuthError::Expired { exp, now });
         }
-        for name in ["nbf", "iat"] {
-            if let Some(not_before) = date(name)? {
-                if not_before > now.saturating_add(leeway) {
-                    return Err(AuthError::NotYetValid { not_before, now });
-                }
+        let nbf = date("nbf")?;
+        for not_before in [nbf, date("iat")?].into_iter().flatten() {
+            if not_before > now.saturating_add(leeway) {
+                return Err(AuthError::NotYetValid { not_before, now });
             }
         }
         if let Some(issuer) = &inner.issuer {
-            if claims.get("iss").and_then(Value::as_str) != Some(issuer.as_str()) {
+            if payload.str("iss").as_deref() != Some(issuer.as_str()) {
                 return Err(AuthError::InvalidIssuer);
             }
         }
         if !inner.audiences.is_empty() {
-            let accepted = |aud: &str| inner.audiences.iter().any(|a| a == aud);
             // Usually just `aud`; Cognito access tokens name their client in `client_id`.
-            let ok = inner
-                .audience_claims
-                .iter()
-                .any(|name| match claims.get(name) {
-                    Some(Value::String(aud)) => accepted(aud),
-                    Some(Value::Array(auds)) => auds.iter().filter_map(Value::as_str).any(accepted),
-                    _ => false,
-                });
+            let ok = inner.audience_claims.iter().any(|name| {
+                payload
+                    .strings(name)
+                    .iter()
+                    .any(|aud| inner.audiences.iter().any(|a| a == aud))
+            });
             if !ok {
                 return Err(AuthError::InvalidAudience);
             }
         }
         if !inner.authorized_parties.is_empty() {
-            let azp = claims.get("azp").and_then(Value::as_str);
-            if !azp.is_some_and(|azp| inner.authorized_parties.iter().any(|p| p == azp)) {
+            let azp = payload.str("azp");
+            if !azp.is_some_and(|azp| inner.authorized_parties.iter().any(|p| *p == azp)) {
                 return Err(AuthError::InvalidAuthorizedParty);
             }
         }
-        let user = inner.claims.build_user(claims).ok_or_else(|| {
+        let mut user = inner.claims.identify(&payload).ok_or_else(|| {
             AuthError::MissingClaim(inner.claims.user_id.first().cloned().unwrap_or_default())
         })?;
-        Ok((user, exp))
+        drop(payload);
+        user.claims = Claims::from_json(json);
+        Ok((user, Validity { exp, nbf }))
     }
+}
+
+/// When a verified token stops (and starts) being valid.
+#[derive(Debug, Clone, Copy)]
+struct Validity {
+    exp: i64,
+    nbf: Option<i64>,
 }
 
 /// The three parts of a compact JWS, after the size bound. JWE (five parts) is refused here.
@@ -626,7 +637,7 @@ struct VerifiedCache {
 #[derive(Debug)]
 struct CachedUser {
     user: AuthUser,
-    exp: i64,
+    validity: Validity,
     kid: Option<Box<str>>,
 }
 
@@ -642,7 +653,7 @@ impl moka::Expiry<[u8; 32], Arc<CachedUser>> for ExpireWithToken {
     ) -> Option<Duration> {
         let now = i64::try_from(self.0.now().as_secs()).unwrap_or(i64::MAX);
         Some(Duration::from_secs(
-            value.exp.saturating_sub(now).max(0) as u64
+            value.validity.exp.saturating_sub(now).max(0) as u64,
         ))
     }
 }
@@ -669,30 +680,23 @@ impl VerifiedCache {
         let Some(entry) = self.entries.get(digest) else {
             return Ok(None);
         };
-        if now > entry.exp.saturating_add(leeway) {
+        let Validity { exp, nbf } = entry.validity;
+        if now > exp.saturating_add(leeway) {
             self.entries.invalidate(digest);
-            return Err(AuthError::Expired {
-                exp: entry.exp,
-                now,
-            });
+            return Err(AuthError::Expired { exp, now });
         }
-        if let Some(nbf) = entry.user.claims.get("nbf").and_then(numeric_date) {
-            if nbf > now.saturating_add(leeway) {
-                return Err(AuthError::NotYetValid {
-                    not_before: nbf,
-                    now,
-                });
-            }
+        if let Some(not_before) = nbf.filter(|nbf| *nbf > now.saturating_add(leeway)) {
+            return Err(AuthError::NotYetValid { not_before, now });
         }
         Ok(Some(entry.user.clone()))
     }
 
-    fn insert(&self, digest: [u8; 32], user: &AuthUser, exp: i64, kid: Option<Box<str>>) {
+    fn insert(&self, digest: [u8; 32], user: &AuthUser, validity: Validity, kid: Option<Box<str>>) {
         self.entries.insert(
             digest,
             Arc::new(CachedUser {
                 user: user.clone(),
-                exp,
+                validity,
                 kid,
             }),
         );
@@ -790,7 +794,9 @@ pub mod dangerous {
     /// # Errors
     /// As [`Verifier::verify`] for format, algorithm, key and signature failures.
     pub async fn verify_signature_only(verifier: &Verifier, token: &str) -> Result<Vec<u8>> {
-        let (payload, _) = verifier.verify_signature(token).await?;
+        let (payload, _) = verifier
+            .verify_signature(token, verifier.inner.clock.now())
+            .await?;
         URL_SAFE_NO_PAD
             .decode(payload)
             .map_err(|_| AuthError::Malformed("payload is not base64url"))

@@ -147,7 +147,8 @@ where
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
         let user = <AuthUser as FromRequestParts<S>>::from_request_parts(parts, state).await?;
-        T::deserialize(user.claims.as_map())
+        user.claims
+            .deserialize_into::<T>()
             .map(TypedClaims)
             .map_err(|_| {
                 AuthRejection::from_verify_error(

@@ -410,15 +410,15 @@ impl KeyStore {
     }
 
     /// The current key set if it is fresh and holds the token's key: the hot path, no await.
-    pub(crate) fn fresh_snapshot(&self) -> Option<Arc<KeySet>> {
+    pub(crate) fn fresh_snapshot(&self, now: Duration) -> Option<Arc<KeySet>> {
         let set = self.snapshot()?;
-        (self.clock.now() < set.fresh_until).then_some(set)
+        (now < set.fresh_until).then_some(set)
     }
 
     /// True (once per key set) when refresh-ahead is due; the caller then runs
     /// [`refresh_ahead`](Self::refresh_ahead) in the background.
-    pub(crate) fn claim_refresh_ahead(&self, set: &KeySet) -> bool {
-        self.clock.now() >= set.refresh_at && !self.ahead_in_flight.swap(true, Ordering::AcqRel)
+    pub(crate) fn claim_refresh_ahead(&self, set: &KeySet, now: Duration) -> bool {
+        now >= set.refresh_at && !self.ahead_in_flight.swap(true, Ordering::AcqRel)
     }
 
     /// The background refresh started by [`claim_refresh_ahead`](Self::claim_refresh_ahead).
