@@ -518,8 +518,19 @@ fn asymmetric_algorithms() -> Vec<Algorithm> {
         .collect()
 }
 
+/// The value a preset's `{origin}` placeholder takes for a host or URL:
 /// `scheme://host[:port]` of a URL, or `https://host` for a bare host name.
-fn origin_of(input: &str) -> Result<String> {
+///
+/// ```
+/// use jwks_auth::provider::origin_of;
+/// assert_eq!(origin_of("tenant.auth0.com")?, "https://tenant.auth0.com");
+/// assert_eq!(origin_of("http://127.0.0.1:8080/some/path/")?, "http://127.0.0.1:8080");
+/// # Ok::<_, jwks_auth::AuthError>(())
+/// ```
+///
+/// # Errors
+/// [`ErrorKind::Config`](crate::ErrorKind::Config) if it is neither a host nor a URL.
+pub fn origin_of(input: &str) -> Result<String> {
     let input = input.trim().trim_end_matches('/');
     let with_scheme = if input.contains("://") {
         input.to_owned()

@@ -233,19 +233,15 @@ impl VerifierBuilder {
         };
         let store = match &provider.keys {
             KeySpec::Jwks(url) => {
-                let url = keys::check_url(url, self.allow_insecure_http)?;
-                let client = match self.client {
-                    Some(client) => client,
-                    None => keys::default_client(self.policy.fetch_timeout)?,
-                };
-                let location = keys::JwksLocation::Fixed(url);
-                KeyStore::remote(
+                let location =
+                    keys::JwksLocation::Fixed(keys::check_url(url, self.allow_insecure_http)?);
+                remote_store(
                     location,
-                    client,
-                    algorithms.clone(),
-                    self.policy,
-                    self.clock.clone(),
-                )
+                    self.client.clone(),
+                    &self.policy,
+                    &self.clock,
+                    &algorithms,
+                )?
             }
             KeySpec::Discovery => {
                 let issuer = provider
@@ -253,17 +249,13 @@ impl VerifierBuilder {
                     .as_deref()
                     .ok_or_else(|| AuthError::config("OIDC discovery needs an issuer"))?;
                 let location = keys::JwksLocation::discovery(issuer, self.allow_insecure_http)?;
-                let client = match self.client {
-                    Some(client) => client,
-                    None => keys::default_client(self.policy.fetch_timeout)?,
-                };
-                KeyStore::remote(
+                remote_store(
                     location,
-                    client,
-                    algorithms.clone(),
-                    self.policy,
-                    self.clock.clone(),
-                )
+                    self.client.clone(),
+                    &self.policy,
+                    &self.clock,
+                    &algorithms,
+                )?
             }
             KeySpec::StaticJwks(json) => {
                 let parsed = keys::jwk::parse_jwk_set(json.as_bytes(), &algorithms)
@@ -330,6 +322,27 @@ impl VerifierBuilder {
             }),
         })
     }
+}
+
+/// A key store fetching from `location` with the injected client, or a default one.
+fn remote_store(
+    location: keys::JwksLocation,
+    client: Option<reqwest::Client>,
+    policy: &CachePolicy,
+    clock: &Arc<dyn Clock>,
+    algorithms: &[Algorithm],
+) -> Result<KeyStore> {
+    let client = match client {
+        Some(client) => client,
+        None => keys::default_client(policy.fetch_timeout)?,
+    };
+    Ok(KeyStore::remote(
+        location,
+        client,
+        algorithms.to_vec(),
+        policy.clone(),
+        clock.clone(),
+    ))
 }
 
 /// The JOSE header members we act on. Unknown members (of any JSON type) are ignored;

@@ -62,7 +62,11 @@ impl From<AuthError> for Failure {
                 EXIT_REJECTED
             },
             kind: kind.as_str(),
-            detail: err.to_string(),
+            detail: match err {
+                // The kind already says "config"; don't repeat "configuration error".
+                AuthError::Config(message) => message,
+                other => other.to_string(),
+            },
         }
     }
 }

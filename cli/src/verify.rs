@@ -242,18 +242,7 @@ fn read_file(path: &Path, flag: &str) -> Result<String, Failure> {
 
 /// `scheme://host[:port]` of a URL, or `https://host` for a bare host name.
 pub fn origin_of(input: &str) -> Result<String, Failure> {
-    let input = input.trim().trim_end_matches('/');
-    let with_scheme = if input.contains("://") {
-        input.to_owned()
-    } else {
-        format!("https://{input}")
-    };
-    let url = Url::parse(&with_scheme)
-        .map_err(|e| Failure::config(format!("`{input}` is not a host or URL: {e}")))?;
-    if url.host_str().is_none_or(str::is_empty) {
-        return Err(Failure::config(format!("`{input}` has no host")));
-    }
-    Ok(url.origin().ascii_serialization())
+    jwks_auth::provider::origin_of(input).map_err(Failure::from)
 }
 
 /// The library's rule (https, or http on loopback), checked here so that the refusal names
