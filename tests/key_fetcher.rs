@@ -38,6 +38,15 @@ fn verifier_with(mock: &MockProvider, clock: &ManualClock, policy: CachePolicy) 
 }
 
 /// A token from the mock's current key, issued at the clock's time.
+/// A Better Auth mock, a manual clock, and a verifier that already fetched the keys once.
+async fn warmed() -> (MockProvider, ManualClock, Verifier) {
+    let mock = MockProvider::better_auth().await;
+    let clock = clock();
+    let verifier = verifier(&mock, &clock);
+    verifier.warm_up().await.unwrap();
+    (mock, clock, verifier)
+}
+
 fn token(mock: &MockProvider, clock: &ManualClock) -> String {
     mock.token().at(now(clock)).sign()
 }
@@ -144,10 +153,7 @@ async fn first_verify_fetches_the_keys_once() {
 
 #[tokio::test]
 async fn warm_up_fetches_before_any_verify_and_verify_reuses_the_keys() {
-    let mock = MockProvider::better_auth().await;
-    let clock = clock();
-    let verifier = verifier(&mock, &clock);
-    verifier.warm_up().await.unwrap();
+    let (mock, clock, verifier) = warmed().await;
     assert_eq!(mock.jwks_requests(), 1);
     assert_eq!(verifier.key_stats().keys, 1);
     verifier.verify(&token(&mock, &clock)).await.unwrap();
@@ -167,10 +173,7 @@ async fn warm_up_reports_keys_unavailable_when_the_provider_fails() {
 
 #[tokio::test]
 async fn keys_stay_fresh_for_the_default_ten_minutes() {
-    let mock = MockProvider::better_auth().await;
-    let clock = clock();
-    let verifier = verifier(&mock, &clock);
-    verifier.warm_up().await.unwrap();
+    let (mock, clock, verifier) = warmed().await;
     clock.advance(9 * MINUTE);
     verifier.verify(&token(&mock, &clock)).await.unwrap();
     assert_eq!(mock.jwks_requests(), 1);
@@ -178,10 +181,7 @@ async fn keys_stay_fresh_for_the_default_ten_minutes() {
 
 #[tokio::test]
 async fn keys_are_refetched_on_the_next_verify_after_ten_minutes() {
-    let mock = MockProvider::better_auth().await;
-    let clock = clock();
-    let verifier = verifier(&mock, &clock);
-    verifier.warm_up().await.unwrap();
+    let (mock, clock, verifier) = warmed().await;
     clock.advance(10 * MINUTE + Duration::from_secs(1));
     assert_eq!(
         mock.jwks_requests(),
@@ -245,10 +245,7 @@ async fn a_huge_max_age_is_capped_at_twenty_four_hours() {
 
 #[tokio::test]
 async fn a_rotated_key_is_picked_up_with_one_refetch() {
-    let mock = MockProvider::better_auth().await;
-    let clock = clock();
-    let verifier = verifier(&mock, &clock);
-    verifier.warm_up().await.unwrap();
+    let (mock, clock, verifier) = warmed().await;
     mock.rotate();
     verifier.verify(&token(&mock, &clock)).await.unwrap();
     assert_eq!(mock.jwks_requests(), 2);
@@ -257,10 +254,7 @@ async fn a_rotated_key_is_picked_up_with_one_refetch() {
 
 #[tokio::test]
 async fn an_unknown_kid_causes_one_refetch_then_unknown_key() {
-    let mock = MockProvider::better_auth().await;
-    let clock = clock();
-    let verifier = verifier(&mock, &clock);
-    verifier.warm_up().await.unwrap();
+    let (mock, clock, verifier) = warmed().await;
     let err = verifier
         .verify(&token_with_kid(&mock, &clock, "ghost-1"))
         .await
@@ -271,10 +265,7 @@ async fn an_unknown_kid_causes_one_refetch_then_unknown_key() {
 
 #[tokio::test]
 async fn a_second_unknown_kid_within_the_cooldown_does_not_fetch() {
-    let mock = MockProvider::better_auth().await;
-    let clock = clock();
-    let verifier = verifier(&mock, &clock);
-    verifier.warm_up().await.unwrap();
+    let (mock, clock, verifier) = warmed().await;
     let _ = verifier
         .verify(&token_with_kid(&mock, &clock, "ghost-1"))
         .await;
@@ -289,10 +280,7 @@ async fn a_second_unknown_kid_within_the_cooldown_does_not_fetch() {
 
 #[tokio::test]
 async fn an_unknown_kid_after_the_cooldown_may_fetch_again() {
-    let mock = MockProvider::better_auth().await;
-    let clock = clock();
-    let verifier = verifier(&mock, &clock);
-    verifier.warm_up().await.unwrap();
+    let (mock, clock, verifier) = warmed().await;
     let _ = verifier
         .verify(&token_with_kid(&mock, &clock, "ghost-1"))
         .await;
@@ -322,10 +310,7 @@ async fn a_configured_cooldown_replaces_the_thirty_second_default() {
 
 #[tokio::test]
 async fn a_rotation_within_the_cooldown_is_seen_only_after_it() {
-    let mock = MockProvider::better_auth().await;
-    let clock = clock();
-    let verifier = verifier(&mock, &clock);
-    verifier.warm_up().await.unwrap();
+    let (mock, clock, verifier) = warmed().await;
     let _ = verifier
         .verify(&token_with_kid(&mock, &clock, "ghost-1"))
         .await;
@@ -339,10 +324,7 @@ async fn a_rotation_within_the_cooldown_is_seen_only_after_it() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn concurrent_misses_share_one_in_flight_fetch() {
-    let mock = MockProvider::better_auth().await;
-    let clock = clock();
-    let verifier = verifier(&mock, &clock);
-    verifier.warm_up().await.unwrap();
+    let (mock, clock, verifier) = warmed().await;
     mock.rotate();
     mock.delay(Some(Duration::from_millis(200)));
     let token = token(&mock, &clock);
@@ -385,10 +367,7 @@ async fn concurrent_cold_verifies_share_one_fetch() {
 
 #[tokio::test]
 async fn a_kid_still_unknown_is_answered_from_the_negative_cache() {
-    let mock = MockProvider::better_auth().await;
-    let clock = clock();
-    let verifier = verifier(&mock, &clock);
-    verifier.warm_up().await.unwrap();
+    let (mock, clock, verifier) = warmed().await;
     let ghost = token_with_kid(&mock, &clock, "ghost");
     let _ = verifier.verify(&ghost).await;
     assert_eq!(verifier.key_stats().negative_cache_hits, 0);
@@ -402,10 +381,7 @@ async fn a_kid_still_unknown_is_answered_from_the_negative_cache() {
 
 #[tokio::test]
 async fn a_remembered_unknown_kid_may_fetch_again_after_the_cooldown() {
-    let mock = MockProvider::better_auth().await;
-    let clock = clock();
-    let verifier = verifier(&mock, &clock);
-    verifier.warm_up().await.unwrap();
+    let (mock, clock, verifier) = warmed().await;
     let _ = verifier
         .verify(&token_with_kid(&mock, &clock, "ghost"))
         .await;
@@ -449,10 +425,7 @@ async fn the_negative_cache_is_bounded_by_its_capacity() {
 
 #[tokio::test]
 async fn cached_keys_keep_serving_when_the_refresh_fails() {
-    let mock = MockProvider::better_auth().await;
-    let clock = clock();
-    let verifier = verifier(&mock, &clock);
-    verifier.warm_up().await.unwrap();
+    let (mock, clock, verifier) = warmed().await;
     mock.fail_next(100, 500);
     clock.advance(11 * MINUTE);
     let user = verifier.verify(&token(&mock, &clock)).await.unwrap();
@@ -465,10 +438,7 @@ async fn cached_keys_keep_serving_when_the_refresh_fails() {
 
 #[tokio::test]
 async fn stale_serves_grow_with_each_verify_during_the_outage() {
-    let mock = MockProvider::better_auth().await;
-    let clock = clock();
-    let verifier = verifier(&mock, &clock);
-    verifier.warm_up().await.unwrap();
+    let (mock, clock, verifier) = warmed().await;
     mock.fail_next(100, 500);
     clock.advance(11 * MINUTE);
     for _ in 0..3 {
@@ -484,10 +454,7 @@ async fn stale_serves_grow_with_each_verify_during_the_outage() {
 
 #[tokio::test]
 async fn stale_keys_stop_serving_after_max_stale() {
-    let mock = MockProvider::better_auth().await;
-    let clock = clock();
-    let verifier = verifier(&mock, &clock);
-    verifier.warm_up().await.unwrap();
+    let (mock, clock, verifier) = warmed().await;
     mock.fail_next(1000, 500);
     clock.advance(23 * HOUR);
     verifier.verify(&token(&mock, &clock)).await.unwrap();
@@ -545,10 +512,7 @@ async fn a_cold_failure_is_not_retried_within_the_cooldown() {
 async fn serving_stale_keys_emits_a_warning() {
     let logs = LogBuffer::default();
     let _guard = logs.capture();
-    let mock = MockProvider::better_auth().await;
-    let clock = clock();
-    let verifier = verifier(&mock, &clock);
-    verifier.warm_up().await.unwrap();
+    let (mock, clock, verifier) = warmed().await;
     mock.fail_next(100, 500);
     clock.advance(11 * MINUTE);
     verifier.verify(&token(&mock, &clock)).await.unwrap();
@@ -993,10 +957,7 @@ async fn a_fetch_emits_fetching_and_refreshed_events() {
 async fn an_unknown_kid_emits_a_refresh_requested_event() {
     let logs = LogBuffer::default();
     let _guard = logs.capture();
-    let mock = MockProvider::better_auth().await;
-    let clock = clock();
-    let verifier = verifier(&mock, &clock);
-    verifier.warm_up().await.unwrap();
+    let (mock, clock, verifier) = warmed().await;
     assert!(logs.lines_with("unknown kid").is_empty());
     let _ = verifier
         .verify(&token_with_kid(&mock, &clock, "ghost"))
@@ -1062,10 +1023,7 @@ async fn key_stats_count_fetches_failures_and_keys() {
 
 #[tokio::test]
 async fn key_stats_count_unknown_kid_refreshes_and_rejections() {
-    let mock = MockProvider::better_auth().await;
-    let clock = clock();
-    let verifier = verifier(&mock, &clock);
-    verifier.warm_up().await.unwrap();
+    let (mock, clock, verifier) = warmed().await;
     let _ = verifier.verify(&token_with_kid(&mock, &clock, "a")).await;
     let _ = verifier.verify(&token_with_kid(&mock, &clock, "b")).await;
     let _ = verifier.verify(&token_with_kid(&mock, &clock, "a")).await;
