@@ -16,7 +16,7 @@ use crate::claims::{AuthUser, ClaimMap, Claims, Payload};
 use crate::clock::{Clock, SystemClock};
 use crate::error::{AuthError, Result};
 use crate::keys::jwk::VerifyingKey;
-use crate::keys::{self, CachePolicy, KeyStats, KeyStore};
+use crate::keys::{self, CachePolicy, KeySet, KeyStats, KeyStore};
 use crate::provider::{AudienceRule, KeySpec, Provider, TokenSource};
 
 /// Tokens longer than this are rejected before any parsing (bounded work per request).
@@ -528,23 +528,26 @@ impl Verifier {
         let kid = header.kid.as_deref();
 
         let store = &self.inner.store;
-        // Hot path: a fresh set that knows the kid; no await, no allocation.
-        let hot = store.fresh_snapshot(now).filter(|set| set.knows(kid, alg));
-        let set = match hot {
-            Some(set) => {
-                if store.claim_refresh_ahead(&set, now) {
-                    self.spawn_refresh_ahead();
-                }
-                set
-            }
-            None => store.resolve(kid, alg).await?,
-        };
         let max_kidless = store.policy().max_kidless_candidates;
-        let key = set.verify(kid, alg, signed, signature, max_kidless)?;
         // Only the verified-token cache needs to know which key signed.
-        let verified_kid = match self.inner.verified {
-            Some(_) => key.kid.clone(),
-            None => None,
+        let verify_with = |set: &KeySet| {
+            let key = set.verify(kid, alg, signed, signature, max_kidless)?;
+            Ok(self.inner.verified.as_ref().and_then(|_| key.kid.clone()))
+        };
+        // Hot path: verify under the current set's read lock (no await, no allocation, no
+        // reference-count traffic between cores).
+        let hot = store.with_fresh_set(now, |set| {
+            if !set.knows(kid, alg) {
+                return None;
+            }
+            if store.claim_refresh_ahead(set, now) {
+                self.spawn_refresh_ahead();
+            }
+            Some(verify_with(set))
+        });
+        let verified_kid = match hot {
+            Some(result) => result?,
+            None => verify_with(&*store.resolve(kid, alg).await?)?,
         };
         Ok((payload_b64, verified_kid))
     }

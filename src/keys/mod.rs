@@ -409,10 +409,19 @@ impl KeyStore {
             .clone()
     }
 
-    /// The current key set if it is fresh and holds the token's key: the hot path, no await.
-    pub(crate) fn fresh_snapshot(&self, now: Duration) -> Option<Arc<KeySet>> {
-        let set = self.snapshot()?;
-        (now < set.fresh_until).then_some(set)
+    /// Runs `f` on the current key set if it is fresh: the hot path, no await.
+    pub(crate) fn with_fresh_set<R>(
+        &self,
+        now: Duration,
+        f: impl FnOnce(&KeySet) -> Option<R>,
+    ) -> Option<R> {
+        // The guard is held only for this synchronous call, never across an await.
+        let current = self
+            .current
+            .read()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let set = current.as_deref().filter(|set| now < set.fresh_until)?;
+        f(set)
     }
 
     /// True (once per key set) when refresh-ahead is due; the caller then runs
