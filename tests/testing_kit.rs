@@ -712,14 +712,19 @@ async fn test_keys_publish_one_key_per_asymmetric_family() {
     assert_eq!(verifier.key_stats().keys, 5);
 }
 
+/// A shared-secret verifier over the kit's HMAC secret, on the test clock.
+fn shared_secret_verifier(keys: &TestKeys) -> Verifier {
+    Verifier::builder(Provider::shared_secret(keys.secret()).unwrap())
+        .clock(clock())
+        .build()
+        .unwrap()
+}
+
 #[tokio::test]
 async fn test_keys_secret_backs_a_shared_secret_verifier_for_kidless_tokens() {
     let keys = TestKeys::new();
     assert_eq!(keys.secret(), TEST_SECRET.trim());
-    let verifier = Verifier::builder(Provider::shared_secret(keys.secret()).unwrap())
-        .clock(clock())
-        .build()
-        .unwrap();
+    let verifier = shared_secret_verifier(&keys);
     let token = keys.token(Algorithm::HS256).at(START).no_kid().sign();
     verifier.verify(&token).await.unwrap();
 }
@@ -727,10 +732,7 @@ async fn test_keys_secret_backs_a_shared_secret_verifier_for_kidless_tokens() {
 #[tokio::test]
 async fn test_keys_hs256_tokens_verify_in_shared_secret_mode() {
     let keys = TestKeys::new();
-    let verifier = Verifier::builder(Provider::shared_secret(keys.secret()).unwrap())
-        .clock(clock())
-        .build()
-        .unwrap();
+    let verifier = shared_secret_verifier(&keys);
     let token = keys.token(Algorithm::HS256).at(START).sign();
     verifier.verify(&token).await.unwrap();
 }
@@ -738,10 +740,7 @@ async fn test_keys_hs256_tokens_verify_in_shared_secret_mode() {
 #[tokio::test]
 async fn a_shared_secret_verifier_rejects_another_secret() {
     let keys = TestKeys::new();
-    let verifier = Verifier::builder(Provider::shared_secret(keys.secret()).unwrap())
-        .clock(clock())
-        .build()
-        .unwrap();
+    let verifier = shared_secret_verifier(&keys);
     let other = TestKey::secret("other", &[9u8; 48]);
     let token = keys
         .token(Algorithm::HS256)
