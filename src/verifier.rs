@@ -394,6 +394,29 @@ impl Verifier {
     /// Checks, in order: size and shape, header (`alg` allowed and fitting the key, no `crit`),
     /// signature, `exp` (required), `nbf`, `iat`, `iss`, `aud`, `azp`, user-id claim.
     ///
+    /// ```
+    /// # #[cfg(feature = "testing")]
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), jwks_auth::AuthError> {
+    /// use jwks_auth::testing::MockProvider;
+    /// use jwks_auth::{ErrorKind, Verifier};
+    ///
+    /// let mock = MockProvider::auth0().await;
+    /// let verifier = Verifier::builder(mock.provider()).build()?;
+    ///
+    /// let token = mock.token().sub("auth0|42").scope("read:notes").sign();
+    /// let user = verifier.verify(&token).await?;
+    /// assert_eq!(user.id, "auth0|42");
+    /// assert!(user.has_scope("read:notes"));
+    ///
+    /// let expired = mock.token().expired().sign();
+    /// let err = verifier.verify(&expired).await.unwrap_err();
+    /// assert_eq!((err.kind(), err.status()), (ErrorKind::Expired, 401));
+    /// # Ok(()) }
+    /// # #[cfg(not(feature = "testing"))]
+    /// # fn main() {}
+    /// ```
+    ///
     /// # Errors
     /// An [`AuthError`] whose [`kind`](AuthError::kind) names the failed check;
     /// [`ErrorKind::KeysUnavailable`](crate::ErrorKind::KeysUnavailable) when the provider's
@@ -422,6 +445,29 @@ impl Verifier {
 
     /// Verifies `token` like [`verify`](Self::verify), then deserializes all its claims into
     /// your own type.
+    ///
+    /// ```
+    /// # #[cfg(feature = "testing")]
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), jwks_auth::AuthError> {
+    /// use jwks_auth::testing::MockProvider;
+    /// use jwks_auth::Verifier;
+    ///
+    /// #[derive(serde::Deserialize)]
+    /// struct ClerkClaims {
+    ///     sub: String,
+    ///     sid: String,
+    /// }
+    ///
+    /// let mock = MockProvider::clerk().await;
+    /// let verifier = Verifier::builder(mock.provider()).build()?;
+    /// let token = mock.token().sub("user_1").sid("sess_9").sign();
+    /// let claims: ClerkClaims = verifier.verify_as(&token).await?;
+    /// assert_eq!((claims.sub.as_str(), claims.sid.as_str()), ("user_1", "sess_9"));
+    /// # Ok(()) }
+    /// # #[cfg(not(feature = "testing"))]
+    /// # fn main() {}
+    /// ```
     ///
     /// # Errors
     /// As [`verify`](Self::verify), plus
