@@ -864,3 +864,45 @@ pub mod dangerous {
             .map_err(|_| AuthError::Malformed("payload is not base64url"))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ErrorKind;
+
+    #[test]
+    fn a_verifier_can_be_shared_across_tasks_and_threads() {
+        fn shareable<T: Clone + Send + Sync + 'static>() {}
+        shareable::<Verifier>();
+        shareable::<AuthUser>();
+    }
+
+    #[test]
+    fn bearer_token_needs_the_bearer_scheme_and_exactly_one_token() {
+        assert_eq!(bearer_token("BEARER a.b.c").unwrap(), "a.b.c");
+        assert_eq!(
+            bearer_token("  ").unwrap_err().kind(),
+            ErrorKind::MissingToken
+        );
+        for bad in ["Bearer", "Bearer  ", "Token a.b.c", "Bearer a.b.c extra"] {
+            assert_eq!(
+                bearer_token(bad).unwrap_err().kind(),
+                ErrorKind::Malformed,
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn compact_tokens_have_exactly_three_parts() {
+        assert!(split_compact("a.b.c").is_ok());
+        for bad in ["a.b", "a.b.c.d", "a.b.c.d.e"] {
+            assert!(split_compact(bad).is_err(), "{bad}");
+        }
+        let huge = "a".repeat(MAX_TOKEN_BYTES + 1);
+        assert_eq!(
+            split_compact(&huge).unwrap_err().to_string(),
+            "malformed token: token too large"
+        );
+    }
+}
