@@ -159,6 +159,14 @@ async fn same_user_guard_allows_the_owner() {
 }
 
 #[tokio::test]
+async fn same_user_guard_compares_the_percent_decoded_parameter() {
+    let (mock, app) = setup().await;
+    let token = mock.token().sub("auth0|42").sign();
+    let reply = get_as(&app, "/users/auth0%7C42/notes", Some(&token)).await;
+    assert_eq!(reply.status, StatusCode::OK);
+}
+
+#[tokio::test]
 async fn same_user_guard_refuses_another_user() {
     let (mock, app) = setup().await;
     let token = mock.token().sub("user_1").sign();
