@@ -1043,3 +1043,24 @@ async fn keys_unavailable_source_downcasts_to_fetch_error() {
     let source = std::error::Error::source(&err).unwrap();
     assert!(source.downcast_ref::<FetchError>().is_some());
 }
+
+#[tokio::test]
+async fn while_one_caller_refreshes_expired_keys_others_answer_from_the_cache() {
+    let (mock, clock, verifier) = warmed().await;
+    clock.advance(Duration::from_secs(601));
+    // Long enough that the first refresh is surely still in flight for the second verify.
+    mock.delay(Some(Duration::from_secs(2)));
+    let first = {
+        let (verifier, token) = (verifier.clone(), token(&mock, &clock));
+        tokio::spawn(async move { verifier.verify(&token).await })
+    };
+    // Wait until the first caller's refresh has reached the (slow) provider.
+    while mock.jwks_requests() < 2 {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    verifier.verify(&token(&mock, &clock)).await.unwrap();
+    // Had it queued behind the refresh, it would have shared the fresh keys instead.
+    assert_eq!(verifier.key_stats().stale_serves, 1);
+    first.await.unwrap().unwrap();
+    assert_eq!(mock.jwks_requests(), 2);
+}

@@ -16,7 +16,8 @@
 //! * **Failures**: while keys are cached, a failed refresh keeps serving them (stale-if-error)
 //!   for up to [`CachePolicy::max_stale`] (24 h) and emits a warning; with nothing cached the
 //!   verifier answers [`ErrorKind::KeysUnavailable`](crate::ErrorKind::KeysUnavailable) (503).
-//!   After a failure, the next attempt waits for the cooldown.
+//!   After a failure, the next attempt waits for the cooldown. While one caller refreshes
+//!   expired keys, the others answer from the cached keys instead of waiting for it.
 //! * **Tokens without `kid`**: only keys whose type fits the header's `alg` are tried, at most
 //!   [`CachePolicy::max_kidless_candidates`] of them, and such tokens never trigger a refetch.
 //! * **HTTP**: HTTPS only (loopback excepted), 5 s timeout, 1 MiB body cap, no redirect to
@@ -447,10 +448,19 @@ impl KeyStore {
             return self.after_refresh(set, kid, alg);
         };
         if self.clock.now() >= set.fresh_until {
+            let within_max_stale =
+                self.clock.now() <= set.fetched_at.saturating_add(self.policy.max_stale);
+            // Stale-while-revalidate: while another caller is already refreshing, answer from
+            // the cached keys instead of queueing behind a possibly slow provider.
+            if within_max_stale && set.knows(kid, alg) && self.gate.try_lock().is_err() {
+                bump(&self.counters.stale_serves);
+                tracing::debug!(target: "jwks_auth::keys", "refresh in flight; serving cached keys");
+                return Ok(set);
+            }
             match self.refresh(Trigger::Expired).await {
                 Ok(fresh) => set = fresh,
                 Err(err) => {
-                    if self.clock.now() > set.fetched_at.saturating_add(self.policy.max_stale) {
+                    if !within_max_stale {
                         return Err(unavailable(err));
                     }
                     bump(&self.counters.stale_serves);
