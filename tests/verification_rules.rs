@@ -1086,3 +1086,21 @@ fn configuration_errors_are_500() {
     assert_eq!(err.kind(), ErrorKind::Config);
     assert_eq!(err.status(), 500);
 }
+
+#[tokio::test]
+async fn the_committed_fixture_jwks_verifies_every_asymmetric_algorithm() {
+    let jwks = std::fs::read_to_string("fixtures/jwks/all.json").unwrap();
+    let verifier = Verifier::builder(Provider::static_jwks(&jwks).unwrap())
+        .clock(ManualClock::at_unix(START as u64))
+        .build()
+        .unwrap();
+    let keys = TestKeys::new();
+    for alg in Algorithm::ALL.into_iter().filter(|alg| !alg.is_symmetric()) {
+        let token = keys.token(alg).at(START).sub("fixture-user").sign();
+        let user = verifier
+            .verify(&token)
+            .await
+            .unwrap_or_else(|e| panic!("{alg}: {e}"));
+        assert_eq!(user.id, "fixture-user", "{alg}");
+    }
+}
