@@ -169,6 +169,8 @@ impl BetterAuthServer {
             .current_dir(project_dir())
             .env("JWT_ALG", alg)
             .env("PORT", "0")
+            // Belt and braces: the server also sets telemetry off; nothing may leave loopback.
+            .env("BETTER_AUTH_TELEMETRY", "0")
             .env_remove("IGNORE_STDIN")
             .env_remove("ROTATION_INTERVAL")
             .env_remove("GRACE_PERIOD")
