@@ -51,6 +51,12 @@ impl MultiVerifier {
                     verifier.provider_name()
                 ))
             })?;
+            if issuer.contains("{token.") {
+                return Err(AuthError::config(format!(
+                    "provider `{}` has a per-token issuer template, which cannot route tokens",
+                    verifier.provider_name()
+                )));
+            }
             if by_issuer
                 .insert(issuer.to_owned(), verifier.clone())
                 .is_some()

@@ -21,7 +21,10 @@
 //! ```
 //!
 //! `{placeholders}` in `jwks_url`, `issuer` and `audiences` are filled from a `[params]`
-//! table in the file, or by the preset constructors (`{origin}`, `{audience}`).
+//! table in the file, or by the preset constructors (`{origin}`, `{audience}`). One
+//! `{token.<claim>}` in `issuer` is filled from each token's own claim (a multi-tenant
+//! issuer such as Entra's `https://login.microsoftonline.com/{token.tid}/v2.0`); that claim
+//! must be a plain identifier (letters, digits, `-`, `_`, `.`).
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -558,7 +561,12 @@ fn fill_template(
             break;
         };
         let name = &rest[start + 1..start + len];
-        out.push_str(values.get(name).ok_or_else(|| name.to_owned())?);
+        if name.starts_with("token.") {
+            // Filled per token at verification time (e.g. Entra's `{token.tid}`).
+            out.push_str(&rest[start..=start + len]);
+        } else {
+            out.push_str(values.get(name).ok_or_else(|| name.to_owned())?);
+        }
         rest = &rest[start + len + 1..];
     }
     out.push_str(rest);

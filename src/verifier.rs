@@ -44,7 +44,7 @@ pub struct Verifier {
 #[derive(Debug)]
 struct Inner {
     provider_name: String,
-    issuer: Option<String>,
+    issuer: Option<IssuerRule>,
     audiences: Vec<String>,
     audience_claims: Vec<String>,
     algorithms: Vec<Algorithm>,
@@ -218,10 +218,19 @@ impl VerifierBuilder {
                 "HS256/384/512 need Provider::shared_secret; asymmetric keys never verify HMAC"
             }));
         }
+        let issuer = provider
+            .issuer
+            .as_deref()
+            .map(IssuerRule::parse)
+            .transpose()?;
         let audiences = match provider.audience_rule {
-            AudienceRule::Issuer => match &provider.issuer {
-                Some(issuer) => vec![issuer.clone()],
-                None => return Err(AuthError::config("audience rule `issuer` needs an issuer")),
+            AudienceRule::Issuer => match &issuer {
+                Some(IssuerRule::Exact(issuer)) => vec![issuer.clone()],
+                _ => {
+                    return Err(AuthError::config(
+                        "audience rule `issuer` needs a fixed issuer",
+                    ))
+                }
             },
             AudienceRule::Required if provider.audiences.iter().all(String::is_empty) => {
                 return Err(AuthError::config(format!(
@@ -308,7 +317,7 @@ impl VerifierBuilder {
         Ok(Verifier {
             inner: Arc::new(Inner {
                 provider_name: provider.name,
-                issuer: provider.issuer,
+                issuer,
                 audiences,
                 audience_claims: provider.audience_claims,
                 algorithms,
@@ -499,7 +508,7 @@ impl Verifier {
 
     /// The issuer this verifier requires, if any.
     pub fn issuer(&self) -> Option<&str> {
-        self.inner.issuer.as_deref()
+        self.inner.issuer.as_ref().map(IssuerRule::as_str)
     }
 
     /// The provider preset's name.
@@ -621,9 +630,7 @@ impl Verifier {
             }
         }
         if let Some(issuer) = &inner.issuer {
-            if payload.str("iss").as_deref() != Some(issuer.as_str()) {
-                return Err(AuthError::InvalidIssuer);
-            }
+            issuer.check(&payload)?;
         }
         if !inner.audiences.is_empty() {
             // Usually just `aud`; Cognito access tokens name their client in `client_id`.
@@ -649,6 +656,84 @@ impl Verifier {
         drop(payload);
         user.claims = Claims::from_json(json);
         Ok((user, Validity { exp, nbf }))
+    }
+}
+
+/// The expected `iss`: a fixed string, or a template with one `{token.<claim>}` filled from
+/// the token itself (multi-tenant issuers).
+#[derive(Debug)]
+enum IssuerRule {
+    Exact(String),
+    PerToken {
+        template: String,
+        prefix: String,
+        claim: String,
+        suffix: String,
+    },
+}
+
+impl IssuerRule {
+    fn parse(issuer: &str) -> Result<Self> {
+        let Some(start) = issuer.find("{token.") else {
+            return Ok(IssuerRule::Exact(issuer.to_owned()));
+        };
+        let end = start
+            + issuer[start..]
+                .find('}')
+                .ok_or_else(|| AuthError::config("unclosed `{token.` in the issuer"))?;
+        let suffix = &issuer[end + 1..];
+        if suffix.contains('{') {
+            return Err(AuthError::config(
+                "the issuer may hold one `{token.<claim>}` placeholder at most",
+            ));
+        }
+        Ok(IssuerRule::PerToken {
+            template: issuer.to_owned(),
+            prefix: issuer[..start].to_owned(),
+            claim: issuer[start + "{token.".len()..end].to_owned(),
+            suffix: suffix.to_owned(),
+        })
+    }
+
+    fn as_str(&self) -> &str {
+        match self {
+            IssuerRule::Exact(issuer) => issuer,
+            IssuerRule::PerToken { template, .. } => template,
+        }
+    }
+
+    fn check(&self, payload: &Payload<'_>) -> Result<()> {
+        let iss = payload.str("iss");
+        let ok = match self {
+            IssuerRule::Exact(issuer) => iss.as_deref() == Some(issuer.as_str()),
+            IssuerRule::PerToken {
+                prefix,
+                claim,
+                suffix,
+                ..
+            } => {
+                // Only a plain identifier may be spliced into the issuer (no `/`, no `..`).
+                let value = payload.str(claim).filter(|value| {
+                    !value.is_empty()
+                        && value != ".."
+                        && value
+                            .chars()
+                            .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
+                });
+                match (iss.as_deref(), value.as_deref()) {
+                    (Some(iss), Some(value)) => iss
+                        .strip_prefix(prefix.as_str())
+                        .and_then(|rest| rest.strip_suffix(suffix.as_str()))
+                        .is_some_and(|middle| middle == value),
+                    _ => false,
+                }
+            }
+        };
+        if ok {
+            Ok(())
+        } else {
+            Err(AuthError::InvalidIssuer)
+        }
     }
 }
 

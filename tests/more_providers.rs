@@ -338,3 +338,46 @@ async fn refresh_ahead_refreshes_in_the_background_before_expiry() {
     assert_eq!(mock.jwks_requests(), 2);
     assert_eq!(verifier.key_stats().stale_serves, 0);
 }
+
+#[tokio::test]
+async fn entra_multitenant_checks_the_issuer_against_the_tokens_own_tenant() {
+    let mock = mock_for("entra-id-multitenant").await;
+    let verifier = Verifier::builder(mock.provider()).build().unwrap();
+    let origin = mock.uri();
+    let for_tenant = |tid: &str, iss_tenant: &str| {
+        mock.token()
+            .claim("tid", tid)
+            .issuer(&format!("{origin}/{iss_tenant}/v2.0"))
+            .sign()
+    };
+    assert!(verifier.verify(&mock.token().sign()).await.is_ok());
+    assert!(verifier
+        .verify(&for_tenant("tenant-a", "tenant-a"))
+        .await
+        .is_ok());
+    for forged in [
+        for_tenant("tenant-a", "tenant-b"),
+        for_tenant("a/v2.0/x", "a/v2.0/x"),
+        for_tenant("..", ".."),
+        mock.token().without_claim("tid").sign(),
+    ] {
+        assert_eq!(
+            verifier.verify(&forged).await.unwrap_err().kind(),
+            ErrorKind::InvalidIssuer
+        );
+    }
+}
+
+#[test]
+fn a_per_token_issuer_cannot_be_routed_by_a_multi_verifier() {
+    let provider = Provider::preset("entra-id-multitenant", &[("audience", "client")]).unwrap();
+    assert_eq!(
+        provider.issuer(),
+        Some("https://login.microsoftonline.com/{token.tid}/v2.0")
+    );
+    let verifier = Verifier::builder(provider).build().unwrap();
+    assert_eq!(
+        MultiVerifier::new([verifier]).unwrap_err().kind(),
+        ErrorKind::Config
+    );
+}

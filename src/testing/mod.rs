@@ -291,8 +291,12 @@ impl MockProvider {
             .find(|a| a.key_family() == key.family())
             .unwrap_or_else(|| key.default_algorithm());
         let mut builder = TokenBuilder::new(key, alg).expires_in(self.lifetime);
-        if let Some(issuer) = self.provider.issuer() {
-            builder = builder.issuer(issuer);
+        if let Some(template) = self.provider.issuer() {
+            let (issuer, claim) = fill_token_placeholder(template);
+            builder = builder.issuer(&issuer);
+            if let Some((name, value)) = claim {
+                builder = builder.claim(&name, value);
+            }
         }
         let audience = match self.provider.audience_rule() {
             crate::AudienceRule::Issuer => self.provider.issuer().map(str::to_owned),
@@ -417,6 +421,25 @@ impl MockProvider {
             .mount(&self.server)
             .await;
     }
+}
+
+/// An issuer template's `{token.<claim>}` (multi-tenant issuers) filled with
+/// `mock-<claim>`, and the claim the token must then carry.
+fn fill_token_placeholder(template: &str) -> (String, Option<(String, String)>) {
+    let Some(start) = template.find("{token.") else {
+        return (template.to_owned(), None);
+    };
+    let Some(len) = template[start..].find('}') else {
+        return (template.to_owned(), None);
+    };
+    let name = &template[start + "{token.".len()..start + len];
+    let value = format!("mock-{name}");
+    let issuer = format!(
+        "{}{value}{}",
+        &template[..start],
+        &template[start + len + 1..]
+    );
+    (issuer, Some((name.to_owned(), value)))
 }
 
 struct TokenEndpoint {
