@@ -95,7 +95,8 @@ fn describe(name: &str, table: &Table) -> String {
     out
 }
 
-/// The distinct `{placeholder}` names in `templates`, in order of appearance.
+/// The distinct `{placeholder}` names in `templates`, in order of appearance, without the
+/// `{token.<claim>}` ones, which each token fills itself.
 fn placeholders(templates: &[&str]) -> Vec<String> {
     let mut names: Vec<String> = Vec::new();
     for template in templates {
@@ -104,7 +105,7 @@ fn placeholders(templates: &[&str]) -> Vec<String> {
             let Some((name, tail)) = after.split_once('}') else {
                 break;
             };
-            if !names.iter().any(|n| n == name) {
+            if !name.starts_with("token.") && !names.iter().any(|n| n == name) {
                 names.push(name.to_owned());
             }
             rest = tail;
@@ -143,6 +144,14 @@ mod tests {
         assert!(
             text.contains("--provider x --param realm=VALUE <TOKEN>"),
             "{text}"
+        );
+    }
+
+    #[test]
+    fn per_token_placeholders_are_not_asked_for() {
+        assert_eq!(
+            placeholders(&["{origin}/{token.tid}/v2.0", "{audience}"]),
+            ["origin", "audience"]
         );
     }
 }
