@@ -573,6 +573,18 @@ fn fill_template(
     Ok(out)
 }
 
+/// Splits an issuer template at its `{token.<claim>}` placeholder: `(prefix, claim, suffix)`,
+/// or `None` when it has none.
+pub(crate) fn split_token_placeholder(template: &str) -> Option<(&str, &str, &str)> {
+    let start = template.find("{token.")?;
+    let len = template[start..].find('}')?;
+    Some((
+        &template[..start],
+        &template[start + "{token.".len()..start + len],
+        &template[start + len + 1..],
+    ))
+}
+
 fn span_hint(source: &str, span: Option<std::ops::Range<usize>>) -> String {
     span.map(|span| {
         let start = span.start.min(source.len());

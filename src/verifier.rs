@@ -17,7 +17,7 @@ use crate::clock::{Clock, SystemClock};
 use crate::error::{AuthError, Result};
 use crate::keys::jwk::VerifyingKey;
 use crate::keys::{self, CachePolicy, KeySet, KeyStats, KeyStore};
-use crate::provider::{AudienceRule, KeySpec, Provider, TokenSource};
+use crate::provider::{split_token_placeholder, AudienceRule, KeySpec, Provider, TokenSource};
 
 /// Tokens longer than this are rejected before any parsing (bounded work per request).
 pub const MAX_TOKEN_BYTES: usize = 16 * 1024;
@@ -674,14 +674,12 @@ enum IssuerRule {
 
 impl IssuerRule {
     fn parse(issuer: &str) -> Result<Self> {
-        let Some(start) = issuer.find("{token.") else {
+        let Some((prefix, claim, suffix)) = split_token_placeholder(issuer) else {
+            if issuer.contains("{token.") {
+                return Err(AuthError::config("unclosed `{token.` in the issuer"));
+            }
             return Ok(IssuerRule::Exact(issuer.to_owned()));
         };
-        let end = start
-            + issuer[start..]
-                .find('}')
-                .ok_or_else(|| AuthError::config("unclosed `{token.` in the issuer"))?;
-        let suffix = &issuer[end + 1..];
         if suffix.contains('{') {
             return Err(AuthError::config(
                 "the issuer may hold one `{token.<claim>}` placeholder at most",
@@ -689,8 +687,8 @@ impl IssuerRule {
         }
         Ok(IssuerRule::PerToken {
             template: issuer.to_owned(),
-            prefix: issuer[..start].to_owned(),
-            claim: issuer[start + "{token.".len()..end].to_owned(),
+            prefix: prefix.to_owned(),
+            claim: claim.to_owned(),
             suffix: suffix.to_owned(),
         })
     }

@@ -426,20 +426,16 @@ impl MockProvider {
 /// An issuer template's `{token.<claim>}` (multi-tenant issuers) filled with
 /// `mock-<claim>`, and the claim the token must then carry.
 fn fill_token_placeholder(template: &str) -> (String, Option<(String, String)>) {
-    let Some(start) = template.find("{token.") else {
-        return (template.to_owned(), None);
-    };
-    let Some(len) = template[start..].find('}') else {
-        return (template.to_owned(), None);
-    };
-    let name = &template[start + "{token.".len()..start + len];
-    let value = format!("mock-{name}");
-    let issuer = format!(
-        "{}{value}{}",
-        &template[..start],
-        &template[start + len + 1..]
-    );
-    (issuer, Some((name.to_owned(), value)))
+    match crate::provider::split_token_placeholder(template) {
+        Some((prefix, name, suffix)) => {
+            let value = format!("mock-{name}");
+            (
+                format!("{prefix}{value}{suffix}"),
+                Some((name.to_owned(), value)),
+            )
+        }
+        None => (template.to_owned(), None),
+    }
 }
 
 struct TokenEndpoint {
