@@ -2,13 +2,11 @@
 
 use std::collections::HashMap;
 
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use base64::Engine as _;
 use serde::Deserialize;
 
 use crate::claims::AuthUser;
 use crate::error::{AuthError, Result};
-use crate::verifier::{split_compact, Verifier};
+use crate::verifier::{decode_payload, split_compact, Verifier};
 
 /// Verifies tokens from several issuers, e.g. Clerk for the web app and Auth0
 /// machine-to-machine tokens in one API.
@@ -91,9 +89,7 @@ impl MultiVerifier {
 
     fn route(&self, token: &str) -> Result<&Verifier> {
         let [_, payload, _] = split_compact(token)?;
-        let payload = URL_SAFE_NO_PAD
-            .decode(payload)
-            .map_err(|_| AuthError::Malformed("payload is not base64url"))?;
+        let payload = decode_payload(payload)?;
         let claims: IssuerOnly<'_> = serde_json::from_slice(&payload)
             .map_err(|_| AuthError::Malformed("payload is not a JSON object"))?;
         claims

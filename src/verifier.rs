@@ -539,11 +539,8 @@ impl Verifier {
         now: Duration,
     ) -> Result<(String, Option<Box<str>>)> {
         let (payload_b64, kid) = self.verify_signature(token, now).await?;
-        let payload = URL_SAFE_NO_PAD
-            .decode(payload_b64)
-            .map_err(|_| AuthError::Malformed("payload is not base64url"))?;
-        let payload =
-            String::from_utf8(payload).map_err(|_| AuthError::Malformed("payload is not UTF-8"))?;
+        let payload = String::from_utf8(decode_payload(payload_b64)?)
+            .map_err(|_| AuthError::Malformed("payload is not UTF-8"))?;
         Ok((payload, kid))
     }
 
@@ -555,7 +552,12 @@ impl Verifier {
     ) -> Result<(&'t str, Option<Box<str>>)> {
         let [header_b64, payload_b64, signature_b64] = split_compact(token)?;
         let mut header_buf = [0u8; MAX_HEADER_BYTES];
-        let header_len = decode_into(header_b64, &mut header_buf, "header")?;
+        let header_len = decode_into(
+            header_b64,
+            &mut header_buf,
+            "header too large",
+            "header is not base64url",
+        )?;
         let header_json = &header_buf[..header_len];
         // serde would also read a struct from a JSON array; a JOSE header is an object.
         if header_json.trim_ascii_start().first() != Some(&b'{') {
@@ -576,8 +578,13 @@ impl Verifier {
             return Err(AuthError::UnsupportedAlgorithm("algorithm not allowed"));
         }
         let mut signature_buf = [0u8; MAX_SIGNATURE_BYTES];
-        let signature_len = decode_into(signature_b64, &mut signature_buf, "signature")
-            .map_err(|_| AuthError::InvalidSignature)?;
+        let signature_len = decode_into(
+            signature_b64,
+            &mut signature_buf,
+            "signature too large",
+            "signature is not base64url",
+        )
+        .map_err(|_| AuthError::InvalidSignature)?;
         let signature = &signature_buf[..signature_len];
         let signed = &token.as_bytes()[..header_b64.len() + 1 + payload_b64.len()];
         let kid = header.kid.as_deref();
@@ -758,19 +765,25 @@ pub(crate) fn split_compact(token: &str) -> Result<[&str; 3]> {
 }
 
 /// Decodes base64url without padding into `buf`, refusing anything that does not fit.
-fn decode_into(text: &str, buf: &mut [u8], what: &'static str) -> Result<usize> {
+fn decode_into(
+    text: &str,
+    buf: &mut [u8],
+    too_large: &'static str,
+    not_base64: &'static str,
+) -> Result<usize> {
     if base64::decoded_len_estimate(text.len()) > buf.len() {
-        return Err(AuthError::Malformed(match what {
-            "header" => "header too large",
-            _ => "signature too large",
-        }));
+        return Err(AuthError::Malformed(too_large));
     }
-    URL_SAFE_NO_PAD.decode_slice(text, buf).map_err(|_| {
-        AuthError::Malformed(match what {
-            "header" => "header is not base64url",
-            _ => "signature is not base64url",
-        })
-    })
+    URL_SAFE_NO_PAD
+        .decode_slice(text, buf)
+        .map_err(|_| AuthError::Malformed(not_base64))
+}
+
+/// The payload part of a compact JWS, base64url-decoded.
+pub(crate) fn decode_payload(payload_b64: &str) -> Result<Vec<u8>> {
+    URL_SAFE_NO_PAD
+        .decode(payload_b64)
+        .map_err(|_| AuthError::Malformed("payload is not base64url"))
 }
 
 /// Successful verifications, keyed by SHA-256 of the token (the token itself is not kept).
@@ -942,9 +955,7 @@ pub mod dangerous {
         let (payload, _) = verifier
             .verify_signature(token, verifier.inner.clock.now())
             .await?;
-        URL_SAFE_NO_PAD
-            .decode(payload)
-            .map_err(|_| AuthError::Malformed("payload is not base64url"))
+        decode_payload(payload)
     }
 }
 

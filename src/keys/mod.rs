@@ -447,9 +447,9 @@ impl KeyStore {
             let set = self.refresh(Trigger::Cold).await.map_err(unavailable)?;
             return self.after_refresh(set, kid, alg);
         };
-        if self.clock.now() >= set.fresh_until {
-            let within_max_stale =
-                self.clock.now() <= set.fetched_at.saturating_add(self.policy.max_stale);
+        let now = self.clock.now();
+        if now >= set.fresh_until {
+            let within_max_stale = now <= set.fetched_at.saturating_add(self.policy.max_stale);
             // Stale-while-revalidate: while another caller is already refreshing, answer from
             // the cached keys instead of queueing behind a possibly slow provider.
             if within_max_stale && set.knows(kid, alg) && self.gate.try_lock().is_err() {
@@ -474,7 +474,6 @@ impl KeyStore {
         let (Some(kid), Source::Remote { .. }) = (kid, &self.source) else {
             return self.reject_unknown(None);
         };
-        let now = self.clock.now();
         if let Some(seen) = self.negative.get(kid) {
             if now < seen.saturating_add(self.policy.refresh_cooldown) {
                 bump(&self.counters.negative_cache_hits);
