@@ -42,6 +42,21 @@ use crate::keys::jwk::{self, VerifyingKey};
 /// The built-in presets, `(name, TOML source)`: every file in `providers/`, compiled in.
 pub const BUILTIN_PRESETS: &[(&str, &str)] = include!(concat!(env!("OUT_DIR"), "/presets.rs"));
 
+/// The TOML source of the built-in preset `name`.
+pub(crate) fn builtin_preset_source(name: &str) -> Result<&'static str> {
+    BUILTIN_PRESETS
+        .iter()
+        .find(|(preset, _)| *preset == name)
+        .map(|(_, source)| *source)
+        .ok_or_else(|| {
+            let names: Vec<_> = BUILTIN_PRESETS.iter().map(|(n, _)| *n).collect();
+            AuthError::config(format!(
+                "unknown preset `{name}` (built-in: {})",
+                names.join(", ")
+            ))
+        })
+}
+
 /// How a provider's `aud` claim is checked.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -234,16 +249,7 @@ impl Provider {
     /// # Errors
     /// [`ErrorKind::Config`](crate::ErrorKind::Config) for an unknown name or missing parameter.
     pub fn preset(name: &str, params: &[(&str, &str)]) -> Result<Self> {
-        let (_, source) = BUILTIN_PRESETS
-            .iter()
-            .find(|(preset, _)| *preset == name)
-            .ok_or_else(|| {
-                let names: Vec<_> = BUILTIN_PRESETS.iter().map(|(n, _)| *n).collect();
-                AuthError::config(format!(
-                    "unknown preset `{name}` (built-in: {})",
-                    names.join(", ")
-                ))
-            })?;
+        let source = builtin_preset_source(name)?;
         Self::from_toml_str_with(source, &format!("providers/{name}.toml"), params)
     }
 
