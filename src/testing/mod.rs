@@ -39,7 +39,7 @@ use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
 pub use keys::{TestKey, TestKeys, TEST_SECRET};
 
 use crate::algorithm::{Algorithm, KeyFamily};
-use crate::provider::{Provider, BUILTIN_PRESETS};
+use crate::provider::{builtin_preset_source, Provider};
 
 /// The audience the Auth0 mock issues tokens for.
 pub const MOCK_AUTH0_AUDIENCE: &str = "https://api.example.test";
@@ -47,7 +47,8 @@ pub const MOCK_AUTH0_AUDIENCE: &str = "https://api.example.test";
 /// A mock identity provider on loopback. Dropping it stops the server.
 #[derive(Debug)]
 pub struct MockProvider {
-    server: MockServer,
+    /// Always `Some` until dropped (see the `Drop` impl).
+    server: Option<MockServer>,
     preset: String,
     params: Vec<(String, String)>,
     provider: Provider,
@@ -125,6 +126,20 @@ fn jwks_path(url: &str) -> String {
         .unwrap_or_else(|_| "/".into())
 }
 
+impl Drop for MockProvider {
+    fn drop(&mut self) {
+        // wiremock's own Drop blocks on a tokio lock with `futures::executor::block_on`. On a
+        // tokio thread whose cooperative budget is spent (e.g. a test that just awaited
+        // thousands of verifies), that lock keeps answering "yield" and the drop spins
+        // forever. A plain thread has no budget, so the server is dropped there.
+        if let Some(server) = self.server.take() {
+            if tokio::runtime::Handle::try_current().is_ok() {
+                let _ = std::thread::spawn(move || drop(server)).join();
+            }
+        }
+    }
+}
+
 impl MockProvider {
     /// Better Auth: JWKS at `/api/auth/jwks`, EdDSA, `iss` = `aud` = the mock's origin,
     /// 15-minute tokens.
@@ -148,10 +163,7 @@ impl MockProvider {
     /// # Panics
     /// For an unknown preset or an algorithm the preset does not allow.
     pub async fn start(preset: &str, alg: Algorithm) -> Self {
-        let (_, source) = BUILTIN_PRESETS
-            .iter()
-            .find(|(name, _)| *name == preset)
-            .unwrap_or_else(|| panic!("unknown preset `{preset}`"));
+        let source = builtin_preset_source(preset).unwrap_or_else(|e| panic!("{e}"));
         Self::from_toml(source, preset, alg).await
     }
 
@@ -181,10 +193,7 @@ impl MockProvider {
     /// # Panics
     /// For an unknown preset or an algorithm the preset does not allow.
     pub async fn start_on(preset: &str, alg: Algorithm, listener: std::net::TcpListener) -> Self {
-        let (_, source) = BUILTIN_PRESETS
-            .iter()
-            .find(|(name, _)| *name == preset)
-            .unwrap_or_else(|| panic!("unknown preset `{preset}`"));
+        let source = builtin_preset_source(preset).unwrap_or_else(|e| panic!("{e}"));
         let server = MockServer::builder().listener(listener).start().await;
         Self::on_server(server, source, preset, alg).await
     }
@@ -234,7 +243,7 @@ impl MockProvider {
             _ => 3600,
         };
         MockProvider {
-            server,
+            server: Some(server),
             preset: provider.name().to_owned(),
             params,
             provider,
@@ -255,7 +264,7 @@ impl MockProvider {
 
     /// The mock's base URL, `http://127.0.0.1:<port>`.
     pub fn uri(&self) -> String {
-        self.server.uri()
+        self.server().uri()
     }
 
     /// The `{placeholder}` values used for the preset (`origin`, `audience`).
@@ -275,7 +284,7 @@ impl MockProvider {
 
     /// The underlying wiremock server, to mount more routes.
     pub fn server(&self) -> &MockServer {
-        &self.server
+        self.server.as_ref().expect("present until drop")
     }
 
     /// A token builder pre-filled as the provider would issue it: `iss`, `aud` (by the
@@ -418,7 +427,7 @@ impl MockProvider {
                 template,
                 state: self.state.clone(),
             })
-            .mount(&self.server)
+            .mount(self.server())
             .await;
     }
 }
