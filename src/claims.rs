@@ -176,6 +176,14 @@ impl<'a> Payload<'a> {
         serde_json::from_str(json)
     }
 
+    /// The members as an owned JSON object (for tools that show every claim).
+    pub(crate) fn into_map(self) -> Result<Map<String, Value>, serde_json::Error> {
+        self.members
+            .into_iter()
+            .map(|(name, raw)| Ok((name.into_owned(), serde_json::from_str(raw.get())?)))
+            .collect()
+    }
+
     fn raw(&self, name: &str) -> Option<&'a RawValue> {
         self.members
             .iter()

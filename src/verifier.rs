@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
-use serde::de::{DeserializeOwned, IgnoredAny, MapAccess, Visitor};
+use serde::de::{DeserializeOwned, IgnoredAny};
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
@@ -364,37 +364,6 @@ struct Header<'a> {
     kid: Option<Cow<'a, str>>,
     #[serde(default)]
     crit: Option<IgnoredAny>,
-}
-
-/// A JSON object that refuses duplicate member names (RFC 7519 §4: ambiguous claims).
-struct StrictObject(Map<String, Value>);
-
-impl<'de> Deserialize<'de> for StrictObject {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> std::result::Result<Self, D::Error> {
-        struct ObjectVisitor;
-        impl<'de> Visitor<'de> for ObjectVisitor {
-            type Value = StrictObject;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object")
-            }
-            fn visit_map<A: MapAccess<'de>>(
-                self,
-                mut access: A,
-            ) -> std::result::Result<StrictObject, A::Error> {
-                let mut map = Map::new();
-                while let Some((key, value)) = access.next_entry::<String, Value>()? {
-                    if map.contains_key(&key) {
-                        return Err(serde::de::Error::custom("duplicate claim"));
-                    }
-                    map.insert(key, value);
-                }
-                Ok(StrictObject(map))
-            }
-        }
-        deserializer.deserialize_map(ObjectVisitor)
-    }
 }
 
 impl Verifier {
@@ -934,8 +903,9 @@ pub mod dangerous {
             let bytes = URL_SAFE_NO_PAD
                 .decode(part)
                 .map_err(|_| AuthError::Malformed(what))?;
-            serde_json::from_slice::<StrictObject>(&bytes)
-                .map(|o| o.0)
+            let json = std::str::from_utf8(&bytes).map_err(|_| AuthError::Malformed(what))?;
+            Payload::parse(json)
+                .and_then(Payload::into_map)
                 .map_err(|_| AuthError::Malformed(what))
         };
         Ok(UnverifiedToken {
