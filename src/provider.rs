@@ -21,13 +21,15 @@
 //! ```
 //!
 //! `{placeholders}` in `jwks_url`, `issuer` and `audiences` are filled from a `[params]`
-//! table in the file, or by the preset constructors (`{origin}`, `{audience}`). One
-//! `{token.<claim>}` in `issuer` is filled from each token's own claim (a multi-tenant
-//! issuer such as Entra's `https://login.microsoftonline.com/{token.tid}/v2.0`); that claim
-//! must be a plain identifier (letters, digits, `-`, `_`, `.`).
+//! table in the file, or by the preset constructors (`{origin}`, `{audience}`). Values are
+//! inserted as they are, never expanded again; an unclosed `{` is an error. One
+//! `{token.<claim>}` in `issuer` (and nowhere else) is filled from each token's own claim (a
+//! multi-tenant issuer such as Entra's `https://login.microsoftonline.com/{token.tid}/v2.0`);
+//! that claim must be a plain identifier (letters, digits, `-`, `_`, `.`).
 
 use std::collections::BTreeMap;
 use std::fmt;
+use std::ops::Range;
 use std::path::Path;
 use std::time::Duration;
 
@@ -141,7 +143,7 @@ impl fmt::Debug for KeySpec {
 pub struct Provider {
     pub(crate) name: String,
     pub(crate) keys: KeySpec,
-    pub(crate) issuer: Option<String>,
+    pub(crate) issuer: Option<Issuer>,
     pub(crate) audience_rule: AudienceRule,
     pub(crate) audiences: Vec<String>,
     pub(crate) audience_claims: Vec<String>,
@@ -292,12 +294,24 @@ impl Provider {
         for (key, value) in params {
             values.insert((*key).to_owned(), (*value).to_owned());
         }
-        let fill = |field: &str, template: &str| {
-            fill_template(template, &values).map_err(|name| {
-                bad(format!(
-                    "field `{field}`: placeholder `{{{name}}}` has no value (set it in [params])"
-                ))
+        let fill_field = |field: &str, template: &str, allow_token: bool| {
+            fill_template(template, &values, allow_token).map_err(|error| {
+                bad(match error {
+                    TemplateError::Missing(name) => format!(
+                        "field `{field}`: placeholder `{{{name}}}` has no value (set it in [params])"
+                    ),
+                    TemplateError::Unclosed => {
+                        format!("field `{field}`: unclosed `{{` (expected `{{name}}`)")
+                    }
+                    TemplateError::TokenPlaceholder => format!(
+                        "field `{field}`: `{{token.<claim>}}` is allowed only in `issuer`"
+                    ),
+                    TemplateError::BadTokenPlaceholder(why) => format!("field `{field}`: {why}"),
+                })
             })
+        };
+        let fill = |field: &str, template: &str| {
+            fill_field(field, template, false).map(|filled| filled.text)
         };
         let keys = match (&file.jwks_url, file.discovery) {
             (Some(template), false) => {
@@ -356,7 +370,7 @@ impl Provider {
             issuer: file
                 .issuer
                 .as_deref()
-                .map(|t| fill("issuer", t))
+                .map(|t| fill_field("issuer", t, true))
                 .transpose()?,
             audience_rule: file.audience,
             audiences: file
@@ -392,7 +406,7 @@ impl Provider {
     pub fn oidc(issuer: &str) -> Result<Self> {
         Url::parse(issuer).map_err(|e| AuthError::config(format!("issuer is not a URL: {e}")))?;
         let mut provider = Self::networkless("oidc", KeySpec::Discovery, asymmetric_algorithms());
-        provider.issuer = Some(issuer.to_owned());
+        provider.issuer = Some(Issuer::from_text(issuer));
         provider.audience_rule = AudienceRule::Required;
         Ok(provider)
     }
@@ -486,7 +500,7 @@ impl Provider {
 
     /// The expected `iss`.
     pub fn issuer(&self) -> Option<&str> {
-        self.issuer.as_deref()
+        self.issuer.as_ref().map(Issuer::as_str)
     }
 
     /// How `aud` is checked.
@@ -554,41 +568,110 @@ pub fn origin_of(input: &str) -> Result<String> {
     Ok(url.origin().ascii_serialization())
 }
 
-/// Replaces `{name}` placeholders; returns the first name without a value.
+/// An expected issuer: its text, and where in it the one `{token.<claim>}` placeholder sits.
+///
+/// The position is kept apart from the text so that a preset parameter value is compared
+/// literally: `{token.tid}` coming from `[params]` is text, not a placeholder.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Issuer {
+    text: String,
+    /// The byte range of `{token.<claim>}` in `text`, or why the text is not a usable issuer.
+    placeholder: std::result::Result<Option<Range<usize>>, &'static str>,
+}
+
+impl Issuer {
+    /// An issuer given as one string (the builder, [`Provider::oidc`]): a `{token.<claim>}`
+    /// in it is the per-token placeholder.
+    pub(crate) fn from_text(text: impl Into<String>) -> Self {
+        let text = text.into();
+        let placeholder = match text.find(TOKEN_PREFIX) {
+            None => Ok(None),
+            Some(start) => match text[start..].find('}') {
+                None => Err("unclosed `{token.` in the issuer"),
+                Some(len) if text[start + len..].contains('{') => Err(AT_MOST_ONE),
+                Some(len) if len == TOKEN_PREFIX.len() => Err(EMPTY_CLAIM),
+                Some(len) => Ok(Some(start..start + len + 1)),
+            },
+        };
+        Issuer { text, placeholder }
+    }
+
+    /// The issuer as configured, placeholder included.
+    pub(crate) fn as_str(&self) -> &str {
+        &self.text
+    }
+
+    /// `(prefix, claim, suffix)` around the `{token.<claim>}` placeholder, `None` for a fixed
+    /// issuer.
+    pub(crate) fn split(&self) -> Result<Option<(&str, &str, &str)>> {
+        let range = self.placeholder.clone().map_err(AuthError::config)?;
+        Ok(range.map(|range| {
+            (
+                &self.text[..range.start],
+                &self.text[range.start + TOKEN_PREFIX.len()..range.end - 1],
+                &self.text[range.end..],
+            )
+        }))
+    }
+}
+
+const TOKEN_PREFIX: &str = "{token.";
+const AT_MOST_ONE: &str = "the issuer may hold at most one `{token.<claim>}` placeholder";
+const EMPTY_CLAIM: &str = "`{token.}` names no claim (expected `{token.<claim>}`)";
+
+/// Why a template could not be filled.
+#[derive(Debug)]
+enum TemplateError {
+    /// `{name}` has no value.
+    Missing(String),
+    /// A `{` without its `}`.
+    Unclosed,
+    /// `{token.<claim>}` outside `issuer`.
+    TokenPlaceholder,
+    /// Two `{token.<claim>}`, or one without a claim name.
+    BadTokenPlaceholder(&'static str),
+}
+
+/// Replaces `{name}` placeholders with `values`, inserted literally (a value is never
+/// expanded again). With `allow_token`, one `{token.<claim>}` is kept for the verifier.
 fn fill_template(
     template: &str,
     values: &BTreeMap<String, String>,
-) -> std::result::Result<String, String> {
+    allow_token: bool,
+) -> std::result::Result<Issuer, TemplateError> {
     let mut out = String::with_capacity(template.len());
+    let mut placeholder = None;
     let mut rest = template;
     while let Some(start) = rest.find('{') {
         out.push_str(&rest[..start]);
-        let Some(len) = rest[start..].find('}') else {
-            break;
-        };
+        let len = rest[start..].find('}').ok_or(TemplateError::Unclosed)?;
         let name = &rest[start + 1..start + len];
-        if name.starts_with("token.") {
+        if let Some(claim) = name.strip_prefix("token.") {
             // Filled per token at verification time (e.g. Entra's `{token.tid}`).
+            if !allow_token {
+                return Err(TemplateError::TokenPlaceholder);
+            }
+            if placeholder.is_some() {
+                return Err(TemplateError::BadTokenPlaceholder(AT_MOST_ONE));
+            }
+            if claim.is_empty() {
+                return Err(TemplateError::BadTokenPlaceholder(EMPTY_CLAIM));
+            }
+            placeholder = Some(out.len()..out.len() + len + 1);
             out.push_str(&rest[start..=start + len]);
         } else {
-            out.push_str(values.get(name).ok_or_else(|| name.to_owned())?);
+            let value = values
+                .get(name)
+                .ok_or_else(|| TemplateError::Missing(name.to_owned()))?;
+            out.push_str(value);
         }
         rest = &rest[start + len + 1..];
     }
     out.push_str(rest);
-    Ok(out)
-}
-
-/// Splits an issuer template at its `{token.<claim>}` placeholder: `(prefix, claim, suffix)`,
-/// or `None` when it has none.
-pub(crate) fn split_token_placeholder(template: &str) -> Option<(&str, &str, &str)> {
-    let start = template.find("{token.")?;
-    let len = template[start..].find('}')?;
-    Some((
-        &template[..start],
-        &template[start + "{token.".len()..start + len],
-        &template[start + len + 1..],
-    ))
+    Ok(Issuer {
+        text: out,
+        placeholder: Ok(placeholder),
+    })
 }
 
 fn span_hint(source: &str, span: Option<std::ops::Range<usize>>) -> String {

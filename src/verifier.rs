@@ -17,7 +17,7 @@ use crate::clock::{Clock, SystemClock};
 use crate::error::{AuthError, Result};
 use crate::keys::jwk::VerifyingKey;
 use crate::keys::{self, CachePolicy, KeySet, KeyStats, KeyStore};
-use crate::provider::{split_token_placeholder, AudienceRule, KeySpec, Provider, TokenSource};
+use crate::provider::{AudienceRule, Issuer, KeySpec, Provider, TokenSource};
 
 /// Tokens longer than this are rejected before any parsing (bounded work per request).
 pub const MAX_TOKEN_BYTES: usize = 16 * 1024;
@@ -97,7 +97,7 @@ impl Verifier {
 impl VerifierBuilder {
     /// The expected `iss`. Default: the preset's.
     pub fn issuer(mut self, issuer: impl Into<String>) -> Self {
-        self.provider.issuer = Some(issuer.into());
+        self.provider.issuer = Some(Issuer::from_text(issuer));
         self
     }
 
@@ -220,7 +220,7 @@ impl VerifierBuilder {
         }
         let issuer = provider
             .issuer
-            .as_deref()
+            .as_ref()
             .map(IssuerRule::parse)
             .transpose()?;
         let audiences = match provider.audience_rule {
@@ -255,7 +255,8 @@ impl VerifierBuilder {
             KeySpec::Discovery => {
                 let issuer = provider
                     .issuer
-                    .as_deref()
+                    .as_ref()
+                    .map(Issuer::as_str)
                     .ok_or_else(|| AuthError::config("OIDC discovery needs an issuer"))?;
                 let location = keys::JwksLocation::discovery(issuer, self.allow_insecure_http)?;
                 remote_store(
@@ -649,20 +650,12 @@ enum IssuerRule {
 }
 
 impl IssuerRule {
-    fn parse(issuer: &str) -> Result<Self> {
-        let Some((prefix, claim, suffix)) = split_token_placeholder(issuer) else {
-            if issuer.contains("{token.") {
-                return Err(AuthError::config("unclosed `{token.` in the issuer"));
-            }
-            return Ok(IssuerRule::Exact(issuer.to_owned()));
+    fn parse(issuer: &Issuer) -> Result<Self> {
+        let Some((prefix, claim, suffix)) = issuer.split()? else {
+            return Ok(IssuerRule::Exact(issuer.as_str().to_owned()));
         };
-        if suffix.contains('{') {
-            return Err(AuthError::config(
-                "the issuer may hold one `{token.<claim>}` placeholder at most",
-            ));
-        }
         Ok(IssuerRule::PerToken {
-            template: issuer.to_owned(),
+            template: issuer.as_str().to_owned(),
             prefix: prefix.to_owned(),
             claim: claim.to_owned(),
             suffix: suffix.to_owned(),

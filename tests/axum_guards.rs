@@ -176,6 +176,27 @@ async fn same_user_guard_refuses_another_user() {
 }
 
 #[tokio::test]
+async fn same_user_guard_on_a_parameter_that_is_not_utf8_is_400_invalid_request() {
+    let (mock, app) = setup().await;
+    let token = mock.token().sub("user_1").sign();
+    for uri in ["/users/%FF/notes", "/users/user_1%C3/notes"] {
+        let reply = get_as(&app, uri, Some(&token)).await;
+        assert_eq!(
+            reply.status,
+            StatusCode::BAD_REQUEST,
+            "{uri}: {}",
+            reply.body
+        );
+        assert_eq!(reply.json(), json!({"error": "invalid_request"}));
+        assert_eq!(
+            reply.challenge(),
+            Some(r#"Bearer realm="api", error="invalid_request""#)
+        );
+        assert!(!reply.body.contains(&token));
+    }
+}
+
+#[tokio::test]
 async fn same_user_guard_on_a_route_without_the_parameter_is_500() {
     let (mock, app) = setup().await;
     let token = mock.token().sub("user_1").sign();

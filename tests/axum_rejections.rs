@@ -296,6 +296,46 @@ async fn clerk_session_cookie_is_a_token_source() {
     );
 }
 
+/// RFC 6750 §3.1: a present but unusable `Authorization` header is `invalid_request` (400).
+const INVALID_REQUEST: &str = r#"Bearer realm="api", error="invalid_request""#;
+
+#[tokio::test]
+async fn an_empty_authorization_header_is_an_invalid_request_not_a_missing_token() {
+    let (_mock, app) = better_auth().await;
+    for value in ["", "   ", "\t"] {
+        for path in ["/me", "/maybe"] {
+            let reply = send(&app, request(path, &[("authorization", value)])).await;
+            reply.assert_rejected(
+                400,
+                Some(INVALID_REQUEST),
+                json!({"error": "invalid_request"}),
+                "",
+            );
+        }
+    }
+}
+
+#[tokio::test]
+async fn an_empty_authorization_header_does_not_fall_back_to_the_session_cookie() {
+    let mock = MockProvider::clerk().await;
+    let app = extractor_app(Verifier::builder(mock.provider()).build().unwrap());
+    let token = mock.token().sub("user_clerk").sign();
+    let cookie = format!("__session={token}");
+    for value in ["", " "] {
+        let reply = send(
+            &app,
+            request("/me", &[("authorization", value), ("cookie", &cookie)]),
+        )
+        .await;
+        reply.assert_rejected(
+            400,
+            Some(INVALID_REQUEST),
+            json!({"error": "invalid_request"}),
+            &token,
+        );
+    }
+}
+
 #[tokio::test]
 async fn cookie_is_ignored_for_bearer_only_presets() {
     let (mock, app) = better_auth().await;

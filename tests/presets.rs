@@ -409,3 +409,132 @@ fn the_three_core_presets_parse_with_an_origin_and_audience() {
             .starts_with("https://idp.example.test/"));
     }
 }
+
+// Template filling (issue 14, item 13).
+
+#[test]
+fn an_unclosed_placeholder_is_a_config_error_naming_file_and_field() {
+    for (field, source) in [
+        (
+            "jwks_url",
+            VALID.replace(
+                "https://idp.example.test/keys",
+                "https://idp.example.test/{origin/keys",
+            ),
+        ),
+        (
+            "issuer",
+            VALID.replace(
+                "issuer = \"https://idp.example.test\"",
+                "issuer = \"https://idp.example.test/{tenant\"",
+            ),
+        ),
+        (
+            "audiences",
+            format!("{VALID}audiences = [\"api-{{audience\"]\n"),
+        ),
+    ] {
+        let (message, label) = preset_error(&format!("unclosed-{field}.toml"), &source);
+        assert!(message.contains(&label), "{message}");
+        assert!(message.contains(&format!("`{field}`")), "{message}");
+        assert!(message.contains("unclosed `{`"), "{message}");
+    }
+}
+
+#[test]
+fn a_token_placeholder_outside_the_issuer_is_refused() {
+    for (field, source) in [
+        (
+            "jwks_url",
+            VALID.replace(
+                "https://idp.example.test/keys",
+                "https://idp.example.test/{token.tid}/keys",
+            ),
+        ),
+        (
+            "audiences",
+            format!("{VALID}audiences = [\"api-{{token.aud}}\"]\n"),
+        ),
+    ] {
+        let (message, label) = preset_error(&format!("token-in-{field}.toml"), &source);
+        assert!(message.contains(&label), "{message}");
+        assert!(message.contains(&format!("`{field}`")), "{message}");
+        assert!(message.contains("only in `issuer`"), "{message}");
+    }
+}
+
+#[test]
+fn two_token_placeholders_in_the_issuer_are_refused() {
+    let source = VALID.replace(
+        "issuer = \"https://idp.example.test\"",
+        "issuer = \"https://idp.example.test/{token.tid}/{token.org}\"",
+    );
+    let (message, label) = preset_error("two-token-placeholders.toml", &source);
+    assert!(message.contains(&label), "{message}");
+    assert!(message.contains("`issuer`"), "{message}");
+    assert!(message.contains("at most one"), "{message}");
+}
+
+#[test]
+fn parameter_values_are_inserted_literally_and_never_re_expanded() {
+    let source = format!(
+        "{}\naudiences = [\"{{audience}}\"]\n",
+        VALID
+            .replace("https://idp.example.test/keys", "{origin}/keys")
+            .replace(
+                "issuer = \"https://idp.example.test\"",
+                "issuer = \"{origin}/{tenant}\""
+            )
+    );
+    let provider = Provider::from_toml_str_with(
+        &source,
+        "literal.toml",
+        &[
+            ("origin", "https://idp.example.test"),
+            ("tenant", "{origin}{token.tid}"),
+            ("audience", "{origin}"),
+        ],
+    )
+    .unwrap();
+    assert_eq!(provider.jwks_url(), Some("https://idp.example.test/keys"));
+    assert_eq!(
+        provider.issuer(),
+        Some("https://idp.example.test/{origin}{token.tid}")
+    );
+    assert_eq!(provider.audiences(), ["{origin}"]);
+}
+
+#[tokio::test]
+async fn a_token_placeholder_from_a_parameter_value_is_compared_literally() {
+    let mock = MockProvider::custom(CUSTOM).await;
+    let source = r#"
+name = "literal"
+jwks_url = "{origin}/oauth2/keys"
+issuer = "{origin}/{tenant}"
+audience = "none"
+algorithms = ["ES256", "RS256"]
+"#;
+    let origin = mock.uri();
+    let provider = Provider::from_toml_str_with(
+        source,
+        "literal.toml",
+        &[("origin", &origin), ("tenant", "{token.tid}")],
+    )
+    .unwrap();
+    let verifier = Verifier::builder(provider).build().unwrap();
+    // The value is not a per-token placeholder: a token cannot pick its own issuer with `tid`.
+    let chosen = mock
+        .token()
+        .issuer(&format!("{origin}/evil"))
+        .claim("tid", "evil")
+        .sign();
+    assert_eq!(
+        verifier.verify(&chosen).await.unwrap_err().kind(),
+        ErrorKind::InvalidIssuer
+    );
+    let literal = mock
+        .token()
+        .issuer(&format!("{origin}/{{token.tid}}"))
+        .sign();
+    verifier.verify(&literal).await.unwrap();
+}

@@ -44,9 +44,10 @@ impl Failure {
 
     /// Prints the one-line message and returns the exit code.
     pub fn report(self) -> std::process::ExitCode {
-        // One line, whatever the detail holds (TOML errors can span lines).
+        // One line, whatever the detail holds (TOML errors can span lines), and no control
+        // character from a server or a file reaches the terminal.
         let detail = self.detail.replace(['\r', '\n'], " ");
-        eprintln!("error: {}: {}", self.kind, detail.trim());
+        eprintln!("error: {}: {}", self.kind, escape(detail.trim()));
         ExitCode::from(self.code)
     }
 }
@@ -77,4 +78,25 @@ pub fn runtime() -> Result<tokio::runtime::Runtime, Failure> {
         .enable_all()
         .build()
         .map_err(|e| Failure::config(format!("cannot start the async runtime: {e}")))
+}
+
+/// `text` with control characters and bidirectional-override characters written as `\u{..}`
+/// escapes, for printing strings that came from a server or a file.
+pub fn escape(text: &str) -> std::borrow::Cow<'_, str> {
+    let unsafe_char = |c: char| {
+        c.is_control()
+            || matches!(c, '\u{200b}'..='\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+    };
+    if !text.chars().any(unsafe_char) {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        if unsafe_char(c) {
+            out.push_str(&format!("\\u{{{:x}}}", c as u32));
+        } else {
+            out.push(c);
+        }
+    }
+    std::borrow::Cow::Owned(out)
 }

@@ -1,20 +1,15 @@
 //! `jwks-auth jwks`: fetch or read a JWK set and summarise its keys.
 
 use std::collections::BTreeMap;
-use std::time::Duration;
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
 use clap::Args;
+use jwks_auth::{keys, CachePolicy};
 use serde_json::{Map, Value};
 
-use crate::failure::{runtime, Failure};
+use crate::failure::{escape, runtime, Failure};
 use crate::verify::check_jwks_url;
-
-/// The largest JWK set accepted, as the library's default `max_body_bytes`.
-const MAX_BODY_BYTES: usize = 1024 * 1024;
-const FETCH_TIMEOUT: Duration = Duration::from_secs(10);
-const MAX_REDIRECTS: usize = 5;
 
 /// Arguments of `jwks-auth jwks`.
 #[derive(Debug, Args)]
@@ -31,75 +26,37 @@ pub struct JwksArgs {
 pub fn run(args: JwksArgs) -> Result<(), Failure> {
     let is_url = args.source.starts_with("http://") || args.source.starts_with("https://");
     let body = if is_url {
-        let url = check_jwks_url(&args.source, args.allow_http)?;
-        runtime()?.block_on(fetch(url))?
+        // Checked here too, so that the refusal names the CLI flag.
+        check_jwks_url(&args.source, args.allow_http)?;
+        // The library's own fetcher: same-origin redirects, User-Agent, timeout, body cap.
+        let policy = CachePolicy::default();
+        runtime()?
+            .block_on(keys::fetch_jwks(&args.source, &policy, args.allow_http))?
+            .body
     } else {
         std::fs::read(&args.source)
             .map_err(|e| Failure::config(format!("cannot read {}: {e}", args.source)))?
     };
-    let keys = parse_set(&body)?;
+    // Every string of the document is the server's: no control character reaches the
+    // terminal as is.
+    let keys: Vec<Value> = parse_set(&body)?.into_iter().map(escape_strings).collect();
     print!("{}", summarise(&keys));
     Ok(())
 }
 
-async fn fetch(url: url::Url) -> Result<Vec<u8>, Failure> {
-    let unavailable = |detail: String| Failure::rejected("keys-unavailable", detail);
-    // Only same-host redirects, as the library's fetcher.
-    let policy = reqwest::redirect::Policy::custom(|attempt| {
-        let same_host = attempt
-            .previous()
-            .first()
-            .is_some_and(|first| first.host() == attempt.url().host());
-        if same_host && attempt.previous().len() <= MAX_REDIRECTS {
-            attempt.follow()
-        } else {
-            attempt.stop()
-        }
-    });
-    let client = reqwest::Client::builder()
-        .timeout(FETCH_TIMEOUT)
-        .redirect(policy)
-        .build()
-        .map_err(|e| Failure::config(format!("cannot build the HTTP client: {e}")))?;
-    let host = url.host_str().unwrap_or_default().to_owned();
-    let mut response = client
-        .get(url)
-        .header("accept", "application/json")
-        .send()
-        .await
-        .map_err(|e| unavailable(format!("fetching from {host} failed: {}", error_chain(&e))))?;
-    if !response.status().is_success() {
-        return Err(unavailable(format!(
-            "{host} answered HTTP {}",
-            response.status()
-        )));
+/// `value` with control characters of every string (and object key) escaped.
+fn escape_strings(value: Value) -> Value {
+    match value {
+        Value::String(text) => Value::String(escape(&text).into_owned()),
+        Value::Array(items) => Value::Array(items.into_iter().map(escape_strings).collect()),
+        Value::Object(members) => Value::Object(
+            members
+                .into_iter()
+                .map(|(name, value)| (escape(&name).into_owned(), escape_strings(value)))
+                .collect(),
+        ),
+        other => other,
     }
-    let mut body = Vec::new();
-    while let Some(chunk) = response
-        .chunk()
-        .await
-        .map_err(|e| unavailable(format!("reading from {host} failed: {}", error_chain(&e))))?
-    {
-        if body.len() + chunk.len() > MAX_BODY_BYTES {
-            return Err(unavailable(format!(
-                "the response from {host} is larger than {MAX_BODY_BYTES} bytes"
-            )));
-        }
-        body.extend_from_slice(&chunk);
-    }
-    Ok(body)
-}
-
-/// The error and its causes, `: `-separated (reqwest's own message is terse).
-fn error_chain(err: &dyn std::error::Error) -> String {
-    let mut text = err.to_string();
-    let mut source = err.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
 }
 
 /// The `keys` array of a JWK set document.
@@ -242,6 +199,15 @@ mod tests {
         assert_eq!(rsa_bits(&key), Some(1));
         let key = json!({"n": "!!"}).as_object().cloned().unwrap();
         assert_eq!(rsa_bits(&key), None);
+    }
+
+    #[test]
+    fn control_characters_in_remote_strings_are_escaped() {
+        let key = json!({"kid": "a\u{1b}[2Jb\nc", "alg": ["\u{7}"], "x\u{0}": 1});
+        let escaped = escape_strings(key);
+        assert_eq!(escaped["kid"], "a\\u{1b}[2Jb\\u{a}c");
+        let text = escaped.to_string();
+        assert!(!text.chars().any(|c| c.is_control()), "{text:?}");
     }
 
     #[test]

@@ -139,7 +139,35 @@ fn build_verifier(args: &VerifyArgs) -> Result<Verifier, Failure> {
     if let Some(secs) = args.at {
         builder = builder.clock(ManualClock::at_unix(secs));
     }
-    Ok(builder.build()?)
+    let verifier = builder.build()?;
+    if bare_key_source {
+        if let Some(warning) = bare_source_warning(args) {
+            eprintln!("{warning}");
+        }
+    }
+    Ok(verifier)
+}
+
+/// The one warning line for a bare key source that leaves `iss` or `aud` unchecked.
+fn bare_source_warning(args: &VerifyArgs) -> Option<String> {
+    let flag = [
+        (args.jwks_url.is_some(), "--jwks-url"),
+        (args.jwks_file.is_some(), "--jwks-file"),
+        (args.pem_file.is_some(), "--pem-file"),
+        (args.secret_env.is_some(), "--secret-env"),
+    ]
+    .into_iter()
+    .find_map(|(given, flag)| given.then_some(flag))?;
+    let (missing, unchecked) = match (args.issuer.is_none(), args.audiences.is_empty()) {
+        (true, true) => (
+            "--issuer or --audience",
+            "any issuer and any audience are accepted",
+        ),
+        (true, false) => ("--issuer", "any issuer is accepted"),
+        (false, true) => ("--audience", "any audience is accepted"),
+        (false, false) => return None,
+    };
+    Some(format!("warning: {flag} without {missing}: {unchecked}"))
 }
 
 /// The provider for whichever key source was given (clap guarantees exactly one).
@@ -186,8 +214,16 @@ fn source_provider(args: &VerifyArgs) -> Result<Provider, Failure> {
         return Ok(Provider::public_key_pem(read_file(path, "--pem-file")?)?);
     }
     if let Some(var) = &args.secret_env {
+        // The messages name the variable, never its value.
         let secret = std::env::var(var).map_err(|e| {
-            Failure::config(format!("--secret-env: environment variable `{var}`: {e}"))
+            Failure::config(match e {
+                std::env::VarError::NotPresent => {
+                    format!("--secret-env: environment variable `{var}` is not set")
+                }
+                std::env::VarError::NotUnicode(_) => {
+                    format!("--secret-env: environment variable `{var}` is not valid UTF-8")
+                }
+            })
         })?;
         return Ok(Provider::shared_secret(secret)?);
     }

@@ -45,12 +45,33 @@ fn stdout_json(output: &std::process::Output) -> Value {
     serde_json::from_str(&text).expect("stdout is JSON")
 }
 
-/// Asserts the rejection contract: exit 1, empty stdout, one `error: kind: detail` line.
+/// `stderr` after the one warning line a bare key source (`--jwks-file` without `--issuer`
+/// or `--audience`, ...) prints first, if there is one.
+fn after_bare_warning(stderr: &str) -> &str {
+    match stderr.split_once('\n') {
+        Some((first, rest)) if first.starts_with("warning: --") && first.ends_with(" accepted") => {
+            rest
+        }
+        _ => stderr,
+    }
+}
+
+/// Stderr, after any bare-source warning, starts with `prefix`.
+fn error_starts_with(prefix: &'static str) -> impl predicates::Predicate<str> {
+    predicate::function(move |stderr: &str| after_bare_warning(stderr).starts_with(prefix))
+}
+
+/// Asserts the rejection contract: exit 1, empty stdout, one `error: kind: detail` line
+/// (after the bare-source warning, if any).
 fn assert_rejected(mut cmd: Command, kind: &str, detail: &str) {
-    cmd.assert()
-        .code(1)
-        .stdout("")
-        .stderr(format!("error: {kind}: {detail}\n"));
+    let output = cmd.output().expect("run jwks-auth");
+    assert_eq!(output.status.code(), Some(1), "{output:?}");
+    assert!(output.stdout.is_empty(), "{output:?}");
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    assert_eq!(
+        after_bare_warning(&stderr),
+        format!("error: {kind}: {detail}\n")
+    );
 }
 
 /// Exit 1 or 2 with a one-line `error:` message; never a panic or another code.
@@ -62,7 +83,9 @@ fn assert_fails_cleanly(mut cmd: Command) {
         matches!(code, Some(1 | 2)),
         "exit {code:?}, stderr: {stderr}"
     );
+    let stderr = after_bare_warning(&stderr);
     assert!(stderr.starts_with("error: "), "stderr: {stderr}");
+    assert_eq!(stderr.lines().count(), 1, "stderr: {stderr}");
     assert!(!stderr.contains("panicked"), "stderr: {stderr}");
     assert!(output.stdout.is_empty());
 }
@@ -85,7 +108,10 @@ fn verify_accepts_a_valid_token_and_prints_user_header_and_claims() {
         .output()
         .unwrap();
     assert_eq!(output.status.code(), Some(0), "{output:?}");
-    assert!(output.stderr.is_empty());
+    assert_eq!(
+        String::from_utf8_lossy(&output.stderr),
+        "warning: --jwks-file without --issuer or --audience: any issuer and any audience are accepted\n"
+    );
     let json = stdout_json(&output);
     let object = json.as_object().unwrap();
     let members: Vec<_> = object.keys().map(String::as_str).collect();
@@ -168,9 +194,7 @@ fn verify_with_a_shared_secret_from_the_environment() {
     default_hs256
         .assert()
         .code(1)
-        .stderr(predicate::str::starts_with(
-            "error: unsupported-algorithm: ",
-        ));
+        .stderr(error_starts_with("error: unsupported-algorithm: "));
     jwks_auth()
         .env("JWKS_AUTH_TEST_SECRET", TEST_SECRET.trim())
         .args(["verify", "--secret-env", "JWKS_AUTH_TEST_SECRET"])
@@ -339,9 +363,7 @@ fn malformed_tokens_are_rejected_with_exit_1() {
     cmd.assert()
         .code(1)
         .stdout("")
-        .stderr(predicate::str::starts_with(
-            "error: malformed: malformed token: ",
-        ));
+        .stderr(error_starts_with("error: malformed: malformed token: "));
 }
 
 #[test]
@@ -364,7 +386,8 @@ fn alg_restricts_the_allowed_algorithms() {
     assert!(output.stdout.is_empty());
     let stderr = String::from_utf8(output.stderr).unwrap();
     assert!(
-        stderr.starts_with("error: unsupported-algorithm: unsupported algorithm: "),
+        after_bare_warning(&stderr)
+            .starts_with("error: unsupported-algorithm: unsupported algorithm: "),
         "{stderr}"
     );
     // An HMAC algorithm never fits a public key: a configuration error.
@@ -406,6 +429,169 @@ fn missing_secret_env_var_is_a_config_error() {
         .assert()
         .code(2)
         .stderr(predicate::str::starts_with("error: config: "));
+}
+
+#[test]
+fn secret_env_errors_never_print_the_value() {
+    use std::os::unix::ffi::OsStrExt;
+    let marker = "do-not-print-this-secret";
+    let not_utf8 = std::ffi::OsStr::from_bytes(b"\xff\xfedo-not-print-this-secret-0123456789");
+    let output = jwks_auth()
+        .env("JWKS_AUTH_NOT_UTF8_SECRET", not_utf8)
+        .args([
+            "verify",
+            "--secret-env",
+            "JWKS_AUTH_NOT_UTF8_SECRET",
+            "a.b.c",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2), "{output:?}");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.starts_with("error: config: "), "{stderr}");
+    assert!(stderr.contains("JWKS_AUTH_NOT_UTF8_SECRET"), "{stderr}");
+    assert!(stderr.contains("not valid UTF-8"), "{stderr}");
+    assert!(!stderr.contains(marker), "the value was printed: {stderr}");
+    assert!(
+        !stderr.contains("\\xFF") && !stderr.contains('\u{fffd}'),
+        "{stderr}"
+    );
+    // Too short: refused without the value either.
+    let output = jwks_auth()
+        .env("JWKS_AUTH_SHORT_SECRET", marker)
+        .args(["verify", "--secret-env", "JWKS_AUTH_SHORT_SECRET", "a.b.c"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2), "{output:?}");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!stderr.contains(marker), "the value was printed: {stderr}");
+}
+
+/// The warning a bare key source prints when `flags` leave checks off.
+fn bare_warning(source: &str, missing: &str, accepted: &str) -> String {
+    format!("warning: {source} without {missing}: {accepted}\n")
+}
+
+#[test]
+fn bare_key_sources_warn_once_about_the_checks_they_leave_off() {
+    let jwks = test_jwks_file("bare-warning.json");
+    let keys = TestKeys::new();
+    let token = keys
+        .token(Algorithm::ES256)
+        .audience("my-api")
+        .issuer("https://idp.example")
+        .sign();
+    let both = "any issuer and any audience are accepted";
+    // Exit codes unchanged: accepted is still 0, with one warning line on stderr.
+    let output = jwks_auth()
+        .args(["verify", "--jwks-file"])
+        .arg(&jwks)
+        .arg(&token)
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(0), "{output:?}");
+    assert_eq!(
+        String::from_utf8(output.stderr).unwrap(),
+        bare_warning("--jwks-file", "--issuer or --audience", both)
+    );
+    jwks_auth()
+        .args(["verify", "--jwks-file"])
+        .arg(&jwks)
+        .args(["--issuer", "https://idp.example", &token])
+        .assert()
+        .code(0)
+        .stderr(bare_warning(
+            "--jwks-file",
+            "--audience",
+            "any audience is accepted",
+        ));
+    jwks_auth()
+        .args(["verify", "--jwks-file"])
+        .arg(&jwks)
+        .args(["--audience", "my-api", &token])
+        .assert()
+        .code(0)
+        .stderr(bare_warning(
+            "--jwks-file",
+            "--issuer",
+            "any issuer is accepted",
+        ));
+    jwks_auth()
+        .args(["verify", "--jwks-file"])
+        .arg(&jwks)
+        .args([
+            "--audience",
+            "my-api",
+            "--issuer",
+            "https://idp.example",
+            &token,
+        ])
+        .assert()
+        .code(0)
+        .stderr("");
+
+    // Every bare source, and a rejection still exits 1 with its one error line after it.
+    let pem_token = keys.token(Algorithm::ES256).no_kid().sign_with_wrong_key();
+    let closed_port = free_port();
+    let jwks_url = format!("http://127.0.0.1:{closed_port}/keys");
+    let sources: [(&str, std::ffi::OsString, &str); 3] = [
+        (
+            "--pem-file",
+            fixture("ec-p256-a.pub.pem").into(),
+            "invalid-signature",
+        ),
+        ("--jwks-url", jwks_url.into(), "keys-unavailable"),
+        (
+            "--secret-env",
+            "JWKS_AUTH_BARE_SECRET".into(),
+            "unsupported-algorithm",
+        ),
+    ];
+    for (flag, value, kind) in sources {
+        let output = jwks_auth()
+            .env("JWKS_AUTH_BARE_SECRET", TEST_SECRET.trim())
+            .args(["verify", flag])
+            .arg(value)
+            .arg(&pem_token)
+            .output()
+            .unwrap();
+        assert_eq!(output.status.code(), Some(1), "{flag}: {output:?}");
+        let stderr = String::from_utf8(output.stderr).unwrap();
+        let lines: Vec<_> = stderr.lines().collect();
+        assert_eq!(lines.len(), 2, "{flag}: {stderr}");
+        assert_eq!(
+            format!("{}\n", lines[0]),
+            bare_warning(flag, "--issuer or --audience", both)
+        );
+        assert!(
+            lines[1].starts_with(&format!("error: {kind}: ")),
+            "{flag}: {stderr}"
+        );
+    }
+}
+
+#[test]
+fn presets_and_configuration_errors_print_no_bare_source_warning() {
+    let jwks = test_jwks_file("bare-config-error.json");
+    jwks_auth()
+        .args(["verify", "--jwks-file"])
+        .arg(&jwks)
+        .args(["--alg", "HS256", "a.b.c"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::starts_with("error: config: "))
+        .stderr(predicate::str::contains("warning").not());
+    let closed_port = free_port();
+    jwks_auth()
+        .args(["verify", "--provider", "better-auth"])
+        .args([
+            "--base-url",
+            &format!("http://127.0.0.1:{closed_port}"),
+            "a.b.c",
+        ])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("warning").not());
 }
 
 #[test]
@@ -619,7 +805,7 @@ fn random_empty_and_huge_tokens_fail_cleanly() {
     cmd.arg("-").write_stdin(huge.clone());
     cmd.assert()
         .code(1)
-        .stderr(predicate::str::starts_with("error: malformed: "));
+        .stderr(error_starts_with("error: malformed: "));
     let mut cmd = verify();
     cmd.arg(&huge[..100_000]);
     assert_fails_cleanly(cmd);
@@ -781,6 +967,138 @@ fn jwks_summarises_a_file_with_warnings() {
     assert!(has("use enc"), "{warnings:?}");
     assert!(has("appears 2 times"), "{warnings:?}");
     assert!(has("no alg"), "{warnings:?}");
+}
+
+/// A loopback HTTP/1.1 server: answers each request with `respond(path)` (status line,
+/// headers and body, without `Connection`), and records each request head.
+struct RawServer {
+    port: u16,
+    requests: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+}
+
+impl RawServer {
+    fn start(respond: impl Fn(&str) -> String + Send + 'static) -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let requests = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let seen = requests.clone();
+        std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                let Ok(mut stream) = stream else { break };
+                let mut reader = BufReader::new(stream.try_clone().unwrap());
+                let mut head = String::new();
+                loop {
+                    let mut line = String::new();
+                    if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
+                        break;
+                    }
+                    head.push_str(&line);
+                }
+                let path = head.split_whitespace().nth(1).unwrap_or("/").to_owned();
+                seen.lock().unwrap().push(head);
+                let response = respond(&path);
+                let (status_and_headers, body) = response.split_once("\r\n\r\n").unwrap();
+                let _ = write!(
+                    stream,
+                    "{status_and_headers}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                    body.len()
+                );
+            }
+        });
+        RawServer { port, requests }
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("http://127.0.0.1:{}{path}", self.port)
+    }
+
+    fn requests(&self) -> Vec<String> {
+        self.requests.lock().unwrap().clone()
+    }
+}
+
+fn json_200(body: &str) -> String {
+    format!("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n\r\n{body}")
+}
+
+#[test]
+fn jwks_fetches_with_the_library_user_agent() {
+    let jwks = TestKeys::new().jwks_json();
+    let server = RawServer::start(move |_| json_200(&jwks));
+    jwks_auth()
+        .args(["jwks", &server.url("/keys")])
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains("kid ec-p256-a"));
+    let requests = server.requests();
+    assert_eq!(requests.len(), 1, "{requests:?}");
+    let head = requests[0].to_ascii_lowercase();
+    assert!(head.contains("\r\nuser-agent: jwks-auth/"), "{head}");
+}
+
+#[test]
+fn jwks_refuses_a_redirect_to_another_port() {
+    let jwks = TestKeys::new().jwks_json();
+    let elsewhere = RawServer::start(move |_| json_200(&jwks));
+    let target = elsewhere.url("/keys");
+    let server =
+        RawServer::start(move |_| format!("HTTP/1.1 302 Found\r\nLocation: {target}\r\n\r\n"));
+    jwks_auth()
+        .args(["jwks", &server.url("/keys")])
+        .assert()
+        .code(1)
+        .stdout("")
+        .stderr(predicate::str::starts_with("error: keys-unavailable: "));
+    assert!(
+        elsewhere.requests().is_empty(),
+        "followed a cross-origin redirect"
+    );
+}
+
+#[test]
+fn jwks_follows_a_redirect_within_the_same_origin() {
+    let jwks = TestKeys::new().jwks_json();
+    let server = RawServer::start(move |path| match path {
+        "/keys" => "HTTP/1.1 302 Found\r\nLocation: /moved\r\n\r\n".to_owned(),
+        _ => json_200(&jwks),
+    });
+    jwks_auth()
+        .args(["jwks", &server.url("/keys")])
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains("kid ec-p256-a"));
+    assert_eq!(server.requests().len(), 2);
+}
+
+#[test]
+fn jwks_escapes_control_characters_of_remote_strings() {
+    let mut key: Value = serde_json::from_str(&TestKeys::new().jwks_json()).unwrap();
+    key["keys"][0]["kid"] = "evil\u{1b}]0;owned\u{7}\u{1b}[2J\r\nwarning: fake".into();
+    key["keys"][0]["alg"] = "\u{202e}652SE".into();
+    let body = key.to_string();
+    let server = RawServer::start(move |_| json_200(&body));
+    let output = jwks_auth()
+        .args(["jwks", &server.url("/keys")])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(0), "{output:?}");
+    let stdout = String::from_utf8(output.stdout).unwrap();
+    assert!(
+        !stdout.contains(['\u{1b}', '\u{7}', '\r', '\u{202e}']),
+        "{stdout:?}"
+    );
+    assert!(stdout.contains("kid evil\\u{1b}]0;owned\\u{7}"), "{stdout}");
+    assert!(!stdout.lines().any(|l| l == "warning: fake"), "{stdout}");
+    // A server's error page is never printed; a status is.
+    let server = RawServer::start(|_| "HTTP/1.1 500 \u{1b}[31mOops\r\n\r\n\u{1b}[2J".to_owned());
+    let output = jwks_auth()
+        .args(["jwks", &server.url("/keys")])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1), "{output:?}");
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    assert!(!stderr.contains('\u{1b}'), "{stderr:?}");
+    assert!(stderr.starts_with("error: keys-unavailable: "), "{stderr}");
 }
 
 #[test]

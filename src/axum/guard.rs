@@ -5,6 +5,7 @@ use std::fmt;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
+use ::axum::extract::rejection::RawPathParamsRejection;
 use ::axum::extract::{FromRequestParts, RawPathParams, Request};
 use ::axum::http::request::Parts;
 use ::axum::response::{IntoResponse, Response};
@@ -40,8 +41,9 @@ where
 }
 
 /// Requires the path parameter `param` (e.g. `user_id` in `/users/{user_id}/notes`) to equal
-/// the user's id. Use it with `route_layer`, so the path parameters are known; a route
-/// without that parameter is a configuration error (500).
+/// the user's id, compared after percent-decoding. Use it with `route_layer`, so the path
+/// parameters are known; a route without that parameter is a configuration error (500), and
+/// a parameter that does not decode to UTF-8 (`/users/%FF/notes`) is 400 `invalid_request`.
 ///
 /// ```
 /// use axum::{routing::get, Router};
@@ -125,16 +127,23 @@ impl Rule {
                 }
             }
             Rule::SameUser(name) => {
-                let params = RawPathParams::from_request_parts(parts, &())
-                    .await
-                    .ok()
-                    .and_then(|params| {
-                        params
-                            .iter()
-                            .find(|(key, _)| key == name)
-                            .map(|(_, value)| value.to_owned())
-                    });
-                match params {
+                let value = match RawPathParams::from_request_parts(parts, &()).await {
+                    Ok(params) => params
+                        .iter()
+                        .find(|(key, _)| key == name)
+                        .map(|(_, value)| value.to_owned()),
+                    // The client sent a path that does not decode to text: its request is
+                    // malformed, the route is not misconfigured.
+                    Err(RawPathParamsRejection::InvalidUtf8InPathParam(_)) => {
+                        return Err(AuthRejection::new(
+                            RejectionKind::MalformedRequest,
+                            AuthError::Malformed("path parameter is not UTF-8"),
+                            config,
+                        ))
+                    }
+                    Err(_) => None,
+                };
+                match value {
                     Some(value) if value == user.id => Ok(()),
                     Some(_) => Err(forbidden("not the same user")),
                     None => {

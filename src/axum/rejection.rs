@@ -29,8 +29,9 @@ pub enum RejectionKind {
     /// `Authorization` names a scheme other than `Bearer`. RFC 6750 §3.1: a client that used
     /// another method gets a challenge without an error code.
     UnsupportedScheme,
-    /// A `Bearer` header without exactly one token, or several `Authorization` headers
-    /// (RFC 6750 `invalid_request`, answered with 400 as §3.1 says).
+    /// A `Bearer` header without exactly one token, an empty or blank `Authorization` header,
+    /// several `Authorization` headers, or a path parameter a guard compares that is not
+    /// UTF-8 (RFC 6750 `invalid_request`, answered with 400 as §3.1 says).
     MalformedRequest,
     /// A token was sent and failed verification (bad signature, expired, wrong audience, …).
     InvalidToken,

@@ -10,8 +10,8 @@ use crate::{bearer_token, cookie_value, AuthError, AuthUser, TokenSource, Verifi
 /// The token from the first of `sources` present in `headers` (`Bearer` when `sources` is
 /// empty); `Ok(None)` when none is.
 ///
-/// A present but unusable `Authorization` header is an error, not a reason to fall back to a
-/// cookie: the client meant to authenticate with it.
+/// A present but unusable `Authorization` header (empty or blank included) is an error, not a
+/// reason to fall back to a cookie: the client meant to authenticate with it.
 pub(crate) fn find_token<'h>(
     headers: &'h HeaderMap,
     sources: &[TokenSource],
@@ -56,8 +56,13 @@ fn authorization_token(headers: &HeaderMap) -> Result<Option<&str>, (RejectionKi
             AuthError::Malformed("authorization header is not visible ASCII"),
         )
     })?;
+    // RFC 6750 §3.1: a header without credentials is a malformed request, not "no token"
+    // (and never a reason to read a cookie instead).
     let Some(scheme) = text.split_whitespace().next() else {
-        return Ok(None);
+        return Err((
+            RejectionKind::MalformedRequest,
+            AuthError::Malformed("empty authorization header"),
+        ));
     };
     if !scheme.eq_ignore_ascii_case("bearer") {
         return Err((
@@ -65,11 +70,9 @@ fn authorization_token(headers: &HeaderMap) -> Result<Option<&str>, (RejectionKi
             AuthError::Malformed("authorization scheme is not Bearer"),
         ));
     }
-    match bearer_token(text) {
-        Ok(token) => Ok(Some(token)),
-        Err(AuthError::MissingToken) => Ok(None),
-        Err(error) => Err((RejectionKind::MalformedRequest, error)),
-    }
+    bearer_token(text)
+        .map(Some)
+        .map_err(|error| (RejectionKind::MalformedRequest, error))
 }
 
 /// Verifies the request's token: `Ok(None)` when it carries none.
@@ -116,8 +119,19 @@ mod tests {
     #[test]
     fn no_header_is_no_token() {
         assert_eq!(find_token(&HeaderMap::new(), BEARER).unwrap(), None);
-        let empty = headers(&[("authorization", "")]);
-        assert_eq!(find_token(&empty, BEARER).unwrap(), None);
+    }
+
+    #[test]
+    fn an_empty_or_blank_authorization_header_is_malformed() {
+        let sources = [TokenSource::Bearer, TokenSource::Cookie("__session".into())];
+        for value in ["", " ", "\t "] {
+            let map = headers(&[("authorization", value), ("cookie", "__session=x.y.z")]);
+            assert_eq!(
+                find_token(&map, &sources).unwrap_err().0,
+                RejectionKind::MalformedRequest,
+                "{value:?}"
+            );
+        }
     }
 
     #[test]

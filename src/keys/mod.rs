@@ -24,6 +24,7 @@
 //!   another host, `User-Agent: jwks-auth/<version>`.
 
 mod fetch;
+mod inspect;
 pub(crate) mod jwk;
 
 use std::collections::{HashMap, HashSet};
@@ -33,6 +34,7 @@ use std::time::Duration;
 
 pub use fetch::FetchError;
 pub(crate) use fetch::{check_url, default_client};
+pub use inspect::{fetch_jwks, FetchedJwks};
 
 use jwk::VerifyingKey;
 use url::Url;

@@ -300,7 +300,7 @@ impl MockProvider {
             .find(|a| a.key_family() == key.family())
             .unwrap_or_else(|| key.default_algorithm());
         let mut builder = TokenBuilder::new(key, alg).expires_in(self.lifetime);
-        if let Some(template) = self.provider.issuer() {
+        if let Some(template) = &self.provider.issuer {
             let (issuer, claim) = fill_token_placeholder(template);
             builder = builder.issuer(&issuer);
             if let Some((name, value)) = claim {
@@ -434,16 +434,18 @@ impl MockProvider {
 
 /// An issuer template's `{token.<claim>}` (multi-tenant issuers) filled with
 /// `mock-<claim>`, and the claim the token must then carry.
-fn fill_token_placeholder(template: &str) -> (String, Option<(String, String)>) {
-    match crate::provider::split_token_placeholder(template) {
-        Some((prefix, name, suffix)) => {
+fn fill_token_placeholder(
+    template: &crate::provider::Issuer,
+) -> (String, Option<(String, String)>) {
+    match template.split() {
+        Ok(Some((prefix, name, suffix))) => {
             let value = format!("mock-{name}");
             (
                 format!("{prefix}{value}{suffix}"),
                 Some((name.to_owned(), value)),
             )
         }
-        None => (template.to_owned(), None),
+        _ => (template.as_str().to_owned(), None),
     }
 }
 
