@@ -25,6 +25,7 @@
 
 mod fetch;
 pub(crate) mod jwk;
+mod roca;
 
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicU64, Ordering};
