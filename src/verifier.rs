@@ -202,9 +202,12 @@ impl VerifierBuilder {
     ///
     /// # Errors
     /// [`ErrorKind::Config`](crate::ErrorKind::Config) for contradictory settings: no
-    /// algorithms, HS* without a shared secret, a required audience that is missing, a plain
-    /// http JWKS URL on a remote host.
+    /// algorithms, HS* without a shared secret, a shared secret shorter than an allowed
+    /// algorithm's hash (HS256 32 bytes, HS384 48, HS512 64), a required audience that is
+    /// missing, a plain http JWKS URL on a remote host, a [`CachePolicy`] out of range (see
+    /// its docs).
     pub fn build(self) -> Result<Verifier> {
+        self.policy.validate()?;
         let provider = self.provider;
         let algorithms = provider.algorithms.clone();
         if algorithms.is_empty() {

@@ -21,7 +21,8 @@
 //! * **Tokens without `kid`**: only keys whose type fits the header's `alg` are tried, at most
 //!   [`CachePolicy::max_kidless_candidates`] of them, and such tokens never trigger a refetch.
 //! * **HTTP**: HTTPS only (loopback excepted), 5 s timeout, 1 MiB body cap, no redirect to
-//!   another host, `User-Agent: jwks-auth/<version>`.
+//!   another host, `User-Agent: jwks-auth/<version>`. A `jwks_uri` found by discovery may
+//!   be plain http on loopback only when the issuer itself is loopback.
 
 mod fetch;
 pub(crate) mod jwk;
@@ -43,6 +44,11 @@ use crate::clock::Clock;
 use crate::error::AuthError;
 
 /// How keys are cached and refreshed. Start from [`CachePolicy::default`].
+///
+/// [`VerifierBuilder::build`](crate::VerifierBuilder::build) checks the policy and answers
+/// [`ErrorKind::Config`](crate::ErrorKind::Config) when `min_ttl` exceeds `max_ttl`, when
+/// `ttl`, `min_ttl`, `refresh_cooldown`, `fetch_timeout` or `max_body_bytes` is zero, or when
+/// any duration exceeds [`CachePolicy::MAX_DURATION`] (365 days).
 ///
 /// ```
 /// use jwks_auth::CachePolicy;
@@ -93,6 +99,53 @@ impl Default for CachePolicy {
             max_kidless_candidates: 4,
             refresh_ahead: None,
         }
+    }
+}
+
+impl CachePolicy {
+    /// The longest duration any field accepts: 365 days. Longer values are refused by
+    /// [`VerifierBuilder::build`](crate::VerifierBuilder::build) (they mean "never" in
+    /// practice, and past moka's and the clock's limits they would panic).
+    pub const MAX_DURATION: Duration = Duration::from_secs(365 * 24 * 3600);
+
+    /// Refuses values that would panic the key cache or defeat its protections.
+    pub(crate) fn validate(&self) -> Result<(), AuthError> {
+        let durations = [
+            ("ttl", Some(self.ttl)),
+            ("min_ttl", Some(self.min_ttl)),
+            ("max_ttl", Some(self.max_ttl)),
+            ("refresh_cooldown", Some(self.refresh_cooldown)),
+            ("max_stale", Some(self.max_stale)),
+            ("fetch_timeout", Some(self.fetch_timeout)),
+            ("refresh_ahead", self.refresh_ahead),
+        ];
+        for (name, value) in durations {
+            if value.is_some_and(|value| value > Self::MAX_DURATION) {
+                return Err(AuthError::config(format!(
+                    "cache policy: `{name}` exceeds 365 days"
+                )));
+            }
+        }
+        // Zero freshness or cooldown would fetch on every verify (or every unknown kid); a
+        // zero timeout or body cap would fail every fetch.
+        let zero = [
+            ("ttl", self.ttl.is_zero()),
+            ("min_ttl", self.min_ttl.is_zero()),
+            ("refresh_cooldown", self.refresh_cooldown.is_zero()),
+            ("fetch_timeout", self.fetch_timeout.is_zero()),
+            ("max_body_bytes", self.max_body_bytes == 0),
+        ];
+        if let Some((name, _)) = zero.iter().find(|(_, is_zero)| *is_zero) {
+            return Err(AuthError::config(format!(
+                "cache policy: `{name}` must not be zero"
+            )));
+        }
+        if self.min_ttl > self.max_ttl {
+            return Err(AuthError::config(
+                "cache policy: `min_ttl` exceeds `max_ttl`",
+            ));
+        }
+        Ok(())
     }
 }
 
@@ -287,6 +340,25 @@ fn discovery_url(issuer: &str) -> String {
         "{}/.well-known/openid-configuration",
         issuer.trim_end_matches('/')
     )
+}
+
+/// Checks a `jwks_uri` found through discovery of `issuer`: the JWKS URL rules, and plain
+/// http only for a loopback issuer (or with `allow_insecure_http`). A remote issuer's
+/// document must not point its keys at http, not even on loopback: that would let whoever
+/// listens there on the verifying machine supply the keys.
+fn check_jwks_uri(
+    issuer: &str,
+    jwks_uri: &str,
+    allow_insecure_http: bool,
+) -> Result<Url, AuthError> {
+    let url = check_url(jwks_uri, allow_insecure_http)?;
+    let issuer_is_loopback = Url::parse(issuer).is_ok_and(|issuer| fetch::is_loopback(&issuer));
+    if url.scheme() != "https" && !allow_insecure_http && !issuer_is_loopback {
+        return Err(AuthError::config(
+            "must use https when the issuer is not loopback",
+        ));
+    }
+    Ok(url)
 }
 
 #[derive(serde::Deserialize)]
@@ -611,7 +683,7 @@ impl KeyStore {
                 "discovery document names another issuer".into(),
             ));
         }
-        let url = check_url(&document.jwks_uri, allow_insecure_http)
+        let url = check_jwks_uri(issuer, &document.jwks_uri, allow_insecure_http)
             .map_err(|e| FetchError::Invalid(format!("jwks_uri: {e}")))?;
         tracing::debug!(target: "jwks_auth::keys", "OIDC discovery found the JWKS URL");
         *discovered.lock().unwrap_or_else(|p| p.into_inner()) = Some(url.clone());
@@ -648,7 +720,8 @@ impl KeyStore {
         }
         let ttl = fetched
             .max_age
-            .map(|age| age.clamp(self.policy.min_ttl, self.policy.max_ttl))
+            // Not `clamp`: it panics when min > max (refused by `validate`, never trusted here).
+            .map(|age| age.max(self.policy.min_ttl).min(self.policy.max_ttl))
             .unwrap_or(self.policy.ttl);
         let now = self.clock.now();
         tracing::info!(target: "jwks_auth::keys", keys = parsed.keys.len(), ttl_secs = ttl.as_secs(), "JWKS refreshed");
@@ -710,4 +783,52 @@ fn jitter(max: Duration) -> Duration {
 
 fn unavailable(err: Arc<FetchError>) -> AuthError {
     AuthError::keys_unavailable(err.to_string(), Some(Box::new((*err).clone())))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_remote_https_issuer_may_not_send_its_keys_over_http_even_to_loopback() {
+        for jwks_uri in [
+            "http://127.0.0.1:8080/jwks",
+            "http://localhost/jwks",
+            "http://[::1]/jwks",
+            "http://keys.example.com/jwks",
+        ] {
+            let err = check_jwks_uri("https://idp.example.com", jwks_uri, false).unwrap_err();
+            assert_eq!(err.kind(), crate::ErrorKind::Config, "{jwks_uri}");
+        }
+        assert!(check_jwks_uri(
+            "https://idp.example.com",
+            "https://keys.example.net/jwks",
+            false
+        )
+        .is_ok());
+    }
+
+    #[test]
+    fn a_loopback_issuer_may_use_loopback_http_keys() {
+        for issuer in ["http://127.0.0.1:9000", "https://localhost:9443"] {
+            assert!(check_jwks_uri(issuer, "http://127.0.0.1:9000/jwks", false).is_ok());
+            assert!(check_jwks_uri(issuer, "http://keys.example.com/jwks", false).is_err());
+        }
+    }
+
+    #[test]
+    fn allow_insecure_http_keeps_allowing_http_jwks_uris() {
+        assert!(check_jwks_uri(
+            "https://idp.example.com",
+            "http://keys.example.com/jwks",
+            true
+        )
+        .is_ok());
+        assert!(check_jwks_uri(
+            "https://idp.example.com",
+            "ftp://keys.example.com/jwks",
+            true
+        )
+        .is_err());
+    }
 }
