@@ -36,7 +36,45 @@ pub(crate) fn min_secret_bytes(alg: Algorithm) -> usize {
 pub(crate) struct VerifyingKey {
     pub(crate) kid: Option<Box<str>>,
     pub(crate) family: KeyFamily,
+    /// Who this key is: kid, family, algorithms and key material (see [`KeyId`]).
+    pub(crate) id: KeyId,
     verifiers: Vec<(Algorithm, KeyMaterial)>,
+}
+
+/// A key's identity: the first 8 bytes of SHA-256 over its kid, family, algorithms and key
+/// material. Two parses of the same published key share it; a kid reused for new material,
+/// or the same material narrowed to other algorithms, gets another. The verified-token cache
+/// stores it to serve an entry only while that exact key is published.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub(crate) struct KeyId(u64);
+
+impl KeyId {
+    fn of(
+        kid: Option<&str>,
+        family: KeyFamily,
+        algorithms: impl Iterator<Item = Algorithm>,
+        material: &[&[u8]],
+    ) -> Self {
+        use aws_lc_rs::digest;
+        let mut ctx = digest::Context::new(&digest::SHA256);
+        // Length-prefixed fields, so no two different keys hash the same bytes.
+        let mut field = |bytes: &[u8]| {
+            ctx.update(&(bytes.len() as u64).to_be_bytes());
+            ctx.update(bytes);
+        };
+        field(kid.map_or(&[0xff][..], |kid| kid.as_bytes()));
+        field(format!("{family:?}").as_bytes());
+        for alg in algorithms {
+            field(alg.to_string().as_bytes());
+        }
+        for part in material {
+            field(part);
+        }
+        let hash = ctx.finish();
+        let mut first = [0u8; 8];
+        first.copy_from_slice(&hash.as_ref()[..8]);
+        KeyId(u64::from_be_bytes(first))
+    }
 }
 
 enum KeyMaterial {
@@ -123,6 +161,12 @@ impl VerifyingKey {
         Ok(VerifyingKey {
             kid: None,
             family: KeyFamily::Secret,
+            id: KeyId::of(
+                None,
+                KeyFamily::Secret,
+                verifiers.iter().map(|(alg, _)| *alg),
+                &[secret],
+            ),
             verifiers,
         })
     }
@@ -190,6 +234,12 @@ impl VerifyingKey {
             verifiers.push((alg, KeyMaterial::Public(parsed)));
         }
         Ok(VerifyingKey {
+            id: KeyId::of(
+                kid.as_deref(),
+                KeyFamily::Rsa,
+                verifiers.iter().map(|(alg, _)| *alg),
+                &[n, e],
+            ),
             kid,
             family: KeyFamily::Rsa,
             verifiers,
@@ -210,6 +260,12 @@ impl VerifyingKey {
             verifiers.push((alg, KeyMaterial::Public(parsed)));
         }
         Ok(VerifyingKey {
+            id: KeyId::of(
+                kid.as_deref(),
+                family,
+                verifiers.iter().map(|(alg, _)| *alg),
+                &[bytes],
+            ),
             kid,
             family,
             verifiers,
@@ -670,5 +726,28 @@ mod tests {
         let all = [Algorithm::HS256, Algorithm::HS384, Algorithm::HS512];
         let err = VerifyingKey::from_secret(&[7; 48], &all).unwrap_err();
         assert!(err.to_string().contains("HS512"), "{err}");
+    }
+
+    #[test]
+    fn a_key_parsed_twice_has_one_identity_and_other_keys_another() {
+        let id = |jwk: serde_json::Value| parse_jwk_set(&set(vec![jwk]), ALL).unwrap().keys[0].id;
+        assert_eq!(id(fixture("ec-p256-a")), id(fixture("ec-p256-a")));
+        let mut renamed = fixture("ec-p256-a");
+        renamed["kid"] = "other".into();
+        let mut new_material = fixture("ec-p256-b");
+        new_material["kid"] = "ec-p256-a".into();
+        let mut narrowed = fixture("ec-p256-a");
+        narrowed["alg"] = "ES256".into();
+        let mut no_kid = fixture("ec-p256-a");
+        no_kid.as_object_mut().unwrap().remove("kid");
+        let original = id(fixture("ec-p256-a"));
+        for other in [renamed, new_material, no_kid] {
+            assert_ne!(id(other), original);
+        }
+        // ES256 is a P-256 key's only algorithm: narrowing to it changes nothing.
+        assert_eq!(id(narrowed), original);
+        let mut rsa_narrowed = fixture("rsa-2048-a");
+        rsa_narrowed["alg"] = "PS256".into();
+        assert_ne!(id(rsa_narrowed), id(fixture("rsa-2048-a")));
     }
 }

@@ -36,7 +36,7 @@ use std::time::Duration;
 pub use fetch::FetchError;
 pub(crate) use fetch::{check_url, default_client};
 
-use jwk::VerifyingKey;
+use jwk::{KeyId, VerifyingKey};
 use url::Url;
 
 use crate::algorithm::Algorithm;
@@ -228,6 +228,7 @@ fn bump(counter: &AtomicU64) {
 pub(crate) struct KeySet {
     keys: Vec<VerifyingKey>,
     by_kid: HashMap<Box<str>, usize>,
+    ids: HashSet<KeyId>,
     fetched_at: Duration,
     fresh_until: Duration,
     /// When refresh-ahead should start (jittered); `Duration::MAX` when off.
@@ -241,9 +242,11 @@ impl KeySet {
             .enumerate()
             .filter_map(|(i, key)| key.kid.clone().map(|kid| (kid, i)))
             .collect();
+        let ids = keys.iter().map(|key| key.id).collect();
         KeySet {
             keys,
             by_kid,
+            ids,
             fetched_at,
             fresh_until,
             refresh_at: Duration::MAX,
@@ -295,8 +298,9 @@ impl KeySet {
             .ok_or(AuthError::InvalidSignature)
     }
 
-    fn kids(&self) -> HashSet<&str> {
-        self.by_kid.keys().map(|k| &**k).collect()
+    /// Whether this exact key (kid, algorithms and material) is in the set. No allocation.
+    pub(crate) fn holds(&self, id: KeyId) -> bool {
+        self.ids.contains(&id)
     }
 }
 
@@ -385,9 +389,6 @@ struct GateState {
     last_failure: Option<Duration>,
 }
 
-/// Called with the kids that disappeared from the key set after a refresh.
-pub(crate) type RemovedKidsHook = Box<dyn Fn(&HashSet<Box<str>>) + Send + Sync>;
-
 /// The key cache behind a [`Verifier`](crate::Verifier).
 pub(crate) struct KeyStore {
     source: Source,
@@ -399,7 +400,6 @@ pub(crate) struct KeyStore {
     attempts: AtomicU64,
     negative: moka::sync::Cache<Box<str>, Duration>,
     counters: Counters,
-    removed_kids_hook: std::sync::OnceLock<RemovedKidsHook>,
     ahead_in_flight: std::sync::atomic::AtomicBool,
 }
 
@@ -436,7 +436,6 @@ impl KeyStore {
             attempts: AtomicU64::new(0),
             negative,
             counters: Counters::default(),
-            removed_kids_hook: std::sync::OnceLock::new(),
             ahead_in_flight: std::sync::atomic::AtomicBool::new(false),
         }
     }
@@ -468,8 +467,14 @@ impl KeyStore {
         Self::with_source(Source::Static, Some(keys), allowed, policy, clock)
     }
 
-    pub(crate) fn set_removed_kids_hook(&self, hook: RemovedKidsHook) {
-        let _ = self.removed_kids_hook.set(hook);
+    /// Whether the current key set (fresh or stale) holds the key `id`: the verified-token
+    /// cache's check on every hit. A read lock and a hash lookup: no await, no allocation.
+    pub(crate) fn holds_key(&self, id: KeyId) -> bool {
+        self.current
+            .read()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .as_deref()
+            .is_some_and(|set| set.holds(id))
     }
 
     pub(crate) fn policy(&self) -> &CachePolicy {
@@ -734,25 +739,13 @@ impl KeyStore {
     }
 
     fn install(&self, set: Arc<KeySet>) {
-        let previous = {
-            let mut current = self
-                .current
-                .write()
-                .unwrap_or_else(|poisoned| poisoned.into_inner());
-            current.replace(set.clone())
-        };
-        if let (Some(previous), Some(hook)) = (previous, self.removed_kids_hook.get()) {
-            let now_present = set.kids();
-            let removed: HashSet<Box<str>> = previous
-                .kids()
-                .into_iter()
-                .filter(|kid| !now_present.contains(kid))
-                .map(Into::into)
-                .collect();
-            if !removed.is_empty() {
-                hook(&removed);
-            }
-        }
+        let previous = self
+            .current
+            .write()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .replace(set);
+        // The old set is dropped outside the lock.
+        drop(previous);
     }
 
     pub(crate) fn stats(&self) -> KeyStats {
