@@ -1,7 +1,6 @@
 //! [`Verifier`]: checks a token against a provider's keys and rules, and returns the user.
 
 use std::borrow::Cow;
-use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -15,7 +14,7 @@ use crate::algorithm::Algorithm;
 use crate::claims::{AuthUser, ClaimMap, Claims, Payload};
 use crate::clock::{Clock, SystemClock};
 use crate::error::{AuthError, Result};
-use crate::keys::jwk::VerifyingKey;
+use crate::keys::jwk::{KeyId, VerifyingKey};
 use crate::keys::{self, CachePolicy, KeySet, KeyStats, KeyStore};
 use crate::provider::{AudienceRule, Issuer, KeySpec, Provider, TokenSource};
 
@@ -191,8 +190,9 @@ impl VerifierBuilder {
     /// token skip the signature check. Default: off.
     ///
     /// A hit still re-checks `exp`/`nbf` against the clock; entries expire no later than the
-    /// token and are dropped when their key leaves the JWK set. The trade-off: a revoked key
-    /// is noticed only at the next key refresh, the same as for uncached tokens.
+    /// token and are served only while the exact key that verified them (same kid, same key
+    /// material) is in the current key set. The trade-off: a revoked key is noticed only at
+    /// the next key refresh, the same as for uncached tokens.
     pub fn cache_verified(mut self, max_entries: u64) -> Self {
         self.verified_cache = Some(max_entries);
         self
@@ -202,9 +202,12 @@ impl VerifierBuilder {
     ///
     /// # Errors
     /// [`ErrorKind::Config`](crate::ErrorKind::Config) for contradictory settings: no
-    /// algorithms, HS* without a shared secret, a required audience that is missing, a plain
-    /// http JWKS URL on a remote host.
+    /// algorithms, HS* without a shared secret, a shared secret shorter than an allowed
+    /// algorithm's hash (HS256 32 bytes, HS384 48, HS512 64), a required audience that is
+    /// missing, a plain http JWKS URL on a remote host, a [`CachePolicy`] out of range (see
+    /// its docs).
     pub fn build(self) -> Result<Verifier> {
+        self.policy.validate()?;
         let provider = self.provider;
         let algorithms = provider.algorithms.clone();
         if algorithms.is_empty() {
@@ -305,16 +308,6 @@ impl VerifierBuilder {
         let verified = self
             .verified_cache
             .map(|max| VerifiedCache::new(max, self.clock.clone()));
-        if let Some(cache) = &verified {
-            let entries = cache.entries.clone();
-            store.set_removed_kids_hook(Box::new(move |removed: &HashSet<Box<str>>| {
-                let removed = removed.clone();
-                // Never fails: invalidation closures are enabled on this cache.
-                let _ = entries.invalidate_entries_if(move |_, entry| {
-                    entry.kid.as_ref().is_some_and(|kid| removed.contains(kid))
-                });
-            }));
-        }
         Ok(Verifier {
             inner: Arc::new(Inner {
                 provider_name: provider.name,
@@ -407,17 +400,19 @@ impl Verifier {
         let digest = match &self.inner.verified {
             Some(cache) => {
                 let digest = VerifiedCache::digest(token);
-                if let Some(user) = cache.get(&digest, now, self.inner.leeway)? {
+                let store = &self.inner.store;
+                let hit = cache.get(&digest, now, self.inner.leeway, |id| store.holds_key(id))?;
+                if let Some(user) = hit {
                     return Ok(user);
                 }
                 Some(digest)
             }
             None => None,
         };
-        let (payload, kid) = self.verify_signed(token, clock_now).await?;
+        let (payload, key) = self.verify_signed(token, clock_now).await?;
         let (user, validity) = self.check_claims(payload, now)?;
-        if let (Some(cache), Some(digest)) = (&self.inner.verified, digest) {
-            cache.insert(digest, &user, validity, kid);
+        if let (Some(cache), Some(digest), Some(key)) = (&self.inner.verified, digest, key) {
+            cache.insert(digest, &user, validity, key);
         }
         Ok(user)
     }
@@ -502,24 +497,22 @@ impl Verifier {
         }
     }
 
-    /// Shape, header and signature. Returns the payload text and the kid that verified it.
-    async fn verify_signed(
-        &self,
-        token: &str,
-        now: Duration,
-    ) -> Result<(String, Option<Box<str>>)> {
-        let (payload_b64, kid) = self.verify_signature(token, now).await?;
+    /// Shape, header and signature. Returns the payload text and, when the verified-token
+    /// cache is on, the identity of the key that verified it.
+    async fn verify_signed(&self, token: &str, now: Duration) -> Result<(String, Option<KeyId>)> {
+        let (payload_b64, key) = self.verify_signature(token, now).await?;
         let payload = String::from_utf8(decode_payload(payload_b64)?)
             .map_err(|_| AuthError::Malformed("payload is not UTF-8"))?;
-        Ok((payload, kid))
+        Ok((payload, key))
     }
 
-    /// Shape, header and signature. Returns the (still encoded) payload and the verifying kid.
+    /// Shape, header and signature. Returns the (still encoded) payload and, when the
+    /// verified-token cache is on, the identity of the verifying key.
     async fn verify_signature<'t>(
         &self,
         token: &'t str,
         now: Duration,
-    ) -> Result<(&'t str, Option<Box<str>>)> {
+    ) -> Result<(&'t str, Option<KeyId>)> {
         let [header_b64, payload_b64, signature_b64] = split_compact(token)?;
         let mut header_buf = [0u8; MAX_HEADER_BYTES];
         let header_len = decode_into(
@@ -561,10 +554,11 @@ impl Verifier {
 
         let store = &self.inner.store;
         let max_kidless = store.policy().max_kidless_candidates;
-        // Only the verified-token cache needs to know which key signed.
+        // Only the verified-token cache needs to know which key signed (a `Copy` id: no
+        // allocation).
         let verify_with = |set: &KeySet| {
             let key = set.verify(kid, alg, signed, signature, max_kidless)?;
-            Ok(self.inner.verified.as_ref().and_then(|_| key.kid.clone()))
+            Ok(self.inner.verified.as_ref().map(|_| key.id))
         };
         // Hot path: verify under the current set's read lock (no await, no allocation, no
         // reference-count traffic between cores).
@@ -577,11 +571,11 @@ impl Verifier {
             }
             Some(verify_with(set))
         });
-        let verified_kid = match hot {
+        let verified_by = match hot {
             Some(result) => result?,
             None => verify_with(&*store.resolve(kid, alg).await?)?,
         };
-        Ok((payload_b64, verified_kid))
+        Ok((payload_b64, verified_by))
     }
 
     /// Time, issuer, audience, authorized party and user id, read from a borrowed view of
@@ -758,7 +752,8 @@ struct VerifiedCache {
 struct CachedUser {
     user: AuthUser,
     validity: Validity,
-    kid: Option<Box<str>>,
+    /// The key that verified the token: the entry is served only while it is published.
+    key: KeyId,
 }
 
 /// Entries live no longer than their token, measured on the verifier's clock.
@@ -784,7 +779,6 @@ impl VerifiedCache {
             entries: moka::sync::Cache::builder()
                 .max_capacity(max_entries)
                 .expire_after(ExpireWithToken(clock))
-                .support_invalidation_closures()
                 .build(),
         }
     }
@@ -796,10 +790,23 @@ impl VerifiedCache {
         out
     }
 
-    fn get(&self, digest: &[u8; 32], now: i64, leeway: i64) -> Result<Option<AuthUser>> {
+    /// The cached user for `digest`, if its entry is still valid and `published` says its
+    /// key is still in the current key set. An entry whose key is gone is dropped, and the
+    /// token goes through full verification (which then fails for want of the key).
+    fn get(
+        &self,
+        digest: &[u8; 32],
+        now: i64,
+        leeway: i64,
+        published: impl FnOnce(KeyId) -> bool,
+    ) -> Result<Option<AuthUser>> {
         let Some(entry) = self.entries.get(digest) else {
             return Ok(None);
         };
+        if !published(entry.key) {
+            self.entries.invalidate(digest);
+            return Ok(None);
+        }
         let Validity { exp, nbf } = entry.validity;
         if now > exp.saturating_add(leeway) {
             self.entries.invalidate(digest);
@@ -811,15 +818,52 @@ impl VerifiedCache {
         Ok(Some(entry.user.clone()))
     }
 
-    fn insert(&self, digest: [u8; 32], user: &AuthUser, validity: Validity, kid: Option<Box<str>>) {
+    fn insert(&self, digest: [u8; 32], user: &AuthUser, validity: Validity, key: KeyId) {
         self.entries.insert(
             digest,
             Arc::new(CachedUser {
                 user: user.clone(),
                 validity,
-                kid,
+                key,
             }),
         );
+    }
+}
+
+#[cfg(all(test, feature = "testing"))]
+mod verified_cache_tests {
+    use super::*;
+    use crate::testing::MockProvider;
+    use crate::ErrorKind;
+
+    /// The race of issue 14 item 8, step by step: a verify checks the signature with a key,
+    /// a refresh removes that key, and only then does the verify insert its entry.
+    #[tokio::test]
+    async fn an_entry_inserted_after_its_key_was_removed_is_not_served() {
+        let mock = MockProvider::better_auth().await;
+        let verifier = Verifier::builder(mock.provider())
+            .cache_verified(100)
+            .build()
+            .unwrap();
+        let old_kid = mock.current_kid();
+        let token = mock.token().sub("raced").sign();
+        let cache = verifier.inner.verified.as_ref().unwrap();
+        let digest = VerifiedCache::digest(&token);
+        let clock_now = verifier.inner.clock.now();
+        let now = i64::try_from(clock_now.as_secs()).unwrap();
+
+        // The verify, up to its insert.
+        let (payload, verified_by) = verifier.verify_signed(&token, clock_now).await.unwrap();
+        let (user, validity) = verifier.check_claims(payload, now).unwrap();
+        // Meanwhile a refresh drops the key.
+        mock.rotate();
+        mock.remove_key(&old_kid);
+        verifier.warm_up().await.unwrap();
+        // The verify goes on and inserts.
+        cache.insert(digest, &user, validity, verified_by.unwrap());
+
+        let err = verifier.verify(&token).await.unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::UnknownKey);
     }
 }
 

@@ -1064,3 +1064,71 @@ async fn while_one_caller_refreshes_expired_keys_others_answer_from_the_cache() 
     first.await.unwrap().unwrap();
     assert_eq!(mock.jwks_requests(), 2);
 }
+
+// 9. Configuration is checked at build.
+
+fn build_with(policy: CachePolicy) -> Result<Verifier, AuthError> {
+    let provider = Provider::better_auth("https://auth.example.com").unwrap();
+    Verifier::builder(provider).cache_policy(policy).build()
+}
+
+#[test]
+fn max_ttl_below_min_ttl_is_a_config_error() {
+    // The reported case: the default min_ttl is 60 s.
+    let err = build_with(CachePolicy::default().max_ttl(Duration::from_secs(30))).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Config);
+    assert!(err.to_string().contains("min_ttl"), "{err}");
+}
+
+#[test]
+fn cache_policy_values_that_would_panic_or_defeat_the_cache_are_config_errors() {
+    const THOUSAND_YEARS: Duration = Duration::from_secs(1000 * 365 * 24 * 3600 + 1);
+    let base = CachePolicy::default;
+    for (name, policy) in [
+        ("refresh_cooldown", base().refresh_cooldown(THOUSAND_YEARS)),
+        ("refresh_cooldown", base().refresh_cooldown(Duration::ZERO)),
+        ("max_body_bytes", base().max_body_bytes(0)),
+        ("fetch_timeout", base().fetch_timeout(Duration::ZERO)),
+        ("fetch_timeout", base().fetch_timeout(Duration::MAX)),
+        ("ttl", base().ttl(Duration::ZERO)),
+        ("ttl", base().ttl(Duration::MAX)),
+        ("min_ttl", base().min_ttl(Duration::ZERO)),
+        ("max_ttl", base().max_ttl(Duration::MAX)),
+        ("max_stale", base().max_stale(Duration::MAX)),
+        ("refresh_ahead", base().refresh_ahead(Some(Duration::MAX))),
+    ] {
+        let err = build_with(policy).expect_err(name);
+        assert_eq!(err.kind(), ErrorKind::Config, "{name}");
+        assert!(err.to_string().contains(name), "{name}: {err}");
+    }
+}
+
+#[test]
+fn cache_policy_limits_are_inclusive() {
+    let year = CachePolicy::MAX_DURATION;
+    let policy = CachePolicy::default()
+        .ttl(year)
+        .max_ttl(year)
+        .min_ttl(year)
+        .refresh_cooldown(year)
+        .max_stale(year)
+        .fetch_timeout(year)
+        .refresh_ahead(Some(year));
+    build_with(policy).unwrap();
+}
+
+#[test]
+fn a_32_byte_secret_with_hs512_is_a_config_error() {
+    let provider = Provider::shared_secret([7u8; 32]).unwrap();
+    let err = Verifier::builder(provider)
+        .algorithms([Algorithm::HS512])
+        .build()
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Config);
+    assert!(err.to_string().contains("HS512"), "{err}");
+    let provider = Provider::shared_secret([7u8; 64]).unwrap();
+    Verifier::builder(provider)
+        .algorithms([Algorithm::HS256, Algorithm::HS384, Algorithm::HS512])
+        .build()
+        .unwrap();
+}

@@ -2,11 +2,14 @@
 //! to a genuine token is accepted.
 
 use std::sync::LazyLock;
+use std::time::Duration;
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
 use jwks_auth::testing::TestKeys;
-use jwks_auth::{dangerous, Algorithm, AuthUser, ManualClock, Provider, Result, Verifier};
+use jwks_auth::{
+    dangerous, Algorithm, AuthUser, CachePolicy, ErrorKind, ManualClock, Provider, Result, Verifier,
+};
 use proptest::prelude::*;
 
 const NOW: i64 = 1_700_000_000;
@@ -166,5 +169,125 @@ fn every_alphabet_substitution_of_a_genuine_token_is_rejected() {
                 );
             }
         }
+    }
+}
+
+/// Durations a user could put in a `CachePolicy`: zero, tiny, ordinary, and the extremes
+/// where moka (1000 years), tokio and `Instant` arithmetic have limits.
+fn any_duration() -> impl Strategy<Value = Duration> {
+    const YEAR: u64 = 365 * 24 * 3600;
+    prop_oneof![
+        Just(Duration::ZERO),
+        Just(Duration::from_nanos(1)),
+        (1u64..120_000).prop_map(Duration::from_millis),
+        (1u64..=48).prop_map(|h| Duration::from_secs(h * 3600)),
+        Just(Duration::from_secs(YEAR)),
+        Just(Duration::from_secs(1000 * YEAR + 1)),
+        Just(Duration::from_secs(u64::MAX)),
+        Just(Duration::MAX),
+    ]
+}
+
+/// Mostly the default, sometimes anything: about a third of the policies build, so both
+/// `build`'s checks and the verify path get exercised.
+fn duration_or(default: Duration) -> impl Strategy<Value = Duration> {
+    prop_oneof![3 => Just(default), 1 => any_duration()]
+}
+
+fn count_or(default: u64) -> impl Strategy<Value = u64> {
+    prop_oneof![
+        3 => Just(default),
+        1 => prop_oneof![Just(0u64), Just(1), 2u64..4096, Just(u64::MAX)],
+    ]
+}
+
+fn cache_policy() -> impl Strategy<Value = CachePolicy> {
+    let base = CachePolicy::default();
+    (
+        (
+            duration_or(base.ttl),
+            duration_or(base.min_ttl),
+            duration_or(base.max_ttl),
+        ),
+        (
+            duration_or(base.refresh_cooldown),
+            duration_or(base.max_stale),
+            duration_or(base.fetch_timeout),
+        ),
+        (
+            count_or(base.negative_cache_capacity),
+            count_or(base.max_body_bytes as u64),
+            count_or(base.max_kidless_candidates as u64),
+        ),
+        prop_oneof![Just(None), any_duration().prop_map(Some)],
+    )
+        .prop_map(
+            |(
+                (ttl, min_ttl, max_ttl),
+                (cooldown, max_stale, timeout),
+                (neg, body, kidless),
+                ahead,
+            )| {
+                CachePolicy::default()
+                    .ttl(ttl)
+                    .min_ttl(min_ttl)
+                    .max_ttl(max_ttl)
+                    .refresh_cooldown(cooldown)
+                    .max_stale(max_stale)
+                    .fetch_timeout(timeout)
+                    .negative_cache_capacity(neg)
+                    .max_body_bytes(usize::try_from(body).unwrap_or(usize::MAX))
+                    .max_kidless_candidates(usize::try_from(kidless).unwrap_or(usize::MAX))
+                    .refresh_ahead(ahead)
+            },
+        )
+}
+
+/// Fetches need timers and I/O.
+static NET_RUNTIME: LazyLock<tokio::runtime::Runtime> = LazyLock::new(|| {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime")
+});
+
+/// One mock provider on loopback for every policy case (its server runs on its own thread).
+static POLICY_MOCK: LazyLock<jwks_auth::testing::MockProvider> =
+    LazyLock::new(|| NET_RUNTIME.block_on(jwks_auth::testing::MockProvider::better_auth()));
+
+proptest! {
+    #![proptest_config(config(48))]
+
+    /// No cache policy makes `build` panic, and a verifier that builds never panics on
+    /// verify, whatever `max-age` the provider sends and however far the clock moves.
+    #[test]
+    fn no_cache_policy_makes_build_or_verify_panic(
+        policy in cache_policy(),
+        max_age in prop::option::of(prop_oneof![Just(0u64), 1u64..100_000, Just(u64::MAX)]),
+        later in 0u64..(20 * 365 * 24 * 3600),
+    ) {
+        let mock = &*POLICY_MOCK;
+        mock.max_age(max_age);
+        let clock = ManualClock::at_unix(NOW as u64);
+        let built = Verifier::builder(mock.provider())
+            .clock(clock.clone())
+            .cache_policy(policy)
+            .cache_verified(16)
+            .build();
+        let verifier = match built {
+            Ok(verifier) => verifier,
+            Err(err) => {
+                prop_assert_eq!(err.kind(), ErrorKind::Config, "{}", err);
+                return Ok(());
+            }
+        };
+        let token = mock.token().at(NOW).expires_in(3600).sign();
+        NET_RUNTIME.block_on(async {
+            let _ = verifier.verify(&token).await;
+            clock.advance(Duration::from_secs(later));
+            let _ = verifier.verify(&token).await;
+            let late = mock.token().at(NOW + later as i64).expires_in(3600).sign();
+            let _ = verifier.verify(&late).await;
+        });
     }
 }

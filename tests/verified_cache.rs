@@ -4,8 +4,8 @@
 
 use std::time::Duration;
 
-use jwks_auth::testing::MockProvider;
-use jwks_auth::{CachePolicy, Clock, ErrorKind, ManualClock, Verifier};
+use jwks_auth::testing::{MockProvider, TestKey};
+use jwks_auth::{CachePolicy, Clock, ErrorKind, KeyFamily, ManualClock, Verifier};
 
 const HOUR: Duration = Duration::from_secs(3600);
 
@@ -240,6 +240,88 @@ async fn the_cache_works_with_a_manual_clock_in_the_past() {
     let verifier = caching_verifier(&mock, &clock, 100);
     let token = long_token(&mock, &clock, "u");
     verifier.verify(&token).await.unwrap();
+    break_key_path(&mock, &clock);
+    verifier.verify(&token).await.unwrap();
+}
+
+/// The mock serves exactly these keys (as JWKs; `kid: None` drops the kid).
+fn publish(mock: &MockProvider, keys: &[(&TestKey, Option<&str>)]) {
+    let keys: Vec<_> = keys
+        .iter()
+        .map(|(key, kid)| {
+            let mut jwk = key.public_jwk().expect("a public key");
+            match kid {
+                Some(kid) => jwk["kid"] = (*kid).into(),
+                None => drop(jwk.as_object_mut().unwrap().remove("kid")),
+            }
+            jwk
+        })
+        .collect();
+    mock.serve_raw(Some(serde_json::json!({ "keys": keys }).to_string()));
+}
+
+fn ed25519(n: usize) -> TestKey {
+    TestKey::fixture(KeyFamily::Ed25519, n).unwrap()
+}
+
+#[tokio::test]
+async fn entries_of_a_kidless_key_are_not_served_once_the_key_is_gone() {
+    let mock = MockProvider::better_auth().await;
+    let clock = clock();
+    let verifier = caching_verifier(&mock, &clock, 100);
+    let (old, new) = (ed25519(0), ed25519(1));
+    publish(&mock, &[(&old, None)]);
+    let token = mock
+        .token()
+        .key(old)
+        .no_kid()
+        .at(now(&clock))
+        .expires_in(4 * 3600)
+        .sign();
+    verifier.verify(&token).await.unwrap();
+    publish(&mock, &[(&new, None)]);
+    verifier.warm_up().await.unwrap();
+    let err = verifier.verify(&token).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::InvalidSignature);
+}
+
+#[tokio::test]
+async fn entries_are_not_served_once_their_kid_names_other_key_material() {
+    let mock = MockProvider::better_auth().await;
+    let clock = clock();
+    let verifier = caching_verifier(&mock, &clock, 100);
+    let (old, new) = (ed25519(0), ed25519(1));
+    publish(&mock, &[(&old, Some("reused"))]);
+    let token = mock
+        .token()
+        .key(old.with_kid("reused"))
+        .at(now(&clock))
+        .expires_in(4 * 3600)
+        .sign();
+    verifier.verify(&token).await.unwrap();
+    publish(&mock, &[(&new, Some("reused"))]);
+    verifier.warm_up().await.unwrap();
+    let err = verifier.verify(&token).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::InvalidSignature);
+}
+
+#[tokio::test]
+async fn entries_survive_a_refresh_that_republishes_the_same_key() {
+    let mock = MockProvider::better_auth().await;
+    let clock = clock();
+    let verifier = caching_verifier(&mock, &clock, 100);
+    let key = ed25519(0);
+    publish(&mock, &[(&key, None)]);
+    let token = mock
+        .token()
+        .key(key.clone())
+        .no_kid()
+        .at(now(&clock))
+        .expires_in(4 * 3600)
+        .sign();
+    verifier.verify(&token).await.unwrap();
+    publish(&mock, &[(&ed25519(1), None), (&key, None)]);
+    verifier.warm_up().await.unwrap();
     break_key_path(&mock, &clock);
     verifier.verify(&token).await.unwrap();
 }

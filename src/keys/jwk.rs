@@ -13,19 +13,68 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
 use serde::Deserialize;
 
+use super::roca;
 use crate::algorithm::{Algorithm, KeyFamily};
 use crate::error::AuthError;
 
 /// RSA keys below this size are refused (RFC 8725 §3.5, NIST SP 800-131A).
 pub(crate) const MIN_RSA_BITS: usize = 2048;
-/// HMAC secrets below this size are refused (RFC 7518 §3.2 asks for at least the hash size).
+/// HMAC secrets below this size are refused for HS256; HS384 and HS512 need their own hash
+/// size (see [`min_secret_bytes`]).
 pub(crate) const MIN_SECRET_BYTES: usize = 32;
+
+/// RFC 7518 §3.2: a key of the same size as the hash output (or larger) MUST be used.
+pub(crate) fn min_secret_bytes(alg: Algorithm) -> usize {
+    match alg {
+        Algorithm::HS384 => 48,
+        Algorithm::HS512 => 64,
+        _ => MIN_SECRET_BYTES,
+    }
+}
 
 /// One key, parsed for every algorithm it may verify.
 pub(crate) struct VerifyingKey {
     pub(crate) kid: Option<Box<str>>,
     pub(crate) family: KeyFamily,
+    /// Who this key is: kid, family, algorithms and key material (see [`KeyId`]).
+    pub(crate) id: KeyId,
     verifiers: Vec<(Algorithm, KeyMaterial)>,
+}
+
+/// A key's identity: the first 8 bytes of SHA-256 over its kid, family, algorithms and key
+/// material. Two parses of the same published key share it; a kid reused for new material,
+/// or the same material narrowed to other algorithms, gets another. The verified-token cache
+/// stores it to serve an entry only while that exact key is published.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub(crate) struct KeyId(u64);
+
+impl KeyId {
+    fn of(
+        kid: Option<&str>,
+        family: KeyFamily,
+        algorithms: impl Iterator<Item = Algorithm>,
+        material: &[&[u8]],
+    ) -> Self {
+        use aws_lc_rs::digest;
+        let mut ctx = digest::Context::new(&digest::SHA256);
+        // Length-prefixed fields, so no two different keys hash the same bytes.
+        let mut field = |bytes: &[u8]| {
+            ctx.update(&(bytes.len() as u64).to_be_bytes());
+            ctx.update(bytes);
+        };
+        field(kid.map_or(&[0xff][..], |kid| kid.as_bytes()));
+        field(format!("{family:?}").as_bytes());
+        for alg in algorithms {
+            field(alg.to_string().as_bytes());
+        }
+        for part in material {
+            field(part);
+        }
+        let hash = ctx.finish();
+        let mut first = [0u8; 8];
+        first.copy_from_slice(&hash.as_ref()[..8]);
+        KeyId(u64::from_be_bytes(first))
+    }
 }
 
 enum KeyMaterial {
@@ -74,11 +123,19 @@ impl VerifyingKey {
         }
     }
 
-    /// A shared-secret key for the given HMAC algorithms.
+    /// A shared-secret key for the given HMAC algorithms: the secret must be at least as long
+    /// as the hash of every one of them.
     pub(crate) fn from_secret(secret: &[u8], allowed: &[Algorithm]) -> Result<Self, AuthError> {
-        if secret.len() < MIN_SECRET_BYTES {
+        // The longest unmet requirement is named, so the message says what to fix.
+        if let Some((alg, min)) = allowed
+            .iter()
+            .filter(|alg| alg.is_symmetric())
+            .map(|&alg| (alg, min_secret_bytes(alg)))
+            .filter(|&(_, min)| secret.len() < min)
+            .max_by_key(|&(_, min)| min)
+        {
             return Err(AuthError::config(format!(
-                "shared secret must be at least {MIN_SECRET_BYTES} bytes"
+                "shared secret must be at least {min} bytes for {alg}"
             )));
         }
         let verifiers: Vec<_> = allowed
@@ -104,6 +161,12 @@ impl VerifyingKey {
         Ok(VerifyingKey {
             kid: None,
             family: KeyFamily::Secret,
+            id: KeyId::of(
+                None,
+                KeyFamily::Secret,
+                verifiers.iter().map(|(alg, _)| *alg),
+                &[secret],
+            ),
             verifiers,
         })
     }
@@ -152,10 +215,17 @@ impl VerifyingKey {
                 "RSA key of {bits} bits is below the {MIN_RSA_BITS}-bit minimum"
             ));
         }
-        let components = rsa::PublicKeyComponents {
-            n,
-            e: strip_leading_zeros(e),
-        };
+        let e = strip_leading_zeros(e);
+        // RFC 8017 §3.1: 3 <= e and e odd (an even e has no inverse mod lambda(n); e = 1 is
+        // no encryption at all).
+        let odd = e.last().is_some_and(|low| low & 1 == 1);
+        if !odd || (e.len() == 1 && e[0] < 3) {
+            return Err("RSA public exponent must be odd and at least 3".into());
+        }
+        if roca::has_fingerprint(n) {
+            return Err("RSA modulus has the ROCA fingerprint (CVE-2017-15361)".into());
+        }
+        let components = rsa::PublicKeyComponents { n, e };
         let mut verifiers = Vec::new();
         for alg in usable_algorithms(KeyFamily::Rsa, jwk_alg, allowed)? {
             let parsed = components
@@ -164,6 +234,12 @@ impl VerifyingKey {
             verifiers.push((alg, KeyMaterial::Public(parsed)));
         }
         Ok(VerifyingKey {
+            id: KeyId::of(
+                kid.as_deref(),
+                KeyFamily::Rsa,
+                verifiers.iter().map(|(alg, _)| *alg),
+                &[n, e],
+            ),
             kid,
             family: KeyFamily::Rsa,
             verifiers,
@@ -184,6 +260,12 @@ impl VerifyingKey {
             verifiers.push((alg, KeyMaterial::Public(parsed)));
         }
         Ok(VerifyingKey {
+            id: KeyId::of(
+                kid.as_deref(),
+                family,
+                verifiers.iter().map(|(alg, _)| *alg),
+                &[bytes],
+            ),
             kid,
             family,
             verifiers,
@@ -256,6 +338,8 @@ struct RawJwk {
     #[serde(default, rename = "use")]
     key_use: Option<String>,
     #[serde(default)]
+    key_ops: Option<Vec<String>>,
+    #[serde(default)]
     alg: Option<String>,
     #[serde(default)]
     crv: Option<String>,
@@ -310,6 +394,35 @@ pub(crate) fn parse_jwk_set(body: &[u8], allowed: &[Algorithm]) -> Result<Parsed
     Ok(parsed)
 }
 
+/// `use` (RFC 7517 §4.2) and `key_ops` (§4.3): the key must be meant for signatures, and when
+/// both are present they must agree (§4.3: they SHOULD NOT both be used, and if they are,
+/// the information they convey MUST be consistent).
+fn check_intended_use(key_use: Option<&str>, key_ops: Option<&[String]>) -> Result<(), String> {
+    const SIGNATURE_OPS: [&str; 2] = ["sign", "verify"];
+    if let Some(ops) = key_ops {
+        if ops.iter().enumerate().any(|(i, op)| ops[..i].contains(op)) {
+            return Err("`key_ops` repeats a value".into());
+        }
+        if let Some(key_use) = key_use {
+            let agree = match key_use {
+                "sig" => ops.iter().all(|op| SIGNATURE_OPS.contains(&op.as_str())),
+                // `enc` (or any other use) never agrees with verification.
+                _ => !ops.iter().any(|op| op == "verify"),
+            };
+            if !agree {
+                return Err("`use` and `key_ops` disagree".into());
+            }
+        }
+        if !ops.iter().any(|op| op == "verify") {
+            return Err("`key_ops` does not include \"verify\"".into());
+        }
+    }
+    match key_use {
+        Some(key_use) if key_use != "sig" => Err(format!("`use` is {key_use:?}, not \"sig\"")),
+        _ => Ok(()),
+    }
+}
+
 fn truncate(kid: &str) -> &str {
     match kid.char_indices().nth(64) {
         Some((at, _)) => &kid[..at],
@@ -319,11 +432,7 @@ fn truncate(kid: &str) -> &str {
 
 fn parse_jwk(value: serde_json::Value, allowed: &[Algorithm]) -> Result<VerifyingKey, String> {
     let jwk: RawJwk = serde_json::from_value(value).map_err(|e| format!("unreadable: {e}"))?;
-    if let Some(key_use) = &jwk.key_use {
-        if key_use != "sig" {
-            return Err(format!("`use` is {key_use:?}, not \"sig\""));
-        }
-    }
+    check_intended_use(jwk.key_use.as_deref(), jwk.key_ops.as_deref())?;
     let jwk_alg = match jwk.alg.as_deref() {
         None => None,
         Some(name) => Some(
@@ -485,5 +594,160 @@ mod tests {
     fn short_secrets_are_refused() {
         assert!(VerifyingKey::from_secret(&[7; 31], &[Algorithm::HS256]).is_err());
         assert!(VerifyingKey::from_secret(&[7; 32], &[Algorithm::HS256]).is_ok());
+    }
+
+    fn skipped_reason(jwk: serde_json::Value) -> String {
+        let parsed = parse_jwk_set(&set(vec![jwk]), ALL).unwrap();
+        assert!(parsed.keys.is_empty(), "the key was used");
+        parsed.skipped.join("; ")
+    }
+
+    #[test]
+    fn a_key_whose_key_ops_lack_verify_is_never_used() {
+        for ops in [
+            serde_json::json!(["sign"]),
+            serde_json::json!(["encrypt"]),
+            serde_json::json!([]),
+        ] {
+            let mut jwk = fixture("ec-p256-a");
+            jwk["key_ops"] = ops.clone();
+            let reason = skipped_reason(jwk);
+            assert!(reason.contains("key_ops"), "{ops}: {reason}");
+        }
+    }
+
+    #[test]
+    fn a_key_whose_key_ops_include_verify_is_used() {
+        for ops in [
+            serde_json::json!(["verify"]),
+            serde_json::json!(["sign", "verify"]),
+        ] {
+            let mut jwk = fixture("ec-p256-a");
+            jwk["key_ops"] = ops;
+            jwk["use"] = "sig".into();
+            let parsed = parse_jwk_set(&set(vec![jwk]), ALL).unwrap();
+            assert_eq!(parsed.keys.len(), 1, "{:?}", parsed.skipped);
+        }
+    }
+
+    #[test]
+    fn use_and_key_ops_that_disagree_are_skipped_with_a_reason() {
+        for (key_use, ops) in [
+            ("sig", serde_json::json!(["encrypt"])),
+            ("sig", serde_json::json!(["verify", "decrypt"])),
+            ("enc", serde_json::json!(["verify"])),
+        ] {
+            let mut jwk = fixture("rsa-2048-a");
+            jwk["use"] = key_use.into();
+            jwk["key_ops"] = ops.clone();
+            let reason = skipped_reason(jwk);
+            assert!(
+                reason.contains("`use` and `key_ops` disagree"),
+                "{key_use} {ops}: {reason}"
+            );
+        }
+    }
+
+    #[test]
+    fn key_ops_that_is_not_an_array_of_strings_is_skipped() {
+        for ops in [serde_json::json!("verify"), serde_json::json!([1])] {
+            let mut jwk = fixture("ec-p256-a");
+            jwk["key_ops"] = ops;
+            skipped_reason(jwk);
+        }
+    }
+
+    #[test]
+    fn repeated_key_ops_values_are_skipped() {
+        let mut jwk = fixture("ec-p256-a");
+        jwk["key_ops"] = serde_json::json!(["verify", "verify"]);
+        assert!(skipped_reason(jwk).contains("key_ops"));
+    }
+
+    fn with_exponent(e: &[u8]) -> serde_json::Value {
+        let mut jwk = fixture("rsa-2048-a");
+        jwk["e"] = URL_SAFE_NO_PAD.encode(e).into();
+        jwk
+    }
+
+    #[test]
+    fn rsa_keys_with_an_even_or_tiny_public_exponent_are_refused() {
+        for e in [&[1u8][..], &[2], &[0, 1], &[1, 0, 0], &[1, 0, 2], &[0]] {
+            let reason = skipped_reason(with_exponent(e));
+            assert!(reason.contains("exponent"), "{e:?}: {reason}");
+        }
+    }
+
+    #[test]
+    fn rsa_keys_with_exponent_65537_are_accepted() {
+        let parsed = parse_jwk_set(&set(vec![with_exponent(&[1, 0, 1])]), ALL).unwrap();
+        assert_eq!(parsed.keys.len(), 1, "{:?}", parsed.skipped);
+    }
+
+    #[test]
+    fn a_roca_vulnerable_modulus_is_refused() {
+        let reason = skipped_reason(fixture("rsa-2048-roca"));
+        assert!(reason.contains("ROCA"), "{reason}");
+    }
+
+    #[test]
+    fn no_fixture_rsa_key_is_flagged_by_the_roca_test() {
+        let path = format!("{}/fixtures/jwks/all.json", env!("CARGO_MANIFEST_DIR"));
+        let parsed = parse_jwk_set(&std::fs::read(path).unwrap(), ALL).unwrap();
+        assert!(parsed.skipped.is_empty(), "{:?}", parsed.skipped);
+        let rsa = parsed
+            .keys
+            .iter()
+            .filter(|k| k.family == KeyFamily::Rsa)
+            .count();
+        assert_eq!(rsa, 2);
+        for name in ["rsa-2048-a", "rsa-2048-b", "rsa-1024-weak"] {
+            let jwk = fixture(name);
+            let n = URL_SAFE_NO_PAD.decode(jwk["n"].as_str().unwrap()).unwrap();
+            assert!(!roca::has_fingerprint(&n), "{name}");
+        }
+    }
+
+    #[test]
+    fn hmac_secrets_must_be_as_long_as_the_hash_of_each_allowed_algorithm() {
+        for (alg, min) in [
+            (Algorithm::HS256, 32),
+            (Algorithm::HS384, 48),
+            (Algorithm::HS512, 64),
+        ] {
+            let err = VerifyingKey::from_secret(&vec![7; min - 1], &[alg]).unwrap_err();
+            assert_eq!(err.kind(), crate::ErrorKind::Config);
+            assert!(err.to_string().contains(&alg.to_string()), "{err}");
+            assert!(
+                VerifyingKey::from_secret(&vec![7; min], &[alg]).is_ok(),
+                "{alg}"
+            );
+        }
+        let all = [Algorithm::HS256, Algorithm::HS384, Algorithm::HS512];
+        let err = VerifyingKey::from_secret(&[7; 48], &all).unwrap_err();
+        assert!(err.to_string().contains("HS512"), "{err}");
+    }
+
+    #[test]
+    fn a_key_parsed_twice_has_one_identity_and_other_keys_another() {
+        let id = |jwk: serde_json::Value| parse_jwk_set(&set(vec![jwk]), ALL).unwrap().keys[0].id;
+        assert_eq!(id(fixture("ec-p256-a")), id(fixture("ec-p256-a")));
+        let mut renamed = fixture("ec-p256-a");
+        renamed["kid"] = "other".into();
+        let mut new_material = fixture("ec-p256-b");
+        new_material["kid"] = "ec-p256-a".into();
+        let mut narrowed = fixture("ec-p256-a");
+        narrowed["alg"] = "ES256".into();
+        let mut no_kid = fixture("ec-p256-a");
+        no_kid.as_object_mut().unwrap().remove("kid");
+        let original = id(fixture("ec-p256-a"));
+        for other in [renamed, new_material, no_kid] {
+            assert_ne!(id(other), original);
+        }
+        // ES256 is a P-256 key's only algorithm: narrowing to it changes nothing.
+        assert_eq!(id(narrowed), original);
+        let mut rsa_narrowed = fixture("rsa-2048-a");
+        rsa_narrowed["alg"] = "PS256".into();
+        assert_ne!(id(rsa_narrowed), id(fixture("rsa-2048-a")));
     }
 }

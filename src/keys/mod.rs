@@ -21,11 +21,13 @@
 //! * **Tokens without `kid`**: only keys whose type fits the header's `alg` are tried, at most
 //!   [`CachePolicy::max_kidless_candidates`] of them, and such tokens never trigger a refetch.
 //! * **HTTP**: HTTPS only (loopback excepted), 5 s timeout, 1 MiB body cap, no redirect to
-//!   another host, `User-Agent: jwks-auth/<version>`.
+//!   another host, `User-Agent: jwks-auth/<version>`. A `jwks_uri` found by discovery may
+//!   be plain http on loopback only when the issuer itself is loopback.
 
 mod fetch;
 mod inspect;
 pub(crate) mod jwk;
+mod roca;
 
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -36,7 +38,7 @@ pub use fetch::FetchError;
 pub(crate) use fetch::{check_url, default_client};
 pub use inspect::{fetch_jwks, FetchedJwks};
 
-use jwk::VerifyingKey;
+use jwk::{KeyId, VerifyingKey};
 use url::Url;
 
 use crate::algorithm::Algorithm;
@@ -44,6 +46,11 @@ use crate::clock::Clock;
 use crate::error::AuthError;
 
 /// How keys are cached and refreshed. Start from [`CachePolicy::default`].
+///
+/// [`VerifierBuilder::build`](crate::VerifierBuilder::build) checks the policy and answers
+/// [`ErrorKind::Config`](crate::ErrorKind::Config) when `min_ttl` exceeds `max_ttl`, when
+/// `ttl`, `min_ttl`, `refresh_cooldown`, `fetch_timeout` or `max_body_bytes` is zero, or when
+/// any duration exceeds [`CachePolicy::MAX_DURATION`] (365 days).
 ///
 /// ```
 /// use jwks_auth::CachePolicy;
@@ -94,6 +101,53 @@ impl Default for CachePolicy {
             max_kidless_candidates: 4,
             refresh_ahead: None,
         }
+    }
+}
+
+impl CachePolicy {
+    /// The longest duration any field accepts: 365 days. Longer values are refused by
+    /// [`VerifierBuilder::build`](crate::VerifierBuilder::build) (they mean "never" in
+    /// practice, and past moka's and the clock's limits they would panic).
+    pub const MAX_DURATION: Duration = Duration::from_secs(365 * 24 * 3600);
+
+    /// Refuses values that would panic the key cache or defeat its protections.
+    pub(crate) fn validate(&self) -> Result<(), AuthError> {
+        let durations = [
+            ("ttl", Some(self.ttl)),
+            ("min_ttl", Some(self.min_ttl)),
+            ("max_ttl", Some(self.max_ttl)),
+            ("refresh_cooldown", Some(self.refresh_cooldown)),
+            ("max_stale", Some(self.max_stale)),
+            ("fetch_timeout", Some(self.fetch_timeout)),
+            ("refresh_ahead", self.refresh_ahead),
+        ];
+        for (name, value) in durations {
+            if value.is_some_and(|value| value > Self::MAX_DURATION) {
+                return Err(AuthError::config(format!(
+                    "cache policy: `{name}` exceeds 365 days"
+                )));
+            }
+        }
+        // Zero freshness or cooldown would fetch on every verify (or every unknown kid); a
+        // zero timeout or body cap would fail every fetch.
+        let zero = [
+            ("ttl", self.ttl.is_zero()),
+            ("min_ttl", self.min_ttl.is_zero()),
+            ("refresh_cooldown", self.refresh_cooldown.is_zero()),
+            ("fetch_timeout", self.fetch_timeout.is_zero()),
+            ("max_body_bytes", self.max_body_bytes == 0),
+        ];
+        if let Some((name, _)) = zero.iter().find(|(_, is_zero)| *is_zero) {
+            return Err(AuthError::config(format!(
+                "cache policy: `{name}` must not be zero"
+            )));
+        }
+        if self.min_ttl > self.max_ttl {
+            return Err(AuthError::config(
+                "cache policy: `min_ttl` exceeds `max_ttl`",
+            ));
+        }
+        Ok(())
     }
 }
 
@@ -176,6 +230,7 @@ fn bump(counter: &AtomicU64) {
 pub(crate) struct KeySet {
     keys: Vec<VerifyingKey>,
     by_kid: HashMap<Box<str>, usize>,
+    ids: HashSet<KeyId>,
     fetched_at: Duration,
     fresh_until: Duration,
     /// When refresh-ahead should start (jittered); `Duration::MAX` when off.
@@ -189,9 +244,11 @@ impl KeySet {
             .enumerate()
             .filter_map(|(i, key)| key.kid.clone().map(|kid| (kid, i)))
             .collect();
+        let ids = keys.iter().map(|key| key.id).collect();
         KeySet {
             keys,
             by_kid,
+            ids,
             fetched_at,
             fresh_until,
             refresh_at: Duration::MAX,
@@ -243,8 +300,9 @@ impl KeySet {
             .ok_or(AuthError::InvalidSignature)
     }
 
-    fn kids(&self) -> HashSet<&str> {
-        self.by_kid.keys().map(|k| &**k).collect()
+    /// Whether this exact key (kid, algorithms and material) is in the set. No allocation.
+    pub(crate) fn holds(&self, id: KeyId) -> bool {
+        self.ids.contains(&id)
     }
 }
 
@@ -290,6 +348,25 @@ fn discovery_url(issuer: &str) -> String {
     )
 }
 
+/// Checks a `jwks_uri` found through discovery of `issuer`: the JWKS URL rules, and plain
+/// http only for a loopback issuer (or with `allow_insecure_http`). A remote issuer's
+/// document must not point its keys at http, not even on loopback: that would let whoever
+/// listens there on the verifying machine supply the keys.
+fn check_jwks_uri(
+    issuer: &str,
+    jwks_uri: &str,
+    allow_insecure_http: bool,
+) -> Result<Url, AuthError> {
+    let url = check_url(jwks_uri, allow_insecure_http)?;
+    let issuer_is_loopback = Url::parse(issuer).is_ok_and(|issuer| fetch::is_loopback(&issuer));
+    if url.scheme() != "https" && !allow_insecure_http && !issuer_is_loopback {
+        return Err(AuthError::config(
+            "must use https when the issuer is not loopback",
+        ));
+    }
+    Ok(url)
+}
+
 #[derive(serde::Deserialize)]
 struct DiscoveryDocument {
     issuer: String,
@@ -314,9 +391,6 @@ struct GateState {
     last_failure: Option<Duration>,
 }
 
-/// Called with the kids that disappeared from the key set after a refresh.
-pub(crate) type RemovedKidsHook = Box<dyn Fn(&HashSet<Box<str>>) + Send + Sync>;
-
 /// The key cache behind a [`Verifier`](crate::Verifier).
 pub(crate) struct KeyStore {
     source: Source,
@@ -328,7 +402,6 @@ pub(crate) struct KeyStore {
     attempts: AtomicU64,
     negative: moka::sync::Cache<Box<str>, Duration>,
     counters: Counters,
-    removed_kids_hook: std::sync::OnceLock<RemovedKidsHook>,
     ahead_in_flight: std::sync::atomic::AtomicBool,
 }
 
@@ -365,7 +438,6 @@ impl KeyStore {
             attempts: AtomicU64::new(0),
             negative,
             counters: Counters::default(),
-            removed_kids_hook: std::sync::OnceLock::new(),
             ahead_in_flight: std::sync::atomic::AtomicBool::new(false),
         }
     }
@@ -397,8 +469,14 @@ impl KeyStore {
         Self::with_source(Source::Static, Some(keys), allowed, policy, clock)
     }
 
-    pub(crate) fn set_removed_kids_hook(&self, hook: RemovedKidsHook) {
-        let _ = self.removed_kids_hook.set(hook);
+    /// Whether the current key set (fresh or stale) holds the key `id`: the verified-token
+    /// cache's check on every hit. A read lock and a hash lookup: no await, no allocation.
+    pub(crate) fn holds_key(&self, id: KeyId) -> bool {
+        self.current
+            .read()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .as_deref()
+            .is_some_and(|set| set.holds(id))
     }
 
     pub(crate) fn policy(&self) -> &CachePolicy {
@@ -612,7 +690,7 @@ impl KeyStore {
                 "discovery document names another issuer".into(),
             ));
         }
-        let url = check_url(&document.jwks_uri, allow_insecure_http)
+        let url = check_jwks_uri(issuer, &document.jwks_uri, allow_insecure_http)
             .map_err(|e| FetchError::Invalid(format!("jwks_uri: {e}")))?;
         tracing::debug!(target: "jwks_auth::keys", "OIDC discovery found the JWKS URL");
         *discovered.lock().unwrap_or_else(|p| p.into_inner()) = Some(url.clone());
@@ -649,7 +727,8 @@ impl KeyStore {
         }
         let ttl = fetched
             .max_age
-            .map(|age| age.clamp(self.policy.min_ttl, self.policy.max_ttl))
+            // Not `clamp`: it panics when min > max (refused by `validate`, never trusted here).
+            .map(|age| age.max(self.policy.min_ttl).min(self.policy.max_ttl))
             .unwrap_or(self.policy.ttl);
         let now = self.clock.now();
         tracing::info!(target: "jwks_auth::keys", keys = parsed.keys.len(), ttl_secs = ttl.as_secs(), "JWKS refreshed");
@@ -662,25 +741,13 @@ impl KeyStore {
     }
 
     fn install(&self, set: Arc<KeySet>) {
-        let previous = {
-            let mut current = self
-                .current
-                .write()
-                .unwrap_or_else(|poisoned| poisoned.into_inner());
-            current.replace(set.clone())
-        };
-        if let (Some(previous), Some(hook)) = (previous, self.removed_kids_hook.get()) {
-            let now_present = set.kids();
-            let removed: HashSet<Box<str>> = previous
-                .kids()
-                .into_iter()
-                .filter(|kid| !now_present.contains(kid))
-                .map(Into::into)
-                .collect();
-            if !removed.is_empty() {
-                hook(&removed);
-            }
-        }
+        let previous = self
+            .current
+            .write()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .replace(set);
+        // The old set is dropped outside the lock.
+        drop(previous);
     }
 
     pub(crate) fn stats(&self) -> KeyStats {
@@ -711,4 +778,52 @@ fn jitter(max: Duration) -> Duration {
 
 fn unavailable(err: Arc<FetchError>) -> AuthError {
     AuthError::keys_unavailable(err.to_string(), Some(Box::new((*err).clone())))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_remote_https_issuer_may_not_send_its_keys_over_http_even_to_loopback() {
+        for jwks_uri in [
+            "http://127.0.0.1:8080/jwks",
+            "http://localhost/jwks",
+            "http://[::1]/jwks",
+            "http://keys.example.com/jwks",
+        ] {
+            let err = check_jwks_uri("https://idp.example.com", jwks_uri, false).unwrap_err();
+            assert_eq!(err.kind(), crate::ErrorKind::Config, "{jwks_uri}");
+        }
+        assert!(check_jwks_uri(
+            "https://idp.example.com",
+            "https://keys.example.net/jwks",
+            false
+        )
+        .is_ok());
+    }
+
+    #[test]
+    fn a_loopback_issuer_may_use_loopback_http_keys() {
+        for issuer in ["http://127.0.0.1:9000", "https://localhost:9443"] {
+            assert!(check_jwks_uri(issuer, "http://127.0.0.1:9000/jwks", false).is_ok());
+            assert!(check_jwks_uri(issuer, "http://keys.example.com/jwks", false).is_err());
+        }
+    }
+
+    #[test]
+    fn allow_insecure_http_keeps_allowing_http_jwks_uris() {
+        assert!(check_jwks_uri(
+            "https://idp.example.com",
+            "http://keys.example.com/jwks",
+            true
+        )
+        .is_ok());
+        assert!(check_jwks_uri(
+            "https://idp.example.com",
+            "ftp://keys.example.com/jwks",
+            true
+        )
+        .is_err());
+    }
 }
