@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Instructions per verify above the floor, counted by callgrind (repeatable on a shared machine,
+# unlike timings). For each algorithm, runs `bench_compare --alloc-probe` with N and 2N verifies
+# in mode `floor` (the bare aws-lc-rs check, key pre-parsed) and `hot` (Verifier::verify with
+# cached keys) and prints (I(2N) - I(N)) / N for both, and their difference.
+# Usage: bench/instructions.sh [N] [ALG...]   (default N=200, algorithms EdDSA ES256 RS256)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+n=${1:-200}; shift || true
+algs=("$@"); [ ${#algs[@]} -gt 0 ] || algs=(EdDSA ES256 RS256)
+cargo build --release --quiet --example bench_compare --features testing
+bin=target/release/examples/bench_compare
+out=$(mktemp -d); trap 'rm -rf "$out"' EXIT
+count() { # mode alg n -> total instructions
+  valgrind --tool=callgrind --callgrind-out-file="$out/cg" "$bin" --alloc-probe "$2" "$3" "$1" >/dev/null 2>"$out/log"
+  sed -n 's/^summary: //p' "$out/cg"
+}
+printf '%-6s %12s %12s %12s %8s\n' alg floor verify overhead ratio
+for alg in "${algs[@]}"; do
+  f1=$(count floor "$alg" "$n"); f2=$(count floor "$alg" $((2 * n)))
+  v1=$(count hot "$alg" "$n"); v2=$(count hot "$alg" $((2 * n)))
+  floor=$(( (f2 - f1) / n )); verify=$(( (v2 - v1) / n ))
+  printf '%-6s %12d %12d %12d %8s\n' "$alg" "$floor" "$verify" $((verify - floor)) \
+    "$(awk -v v="$verify" -v f="$floor" 'BEGIN { printf "%.3f", v / f }')"
+done
