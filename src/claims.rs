@@ -63,7 +63,8 @@ impl Claims {
     /// All claims as a JSON object.
     pub fn as_map(&self) -> &Map<String, Value> {
         self.0.map.get_or_init(|| {
-            // The text was parsed once already during verification, so this cannot fail.
+            // Cannot fail: the text was parsed during verification, which also refused
+            // nesting beyond `MAX_PAYLOAD_DEPTH`, well inside serde_json's recursion limit.
             serde_json::from_str(&self.0.json).unwrap_or_default()
         })
     }
@@ -138,6 +139,50 @@ impl<'de> Deserialize<'de> for JsonStr<'de> {
     }
 }
 
+/// How deeply a token payload may nest objects and arrays, the payload object itself being
+/// level 1. Deeper payloads are refused as malformed during verification: claims are read
+/// lazily later with serde_json, whose recursion limit (128) must never be reached, and no
+/// real provider nests claims more than a few levels.
+pub const MAX_PAYLOAD_DEPTH: usize = 64;
+
+/// Why payload text is not a token payload.
+#[derive(Debug)]
+pub(crate) enum PayloadError {
+    /// Not a JSON object with unique member names.
+    Invalid,
+    /// Nests deeper than [`MAX_PAYLOAD_DEPTH`].
+    TooDeep,
+}
+
+/// The deepest nesting of objects and arrays in one JSON value (0 for a scalar).
+fn nesting_depth(json: &str) -> usize {
+    let (mut depth, mut deepest) = (0usize, 0usize);
+    let mut bytes = json.bytes();
+    while let Some(byte) = bytes.next() {
+        match byte {
+            b'{' | b'[' => {
+                depth += 1;
+                deepest = deepest.max(depth);
+            }
+            b'}' | b']' => depth = depth.saturating_sub(1),
+            b'"' => {
+                // Skip the string, escapes included: brackets inside it do not count.
+                while let Some(byte) = bytes.next() {
+                    match byte {
+                        b'\\' => {
+                            bytes.next();
+                        }
+                        b'"' => break,
+                        _ => {}
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    deepest
+}
+
 /// A token payload read without copying: member names and raw JSON values, borrowed from the
 /// payload text. Duplicate member names are refused (RFC 7519 §4: ambiguous claims).
 pub(crate) struct Payload<'a> {
@@ -171,9 +216,19 @@ impl<'de> Deserialize<'de> for Payload<'de> {
 pub(crate) struct WrongType;
 
 impl<'a> Payload<'a> {
-    /// Parses payload JSON, which must be an object with unique member names.
-    pub(crate) fn parse(json: &'a str) -> Result<Self, serde_json::Error> {
-        serde_json::from_str(json)
+    /// Parses payload JSON, which must be an object with unique member names, nesting no
+    /// deeper than [`MAX_PAYLOAD_DEPTH`].
+    pub(crate) fn parse(json: &'a str) -> Result<Self, PayloadError> {
+        let payload: Payload<'a> = serde_json::from_str(json).map_err(|_| PayloadError::Invalid)?;
+        // Only nested members need a look (scalars are most of a payload).
+        let too_deep = payload.members.iter().any(|(_, raw)| {
+            let text = raw.get();
+            text.starts_with(['{', '[']) && nesting_depth(text) >= MAX_PAYLOAD_DEPTH
+        });
+        if too_deep {
+            return Err(PayloadError::TooDeep);
+        }
+        Ok(payload)
     }
 
     /// The members as an owned JSON object (for tools that show every claim).
@@ -182,6 +237,11 @@ impl<'a> Payload<'a> {
             .into_iter()
             .map(|(name, raw)| Ok((name.into_owned(), serde_json::from_str(raw.get())?)))
             .collect()
+    }
+
+    /// True when the payload has a member `name`, whatever its value (even `null`).
+    pub(crate) fn has(&self, name: &str) -> bool {
+        self.raw(name).is_some()
     }
 
     fn raw(&self, name: &str) -> Option<&'a RawValue> {
@@ -215,34 +275,54 @@ impl<'a> Payload<'a> {
     /// A claim holding one string or an array of strings (`aud`, `permissions`); other items
     /// of an array are ignored.
     pub(crate) fn strings(&self, path: &str) -> Vec<Cow<'a, str>> {
-        let raw = match self.raw(path) {
-            Some(raw) => raw,
-            None => {
-                return match self.nested(path) {
-                    Some(Value::String(s)) => vec![Cow::Owned(s)],
-                    Some(Value::Array(items)) => items
+        match self.string_or_list(path) {
+            Some(StringOrList::One(one)) => vec![one],
+            Some(StringOrList::List(list)) => list,
+            None => Vec::new(),
+        }
+    }
+
+    /// A claim holding one string or an array of strings, telling which (a space-delimited
+    /// `scope` string is split, an array's items are whole scopes); other items of an array
+    /// are ignored. `None` for a missing claim or one of another type.
+    pub(crate) fn string_or_list(&self, path: &str) -> Option<StringOrList<'a>> {
+        let Some(raw) = self.raw(path) else {
+            return match self.nested(path)? {
+                Value::String(s) => Some(StringOrList::One(Cow::Owned(s))),
+                Value::Array(items) => Some(StringOrList::List(
+                    items
                         .into_iter()
                         .filter_map(|item| match item {
                             Value::String(s) => Some(Cow::Owned(s)),
                             _ => None,
                         })
                         .collect(),
-                    _ => Vec::new(),
-                }
-            }
+                )),
+                _ => None,
+            };
         };
         let text = raw.get();
         if text.starts_with('"') {
             return serde_json::from_str::<JsonStr<'a>>(text)
-                .map(|s| vec![s.0])
-                .unwrap_or_default();
+                .ok()
+                .map(|s| StringOrList::One(s.0));
         }
-        serde_json::from_str::<Vec<&'a RawValue>>(text)
-            .unwrap_or_default()
-            .into_iter()
-            .filter_map(|item| serde_json::from_str::<JsonStr<'a>>(item.get()).ok())
-            .map(|s| s.0)
-            .collect()
+        let items = serde_json::from_str::<Vec<&'a RawValue>>(text).ok()?;
+        Some(StringOrList::List(
+            items
+                .into_iter()
+                .filter_map(|item| serde_json::from_str::<JsonStr<'a>>(item.get()).ok())
+                .map(|s| s.0)
+                .collect(),
+        ))
+    }
+
+    /// A boolean claim at `path`; `None` when missing or not a JSON boolean.
+    pub(crate) fn bool(&self, path: &str) -> Option<bool> {
+        match self.raw(path) {
+            Some(raw) => serde_json::from_str(raw.get()).ok(),
+            None => self.nested(path)?.as_bool(),
+        }
     }
 
     /// The value at a dotted path into nested objects (the slow, allocating path).
@@ -257,11 +337,20 @@ impl<'a> Payload<'a> {
     }
 }
 
+/// A claim read as one string or as an array of strings.
+pub(crate) enum StringOrList<'a> {
+    One(Cow<'a, str>),
+    List(Vec<Cow<'a, str>>),
+}
+
 /// The user behind a verified token.
 ///
 /// `id` comes from the provider's user-id claim (`sub`, with fallbacks such as Better Auth's
-/// `id`), `scopes` merges the provider's scope claims (a space-separated `scope` string and
-/// arrays such as Auth0's `permissions`).
+/// `id`), `scopes` merges the provider's scope claims (a space-separated `scope` string, split,
+/// and arrays such as Auth0's `permissions`, whose every item is one scope).
+///
+/// `email` is whatever the token says: before trusting it to identify or authorize someone
+/// (an email domain, account linking), check `email_verified == Some(true)`.
 ///
 /// ```
 /// # use jwks_auth::AuthUser;
@@ -276,6 +365,11 @@ pub struct AuthUser {
     pub id: String,
     /// The email claim, when present.
     pub email: Option<String>,
+    /// Whether the provider verified `email`: its `email_verified` claim (Better Auth's
+    /// `emailVerified`) when that is a JSON boolean; `None` when the token does not say, or
+    /// the provider has no such claim (see [`ClaimMap::email_verified`]).
+    #[serde(default)]
+    pub email_verified: Option<bool>,
     /// Scopes and permissions, in token order, without duplicates.
     pub scopes: Vec<String>,
     /// Every claim of the token.
@@ -288,6 +382,7 @@ impl AuthUser {
         AuthUser {
             id: id.into(),
             email: None,
+            email_verified: None,
             scopes: Vec::new(),
             claims: Claims::default(),
         }
@@ -333,7 +428,13 @@ pub struct ClaimMap {
     /// The email claim.
     #[serde(default = "default_email")]
     pub email: Option<String>,
-    /// Claims holding scopes: a space-separated string or an array of strings.
+    /// The boolean claim saying whether the email is verified (`email_verified` in OpenID
+    /// Connect, `emailVerified` for Better Auth). Default: none, so
+    /// [`AuthUser::email_verified`] is `None` unless the preset names the claim.
+    #[serde(default)]
+    pub email_verified: Option<String>,
+    /// Claims holding scopes: a space-separated string (split at spaces) or an array of
+    /// strings (each item one scope).
     #[serde(default = "default_scopes")]
     pub scopes: Vec<String>,
 }
@@ -353,6 +454,7 @@ impl Default for ClaimMap {
         ClaimMap {
             user_id: default_user_id(),
             email: default_email(),
+            email_verified: None,
             scopes: default_scopes(),
         }
     }
@@ -376,19 +478,29 @@ impl ClaimMap {
             .as_deref()
             .and_then(|path| payload.str(path))
             .map(Cow::into_owned);
+        let email_verified = self
+            .email_verified
+            .as_deref()
+            .and_then(|path| payload.bool(path));
         let mut scopes: Vec<String> = Vec::new();
+        let mut add = |scope: &str| {
+            if !scope.is_empty() && !scopes.iter().any(|s| s == scope) {
+                scopes.push(scope.to_owned());
+            }
+        };
         for path in &self.scopes {
-            for text in payload.strings(path) {
-                for scope in text.split_ascii_whitespace() {
-                    if !scopes.iter().any(|s| s == scope) {
-                        scopes.push(scope.to_owned());
-                    }
-                }
+            match payload.string_or_list(path) {
+                // RFC 8693 §4.2 / RFC 6749 §3.3: a space-delimited list.
+                Some(StringOrList::One(text)) => text.split_ascii_whitespace().for_each(&mut add),
+                // An array item is one scope or role, spaces and all ("tenant admin").
+                Some(StringOrList::List(items)) => items.iter().for_each(|item| add(item)),
+                None => {}
             }
         }
         Some(AuthUser {
             id,
             email,
+            email_verified,
             scopes,
             claims: Claims::default(),
         })
@@ -444,6 +556,94 @@ mod tests {
         .unwrap();
         assert_eq!(user.scopes, ["read:a", "write:a", "admin"]);
         assert!(user.has_scope("admin"));
+    }
+
+    #[test]
+    fn array_scope_items_are_whole_scopes_and_scope_strings_are_split() {
+        let claims = ClaimMap {
+            scopes: vec!["scope".into(), "realm_access.roles".into(), "scp".into()],
+            ..ClaimMap::default()
+        };
+        let user = user(
+            &claims,
+            json!({
+                "sub": "u",
+                "scope": "openid  tenant",
+                "realm_access": {"roles": ["tenant admin", "", "viewer"]},
+                "scp": ["read all", 7, "openid"],
+            }),
+        )
+        .unwrap();
+        assert_eq!(
+            user.scopes,
+            ["openid", "tenant", "tenant admin", "viewer", "read all"]
+        );
+        assert!(!user.has_scope("admin"));
+    }
+
+    #[test]
+    fn email_verified_is_read_only_from_the_mapped_boolean_claim() {
+        let mapped = ClaimMap {
+            email_verified: Some("email_verified".into()),
+            ..ClaimMap::default()
+        };
+        let verified =
+            |claims: &ClaimMap, value: Value| user(claims, value).unwrap().email_verified;
+        assert_eq!(
+            verified(&mapped, json!({"sub": "u", "email_verified": true})),
+            Some(true)
+        );
+        assert_eq!(
+            verified(&mapped, json!({"sub": "u", "email_verified": false})),
+            Some(false)
+        );
+        assert_eq!(
+            verified(&mapped, json!({"sub": "u", "email_verified": "true"})),
+            None
+        );
+        assert_eq!(verified(&mapped, json!({"sub": "u"})), None);
+        let nested = ClaimMap {
+            email_verified: Some("user.verified".into()),
+            ..ClaimMap::default()
+        };
+        assert_eq!(
+            verified(&nested, json!({"sub": "u", "user": {"verified": true}})),
+            Some(true)
+        );
+        // Unmapped (the default): never read, whatever the token says.
+        let unmapped = ClaimMap::default();
+        assert_eq!(
+            verified(&unmapped, json!({"sub": "u", "email_verified": true})),
+            None
+        );
+        assert_eq!(AuthUser::new("u").email_verified, None);
+    }
+
+    #[test]
+    fn payload_nesting_is_bounded_outside_strings() {
+        let nested =
+            |levels: usize| format!(r#"{{"a":{}1{}}}"#, "[".repeat(levels), "]".repeat(levels));
+        assert!(Payload::parse(&nested(MAX_PAYLOAD_DEPTH - 1)).is_ok());
+        assert!(matches!(
+            Payload::parse(&nested(MAX_PAYLOAD_DEPTH)),
+            Err(PayloadError::TooDeep)
+        ));
+        let in_string = format!(r#"{{"a":["{}\"{}"]}}"#, "[".repeat(100), "{".repeat(100));
+        assert!(Payload::parse(&in_string).is_ok());
+        assert_eq!(nesting_depth(r#"[{"k":"]]]"},[[]]]"#), 3);
+        assert_eq!(nesting_depth("7"), 0);
+    }
+
+    #[test]
+    fn claims_at_the_depth_limit_read_back_fully() {
+        let json = format!(
+            r#"{{"is_anonymous":false,"deep":{}0{}}}"#,
+            "{\"k\":".repeat(MAX_PAYLOAD_DEPTH - 1),
+            "}".repeat(MAX_PAYLOAD_DEPTH - 1)
+        );
+        assert!(Payload::parse(&json).is_ok());
+        let claims = Claims::from_json(json);
+        assert_eq!(claims.get("is_anonymous"), Some(&json!(false)));
     }
 
     #[test]

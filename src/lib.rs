@@ -18,7 +18,7 @@ pub mod axum;
 pub mod testing;
 
 pub use algorithm::{Algorithm, KeyFamily, UnknownAlgorithm};
-pub use claims::{AuthUser, ClaimMap, Claims};
+pub use claims::{AuthUser, ClaimMap, Claims, MAX_PAYLOAD_DEPTH};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use error::{AuthError, ErrorKind, Result};
 pub use keys::{CachePolicy, FetchError, KeyStats};

@@ -17,7 +17,8 @@
 //! [claims]
 //! user_id = ["sub"]              # tried in order; dotted paths reach nested claims
 //! email = "email"
-//! scopes = ["scope", "permissions"]
+//! email_verified = "email_verified"  # a boolean claim; unset: user.email_verified is None
+//! scopes = ["scope", "permissions"]  # a string is split at spaces, an array item is one scope
 //! ```
 //!
 //! `{placeholders}` in `jwks_url`, `issuer` and `audiences` are filled from a `[params]`
@@ -68,7 +69,9 @@ pub enum AudienceRule {
     Required,
     /// `aud` must contain the issuer (Better Auth).
     Issuer,
-    /// `aud` is not checked unless audiences are configured (Clerk).
+    /// No audience is expected (Clerk): a token that carries `aud` is refused, unless
+    /// audiences are configured or the verifier says
+    /// [`any_audience`](crate::VerifierBuilder::any_audience).
     None,
 }
 
@@ -408,6 +411,8 @@ impl Provider {
         let mut provider = Self::networkless("oidc", KeySpec::Discovery, asymmetric_algorithms());
         provider.issuer = Some(Issuer::from_text(issuer));
         provider.audience_rule = AudienceRule::Required;
+        // OpenID Connect Core §5.1 standard claim.
+        provider.claims.email_verified = Some("email_verified".into());
         Ok(provider)
     }
 

@@ -6,12 +6,12 @@ use std::time::Duration;
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
-use serde::de::{DeserializeOwned, IgnoredAny};
-use serde::Deserialize;
+use serde::de::{DeserializeOwned, IgnoredAny, SeqAccess, Visitor};
+use serde::{Deserialize, Deserializer};
 use serde_json::{Map, Value};
 
 use crate::algorithm::Algorithm;
-use crate::claims::{AuthUser, ClaimMap, Claims, Payload};
+use crate::claims::{AuthUser, ClaimMap, Claims, Payload, PayloadError};
 use crate::clock::{Clock, SystemClock};
 use crate::error::{AuthError, Result};
 use crate::keys::jwk::{KeyId, VerifyingKey};
@@ -20,7 +20,7 @@ use crate::provider::{AudienceRule, Issuer, KeySpec, Provider, TokenSource};
 
 /// Tokens longer than this are rejected before any parsing (bounded work per request).
 pub const MAX_TOKEN_BYTES: usize = 16 * 1024;
-/// Large enough for an RSA-8192 signature.
+/// Exactly an RSA-8192 signature (the largest accepted key).
 const MAX_SIGNATURE_BYTES: usize = 1024;
 const MAX_HEADER_BYTES: usize = 2048;
 
@@ -46,6 +46,7 @@ struct Inner {
     issuer: Option<IssuerRule>,
     audiences: Vec<String>,
     audience_claims: Vec<String>,
+    any_audience: bool,
     algorithms: Vec<Algorithm>,
     leeway: i64,
     claims: ClaimMap,
@@ -77,6 +78,7 @@ pub struct VerifierBuilder {
     clock: Arc<dyn Clock>,
     allow_insecure_http: bool,
     verified_cache: Option<u64>,
+    any_audience: bool,
 }
 
 impl Verifier {
@@ -89,6 +91,7 @@ impl Verifier {
             clock: Arc::new(SystemClock),
             allow_insecure_http: false,
             verified_cache: None,
+            any_audience: false,
         }
     }
 }
@@ -112,7 +115,9 @@ impl VerifierBuilder {
         self.audiences([audience.into()])
     }
 
-    /// The accepted audiences: `aud` must contain at least one. Default: the preset's rule.
+    /// The accepted audiences: `aud` must contain at least one. Default: the preset's rule;
+    /// with no audience configured (Clerk, bare keys), a token that carries `aud` is refused
+    /// (RFC 7519 §4.1.3) unless [`any_audience`](Self::any_audience).
     pub fn audiences<I, S>(mut self, audiences: I) -> Self
     where
         I: IntoIterator<Item = S>,
@@ -120,6 +125,19 @@ impl VerifierBuilder {
     {
         self.provider.audiences = audiences.into_iter().map(Into::into).collect();
         self.provider.audience_rule = AudienceRule::Required;
+        self.any_audience = false;
+        self
+    }
+
+    /// Accept any `aud`, or none. **Weakens verification**: a token minted for another
+    /// service of the same issuer is then accepted here; use only with keys that sign tokens
+    /// for this service alone. Replaces the preset's audiences (a later
+    /// [`audience`](Self::audience) makes `aud` required again). Default: the preset's rule,
+    /// and a token carrying `aud` is refused when no audience is configured.
+    pub fn any_audience(mut self) -> Self {
+        self.provider.audiences.clear();
+        self.provider.audience_rule = AudienceRule::None;
+        self.any_audience = true;
         self
     }
 
@@ -314,6 +332,7 @@ impl VerifierBuilder {
                 issuer,
                 audiences,
                 audience_claims: provider.audience_claims,
+                any_audience: self.any_audience,
                 algorithms,
                 leeway: i64::try_from(provider.leeway.as_secs()).unwrap_or(i64::MAX),
                 claims: provider.claims,
@@ -356,8 +375,29 @@ struct Header<'a> {
     alg: Cow<'a, str>,
     #[serde(borrow, default)]
     kid: Option<Cow<'a, str>>,
-    #[serde(default)]
-    crit: Option<IgnoredAny>,
+    /// `Some` whenever the member is present; `null` or any other non-array fails the parse
+    /// (a plain `Option` would read `null` as absent).
+    #[serde(default, deserialize_with = "present_crit")]
+    crit: Option<Crit>,
+}
+
+/// A `crit` header member: an array (RFC 7515 §4.1.11). No extension is supported, so any
+/// `crit` is refused; one that is not even an array makes the header malformed.
+struct Crit;
+
+fn present_crit<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<Crit>, D::Error> {
+    struct CritVisitor;
+    impl<'de> Visitor<'de> for CritVisitor {
+        type Value = Crit;
+        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("an array")
+        }
+        fn visit_seq<A: SeqAccess<'de>>(self, mut items: A) -> Result<Crit, A::Error> {
+            while items.next_element::<IgnoredAny>()?.is_some() {}
+            Ok(Crit)
+        }
+    }
+    deserializer.deserialize_seq(CritVisitor).map(Some)
 }
 
 impl Verifier {
@@ -583,15 +623,20 @@ impl Verifier {
     fn check_claims(&self, json: String, now: i64) -> Result<(AuthUser, Validity)> {
         let inner = &*self.inner;
         let leeway = inner.leeway;
-        let payload = Payload::parse(&json)
-            .map_err(|_| AuthError::Malformed("payload is not a JSON object with unique names"))?;
+        let payload = Payload::parse(&json).map_err(|e| {
+            AuthError::Malformed(match e {
+                PayloadError::Invalid => "payload is not a JSON object with unique names",
+                PayloadError::TooDeep => "payload nests too deeply",
+            })
+        })?;
         let date = |name: &str| {
             payload
                 .date(name)
                 .map_err(|_| AuthError::InvalidClaim(name.into()))
         };
         let exp = date("exp")?.ok_or_else(|| AuthError::MissingClaim("exp".into()))?;
-        if now > exp.saturating_add(leeway) {
+        // RFC 7519 §4.1.4: the current time must be before `exp` (plus the leeway).
+        if now >= exp.saturating_add(leeway) {
             return Err(AuthError::Expired { exp, now });
         }
         let nbf = date("nbf")?;
@@ -614,6 +659,9 @@ impl Verifier {
             if !ok {
                 return Err(AuthError::InvalidAudience);
             }
+        } else if !inner.any_audience && payload.has("aud") {
+            // RFC 7519 §4.1.3: a token meant for some audience is not meant for us.
+            return Err(AuthError::InvalidAudience);
         }
         if !inner.authorized_parties.is_empty() {
             let azp = payload.str("azp");
@@ -727,11 +775,19 @@ fn decode_into(
     too_large: &'static str,
     not_base64: &'static str,
 ) -> Result<usize> {
-    if base64::decoded_len_estimate(text.len()) > buf.len() {
+    // The exact decoded length of unpadded base64url (a rounding-up estimate would refuse
+    // an RSA-8192 signature: 1366 characters, 1024 bytes).
+    let decoded_len = match text.len() % 4 {
+        0 => text.len() / 4 * 3,
+        2 => text.len() / 4 * 3 + 1,
+        3 => text.len() / 4 * 3 + 2,
+        _ => return Err(AuthError::Malformed(not_base64)),
+    };
+    if decoded_len > buf.len() {
         return Err(AuthError::Malformed(too_large));
     }
     URL_SAFE_NO_PAD
-        .decode_slice(text, buf)
+        .decode_slice(text, &mut buf[..decoded_len])
         .map_err(|_| AuthError::Malformed(not_base64))
 }
 
@@ -942,8 +998,9 @@ pub mod dangerous {
                 .map_err(|_| AuthError::Malformed(what))?;
             let json = std::str::from_utf8(&bytes).map_err(|_| AuthError::Malformed(what))?;
             Payload::parse(json)
-                .and_then(Payload::into_map)
-                .map_err(|_| AuthError::Malformed(what))
+                .ok()
+                .and_then(|payload| payload.into_map().ok())
+                .ok_or(AuthError::Malformed(what))
         };
         Ok(UnverifiedToken {
             header: object(header, "header is not a base64url JSON object")?,

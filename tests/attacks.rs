@@ -34,13 +34,23 @@ fn b64(bytes: &[u8]) -> String {
 /// A networkless verifier trusting the [`TestKeys`] public keys (every asymmetric family),
 /// with a fixed issuer, audience and clock.
 fn static_verifier() -> Verifier {
+    verifier_named("default")
+}
+
+/// The verifier a case names: `default` ([`static_verifier`]), `no-audience` (no audience
+/// configured) or `any-audience` (`.any_audience()`).
+fn verifier_named(name: &str) -> Verifier {
     let provider = Provider::static_jwks(&TestKeys::new().jwks_json()).expect("static JWKS");
-    Verifier::builder(provider)
+    let builder = Verifier::builder(provider)
         .issuer(ISSUER)
-        .audience(AUDIENCE)
-        .clock(ManualClock::at_unix(NOW as u64))
-        .build()
-        .expect("verifier")
+        .clock(ManualClock::at_unix(NOW as u64));
+    let builder = match name {
+        "default" => builder.audience(AUDIENCE),
+        "no-audience" => builder,
+        "any-audience" => builder.any_audience(),
+        other => panic!("unknown verifier `{other}`"),
+    };
+    builder.build().expect("verifier")
 }
 
 /// A fixture key by its kid (both trusted and attacker keys).
@@ -103,6 +113,12 @@ struct Case {
     signature_suffix: String,
     #[serde(default)]
     append: String,
+    #[serde(default = "default_verifier")]
+    verifier: String,
+}
+
+fn default_verifier() -> String {
+    "default".into()
 }
 
 #[derive(Debug, Deserialize)]
@@ -273,10 +289,16 @@ fn outcome(result: &Result<jwks_auth::AuthUser, AuthError>) -> &'static str {
 
 /// Runs `cases` and returns one line per case whose outcome differs from its expectation.
 async fn mismatches<'c>(cases: impl IntoIterator<Item = &'c Case>) -> Vec<String> {
-    let verifier = static_verifier();
+    let verifiers: Vec<(&str, Verifier)> = ["default", "no-audience", "any-audience"]
+        .into_iter()
+        .map(|name| (name, verifier_named(name)))
+        .collect();
     let mut failures = Vec::new();
     for case in cases {
         let token = build_token(case);
+        let Some((_, verifier)) = verifiers.iter().find(|(name, _)| *name == case.verifier) else {
+            panic!("{}: unknown verifier `{}`", case.name, case.verifier);
+        };
         let result = verifier.verify(&token).await;
         let got = outcome(&result);
         if got != case.expect {

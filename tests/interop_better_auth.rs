@@ -355,6 +355,8 @@ async fn real_token_verifies(alg: &str) {
     let user = verifier.verify(&token).await.expect("real token verifies");
     assert_eq!(user.id, user_id, "user id is the sign-up .user.id");
     assert_eq!(user.email.as_deref(), Some(email.as_str()));
+    // A fresh email sign-up is unverified: Better Auth says so in `emailVerified`.
+    assert_eq!(user.email_verified, Some(false));
     assert_eq!(user.issuer(), Some(server.base_url.as_str()));
     assert_eq!(verifier.key_stats().fetches, 1);
 

@@ -538,3 +538,117 @@ algorithms = ["ES256", "RS256"]
         .sign();
     verifier.verify(&literal).await.unwrap();
 }
+
+#[tokio::test]
+async fn a_clerk_session_token_without_aud_still_verifies() {
+    // Clerk session tokens carry no `aud`; tokens that do are refused by the `none` rule.
+    let mock = MockProvider::clerk().await;
+    let verifier = Verifier::builder(Provider::clerk(&mock.uri()).unwrap())
+        .build()
+        .unwrap();
+    let session = mock.token().sub("user_2abc").sid("sess_1");
+    assert!(!session.claims().contains_key("aud"));
+    verifier.verify(&session.sign()).await.unwrap();
+    let with_aud = mock.token().audience("https://api.other.test").sign();
+    assert_eq!(
+        verifier.verify(&with_aud).await.unwrap_err().kind(),
+        ErrorKind::InvalidAudience
+    );
+}
+
+/// The built-in presets whose tokens say whether the email is verified, and the claim.
+const EMAIL_VERIFIED_CLAIMS: &[(&str, Option<&str>)] = &[
+    ("auth0", Some("email_verified")),
+    ("better-auth", Some("emailVerified")),
+    ("clerk", None),
+    ("cognito", Some("email_verified")),
+    ("entra-id", None),
+    ("entra-id-multitenant", None),
+    ("firebase", Some("email_verified")),
+    ("google", Some("email_verified")),
+    ("keycloak", Some("email_verified")),
+    ("kinde", Some("email_verified")),
+    ("okta", Some("email_verified")),
+    ("stytch", None),
+    ("supabase", None),
+];
+
+#[test]
+fn every_builtin_preset_says_where_email_verified_lives() {
+    let mut names: Vec<_> = BUILTIN_PRESETS.iter().map(|(name, _)| *name).collect();
+    names.sort_unstable();
+    let listed: Vec<_> = EMAIL_VERIFIED_CLAIMS
+        .iter()
+        .map(|(name, _)| *name)
+        .collect();
+    assert_eq!(
+        names, listed,
+        "a preset is missing from EMAIL_VERIFIED_CLAIMS"
+    );
+}
+
+#[tokio::test]
+async fn email_verified_is_mapped_per_preset() {
+    for (name, claim) in EMAIL_VERIFIED_CLAIMS {
+        let mock = MockProvider::start(name, Algorithm::RS256).await;
+        let verifier = Verifier::builder(mock.provider()).build().unwrap();
+        assert_eq!(
+            mock.provider().claims().email_verified.as_deref(),
+            *claim,
+            "{name}"
+        );
+        for verified in [true, false] {
+            // Both spellings in the token: only the preset's own claim may count.
+            let token = mock
+                .token()
+                .email("ada@example.test")
+                .claim("email_verified", verified)
+                .claim("emailVerified", verified)
+                .sign();
+            let user = verifier
+                .verify(&token)
+                .await
+                .unwrap_or_else(|e| panic!("{name}: {e}"));
+            let expected = claim.map(|_| verified);
+            assert_eq!(user.email_verified, expected, "{name}");
+        }
+        // The testing kit writes the preset's claim name.
+        let token = mock
+            .token()
+            .email("ada@example.test")
+            .email_verified(true)
+            .sign();
+        let user = verifier.verify(&token).await.unwrap();
+        assert_eq!(user.email_verified, claim.map(|_| true), "{name}");
+    }
+}
+
+#[tokio::test]
+async fn better_auth_reads_email_verified_from_its_camel_case_claim() {
+    let mock = MockProvider::better_auth().await;
+    let verifier = Verifier::builder(mock.provider()).build().unwrap();
+    let snake_only = mock.token().claim("email_verified", true).sign();
+    assert_eq!(
+        verifier.verify(&snake_only).await.unwrap().email_verified,
+        None
+    );
+    let camel = mock.token().claim("emailVerified", false).sign();
+    assert_eq!(
+        verifier.verify(&camel).await.unwrap().email_verified,
+        Some(false)
+    );
+}
+
+#[tokio::test]
+async fn an_email_verified_claim_that_is_not_a_boolean_is_unknown() {
+    let mock = MockProvider::start("google", Algorithm::RS256).await;
+    let verifier = Verifier::builder(mock.provider()).build().unwrap();
+    for value in [json!("true"), json!(1), json!(null)] {
+        let token = mock.token().claim("email_verified", value.clone()).sign();
+        assert_eq!(
+            verifier.verify(&token).await.unwrap().email_verified,
+            None,
+            "{value}"
+        );
+    }
+}

@@ -311,29 +311,29 @@ async fn clerk_token_expires_after_60_seconds() {
     let token = builder.sign();
     let expiry = NOW as i64 + 60;
 
-    // The preset allows 10 s of clock skew.
+    // The preset allows 10 s of clock skew; now must be before exp + leeway (RFC 7519 §4.1.4).
     let clock = ManualClock::at_unix(NOW);
     let verifier = clerk_verifier(&mock, &clock);
     clock.advance(Duration::from_secs(59));
     assert!(verifier.verify(&token).await.is_ok());
-    clock.advance(Duration::from_secs(11)); // exp + leeway
+    clock.advance(Duration::from_secs(10)); // exp + leeway - 1
     assert!(verifier.verify(&token).await.is_ok());
-    clock.advance(Duration::from_secs(1));
+    clock.advance(Duration::from_secs(1)); // exp + leeway
     let err = verifier.verify(&token).await.unwrap_err();
     assert!(
-        matches!(err, AuthError::Expired { exp, now } if exp == expiry && now == expiry + 11),
+        matches!(err, AuthError::Expired { exp, now } if exp == expiry && now == expiry + 10),
         "{err:?}"
     );
 
     // Without leeway the 60 s lifetime is exact.
-    let strict_clock = ManualClock::at_unix(NOW + 60);
+    let strict_clock = ManualClock::at_unix(NOW + 59);
     let strict = Verifier::builder(mock.provider())
         .leeway(Duration::ZERO)
         .clock(strict_clock.clone())
         .build()
         .unwrap();
     assert!(strict.verify(&token).await.is_ok());
-    strict_clock.advance(Duration::from_secs(1));
+    strict_clock.advance(Duration::from_secs(1)); // exp
     let err = strict.verify(&token).await.unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Expired, "{err}");
 }

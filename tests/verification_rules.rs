@@ -282,6 +282,79 @@ fn a_secret_shorter_than_32_bytes_is_a_config_error() {
 
 // Time claims.
 
+/// [`static_verifier`] with another leeway.
+fn static_verifier_with_leeway(keys: &TestKeys, secs: u64) -> Verifier {
+    Verifier::builder(Provider::static_jwks(&keys.jwks_json()).unwrap())
+        .leeway(Duration::from_secs(secs))
+        .clock(clock())
+        .build()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn exp_equal_to_now_is_expired() {
+    // RFC 7519 §4.1.4: the current time must be before `exp`.
+    let keys = TestKeys::new();
+    let token = keys.token(Algorithm::ES256).at(START).expires_in(0).sign();
+    let err = static_verifier_with_leeway(&keys, 0)
+        .verify(&token)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, AuthError::Expired { exp, now } if exp == START && now == START),
+        "{err:?}"
+    );
+}
+
+#[tokio::test]
+async fn exp_equal_to_now_minus_the_leeway_is_expired() {
+    let keys = TestKeys::new();
+    let token = keys
+        .token(Algorithm::ES256)
+        .at(START)
+        .expires_in(-60)
+        .sign();
+    assert_eq!(
+        kind_of(&static_verifier(&keys), &token).await,
+        ErrorKind::Expired
+    );
+    let token = keys.token(Algorithm::ES256).at(START).expires_in(-5).sign();
+    assert_eq!(
+        kind_of(&static_verifier_with_leeway(&keys, 5), &token).await,
+        ErrorKind::Expired
+    );
+}
+
+#[tokio::test]
+async fn exp_one_second_after_now_is_accepted_without_leeway() {
+    let keys = TestKeys::new();
+    let token = keys.token(Algorithm::ES256).at(START).expires_in(1).sign();
+    static_verifier_with_leeway(&keys, 0)
+        .verify(&token)
+        .await
+        .unwrap();
+    let token = keys
+        .token(Algorithm::ES256)
+        .at(START)
+        .expires_in(-59)
+        .sign();
+    static_verifier(&keys).verify(&token).await.unwrap();
+}
+
+#[tokio::test]
+async fn nbf_equal_to_now_is_accepted() {
+    let keys = TestKeys::new();
+    let token = keys
+        .token(Algorithm::ES256)
+        .at(START)
+        .not_before_in(0)
+        .sign();
+    static_verifier_with_leeway(&keys, 0)
+        .verify(&token)
+        .await
+        .unwrap();
+}
+
 #[tokio::test]
 async fn exp_is_required() {
     let keys = TestKeys::new();
@@ -572,6 +645,110 @@ async fn configured_audiences_are_checked_even_for_clerk() {
         .unwrap();
 }
 
+#[tokio::test]
+async fn a_token_with_an_audience_is_rejected_when_none_is_configured() {
+    // RFC 7519 §4.1.3: a token for some audience is not for a verifier that expects none.
+    let keys = TestKeys::new();
+    let verifier = static_verifier(&keys);
+    for aud in [
+        json!("api://other"),
+        json!(["a", "b"]),
+        json!([]),
+        json!(null),
+    ] {
+        let token = keys
+            .token(Algorithm::ES256)
+            .at(START)
+            .claim("aud", aud.clone())
+            .sign();
+        assert_eq!(
+            kind_of(&verifier, &token).await,
+            ErrorKind::InvalidAudience,
+            "{aud}"
+        );
+    }
+    let token = keys.token(Algorithm::ES256).at(START).sign();
+    verifier.verify(&token).await.unwrap();
+}
+
+#[tokio::test]
+async fn shared_secret_and_pem_verifiers_reject_an_unexpected_audience() {
+    let keys = TestKeys::new();
+    let secret = secret_verifier(&keys, Algorithm::HS256);
+    let token = keys
+        .token(Algorithm::HS256)
+        .at(START)
+        .no_kid()
+        .audience("api://other")
+        .sign();
+    assert_eq!(kind_of(&secret, &token).await, ErrorKind::InvalidAudience);
+    let pem = std::fs::read_to_string("fixtures/keys/ec-p256-a.pub.pem").unwrap();
+    let pem = Verifier::builder(Provider::public_key_pem(pem).unwrap())
+        .clock(clock())
+        .build()
+        .unwrap();
+    let token = keys
+        .token(Algorithm::ES256)
+        .at(START)
+        .no_kid()
+        .audience("api://other")
+        .sign();
+    assert_eq!(kind_of(&pem, &token).await, ErrorKind::InvalidAudience);
+}
+
+#[tokio::test]
+async fn any_audience_accepts_whatever_audience_the_token_names() {
+    let keys = TestKeys::new();
+    let verifier = Verifier::builder(Provider::static_jwks(&keys.jwks_json()).unwrap())
+        .any_audience()
+        .clock(clock())
+        .build()
+        .unwrap();
+    for token in [
+        keys.token(Algorithm::ES256)
+            .at(START)
+            .audience("api://x")
+            .sign(),
+        keys.token(Algorithm::ES256).at(START).sign(),
+    ] {
+        verifier.verify(&token).await.unwrap();
+    }
+}
+
+#[tokio::test]
+async fn any_audience_replaces_a_presets_audience_and_a_later_audience_replaces_it() {
+    let mock = MockProvider::auth0().await;
+    let any = Verifier::builder(mock.provider())
+        .any_audience()
+        .build()
+        .unwrap();
+    any.verify(&mock.token().audience("https://elsewhere.test").sign())
+        .await
+        .unwrap();
+    let again = Verifier::builder(mock.provider())
+        .any_audience()
+        .audience("my-api")
+        .build()
+        .unwrap();
+    let token = mock.token().audience("https://elsewhere.test").sign();
+    assert_eq!(kind_of(&again, &token).await, ErrorKind::InvalidAudience);
+}
+
+#[tokio::test]
+async fn clerk_rejects_a_token_with_an_audience_unless_configured() {
+    let mock = MockProvider::clerk().await;
+    let token = mock.token().audience("https://other-api.test").sign();
+    assert_eq!(
+        kind_of(&mock_verifier(&mock), &token).await,
+        ErrorKind::InvalidAudience
+    );
+    let any = Verifier::builder(mock.provider())
+        .any_audience()
+        .build()
+        .unwrap();
+    any.verify(&token).await.unwrap();
+}
+
 // Authorized party.
 
 const APP: &str = "https://app.example.test";
@@ -628,6 +805,38 @@ async fn a_crit_header_is_rejected_whatever_it_names() {
         json!(["x-custom"]),
         json!([]),
     ] {
+        let token = keys
+            .token(Algorithm::ES256)
+            .at(START)
+            .header("crit", crit.clone())
+            .sign();
+        assert_eq!(
+            kind_of(&verifier, &token).await,
+            ErrorKind::Malformed,
+            "{crit}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_null_crit_header_is_malformed() {
+    let keys = TestKeys::new();
+    let token = keys
+        .token(Algorithm::ES256)
+        .at(START)
+        .header("crit", json!(null))
+        .sign();
+    assert_eq!(
+        kind_of(&static_verifier(&keys), &token).await,
+        ErrorKind::Malformed
+    );
+}
+
+#[tokio::test]
+async fn a_crit_header_that_is_not_an_array_is_malformed() {
+    let keys = TestKeys::new();
+    let verifier = static_verifier(&keys);
+    for crit in [json!("b64"), json!({}), json!(0), json!(false)] {
         let token = keys
             .token(Algorithm::ES256)
             .at(START)
@@ -771,6 +980,63 @@ async fn tokens_that_are_not_three_parts_are_malformed() {
     assert_eq!(kind_of(&verifier, "").await, ErrorKind::MissingToken);
 }
 
+/// The RSA-8192 fixture's private key, for signing with aws-lc-rs directly (the testing kit
+/// compiles in only the fast fixtures).
+fn rsa_8192_signer() -> aws_lc_rs::signature::RsaKeyPair {
+    let pem = std::fs::read_to_string("fixtures/keys/rsa-8192-a.pem").unwrap();
+    let body: String = pem.lines().filter(|l| !l.starts_with("-----")).collect();
+    let der = base64::engine::general_purpose::STANDARD
+        .decode(body)
+        .unwrap();
+    aws_lc_rs::signature::RsaKeyPair::from_pkcs8(&der).unwrap()
+}
+
+#[tokio::test]
+async fn an_rsa_8192_token_with_its_1024_byte_signature_verifies() {
+    let pem = std::fs::read_to_string("fixtures/keys/rsa-8192-a.pub.pem").unwrap();
+    let verifier = Verifier::builder(Provider::public_key_pem(pem).unwrap())
+        .clock(clock())
+        .build()
+        .unwrap();
+    let signer = rsa_8192_signer();
+    for (alg, padding) in [
+        (
+            "RS256",
+            &aws_lc_rs::signature::RSA_PKCS1_SHA256 as &dyn aws_lc_rs::signature::RsaEncoding,
+        ),
+        ("PS512", &aws_lc_rs::signature::RSA_PSS_SHA512),
+    ] {
+        let header = format!(r#"{{"alg":"{alg}","typ":"JWT"}}"#);
+        let payload = format!(r#"{{"sub":"big_rsa","exp":{}}}"#, START + 300);
+        let input = format!("{}.{}", b64(header), b64(payload));
+        let mut signature = vec![0u8; signer.public_modulus_len()];
+        signer
+            .sign(
+                padding,
+                &aws_lc_rs::rand::SystemRandom::new(),
+                input.as_bytes(),
+                &mut signature,
+            )
+            .unwrap();
+        assert_eq!(signature.len(), 1024);
+        let token = format!("{input}.{}", b64(&signature));
+        assert_eq!(token.rsplit('.').next().unwrap().len(), 1366);
+        let user = verifier
+            .verify(&token)
+            .await
+            .unwrap_or_else(|e| panic!("{alg}: {e}"));
+        assert_eq!(user.id, "big_rsa");
+        // One byte more than any accepted key's signature is refused before any key is tried.
+        let mut longer = signature.clone();
+        longer.push(0);
+        let token = format!("{input}.{}", b64(&longer));
+        assert_eq!(
+            kind_of(&verifier, &token).await,
+            ErrorKind::InvalidSignature
+        );
+    }
+}
+
 #[tokio::test]
 async fn an_oversized_token_is_malformed() {
     let keys = TestKeys::new();
@@ -863,12 +1129,99 @@ async fn a_custom_user_id_claim_may_be_a_dotted_path() {
     assert_eq!(verifier.verify(&token).await.unwrap().id, "nested_1");
 }
 
+/// A claim `deep` holding `levels` nested arrays around `true`, next to `is_anonymous`.
+fn deeply_nested_token(keys: &TestKeys, levels: usize) -> String {
+    let deep = format!("{}true{}", "[".repeat(levels), "]".repeat(levels));
+    let payload = format!(
+        r#"{{"sub":"deep_user","exp":{},"is_anonymous":false,"deep":{deep}}}"#,
+        START + 300
+    );
+    raw_token(
+        keys.key(Algorithm::ES256),
+        Algorithm::ES256,
+        r#"{"alg":"ES256","kid":"ec-p256-a"}"#,
+        &payload,
+    )
+}
+
+#[tokio::test]
+async fn claims_nested_beyond_the_depth_limit_are_malformed() {
+    // Before: verified, and then `claims.get("is_anonymous")` read None (an empty map).
+    let keys = TestKeys::new();
+    let verifier = static_verifier(&keys);
+    for levels in [jwks_auth::MAX_PAYLOAD_DEPTH, 200, 5000] {
+        let err = verifier
+            .verify(&deeply_nested_token(&keys, levels))
+            .await
+            .unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Malformed, "{levels}");
+        assert_eq!(
+            err.to_string(),
+            "malformed token: payload nests too deeply",
+            "{levels}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn claims_nested_to_the_depth_limit_are_all_readable() {
+    let keys = TestKeys::new();
+    // The payload object is level 1, so a claim may nest one level less than the limit.
+    let token = deeply_nested_token(&keys, jwks_auth::MAX_PAYLOAD_DEPTH - 1);
+    let user = static_verifier(&keys).verify(&token).await.unwrap();
+    assert_eq!(user.claims.get("is_anonymous"), Some(&json!(false)));
+    assert!(user.claims.get("deep").is_some());
+    // Brackets inside strings do not count.
+    let text = format!(
+        r#"{{"sub":"u","exp":{},"s":"{}"}}"#,
+        START + 300,
+        "[".repeat(300)
+    );
+    let token = raw_token(
+        keys.key(Algorithm::ES256),
+        Algorithm::ES256,
+        r#"{"alg":"ES256","kid":"ec-p256-a"}"#,
+        &text,
+    );
+    let user = static_verifier(&keys).verify(&token).await.unwrap();
+    assert_eq!(user.claims.get_str("s").map(str::len), Some(300));
+}
+
+#[tokio::test]
+async fn an_array_scope_item_with_a_space_is_one_scope() {
+    let mock = MockProvider::start("keycloak", Algorithm::RS256).await;
+    let token = mock
+        .token()
+        .scope("openid profile")
+        .claim("realm_access", json!({"roles": ["tenant admin", "viewer"]}))
+        .sign();
+    let user = mock_verifier(&mock).verify(&token).await.unwrap();
+    assert!(!user.has_scope("admin"), "{:?}", user.scopes);
+    assert!(!user.has_scope("tenant"), "{:?}", user.scopes);
+    assert!(user.has_scope("tenant admin"));
+    assert_eq!(user.scopes, ["openid", "profile", "tenant admin", "viewer"]);
+}
+
+#[tokio::test]
+async fn auth0_permissions_items_are_not_split() {
+    let mock = MockProvider::auth0().await;
+    let token = mock
+        .token()
+        .scope("read:notes")
+        .permissions(["write:notes admin"])
+        .sign();
+    let user = mock_verifier(&mock).verify(&token).await.unwrap();
+    assert_eq!(user.scopes, ["read:notes", "write:notes admin"]);
+    assert!(!user.has_scope("admin"));
+}
+
 #[tokio::test]
 async fn a_custom_claim_map_is_used() {
     let mock = MockProvider::auth0().await;
     let claims = ClaimMap {
         user_id: vec!["uid".into()],
         email: Some("mail".into()),
+        email_verified: Some("mail_ok".into()),
         scopes: vec!["roles".into()],
     };
     let verifier = Verifier::builder(mock.provider())
@@ -880,10 +1233,12 @@ async fn a_custom_claim_map_is_used() {
         .claim("uid", "u_7")
         .claim("mail", "m@example.test")
         .claim("roles", json!(["editor"]))
+        .claim("mail_ok", true)
         .sign();
     let user = verifier.verify(&token).await.unwrap();
     assert_eq!(user.id, "u_7");
     assert_eq!(user.email.as_deref(), Some("m@example.test"));
+    assert_eq!(user.email_verified, Some(true));
     assert_eq!(user.scopes, ["editor"]);
 }
 

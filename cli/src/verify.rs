@@ -59,7 +59,8 @@ pub struct VerifyArgs {
     /// Required `iss` (default: the preset's; any issuer for a bare key source).
     #[arg(long, value_name = "I")]
     issuer: Option<String>,
-    /// Accepted `aud` (repeatable); also fills a preset's {audience}.
+    /// Accepted `aud` (repeatable); also fills a preset's {audience}. Default: the preset's
+    /// rule; any `aud` for a bare key source.
     #[arg(long = "audience", value_name = "A")]
     audiences: Vec<String>,
     /// Allowed algorithm (repeatable). Default: the preset's, or every one the key fits.
@@ -126,6 +127,9 @@ fn build_verifier(args: &VerifyArgs) -> Result<Verifier, Failure> {
     }
     if !args.audiences.is_empty() {
         builder = builder.audiences(args.audiences.iter().cloned());
+    } else if bare_key_source {
+        // Like the issuer: a bare key source names no audience, so any `aud` (or none) passes.
+        builder = builder.any_audience();
     }
     if !args.algorithms.is_empty() {
         builder = builder.algorithms(args.algorithms.iter().copied());
@@ -232,7 +236,8 @@ fn source_provider(args: &VerifyArgs) -> Result<Provider, Failure> {
     ))
 }
 
-/// A preset for a bare JWKS URL: every asymmetric algorithm, `aud` unchecked unless given.
+/// A preset for a bare JWKS URL: every asymmetric algorithm; `aud` unchecked unless given
+/// (`any_audience` in `build_verifier`).
 const JWKS_URL_PRESET: &str = r#"
 name = "jwks-url"
 jwks_url = "{url}"

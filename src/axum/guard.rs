@@ -68,9 +68,16 @@ pub fn require_claim(path: impl Into<String>, expected: impl Into<Value>) -> Gua
 
 /// Requires `predicate(user)` to hold, for any other rule.
 ///
+/// An email claim proves nothing unless the provider verified it: whoever can set an
+/// unverified address (a self-service sign-up, another tenant) could otherwise claim
+/// `@example.com` (the "nOAuth" pattern). Check [`AuthUser::email_verified`] as well:
+///
 /// ```
 /// use jwks_auth::axum::require_user;
-/// let staff = require_user(|user| user.email.as_deref().is_some_and(|e| e.ends_with("@example.com")));
+/// let staff = require_user(|user| {
+///     user.email_verified == Some(true)
+///         && user.email.as_deref().is_some_and(|e| e.ends_with("@example.com"))
+/// });
 /// ```
 pub fn require_user<F>(predicate: F) -> GuardLayer
 where

@@ -314,6 +314,9 @@ impl MockProvider {
         if let Some(audience) = audience {
             builder = builder.audience(&audience);
         }
+        if let Some(claim) = &self.provider.claims().email_verified {
+            builder.email_verified_claim = claim.clone();
+        }
         builder.with_published(self.state.clone())
     }
 
@@ -490,6 +493,7 @@ pub struct TokenBuilder {
     kid: Option<String>,
     include_kid: bool,
     published: Option<Arc<Mutex<State>>>,
+    email_verified_claim: String,
 }
 
 fn unix_now() -> i64 {
@@ -515,6 +519,7 @@ impl TokenBuilder {
             kid: None,
             include_kid: true,
             published: None,
+            email_verified_claim: "email_verified".into(),
         }
     }
 
@@ -552,6 +557,13 @@ impl TokenBuilder {
     /// `email`.
     pub fn email(self, email: &str) -> Self {
         self.claim("email", email)
+    }
+
+    /// Whether the email is verified, under the preset's claim name (`emailVerified` for
+    /// Better Auth; `email_verified` otherwise, and for [`TestKeys`] tokens).
+    pub fn email_verified(self, verified: bool) -> Self {
+        let name = self.email_verified_claim.clone();
+        self.claim(&name, verified)
     }
 
     /// `scope`, space separated.
