@@ -864,7 +864,7 @@ impl VerifiedCache {
             return Ok(None);
         }
         let Validity { exp, nbf } = entry.validity;
-        if now > exp.saturating_add(leeway) {
+        if now >= exp.saturating_add(leeway) {
             self.entries.invalidate(digest);
             return Err(AuthError::Expired { exp, now });
         }

@@ -153,6 +153,19 @@ async fn a_cached_token_is_accepted_within_the_leeway_after_exp() {
 }
 
 #[tokio::test]
+async fn a_cached_token_is_expired_exactly_at_exp_plus_leeway() {
+    // RFC 7519 §4.1.4: now must be before exp (+ leeway); the cache applies the same boundary.
+    let mock = MockProvider::better_auth().await;
+    let clock = clock();
+    let verifier = caching_verifier(&mock, &clock, 100);
+    let token = mock.token().at(now(&clock)).expires_in(120).sign();
+    verifier.verify(&token).await.unwrap();
+    clock.advance(Duration::from_secs(120 + 60)); // Better Auth's leeway is 60 s
+    let err = verifier.verify(&token).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Expired);
+}
+
+#[tokio::test]
 async fn a_cached_token_is_not_yet_valid_when_the_clock_goes_back() {
     let mock = MockProvider::better_auth().await;
     let clock = clock();
