@@ -6,10 +6,15 @@
 use std::error::Error as StdError;
 use std::fmt;
 
+use crate::keys::FetchError;
+
 /// Everything that can go wrong while configuring a verifier or verifying a token.
 ///
-/// Match on [`AuthError::kind`] to decide what to do, and use [`AuthError::status`] to map
-/// it to HTTP: bad token → 401, forbidden → 403, keys unreachable → 503, configuration → 500.
+/// Opaque, like `reqwest::Error`: match on [`AuthError::kind`] to decide what to do, and use
+/// [`AuthError::status`] to map it to HTTP: bad token → 401, forbidden → 403, keys
+/// unreachable → 503, configuration → 500. Accessors give the detail a service may need
+/// ([`claim`](AuthError::claim), [`time_context`](AuthError::time_context),
+/// [`fetch_error`](AuthError::fetch_error)); [`source`](StdError::source) keeps the chain.
 ///
 /// ```
 /// use jwks_auth::{AuthError, ErrorKind};
@@ -18,70 +23,32 @@ use std::fmt;
 /// assert_eq!(err.status(), 401);
 /// assert_eq!(err.to_string(), "no bearer token in the request");
 /// ```
-#[derive(Debug, thiserror::Error)]
+pub struct AuthError {
+    // One pointer wide, so `Result<AuthUser, AuthError>` stays small on the hot path.
+    inner: Box<Inner>,
+}
+
+struct Inner {
+    kind: ErrorKind,
+    detail: Detail,
+    source: Option<Box<dyn StdError + Send + Sync>>,
+}
+
+enum Detail {
+    None,
+    Static(&'static str),
+    Owned(String),
+    Time(TimeContext),
+}
+
+/// The times behind an [`ErrorKind::Expired`] or [`ErrorKind::NotYetValid`] error.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
-pub enum AuthError {
-    /// The request carried no token.
-    #[error("no bearer token in the request")]
-    MissingToken,
-    /// The token is not a well-formed compact JWS, or a header field is unacceptable.
-    #[error("malformed token: {0}")]
-    Malformed(&'static str),
-    /// The header names an algorithm that is unknown, not allowed, or does not fit the key.
-    #[error("unsupported algorithm: {0}")]
-    UnsupportedAlgorithm(&'static str),
-    /// No key in the provider's key set matches the token.
-    #[error("unknown signing key")]
-    UnknownKey,
-    /// The signature does not verify.
-    #[error("invalid signature")]
-    InvalidSignature,
-    /// The token expired (`exp` plus leeway is in the past).
-    #[error("token expired")]
-    Expired {
-        /// The token's `exp`, in seconds since the epoch.
-        exp: i64,
-        /// The verifier's clock.
-        now: i64,
-    },
-    /// The token is not valid yet (`nbf`, or `iat` in the future beyond the leeway).
-    #[error("token not valid yet")]
-    NotYetValid {
-        /// The token's `nbf` or `iat`.
-        not_before: i64,
-        /// The verifier's clock.
-        now: i64,
-    },
-    /// The `iss` claim is missing or differs from the provider's issuer.
-    #[error("invalid issuer")]
-    InvalidIssuer,
-    /// The `aud` claim is missing or names none of the accepted audiences.
-    #[error("invalid audience")]
-    InvalidAudience,
-    /// The `azp` claim is missing or not one of the authorized parties.
-    #[error("invalid authorized party")]
-    InvalidAuthorizedParty,
-    /// A required claim is absent.
-    #[error("missing claim `{0}`")]
-    MissingClaim(String),
-    /// A claim has the wrong type or an impossible value.
-    #[error("invalid claim `{0}`")]
-    InvalidClaim(String),
-    /// The token is valid but does not grant what the route requires.
-    #[error("forbidden: {0}")]
-    Forbidden(String),
-    /// The provider's keys could not be fetched and none are cached.
-    #[error("signing keys unavailable: {reason}")]
-    KeysUnavailable {
-        /// What failed (no secrets, no URL query).
-        reason: String,
-        /// The underlying error, if any.
-        #[source]
-        source: Option<Box<dyn StdError + Send + Sync>>,
-    },
-    /// The verifier or provider is misconfigured.
-    #[error("configuration error: {0}")]
-    Config(String),
+pub struct TimeContext {
+    /// The token's `exp` (expired) or `nbf`/`iat` (not valid yet), in seconds since the epoch.
+    pub bound: i64,
+    /// The verifier's clock, in seconds since the epoch.
+    pub now: i64,
 }
 
 /// What kind of failure an [`AuthError`] is: stable, matchable, and mapped to HTTP status.
@@ -160,25 +127,24 @@ impl fmt::Display for ErrorKind {
 }
 
 impl AuthError {
+    fn new(kind: ErrorKind, detail: Detail) -> Self {
+        AuthError {
+            inner: Box::new(Inner {
+                kind,
+                detail,
+                source: None,
+            }),
+        }
+    }
+
+    fn with_source(mut self, source: Option<Box<dyn StdError + Send + Sync>>) -> Self {
+        self.inner.source = source;
+        self
+    }
+
     /// The kind of failure.
     pub fn kind(&self) -> ErrorKind {
-        match self {
-            AuthError::MissingToken => ErrorKind::MissingToken,
-            AuthError::Malformed(_) => ErrorKind::Malformed,
-            AuthError::UnsupportedAlgorithm(_) => ErrorKind::UnsupportedAlgorithm,
-            AuthError::UnknownKey => ErrorKind::UnknownKey,
-            AuthError::InvalidSignature => ErrorKind::InvalidSignature,
-            AuthError::Expired { .. } => ErrorKind::Expired,
-            AuthError::NotYetValid { .. } => ErrorKind::NotYetValid,
-            AuthError::InvalidIssuer => ErrorKind::InvalidIssuer,
-            AuthError::InvalidAudience => ErrorKind::InvalidAudience,
-            AuthError::InvalidAuthorizedParty => ErrorKind::InvalidAuthorizedParty,
-            AuthError::MissingClaim(_) => ErrorKind::MissingClaim,
-            AuthError::InvalidClaim(_) => ErrorKind::InvalidClaim,
-            AuthError::Forbidden(_) => ErrorKind::Forbidden,
-            AuthError::KeysUnavailable { .. } => ErrorKind::KeysUnavailable,
-            AuthError::Config(_) => ErrorKind::Config,
-        }
+        self.inner.kind
     }
 
     /// The HTTP status for this error: 401, 403, 503, or 500 for configuration errors.
@@ -191,23 +157,176 @@ impl AuthError {
         self.status() == 401
     }
 
+    /// The claim a [`MissingClaim`](ErrorKind::MissingClaim) or
+    /// [`InvalidClaim`](ErrorKind::InvalidClaim) error is about.
+    ///
+    /// ```
+    /// # #[cfg(feature = "testing")]
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), jwks_auth::AuthError> {
+    /// use jwks_auth::{testing::MockProvider, ErrorKind, Verifier};
+    /// let mock = MockProvider::auth0().await;
+    /// let verifier = Verifier::builder(mock.provider()).build()?;
+    /// let err = verifier.verify(&mock.token().without_claim("exp").sign()).await.unwrap_err();
+    /// assert_eq!((err.kind(), err.claim()), (ErrorKind::MissingClaim, Some("exp")));
+    /// # Ok(()) }
+    /// # #[cfg(not(feature = "testing"))]
+    /// # fn main() {}
+    /// ```
+    pub fn claim(&self) -> Option<&str> {
+        match (&self.inner.kind, &self.inner.detail) {
+            (ErrorKind::MissingClaim | ErrorKind::InvalidClaim, Detail::Owned(name)) => Some(name),
+            (ErrorKind::MissingClaim | ErrorKind::InvalidClaim, Detail::Static(name)) => Some(name),
+            _ => None,
+        }
+    }
+
+    /// The token's time bound and the verifier's clock, for an expired or not-yet-valid token.
+    pub fn time_context(&self) -> Option<TimeContext> {
+        match self.inner.detail {
+            Detail::Time(context) => Some(context),
+            _ => None,
+        }
+    }
+
+    /// Why the keys could not be fetched, for a [`KeysUnavailable`](ErrorKind::KeysUnavailable)
+    /// error caused by a fetch.
+    pub fn fetch_error(&self) -> Option<&FetchError> {
+        self.inner.source.as_deref()?.downcast_ref::<FetchError>()
+    }
+
+    /// The short detail after the kind's phrase (e.g. `"token too large"` for a malformed
+    /// token, the reason of a configuration error); never a token, secret or expected value.
+    pub fn detail(&self) -> Option<&str> {
+        match &self.inner.detail {
+            Detail::Static(text) => Some(text),
+            Detail::Owned(text) => Some(text),
+            Detail::None | Detail::Time(_) => None,
+        }
+    }
+
     /// The error for a request without a token.
     pub fn missing_token() -> Self {
-        AuthError::MissingToken
+        Self::new(ErrorKind::MissingToken, Detail::None)
+    }
+
+    /// A 403 for a valid token that does not grant what is required; `reason` is shown in
+    /// the message, so name the requirement, not a secret.
+    pub fn forbidden(reason: impl Into<String>) -> Self {
+        Self::new(ErrorKind::Forbidden, Detail::Owned(reason.into()))
+    }
+
+    pub(crate) fn malformed(what: &'static str) -> Self {
+        Self::new(ErrorKind::Malformed, Detail::Static(what))
+    }
+
+    pub(crate) fn unsupported_algorithm(what: &'static str) -> Self {
+        Self::new(ErrorKind::UnsupportedAlgorithm, Detail::Static(what))
+    }
+
+    pub(crate) fn unknown_key() -> Self {
+        Self::new(ErrorKind::UnknownKey, Detail::None)
+    }
+
+    pub(crate) fn invalid_signature() -> Self {
+        Self::new(ErrorKind::InvalidSignature, Detail::None)
+    }
+
+    pub(crate) fn expired(exp: i64, now: i64) -> Self {
+        Self::new(
+            ErrorKind::Expired,
+            Detail::Time(TimeContext { bound: exp, now }),
+        )
+    }
+
+    pub(crate) fn not_yet_valid(not_before: i64, now: i64) -> Self {
+        Self::new(
+            ErrorKind::NotYetValid,
+            Detail::Time(TimeContext {
+                bound: not_before,
+                now,
+            }),
+        )
+    }
+
+    pub(crate) fn invalid_issuer() -> Self {
+        Self::new(ErrorKind::InvalidIssuer, Detail::None)
+    }
+
+    pub(crate) fn invalid_audience() -> Self {
+        Self::new(ErrorKind::InvalidAudience, Detail::None)
+    }
+
+    pub(crate) fn invalid_authorized_party() -> Self {
+        Self::new(ErrorKind::InvalidAuthorizedParty, Detail::None)
+    }
+
+    pub(crate) fn missing_claim(name: impl Into<String>) -> Self {
+        Self::new(ErrorKind::MissingClaim, Detail::Owned(name.into()))
+    }
+
+    pub(crate) fn invalid_claim(name: impl Into<String>) -> Self {
+        Self::new(ErrorKind::InvalidClaim, Detail::Owned(name.into()))
     }
 
     pub(crate) fn config(message: impl Into<String>) -> Self {
-        AuthError::Config(message.into())
+        Self::new(ErrorKind::Config, Detail::Owned(message.into()))
     }
 
     pub(crate) fn keys_unavailable(
         reason: impl Into<String>,
         source: Option<Box<dyn StdError + Send + Sync>>,
     ) -> Self {
-        AuthError::KeysUnavailable {
-            reason: reason.into(),
-            source,
+        Self::new(ErrorKind::KeysUnavailable, Detail::Owned(reason.into())).with_source(source)
+    }
+}
+
+impl fmt::Display for AuthError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let detail = self.detail().unwrap_or_default();
+        match self.inner.kind {
+            ErrorKind::MissingToken => f.write_str("no bearer token in the request"),
+            ErrorKind::Malformed => write!(f, "malformed token: {detail}"),
+            ErrorKind::UnsupportedAlgorithm => write!(f, "unsupported algorithm: {detail}"),
+            ErrorKind::UnknownKey => f.write_str("unknown signing key"),
+            ErrorKind::InvalidSignature => f.write_str("invalid signature"),
+            ErrorKind::Expired => f.write_str("token expired"),
+            ErrorKind::NotYetValid => f.write_str("token not valid yet"),
+            ErrorKind::InvalidIssuer => f.write_str("invalid issuer"),
+            ErrorKind::InvalidAudience => f.write_str("invalid audience"),
+            ErrorKind::InvalidAuthorizedParty => f.write_str("invalid authorized party"),
+            ErrorKind::MissingClaim => write!(f, "missing claim `{detail}`"),
+            ErrorKind::InvalidClaim => write!(f, "invalid claim `{detail}`"),
+            ErrorKind::Forbidden => write!(f, "forbidden: {detail}"),
+            ErrorKind::KeysUnavailable => write!(f, "signing keys unavailable: {detail}"),
+            ErrorKind::Config => write!(f, "configuration error: {detail}"),
         }
+    }
+}
+
+impl fmt::Debug for AuthError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut debug = f.debug_struct("AuthError");
+        debug.field("kind", &self.inner.kind);
+        if let Some(detail) = self.detail() {
+            debug.field("detail", &detail);
+        }
+        if let Some(time) = self.time_context() {
+            debug.field("time", &time);
+        }
+        if let Some(source) = &self.inner.source {
+            debug.field("source", source);
+        }
+        debug.finish()
+    }
+}
+
+impl StdError for AuthError {
+    fn source(&self) -> Option<&(dyn StdError + 'static)> {
+        self.inner
+            .source
+            .as_deref()
+            .map(|source| source as &(dyn StdError + 'static))
     }
 }
 
@@ -220,17 +339,17 @@ mod tests {
 
     #[test]
     fn statuses_follow_the_http_mapping() {
-        assert_eq!(AuthError::InvalidSignature.status(), 401);
-        assert_eq!(AuthError::Forbidden("scope".into()).status(), 403);
+        assert_eq!(AuthError::invalid_signature().status(), 401);
+        assert_eq!(AuthError::forbidden("scope").status(), 403);
         assert_eq!(AuthError::keys_unavailable("down", None).status(), 503);
         assert_eq!(AuthError::config("bad").status(), 500);
     }
 
     #[test]
     fn display_names_the_check_without_values() {
-        let err = AuthError::Expired { exp: 10, now: 20 };
+        let err = AuthError::expired(10, 20);
         assert_eq!(err.to_string(), "token expired");
-        assert_eq!(AuthError::InvalidIssuer.to_string(), "invalid issuer");
+        assert_eq!(AuthError::invalid_issuer().to_string(), "invalid issuer");
         assert_eq!(ErrorKind::InvalidSignature.to_string(), "invalid-signature");
     }
 }

@@ -20,7 +20,7 @@ pub mod testing;
 pub use algorithm::{Algorithm, KeyFamily, UnknownAlgorithm};
 pub use claims::{AuthUser, ClaimMap, Claims, MAX_PAYLOAD_DEPTH};
 pub use clock::{Clock, ManualClock, SystemClock};
-pub use error::{AuthError, ErrorKind, Result};
+pub use error::{AuthError, ErrorKind, Result, TimeContext};
 pub use keys::{CachePolicy, FetchError, KeyStats};
 pub use multi::MultiVerifier;
 pub use provider::{AudienceRule, Provider, TokenSource};

@@ -91,10 +91,10 @@ impl MultiVerifier {
         let [_, payload, _] = split_compact(token)?;
         let payload = decode_payload(payload)?;
         let claims: IssuerOnly<'_> = serde_json::from_slice(&payload)
-            .map_err(|_| AuthError::Malformed("payload is not a JSON object"))?;
+            .map_err(|_| AuthError::malformed("payload is not a JSON object"))?;
         claims
             .iss
             .and_then(|iss| self.by_issuer.get(&*iss))
-            .ok_or(AuthError::InvalidIssuer)
+            .ok_or_else(AuthError::invalid_issuer)
     }
 }

@@ -490,7 +490,7 @@ impl Verifier {
         let user = self.verify(token).await?;
         user.claims
             .deserialize_into()
-            .map_err(|_| AuthError::InvalidClaim("claims do not match the requested type".into()))
+            .map_err(|_| AuthError::invalid_claim("claims do not match the requested type"))
     }
 
     /// Fetches the provider's keys now, so the first request does not wait.
@@ -542,7 +542,7 @@ impl Verifier {
     async fn verify_signed(&self, token: &str, now: Duration) -> Result<(String, Option<KeyId>)> {
         let (payload_b64, key) = self.verify_signature(token, now).await?;
         let payload = String::from_utf8(decode_payload(payload_b64)?)
-            .map_err(|_| AuthError::Malformed("payload is not UTF-8"))?;
+            .map_err(|_| AuthError::malformed("payload is not UTF-8"))?;
         Ok((payload, key))
     }
 
@@ -564,21 +564,21 @@ impl Verifier {
         let header_json = &header_buf[..header_len];
         // serde would also read a struct from a JSON array; a JOSE header is an object.
         if header_json.trim_ascii_start().first() != Some(&b'{') {
-            return Err(AuthError::Malformed("header is not a JSON object"));
+            return Err(AuthError::malformed("header is not a JSON object"));
         }
         let header: Header<'_> = serde_json::from_slice(header_json)
-            .map_err(|_| AuthError::Malformed("header is not a valid JOSE header"))?;
+            .map_err(|_| AuthError::malformed("header is not a valid JOSE header"))?;
         if header.crit.is_some() {
-            return Err(AuthError::Malformed(
+            return Err(AuthError::malformed(
                 "unsupported critical header parameter",
             ));
         }
         let alg: Algorithm = header
             .alg
             .parse()
-            .map_err(|_| AuthError::UnsupportedAlgorithm("unknown algorithm"))?;
+            .map_err(|_| AuthError::unsupported_algorithm("unknown algorithm"))?;
         if !self.inner.algorithms.contains(&alg) {
-            return Err(AuthError::UnsupportedAlgorithm("algorithm not allowed"));
+            return Err(AuthError::unsupported_algorithm("algorithm not allowed"));
         }
         let mut signature_buf = [0u8; MAX_SIGNATURE_BYTES];
         let signature_len = decode_into(
@@ -587,7 +587,7 @@ impl Verifier {
             "signature too large",
             "signature is not base64url",
         )
-        .map_err(|_| AuthError::InvalidSignature)?;
+        .map_err(|_| AuthError::invalid_signature())?;
         let signature = &signature_buf[..signature_len];
         let signed = &token.as_bytes()[..header_b64.len() + 1 + payload_b64.len()];
         let kid = header.kid.as_deref();
@@ -624,7 +624,7 @@ impl Verifier {
         let inner = &*self.inner;
         let leeway = inner.leeway;
         let payload = Payload::parse(&json).map_err(|e| {
-            AuthError::Malformed(match e {
+            AuthError::malformed(match e {
                 PayloadError::Invalid => "payload is not a JSON object with unique names",
                 PayloadError::TooDeep => "payload nests too deeply",
             })
@@ -632,17 +632,17 @@ impl Verifier {
         let date = |name: &str| {
             payload
                 .date(name)
-                .map_err(|_| AuthError::InvalidClaim(name.into()))
+                .map_err(|_| AuthError::invalid_claim(name))
         };
-        let exp = date("exp")?.ok_or_else(|| AuthError::MissingClaim("exp".into()))?;
+        let exp = date("exp")?.ok_or_else(|| AuthError::missing_claim("exp"))?;
         // RFC 7519 §4.1.4: the current time must be before `exp` (plus the leeway).
         if now >= exp.saturating_add(leeway) {
-            return Err(AuthError::Expired { exp, now });
+            return Err(AuthError::expired(exp, now));
         }
         let nbf = date("nbf")?;
         for not_before in [nbf, date("iat")?].into_iter().flatten() {
             if not_before > now.saturating_add(leeway) {
-                return Err(AuthError::NotYetValid { not_before, now });
+                return Err(AuthError::not_yet_valid(not_before, now));
             }
         }
         if let Some(issuer) = &inner.issuer {
@@ -657,20 +657,20 @@ impl Verifier {
                     .any(|aud| inner.audiences.iter().any(|a| a == aud))
             });
             if !ok {
-                return Err(AuthError::InvalidAudience);
+                return Err(AuthError::invalid_audience());
             }
         } else if !inner.any_audience && payload.has("aud") {
             // RFC 7519 §4.1.3: a token meant for some audience is not meant for us.
-            return Err(AuthError::InvalidAudience);
+            return Err(AuthError::invalid_audience());
         }
         if !inner.authorized_parties.is_empty() {
             let azp = payload.str("azp");
             if !azp.is_some_and(|azp| inner.authorized_parties.iter().any(|p| *p == azp)) {
-                return Err(AuthError::InvalidAuthorizedParty);
+                return Err(AuthError::invalid_authorized_party());
             }
         }
         let mut user = inner.claims.identify(&payload).ok_or_else(|| {
-            AuthError::MissingClaim(inner.claims.user_id.first().cloned().unwrap_or_default())
+            AuthError::missing_claim(inner.claims.user_id.first().cloned().unwrap_or_default())
         })?;
         drop(payload);
         user.claims = Claims::from_json(json);
@@ -741,7 +741,7 @@ impl IssuerRule {
         if ok {
             Ok(())
         } else {
-            Err(AuthError::InvalidIssuer)
+            Err(AuthError::invalid_issuer())
         }
     }
 }
@@ -756,15 +756,15 @@ struct Validity {
 /// The three parts of a compact JWS, after the size bound. JWE (five parts) is refused here.
 pub(crate) fn split_compact(token: &str) -> Result<[&str; 3]> {
     if token.is_empty() {
-        return Err(AuthError::MissingToken);
+        return Err(AuthError::missing_token());
     }
     if token.len() > MAX_TOKEN_BYTES {
-        return Err(AuthError::Malformed("token too large"));
+        return Err(AuthError::malformed("token too large"));
     }
     let mut parts = token.split('.');
     match (parts.next(), parts.next(), parts.next(), parts.next()) {
         (Some(header), Some(payload), Some(signature), None) => Ok([header, payload, signature]),
-        _ => Err(AuthError::Malformed("expected three dot-separated parts")),
+        _ => Err(AuthError::malformed("expected three dot-separated parts")),
     }
 }
 
@@ -781,21 +781,21 @@ fn decode_into(
         0 => text.len() / 4 * 3,
         2 => text.len() / 4 * 3 + 1,
         3 => text.len() / 4 * 3 + 2,
-        _ => return Err(AuthError::Malformed(not_base64)),
+        _ => return Err(AuthError::malformed(not_base64)),
     };
     if decoded_len > buf.len() {
-        return Err(AuthError::Malformed(too_large));
+        return Err(AuthError::malformed(too_large));
     }
     URL_SAFE_NO_PAD
         .decode_slice(text, &mut buf[..decoded_len])
-        .map_err(|_| AuthError::Malformed(not_base64))
+        .map_err(|_| AuthError::malformed(not_base64))
 }
 
 /// The payload part of a compact JWS, base64url-decoded.
 pub(crate) fn decode_payload(payload_b64: &str) -> Result<Vec<u8>> {
     URL_SAFE_NO_PAD
         .decode(payload_b64)
-        .map_err(|_| AuthError::Malformed("payload is not base64url"))
+        .map_err(|_| AuthError::malformed("payload is not base64url"))
 }
 
 /// Successful verifications, keyed by SHA-256 of the token (the token itself is not kept).
@@ -866,10 +866,10 @@ impl VerifiedCache {
         let Validity { exp, nbf } = entry.validity;
         if now >= exp.saturating_add(leeway) {
             self.entries.invalidate(digest);
-            return Err(AuthError::Expired { exp, now });
+            return Err(AuthError::expired(exp, now));
         }
         if let Some(not_before) = nbf.filter(|nbf| *nbf > now.saturating_add(leeway)) {
-            return Err(AuthError::NotYetValid { not_before, now });
+            return Err(AuthError::not_yet_valid(not_before, now));
         }
         Ok(Some(entry.user.clone()))
     }
@@ -939,15 +939,15 @@ mod verified_cache_tests {
 pub fn bearer_token(header_value: &str) -> Result<&str> {
     let value = header_value.trim();
     if value.is_empty() {
-        return Err(AuthError::MissingToken);
+        return Err(AuthError::missing_token());
     }
     let (scheme, rest) = value.split_once(' ').unwrap_or((value, ""));
     if !scheme.eq_ignore_ascii_case("bearer") {
-        return Err(AuthError::Malformed("authorization scheme is not Bearer"));
+        return Err(AuthError::malformed("authorization scheme is not Bearer"));
     }
     let token = rest.trim();
     if token.is_empty() || token.contains(char::is_whitespace) {
-        return Err(AuthError::Malformed("expected exactly one bearer token"));
+        return Err(AuthError::malformed("expected exactly one bearer token"));
     }
     Ok(token)
 }
@@ -995,12 +995,12 @@ pub mod dangerous {
         let object = |part: &str, what: &'static str| -> Result<Map<String, Value>> {
             let bytes = URL_SAFE_NO_PAD
                 .decode(part)
-                .map_err(|_| AuthError::Malformed(what))?;
-            let json = std::str::from_utf8(&bytes).map_err(|_| AuthError::Malformed(what))?;
+                .map_err(|_| AuthError::malformed(what))?;
+            let json = std::str::from_utf8(&bytes).map_err(|_| AuthError::malformed(what))?;
             Payload::parse(json)
                 .ok()
                 .and_then(|payload| payload.into_map().ok())
-                .ok_or(AuthError::Malformed(what))
+                .ok_or_else(|| AuthError::malformed(what))
         };
         Ok(UnverifiedToken {
             header: object(header, "header is not a base64url JSON object")?,

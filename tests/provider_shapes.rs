@@ -8,7 +8,7 @@ use std::time::Duration;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use base64::Engine as _;
 use jwks_auth::testing::{MockProvider, TestKey, TokenBuilder, MOCK_AUTH0_AUDIENCE};
-use jwks_auth::{cookie_value, AuthError, ErrorKind, KeyFamily, ManualClock, Verifier};
+use jwks_auth::{cookie_value, ErrorKind, KeyFamily, ManualClock, Verifier};
 use serde_json::{Map, Value};
 
 /// The Clerk app origin that requests session tokens (their `azp`).
@@ -321,7 +321,8 @@ async fn clerk_token_expires_after_60_seconds() {
     clock.advance(Duration::from_secs(1)); // exp + leeway
     let err = verifier.verify(&token).await.unwrap_err();
     assert!(
-        matches!(err, AuthError::Expired { exp, now } if exp == expiry && now == expiry + 10),
+        err.time_context()
+            .is_some_and(|t| t.bound == expiry && t.now == expiry + 10),
         "{err:?}"
     );
 

@@ -135,13 +135,7 @@ async fn full_verification_checks_the_claims_too() {
         let vector = vector(name);
         let err = verifier(&vector).verify(&vector.jws).await.unwrap_err();
         assert!(
-            matches!(
-                err,
-                jwks_auth::AuthError::Expired {
-                    exp: 1300819380,
-                    ..
-                }
-            ),
+            err.time_context().is_some_and(|t| t.bound == 1300819380),
             "{}: {err:?}",
             vector.source
         );

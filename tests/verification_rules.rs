@@ -301,7 +301,8 @@ async fn exp_equal_to_now_is_expired() {
         .await
         .unwrap_err();
     assert!(
-        matches!(err, AuthError::Expired { exp, now } if exp == START && now == START),
+        err.time_context()
+            .is_some_and(|t| t.bound == START && t.now == START),
         "{err:?}"
     );
 }
@@ -365,7 +366,7 @@ async fn exp_is_required() {
         .sign();
     let err = static_verifier(&keys).verify(&token).await.unwrap_err();
     assert!(
-        matches!(&err, AuthError::MissingClaim(name) if name == "exp"),
+        err.kind() == ErrorKind::MissingClaim && err.claim() == Some("exp"),
         "{err:?}"
     );
 }
@@ -487,7 +488,7 @@ async fn a_string_exp_is_an_invalid_claim() {
         .sign();
     let err = static_verifier(&keys).verify(&token).await.unwrap_err();
     assert!(
-        matches!(&err, AuthError::InvalidClaim(name) if name == "exp"),
+        err.kind() == ErrorKind::InvalidClaim && err.claim() == Some("exp"),
         "{err:?}"
     );
 }
@@ -1080,7 +1081,7 @@ async fn a_token_without_any_user_id_claim_is_missing_a_claim() {
     let token = mock.token().without_claim("sub").sign();
     let err = mock_verifier(&mock).verify(&token).await.unwrap_err();
     assert!(
-        matches!(&err, AuthError::MissingClaim(name) if name == "sub"),
+        err.kind() == ErrorKind::MissingClaim && err.claim() == Some("sub"),
         "{err:?}"
     );
 }
@@ -1419,7 +1420,7 @@ async fn token_errors_are_401() {
 
 #[test]
 fn forbidden_is_403() {
-    let err = AuthError::Forbidden("needs scope".into());
+    let err = AuthError::forbidden("needs scope");
     assert_eq!(err.kind(), ErrorKind::Forbidden);
     assert_eq!(err.status(), 403);
 }

@@ -36,6 +36,14 @@ impl Failure {
         }
     }
 
+    /// A malformed token, worded as the library words it: exit 1, kind `malformed`.
+    pub fn malformed(what: &str) -> Self {
+        Self::rejected(
+            ErrorKind::Malformed.as_str(),
+            format!("malformed token: {what}"),
+        )
+    }
+
     /// The same failure with its detail rewritten (e.g. to add a hint).
     pub fn map_detail(mut self, rewrite: impl FnOnce(String) -> String) -> Self {
         self.detail = rewrite(self.detail);
@@ -63,10 +71,10 @@ impl From<AuthError> for Failure {
                 EXIT_REJECTED
             },
             kind: kind.as_str(),
-            detail: match err {
-                // The kind already says "config"; don't repeat "configuration error".
-                AuthError::Config(message) => message,
-                other => other.to_string(),
+            // The kind already says "config"; don't repeat "configuration error".
+            detail: match (kind, err.detail()) {
+                (ErrorKind::Config, Some(message)) => message.to_owned(),
+                _ => err.to_string(),
             },
         }
     }

@@ -1,7 +1,7 @@
 //! `jwks-auth inspect`: decode a token WITHOUT verifying it.
 
 use clap::Args;
-use jwks_auth::{dangerous, AuthError};
+use jwks_auth::dangerous;
 use serde_json::{Map, Value};
 
 use crate::failure::Failure;
@@ -25,7 +25,7 @@ pub fn run(args: InspectArgs) -> Result<(), Failure> {
     let token = token_input::read(&args.token)?;
     if token.is_empty() {
         // Nothing to decode; the library would call it a missing bearer token.
-        return Err(AuthError::Malformed("empty token").into());
+        return Err(Failure::malformed("empty token"));
     }
     let decoded = dangerous::decode_unverified(&token)?;
     let now = now_unix();

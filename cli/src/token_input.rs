@@ -2,7 +2,7 @@
 
 use std::io::Read;
 
-use jwks_auth::{AuthError, MAX_TOKEN_BYTES};
+use jwks_auth::MAX_TOKEN_BYTES;
 
 use crate::failure::Failure;
 
@@ -22,8 +22,8 @@ pub fn read(arg: &str) -> Result<String, Failure> {
         .read_to_end(&mut bytes)
         .map_err(|e| Failure::config(format!("cannot read the token from stdin: {e}")))?;
     if bytes.len() > STDIN_LIMIT.max(MAX_TOKEN_BYTES) {
-        return Err(AuthError::Malformed("token too large").into());
+        return Err(Failure::malformed("token too large"));
     }
-    let text = String::from_utf8(bytes).map_err(|_| AuthError::Malformed("token is not UTF-8"))?;
+    let text = String::from_utf8(bytes).map_err(|_| Failure::malformed("token is not UTF-8"))?;
     Ok(text.trim().to_owned())
 }

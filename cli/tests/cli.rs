@@ -11,7 +11,7 @@ use std::time::Duration;
 use assert_cmd::Command;
 use jwks_auth::provider::BUILTIN_PRESETS;
 use jwks_auth::testing::{TestKeys, TEST_SECRET};
-use jwks_auth::{Algorithm, AuthError};
+use jwks_auth::Algorithm;
 use predicates::prelude::*;
 use serde_json::Value;
 
@@ -166,11 +166,7 @@ fn verify_with_a_pem_file() {
         .args(["verify", "--pem-file"])
         .arg(fixture("ec-p256-b.pub.pem"))
         .arg(&token);
-    assert_rejected(
-        other_key,
-        "invalid-signature",
-        &AuthError::InvalidSignature.to_string(),
-    );
+    assert_rejected(other_key, "invalid-signature", "invalid signature");
 }
 
 #[test]
@@ -214,11 +210,7 @@ fn at_makes_an_expired_token_valid_at_that_time() {
         .sign();
     let mut now = jwks_auth();
     now.args(["verify", "--jwks-file"]).arg(&jwks).arg(&token);
-    assert_rejected(
-        now,
-        "expired",
-        &AuthError::Expired { exp: 0, now: 0 }.to_string(),
-    );
+    assert_rejected(now, "expired", "token expired");
 
     let output = jwks_auth()
         .args(["verify", "--jwks-file"])
@@ -272,61 +264,52 @@ fn rejections_name_the_kind_and_the_error() {
     let jwks = test_jwks_file("reject.json");
     let keys = TestKeys::new();
     let es256 = || keys.token(Algorithm::ES256);
-    let cases: Vec<(&str, String, Vec<&str>, AuthError)> = vec![
-        (
-            "expired",
-            es256().expired().sign(),
-            vec![],
-            AuthError::Expired { exp: 0, now: 0 },
-        ),
+    let cases: Vec<(&str, String, Vec<&str>, &str)> = vec![
+        ("expired", es256().expired().sign(), vec![], "token expired"),
         (
             "invalid-signature",
             es256().sign_with_wrong_key(),
             vec![],
-            AuthError::InvalidSignature,
+            "invalid signature",
         ),
         (
             "unknown-key",
             es256().kid("no-such-kid").sign(),
             vec![],
-            AuthError::UnknownKey,
+            "unknown signing key",
         ),
         (
             "invalid-audience",
             es256().audience("someone-else").sign(),
             vec!["--audience", "my-api"],
-            AuthError::InvalidAudience,
+            "invalid audience",
         ),
         (
             "invalid-issuer",
             es256().issuer("https://evil.example").sign(),
             vec!["--issuer", "https://idp.example"],
-            AuthError::InvalidIssuer,
+            "invalid issuer",
         ),
         (
             "not-yet-valid",
             es256().not_before_in(3600).sign(),
             vec![],
-            AuthError::NotYetValid {
-                not_before: 0,
-                now: 0,
-            },
+            "token not valid yet",
         ),
         (
             "missing-claim",
             es256().sign(),
             vec!["--user-id-claim", "uid"],
-            AuthError::MissingClaim("uid".into()),
+            "missing claim `uid`",
         ),
     ];
-    for (kind, token, extra, error) in cases {
-        assert_eq!(error.kind().as_str(), kind);
+    for (kind, token, extra, message) in cases {
         let mut cmd = jwks_auth();
         cmd.args(["verify", "--jwks-file"])
             .arg(&jwks)
             .args(extra)
             .arg(&token);
-        assert_rejected(cmd, kind, &error.to_string());
+        assert_rejected(cmd, kind, message);
     }
 }
 

@@ -75,7 +75,7 @@ pub(crate) async fn user_from_parts<S: AuthState>(
         );
         return Err(AuthRejection::new(
             RejectionKind::Misconfigured,
-            AuthError::Config("no Verifier in the router state or request extensions".into()),
+            AuthError::config("no Verifier in the router state or request extensions"),
             &config,
         ));
     };
@@ -152,7 +152,7 @@ where
             .map(TypedClaims)
             .map_err(|_| {
                 AuthRejection::from_verify_error(
-                    AuthError::InvalidClaim("claims do not match the requested type".into()),
+                    AuthError::invalid_claim("claims do not match the requested type"),
                     &config_of(parts),
                 )
             })

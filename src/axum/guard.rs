@@ -121,7 +121,7 @@ impl Rule {
             tracing::debug!(user = %user.id, rule = what, "guard refused the request");
             AuthRejection::new(
                 RejectionKind::InsufficientScope,
-                AuthError::Forbidden(what.to_owned()),
+                AuthError::forbidden(what.to_owned()),
                 config,
             )
         };
@@ -144,7 +144,7 @@ impl Rule {
                     Err(RawPathParamsRejection::InvalidUtf8InPathParam(_)) => {
                         return Err(AuthRejection::new(
                             RejectionKind::MalformedRequest,
-                            AuthError::Malformed("path parameter is not UTF-8"),
+                            AuthError::malformed("path parameter is not UTF-8"),
                             config,
                         ))
                     }
@@ -157,7 +157,7 @@ impl Rule {
                         tracing::warn!(param = %name, "require_same_user: the route has no such path parameter; use route_layer on a route that declares it");
                         Err(AuthRejection::new(
                             RejectionKind::Misconfigured,
-                            AuthError::Config(format!("no path parameter `{name}`")),
+                            AuthError::config(format!("no path parameter `{name}`")),
                             config,
                         ))
                     }

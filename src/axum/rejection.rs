@@ -211,7 +211,11 @@ impl AuthRejection {
 
     /// The rejection for a request without a token, under `config`'s realm.
     pub fn missing_token(config: &AuthConfig) -> Self {
-        AuthRejection::new(RejectionKind::MissingToken, AuthError::MissingToken, config)
+        AuthRejection::new(
+            RejectionKind::MissingToken,
+            AuthError::missing_token(),
+            config,
+        )
     }
 }
 
@@ -315,7 +319,7 @@ mod tests {
     #[test]
     fn display_is_a_short_phrase_without_detail() {
         let config = AuthConfig::new();
-        let rejection = AuthRejection::from_verify_error(AuthError::InvalidSignature, &config);
+        let rejection = AuthRejection::from_verify_error(AuthError::invalid_signature(), &config);
         assert_eq!(rejection.to_string(), "invalid bearer token");
         assert_eq!(rejection.source().unwrap().to_string(), "invalid signature");
     }

@@ -45,7 +45,7 @@ fn authorization_token(headers: &HeaderMap) -> Result<Option<&str>, (RejectionKi
         (Some(_), Some(_)) => {
             return Err((
                 RejectionKind::MalformedRequest,
-                AuthError::Malformed("several authorization headers"),
+                AuthError::malformed("several authorization headers"),
             ))
         }
         (Some(value), None) => value,
@@ -53,7 +53,7 @@ fn authorization_token(headers: &HeaderMap) -> Result<Option<&str>, (RejectionKi
     let text = value.to_str().map_err(|_| {
         (
             RejectionKind::MalformedRequest,
-            AuthError::Malformed("authorization header is not visible ASCII"),
+            AuthError::malformed("authorization header is not visible ASCII"),
         )
     })?;
     // RFC 6750 §3.1: a header without credentials is a malformed request, not "no token"
@@ -61,13 +61,13 @@ fn authorization_token(headers: &HeaderMap) -> Result<Option<&str>, (RejectionKi
     let Some(scheme) = text.split_whitespace().next() else {
         return Err((
             RejectionKind::MalformedRequest,
-            AuthError::Malformed("empty authorization header"),
+            AuthError::malformed("empty authorization header"),
         ));
     };
     if !scheme.eq_ignore_ascii_case("bearer") {
         return Err((
             RejectionKind::UnsupportedScheme,
-            AuthError::Malformed("authorization scheme is not Bearer"),
+            AuthError::malformed("authorization scheme is not Bearer"),
         ));
     }
     bearer_token(text)

@@ -12,7 +12,7 @@ use crate::error::AuthError;
 pub(crate) const USER_AGENT: &str = concat!("jwks-auth/", env!("CARGO_PKG_VERSION"));
 const MAX_REDIRECTS: usize = 3;
 
-/// Why a fetch failed. Carried as the `source` of [`AuthError::KeysUnavailable`].
+/// Why a fetch failed. Carried as the `source` of a [`KeysUnavailable`](crate::ErrorKind::KeysUnavailable) error ([`AuthError::fetch_error`](crate::AuthError::fetch_error)).
 #[derive(Debug, Clone, thiserror::Error)]
 #[non_exhaustive]
 pub enum FetchError {

@@ -110,7 +110,7 @@ impl VerifyingKey {
         signature: &[u8],
     ) -> Result<(), AuthError> {
         let (_, material) = self.verifiers.iter().find(|(a, _)| *a == alg).ok_or(
-            AuthError::UnsupportedAlgorithm("algorithm does not fit the key"),
+            AuthError::unsupported_algorithm("algorithm does not fit the key"),
         )?;
         let ok = match material {
             KeyMaterial::Public(key) => key.verify_sig(message, signature).is_ok(),
@@ -119,7 +119,7 @@ impl VerifyingKey {
         if ok {
             Ok(())
         } else {
-            Err(AuthError::InvalidSignature)
+            Err(AuthError::invalid_signature())
         }
     }
 

@@ -283,7 +283,7 @@ impl KeySet {
         max_kidless: usize,
     ) -> Result<&VerifyingKey, AuthError> {
         if let Some(kid) = kid.filter(|_| !self.by_kid.is_empty()) {
-            let key = self.by_kid(kid).ok_or(AuthError::UnknownKey)?;
+            let key = self.by_kid(kid).ok_or_else(AuthError::unknown_key)?;
             return key.verify(alg, message, signature).map(|()| key);
         }
         let mut candidates = self
@@ -293,11 +293,11 @@ impl KeySet {
             .take(max_kidless)
             .peekable();
         if candidates.peek().is_none() {
-            return Err(AuthError::UnknownKey);
+            return Err(AuthError::unknown_key());
         }
         candidates
             .find(|key| key.verify(alg, message, signature).is_ok())
-            .ok_or(AuthError::InvalidSignature)
+            .ok_or_else(AuthError::invalid_signature)
     }
 
     /// Whether this exact key (kid, algorithms and material) is in the set. No allocation.
@@ -590,7 +590,7 @@ impl KeyStore {
             self.negative.insert(kid.into(), self.clock.now());
         }
         bump(&self.counters.unknown_kid_rejections);
-        Err(AuthError::UnknownKey)
+        Err(AuthError::unknown_key())
     }
 
     /// Fetches now, ignoring freshness and cooldown (used by `warm_up`).
