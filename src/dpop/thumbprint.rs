@@ -132,18 +132,19 @@ impl Confirmation {
         }
         let mut confirmation = Confirmation::default();
         for (name, value) in object {
-            let text = value
-                .as_str()
-                .ok_or(DpopError::BindingMismatch("cnf member is not a string"))?;
-            match name.as_str() {
-                "jkt" => confirmation.jkt = Some(text.to_owned()),
-                "x5t#S256" => confirmation.x5t_s256 = Some(text.to_owned()),
+            let slot = match name.as_str() {
+                "jkt" => &mut confirmation.jkt,
+                "x5t#S256" => &mut confirmation.x5t_s256,
                 _ => {
                     return Err(DpopError::BindingMismatch(
                         "unsupported cnf confirmation method",
                     ))
                 }
-            }
+            };
+            let text = value
+                .as_str()
+                .ok_or(DpopError::BindingMismatch("cnf member is not a string"))?;
+            *slot = Some(text.to_owned());
         }
         Ok(confirmation)
     }
@@ -254,6 +255,7 @@ mod tests {
     fn cnf_with_an_unknown_method_is_refused() {
         for cnf in [
             json!({"jwk": {"kty": "OKP"}}),
+            json!({"jku": "https://a.example/jwks"}),
             json!({"jkt": "a", "kid": "b"}),
             json!({}),
             json!("jkt"),
@@ -261,6 +263,17 @@ mod tests {
         ] {
             assert!(Confirmation::from_claim(&cnf).is_err(), "{cnf}");
         }
+    }
+
+    #[test]
+    fn cnf_with_an_object_valued_unknown_method_names_the_method() {
+        let result = Confirmation::from_claim(&json!({"jwk": {"kty": "OKP", "x": "a"}}));
+        assert!(matches!(
+            result,
+            Err(DpopError::BindingMismatch(
+                "unsupported cnf confirmation method"
+            ))
+        ));
     }
 
     #[test]
