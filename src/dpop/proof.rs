@@ -761,6 +761,47 @@ mod tests {
         );
     }
 
+    fn signed_raw(header: &str, payload: &str) -> String {
+        let input = format!(
+            "{}.{}",
+            URL_SAFE_NO_PAD.encode(header),
+            URL_SAFE_NO_PAD.encode(payload)
+        );
+        let signature = key().sign(Algorithm::ES256, input.as_bytes());
+        format!("{input}.{}", URL_SAFE_NO_PAD.encode(signature))
+    }
+
+    fn raw_header() -> String {
+        let jwk = serde_json::to_string(&key().public_jwk().unwrap()).unwrap();
+        format!(r#"{{"typ":"dpop+jwt","alg":"ES256","jwk":{jwk}}}"#)
+    }
+
+    #[test]
+    fn a_duplicate_claim_is_refused() {
+        let payload = format!(
+            r#"{{"htm":"GET","htm":"POST","htu":"{URL}","iat":{NOW},"jti":"j","ath":"{}"}}"#,
+            sha256_b64(TOKEN.as_bytes())
+        );
+        let proof = signed_raw(&raw_header(), &payload);
+        assert_eq!(reason(check(&proof)), "proof claims are not valid");
+    }
+
+    #[test]
+    fn a_duplicate_header_member_is_refused() {
+        let header = raw_header().replacen(r#""alg":"ES256""#, r#""alg":"ES256","alg":"ES256""#, 1);
+        let payload = format!(
+            r#"{{"htm":"GET","htu":"{URL}","iat":{NOW},"jti":"j","ath":"{}"}}"#,
+            sha256_b64(TOKEN.as_bytes())
+        );
+        let proof = signed_raw(&header, &payload);
+        assert_eq!(
+            reason(check(&proof)),
+            "proof header is not a valid jose header"
+        );
+        // The same proof without the duplicate is fine: the test isolates the duplicate.
+        check(&signed_raw(&raw_header(), &payload)).unwrap();
+    }
+
     #[test]
     fn a_wrong_typ_is_refused() {
         for typ in ["JWT", "at+jwt", "dpop", "dpop+jwt "] {

@@ -170,8 +170,8 @@ impl InMemoryReplayStore {
         }
     }
 
-    /// The same store reading time from `clock` (e.g. the checker's
-    /// [`ManualClock`](crate::ManualClock) in tests).
+    /// An empty store of the same capacity reading time from `clock` (e.g. the checker's
+    /// [`ManualClock`](crate::ManualClock) in tests). Default: the system clock.
     #[must_use]
     pub fn clock(self, clock: impl Clock) -> Self {
         let capacity = self.entries.policy().max_capacity().unwrap_or(0);
