@@ -640,6 +640,16 @@ mod tests {
     }
 
     #[test]
+    fn checker_and_its_future_are_send_and_sync() {
+        fn send_sync<T: Send + Sync + Clone + 'static>(_: &T) {}
+        fn send<T: Send>(_: &T) {}
+        let checker = checker();
+        send_sync(&checker);
+        let request = DpopRequest::new("GET", URL);
+        send(&checker.check(&[], &request));
+    }
+
+    #[test]
     fn a_valid_proof_is_accepted() {
         let verified = check(&proof().sign()).unwrap();
         assert_eq!(verified.jkt(), key().jkt());
