@@ -6,6 +6,7 @@
 mod algorithm;
 mod claims;
 mod clock;
+pub mod dpop;
 mod error;
 pub mod keys;
 mod multi;

@@ -24,6 +24,7 @@
 //! [`MockProvider::jwks_requests`] let you assert refresh behaviour. For networkless verifiers
 //! use [`TestKeys`].
 
+mod dpop;
 mod keys;
 
 use std::collections::BTreeMap;
@@ -36,6 +37,7 @@ use serde_json::{json, Map, Value};
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
 
+pub use dpop::DpopProof;
 pub use keys::{TestKey, TestKeys, TEST_SECRET};
 
 use crate::algorithm::{Algorithm, KeyFamily};

@@ -1,0 +1,268 @@
+//! Remembering proof ids (`jti`) so a proof is accepted once (RFC 9449 §11.1).
+
+use std::error::Error as StdError;
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::Duration;
+
+use moka::ops::compute::{CompResult, Op};
+
+use crate::clock::{Clock, SystemClock};
+
+/// The future a [`ReplayStore`] returns.
+pub type StoreFuture<'a> = Pin<Box<dyn Future<Output = Result<bool, StoreError>> + Send + 'a>>;
+
+/// Where accepted proof ids are remembered; shared by every verifier of a fleet when it is
+/// backed by a shared database.
+///
+/// [`DpopChecker`](super::DpopChecker) calls [`check_and_remember`](Self::check_and_remember)
+/// once per otherwise valid proof with `id` = base64url(SHA-256(`jkt` ‖ 0 ‖ `jti`)), a
+/// 43-character ASCII string: keyed per proof key, one client cannot block another's `jti`,
+/// and the store never holds attacker-chosen strings of attacker-chosen length. `until` is
+/// the Unix time (as [`Clock`] reads it) after which the proof's `iat` is out of the window
+/// anyway, so the entry may be forgotten then.
+///
+/// An implementation must be atomic: of two concurrent calls with the same id, exactly one
+/// may answer `true`.
+///
+/// ```
+/// use jwks_auth::dpop::{ReplayStore, StoreError, StoreFuture};
+/// use std::collections::HashMap;
+/// use std::sync::Mutex;
+/// use std::time::Duration;
+///
+/// /// Never forgets (fine for a test, unbounded in production).
+/// #[derive(Debug, Default)]
+/// struct Forever(Mutex<HashMap<String, Duration>>);
+///
+/// impl ReplayStore for Forever {
+///     fn check_and_remember(&self, id: &str, until: Duration) -> StoreFuture<'_> {
+///         let fresh = self.0.lock().unwrap().insert(id.to_owned(), until).is_none();
+///         Box::pin(async move { Ok::<_, StoreError>(fresh) })
+///     }
+/// }
+/// ```
+pub trait ReplayStore: Send + Sync + fmt::Debug + 'static {
+    /// Remembers `id` until `until` (Unix time) and answers `true`, or answers `false` when
+    /// `id` is already remembered (a replay). An error means the store could not answer;
+    /// the proof is then refused with [`DpopError::StoreUnavailable`](super::DpopError).
+    fn check_and_remember(&self, id: &str, until: Duration) -> StoreFuture<'_>;
+}
+
+/// A replay store that could not answer (e.g. a database that is down).
+///
+/// Its message comes from the store; the checker never puts a proof or `jti` into it.
+#[derive(Debug)]
+pub struct StoreError {
+    message: Box<str>,
+    source: Option<Box<dyn StdError + Send + Sync>>,
+}
+
+impl StoreError {
+    /// An error with a short message.
+    pub fn new(message: impl Into<String>) -> Self {
+        StoreError {
+            message: message.into().into_boxed_str(),
+            source: None,
+        }
+    }
+
+    /// An error with a short message and its cause.
+    pub fn with_source(
+        message: impl Into<String>,
+        source: impl StdError + Send + Sync + 'static,
+    ) -> Self {
+        StoreError {
+            message: message.into().into_boxed_str(),
+            source: Some(Box::new(source)),
+        }
+    }
+}
+
+impl fmt::Display for StoreError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl StdError for StoreError {
+    fn source(&self) -> Option<&(dyn StdError + 'static)> {
+        self.source
+            .as_deref()
+            .map(|e| e as &(dyn StdError + 'static))
+    }
+}
+
+/// The default replay store: in process memory, bounded, entries expiring at their
+/// `until`. Right for one instance; a fleet behind a load balancer needs a shared store,
+/// or a proof replayed to another instance is accepted there.
+///
+/// When full, the least useful entries are evicted (moka's TinyLFU), so a flood of valid
+/// proofs can make a replay go unnoticed: size it for the proofs of one iat window.
+///
+/// ```
+/// use jwks_auth::dpop::{InMemoryReplayStore, ReplayStore};
+/// use std::time::Duration;
+/// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+/// let store = InMemoryReplayStore::new(10_000);
+/// let until = Duration::from_secs(u32::MAX as u64);
+/// assert!(store.check_and_remember("id-1", until).await?);
+/// assert!(!store.check_and_remember("id-1", until).await?);
+/// # Ok::<_, jwks_auth::dpop::StoreError>(()) }).unwrap();
+/// ```
+#[derive(Clone)]
+pub struct InMemoryReplayStore {
+    entries: moka::sync::Cache<Box<str>, Duration>,
+    clock: Arc<dyn Clock>,
+}
+
+impl fmt::Debug for InMemoryReplayStore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("InMemoryReplayStore")
+            .field("entries", &self.entries.entry_count())
+            .field("capacity", &self.entries.policy().max_capacity())
+            .finish_non_exhaustive()
+    }
+}
+
+/// Each entry lives until its `until` as read from the store's clock.
+struct UntilExpiry(Arc<dyn Clock>);
+
+impl moka::Expiry<Box<str>, Duration> for UntilExpiry {
+    fn expire_after_create(
+        &self,
+        _key: &Box<str>,
+        until: &Duration,
+        _created_at: std::time::Instant,
+    ) -> Option<Duration> {
+        Some(until.saturating_sub(self.0.now()))
+    }
+
+    fn expire_after_update(
+        &self,
+        key: &Box<str>,
+        until: &Duration,
+        updated_at: std::time::Instant,
+        _duration_until_expiry: Option<Duration>,
+    ) -> Option<Duration> {
+        self.expire_after_create(key, until, updated_at)
+    }
+}
+
+impl InMemoryReplayStore {
+    /// Default capacity of the store a [`DpopChecker`](super::DpopChecker) makes itself.
+    pub const DEFAULT_CAPACITY: u64 = 100_000;
+
+    /// A store remembering at most `capacity` proofs, on the system clock.
+    pub fn new(capacity: u64) -> Self {
+        Self::with_clock(capacity, Arc::new(SystemClock))
+    }
+
+    pub(crate) fn with_clock(capacity: u64, clock: Arc<dyn Clock>) -> Self {
+        InMemoryReplayStore {
+            entries: moka::sync::Cache::builder()
+                .max_capacity(capacity)
+                .expire_after(UntilExpiry(clock.clone()))
+                .build(),
+            clock,
+        }
+    }
+
+    /// An empty store of the same capacity reading time from `clock` (e.g. the checker's
+    /// [`ManualClock`](crate::ManualClock) in tests). Default: the system clock.
+    #[must_use]
+    pub fn clock(self, clock: impl Clock) -> Self {
+        let capacity = self.entries.policy().max_capacity().unwrap_or(0);
+        Self::with_clock(capacity, Arc::new(clock))
+    }
+
+    fn remember(&self, id: &str, until: Duration) -> bool {
+        let now = self.clock.now();
+        // One atomic step per key: an entry that is still live means a replay; an expired
+        // one (the clock moved past it before moka evicted it) is replaced.
+        let result =
+            self.entries
+                .entry(Box::from(id))
+                .and_compute_with(|existing| match existing {
+                    Some(entry) if *entry.value() > now => Op::Nop,
+                    _ => Op::Put(until),
+                });
+        !matches!(result, CompResult::Unchanged(_))
+    }
+}
+
+impl ReplayStore for InMemoryReplayStore {
+    fn check_and_remember(&self, id: &str, until: Duration) -> StoreFuture<'_> {
+        let fresh = self.remember(id, until);
+        Box::pin(std::future::ready(Ok(fresh)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::clock::ManualClock;
+
+    fn block_on<F: Future>(future: F) -> F::Output {
+        tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap()
+            .block_on(future)
+    }
+
+    #[test]
+    fn first_sighting_is_fresh_and_the_second_a_replay() {
+        let clock = ManualClock::at_unix(1_000);
+        let store = InMemoryReplayStore::new(16).clock(clock);
+        let until = Duration::from_secs(1_060);
+        assert!(block_on(store.check_and_remember("a", until)).unwrap());
+        assert!(!block_on(store.check_and_remember("a", until)).unwrap());
+        assert!(block_on(store.check_and_remember("b", until)).unwrap());
+    }
+
+    #[test]
+    fn an_entry_is_forgotten_after_its_until() {
+        let clock = ManualClock::at_unix(1_000);
+        let store = InMemoryReplayStore::new(16).clock(clock.clone());
+        let until = Duration::from_secs(1_060);
+        assert!(block_on(store.check_and_remember("a", until)).unwrap());
+        clock.advance(Duration::from_secs(61));
+        assert!(block_on(store.check_and_remember("a", Duration::from_secs(1_200))).unwrap());
+    }
+
+    #[test]
+    fn an_entry_is_kept_until_its_until() {
+        let clock = ManualClock::at_unix(1_000);
+        let store = InMemoryReplayStore::new(16).clock(clock.clone());
+        assert!(block_on(store.check_and_remember("a", Duration::from_secs(1_060))).unwrap());
+        clock.advance(Duration::from_secs(59));
+        assert!(!block_on(store.check_and_remember("a", Duration::from_secs(1_200))).unwrap());
+    }
+
+    #[test]
+    fn concurrent_sightings_of_one_id_are_fresh_exactly_once() {
+        let store = Arc::new(InMemoryReplayStore::new(1_000));
+        let until = SystemClock.now() + Duration::from_secs(60);
+        let threads: Vec<_> = (0..8)
+            .map(|_| {
+                let store = store.clone();
+                std::thread::spawn(move || store.remember("same", until))
+            })
+            .collect();
+        let fresh = threads
+            .into_iter()
+            .map(|t| t.join().unwrap())
+            .filter(|&fresh| fresh)
+            .count();
+        assert_eq!(fresh, 1);
+    }
+
+    #[test]
+    fn store_error_display_is_its_message_and_keeps_the_source() {
+        let error = StoreError::with_source("redis down", std::io::Error::other("refused"));
+        assert_eq!(error.to_string(), "redis down");
+        assert!(StdError::source(&error).is_some());
+    }
+}

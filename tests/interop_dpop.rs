@@ -1,0 +1,277 @@
+//! Interop: DPoP proofs made by panva's `dpop` npm package (pinned in
+//! `tests/interop/oidc-provider/package-lock.json`, driven by `proof.mjs`) checked by
+//! `DpopChecker`, for ES256 and EdDSA keys (under both names dpop-era clients use: RFC
+//! 8037 `EdDSA` and RFC 9864 `Ed25519`) and RSA.
+//!
+//! The last test adds the authorization server: `oidc-provider` (`server.mjs`, its `dPoP`
+//! feature) issues a DPoP-bound access token through a client-credentials grant
+//! (`token.mjs`), verified by a `Verifier` through discovery, then checked with proofs by
+//! the same key.
+//!
+//! Needs Node.js (>= 20) and npm on `PATH`; the first run installs the pinned dependencies
+//! with `npm ci`. Without node the tests fail with a message saying so: never skipped.
+
+mod support;
+
+use std::sync::OnceLock;
+
+use jwks_auth::dpop::{jwk_thumbprint, Confirmation, DpopChecker, DpopError, DpopRequest};
+use jwks_auth::{Provider, Verifier};
+use serde_json::Value;
+use support::node::{NodeProject, NodeServer};
+
+const PROJECT: NodeProject = NodeProject {
+    name: "oidc-provider",
+    dir: "tests/interop/oidc-provider",
+    min_node: (20, 0),
+};
+
+const HTU: &str = "https://api.example.test/notes";
+const TOKEN: &str = "an-access-token-the-proof-is-bound-to";
+
+struct Proof {
+    proof: String,
+    jkt: String,
+    header: Value,
+}
+
+fn node_proof(alg: &str, htm: &str, extra: &[&str]) -> Proof {
+    let mut args = vec!["--alg", alg, "--htm", htm, "--htu", HTU];
+    args.extend_from_slice(extra);
+    let out: Value =
+        serde_json::from_str(&PROJECT.run("proof.mjs", &args)).expect("proof.mjs prints JSON");
+    let proof = out["proof"].as_str().expect("proof").to_owned();
+    let header_b64 = proof.split('.').next().unwrap();
+    use base64::Engine as _;
+    let header = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(header_b64)
+        .unwrap();
+    Proof {
+        jkt: out["jkt"].as_str().expect("jkt").to_owned(),
+        header: serde_json::from_slice(&header).unwrap(),
+        proof,
+    }
+}
+
+async fn check(checker: &DpopChecker, proof: &Proof, method: &str) -> Result<(), DpopError> {
+    let request = DpopRequest::new(method, HTU)
+        .access_token(TOKEN)
+        .cnf_jkt(&proof.jkt);
+    checker.check(&[&proof.proof], &request).await.map(drop)
+}
+
+#[tokio::test]
+async fn proofs_by_the_dpop_package_are_accepted() {
+    let checker = DpopChecker::builder().build().unwrap();
+    for (alg, header_alg) in [
+        ("ES256", "ES256"),
+        ("EdDSA", "EdDSA"),
+        ("Ed25519", "Ed25519"),
+        ("RS256", "RS256"),
+        ("PS256", "PS256"),
+    ] {
+        let proof = node_proof(alg, "GET", &["--ath", TOKEN]);
+        assert_eq!(proof.header["alg"], header_alg, "{alg}");
+        let verified = checker
+            .check(
+                &[&proof.proof],
+                &DpopRequest::new("GET", HTU)
+                    .access_token(TOKEN)
+                    .cnf_jkt(&proof.jkt),
+            )
+            .await
+            .unwrap_or_else(|e| panic!("{alg}: {e}"));
+        assert_eq!(verified.jkt(), proof.jkt, "{alg}");
+    }
+}
+
+#[tokio::test]
+async fn our_thumbprint_of_their_jwk_is_their_jkt() {
+    for alg in ["ES256", "EdDSA", "RS256"] {
+        let proof = node_proof(alg, "GET", &[]);
+        let jwk = proof.header["jwk"].as_object().expect("a jwk header");
+        assert_eq!(jwk_thumbprint(jwk).unwrap(), proof.jkt, "{alg}");
+    }
+}
+
+#[tokio::test]
+async fn a_replayed_proof_by_the_dpop_package_is_refused() {
+    let checker = DpopChecker::builder().build().unwrap();
+    for alg in ["ES256", "EdDSA"] {
+        let proof = node_proof(alg, "GET", &["--ath", TOKEN]);
+        check(&checker, &proof, "GET").await.unwrap();
+        assert!(
+            matches!(
+                check(&checker, &proof, "GET").await,
+                Err(DpopError::Replayed)
+            ),
+            "{alg}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_proof_by_the_dpop_package_for_another_method_is_refused() {
+    let checker = DpopChecker::builder().build().unwrap();
+    for alg in ["ES256", "EdDSA"] {
+        let proof = node_proof(alg, "POST", &["--ath", TOKEN]);
+        assert!(
+            matches!(
+                check(&checker, &proof, "GET").await,
+                Err(DpopError::InvalidProof(
+                    "htm does not match the request method"
+                ))
+            ),
+            "{alg}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_proof_by_the_dpop_package_for_another_token_is_refused() {
+    let checker = DpopChecker::builder().build().unwrap();
+    for alg in ["ES256", "EdDSA"] {
+        let proof = node_proof(alg, "GET", &["--ath", "some-other-token"]);
+        assert!(
+            matches!(
+                check(&checker, &proof, "GET").await,
+                Err(DpopError::InvalidProof(
+                    "ath does not match the access token"
+                ))
+            ),
+            "{alg}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_nonce_from_our_issuer_in_a_dpop_package_proof_is_accepted() {
+    let issuer = jwks_auth::dpop::NonceIssuer::new(std::time::Duration::from_secs(300)).unwrap();
+    let checker = DpopChecker::builder().nonces(issuer).build().unwrap();
+    let nonce = checker.current_nonce().unwrap();
+    for alg in ["ES256", "EdDSA"] {
+        let without = node_proof(alg, "GET", &["--ath", TOKEN]);
+        assert!(
+            matches!(
+                check(&checker, &without, "GET").await,
+                Err(DpopError::UseNonce(_))
+            ),
+            "{alg}"
+        );
+        let with = node_proof(alg, "GET", &["--ath", TOKEN, "--nonce", &nonce]);
+        check(&checker, &with, "GET")
+            .await
+            .unwrap_or_else(|e| panic!("{alg}: {e}"));
+    }
+}
+
+/// The resource server `server.mjs` issues JWT access tokens for.
+const API: &str = "https://api.example.test/";
+
+/// One server per test binary; it exits with this process (its stdin closes).
+fn server() -> &'static NodeServer {
+    static SERVER: OnceLock<NodeServer> = OnceLock::new();
+    SERVER.get_or_init(|| {
+        PROJECT.start("server.mjs", |command| {
+            command.env_remove("NODE_ENV");
+        })
+    })
+}
+
+#[tokio::test]
+async fn a_dpop_bound_token_from_oidc_provider_is_accepted_only_with_its_proof() {
+    let issuer = server().url();
+    let verifier = Verifier::builder(Provider::oidc(issuer).expect("issuer is a URL"))
+        .audience(API)
+        .build()
+        .expect("verifier");
+    let checker = DpopChecker::builder().build().unwrap();
+    for alg in ["ES256", "EdDSA"] {
+        let out = PROJECT.run(
+            "token.mjs",
+            &[
+                "--issuer",
+                issuer,
+                "--resource",
+                API,
+                "--scope",
+                "read:notes",
+                "--alg",
+                alg,
+            ],
+        );
+        let out: Value = serde_json::from_str(&out).expect("token.mjs prints JSON");
+        assert_eq!(out["token_type"], "DPoP", "{alg}");
+        let token = out["access_token"].as_str().expect("access_token");
+        let key = out["key"].to_string();
+
+        let user = verifier
+            .verify(token)
+            .await
+            .unwrap_or_else(|e| panic!("{alg}: {e}"));
+        let cnf = Confirmation::from_claim(user.claims.get("cnf").expect("cnf")).unwrap();
+        let jkt = cnf.jkt().expect("cnf.jkt");
+        // Sent as a plain bearer token (no proof), the bound token is refused.
+        assert!(
+            matches!(cnf.check(None, None), Err(DpopError::BindingMismatch(_))),
+            "{alg}"
+        );
+
+        let proof = |htm: &str, htu: &str, key: Option<&str>| {
+            let mut args = vec!["--alg", alg, "--htm", htm, "--htu", htu, "--ath", token];
+            if let Some(key) = key {
+                args.extend(["--key", key]);
+            }
+            let out: Value = serde_json::from_str(&PROJECT.run("proof.mjs", &args)).unwrap();
+            out["proof"].as_str().unwrap().to_owned()
+        };
+        let request = DpopRequest::new("GET", HTU)
+            .access_token(token)
+            .cnf_jkt(jkt);
+
+        let fresh = proof("GET", HTU, Some(&key));
+        let verified = checker
+            .check(&[&fresh], &request)
+            .await
+            .unwrap_or_else(|e| panic!("{alg}: {e}"));
+        cnf.check(Some(verified.jkt()), None).unwrap();
+        assert!(
+            matches!(
+                checker.check(&[&fresh], &request).await,
+                Err(DpopError::Replayed)
+            ),
+            "{alg}: replay"
+        );
+
+        let wrong_htm = proof("POST", HTU, Some(&key));
+        assert!(
+            matches!(
+                checker.check(&[&wrong_htm], &request).await,
+                Err(DpopError::InvalidProof(
+                    "htm does not match the request method"
+                ))
+            ),
+            "{alg}"
+        );
+        let wrong_htu = proof("GET", "https://api.example.test/other", Some(&key));
+        assert!(
+            matches!(
+                checker.check(&[&wrong_htu], &request).await,
+                Err(DpopError::InvalidProof(
+                    "htu does not match the request url"
+                ))
+            ),
+            "{alg}"
+        );
+        let other_key = proof("GET", HTU, None);
+        assert!(
+            matches!(
+                checker.check(&[&other_key], &request).await,
+                Err(DpopError::BindingMismatch(
+                    "proof key does not match cnf jkt"
+                ))
+            ),
+            "{alg}"
+        );
+    }
+}
