@@ -93,7 +93,7 @@ impl TokenBuilder {
     }
 
     /// Whether the email is verified, under the preset's claim name (`emailVerified` for
-    /// Better Auth; `email_verified` otherwise, and for [`TestKeys`] tokens).
+    /// Better Auth; `email_verified` otherwise, and for [`TestKeys`](super::TestKeys) tokens).
     pub fn email_verified(self, verified: bool) -> Self {
         let name = self.email_verified_claim.clone();
         self.claim(&name, verified)
