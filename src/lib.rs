@@ -8,9 +8,9 @@ mod claims;
 mod clock;
 pub mod dpop;
 mod error;
-pub mod keys;
+mod keys;
 mod multi;
-pub mod provider;
+mod provider;
 mod verifier;
 
 #[cfg(feature = "axum")]
@@ -22,9 +22,9 @@ pub use algorithm::{Algorithm, KeyFamily, UnknownAlgorithm};
 pub use claims::{AuthUser, ClaimMap, Claims, MAX_PAYLOAD_DEPTH};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use error::{AuthError, ErrorKind, Result, TimeContext};
-pub use keys::{CachePolicy, FetchError, KeyStats};
+pub use keys::{fetch_jwks, CachePolicy, FetchError, FetchedJwks, KeyStats};
 pub use multi::MultiVerifier;
-pub use provider::{AudienceRule, Provider, TokenSource};
+pub use provider::{AudienceRule, PresetInfo, PresetParam, Provider, TokenSource};
 pub use verifier::{
     bearer_token, cookie_value, dangerous, Verifier, VerifierBuilder, MAX_TOKEN_BYTES,
 };

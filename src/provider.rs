@@ -1,32 +1,5 @@
-//! Provider presets: where a provider's keys live and what its tokens look like.
-//!
-//! Presets are data. The built-in ones are the TOML files in `providers/`, compiled in and
-//! read by the same code that reads a file of yours, so a provider we do not ship needs no
-//! Rust:
-//!
-//! ```toml
-//! name = "my-idp"
-//! jwks_url = "https://idp.example.com/keys"
-//! issuer = "https://idp.example.com"
-//! audience = "required"          # "required" | "issuer" | "none"
-//! audiences = ["my-api"]
-//! algorithms = ["ES256", "RS256"]
-//! leeway_secs = 30
-//! token_sources = ["bearer"]     # and/or "cookie:<name>"
-//!
-//! [claims]
-//! user_id = ["sub"]              # tried in order; dotted paths reach nested claims
-//! email = "email"
-//! email_verified = "email_verified"  # a boolean claim; unset: user.email_verified is None
-//! scopes = ["scope", "permissions"]  # a string is split at spaces, an array item is one scope
-//! ```
-//!
-//! `{placeholders}` in `jwks_url`, `issuer` and `audiences` are filled from a `[params]`
-//! table in the file, or by the preset constructors (`{origin}`, `{audience}`). Values are
-//! inserted as they are, never expanded again; an unclosed `{` is an error. One
-//! `{token.<claim>}` in `issuer` (and nowhere else) is filled from each token's own claim (a
-//! multi-tenant issuer such as Entra's `https://login.microsoftonline.com/{token.tid}/v2.0`);
-//! that claim must be a plain identifier (letters, digits, `-`, `_`, `.`).
+//! Provider presets: where a provider's keys live and what its tokens look like. The preset
+//! file format is documented on [`Provider`].
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -43,7 +16,8 @@ use crate::error::{AuthError, Result};
 use crate::keys::jwk::{self, VerifyingKey};
 
 /// The built-in presets, `(name, TOML source)`: every file in `providers/`, compiled in.
-pub const BUILTIN_PRESETS: &[(&str, &str)] = include!(concat!(env!("OUT_DIR"), "/presets.rs"));
+pub(crate) const BUILTIN_PRESETS: &[(&str, &str)] =
+    include!(concat!(env!("OUT_DIR"), "/presets.rs"));
 
 /// The TOML source of the built-in preset `name`.
 pub(crate) fn builtin_preset_source(name: &str) -> Result<&'static str> {
@@ -134,6 +108,42 @@ impl fmt::Debug for KeySpec {
 /// Build one from a preset, then hand it to [`Verifier::builder`](crate::Verifier::builder),
 /// which can override any field.
 ///
+/// # Presets
+///
+/// Presets are data. The built-in ones are the TOML files in `providers/`, compiled in and
+/// read by the same code that reads a file of yours, so a provider we do not ship needs no
+/// Rust:
+///
+/// ```toml
+/// name = "my-idp"
+/// jwks_url = "https://idp.example.com/keys"
+/// issuer = "https://idp.example.com"
+/// audience = "required"          # "required" | "issuer" | "none"
+/// audiences = ["my-api"]
+/// algorithms = ["ES256", "RS256"]
+/// leeway_secs = 30
+/// token_sources = ["bearer"]     # and/or "cookie:<name>"
+///
+/// [claims]
+/// user_id = ["sub"]              # tried in order; dotted paths reach nested claims
+/// email = "email"
+/// email_verified = "email_verified"  # a boolean claim; unset: user.email_verified is None
+/// scopes = ["scope", "permissions"]  # a string is split at spaces, an array item is one scope
+/// ```
+///
+/// `{placeholders}` in `jwks_url`, `issuer` and `audiences` are filled from a `[params]`
+/// table in the file, or by the preset constructors (`{origin}`, `{audience}`). Values are
+/// inserted as they are, never expanded again; an unclosed `{` is an error. One
+/// `{token.<claim>}` in `issuer` (and nowhere else) is filled from each token's own claim (a
+/// multi-tenant issuer such as Entra's `https://login.microsoftonline.com/{token.tid}/v2.0`);
+/// that claim must be a plain identifier (letters, digits, `-`, `_`, `.`).
+///
+/// The built-in presets are listed by [`Provider::builtin_names`] and described by
+/// [`Provider::preset_info`]. An optional `[mock]` table says how
+/// `testing::MockProvider` imitates the provider: `token_lifetime_secs` (default 3600).
+///
+/// # Examples
+///
 /// ```
 /// use jwks_auth::{AudienceRule, Provider};
 /// let provider = Provider::auth0("tenant.eu.auth0.com", "https://api.example.com")?;
@@ -163,7 +173,6 @@ pub struct Provider {
 struct PresetFile {
     name: String,
     #[serde(default)]
-    #[allow(dead_code)] // shown by `jwks-auth providers`, which reads the TOML itself
     description: Option<String>,
     #[serde(default)]
     jwks_url: Option<String>,
@@ -187,6 +196,83 @@ struct PresetFile {
     authorized_parties: Vec<String>,
     #[serde(default)]
     params: BTreeMap<String, String>,
+    #[serde(default)]
+    mock: MockSection,
+}
+
+/// The `[mock]` table: how [`MockProvider`](crate::testing::MockProvider) imitates the
+/// provider.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct MockSection {
+    #[serde(default = "default_mock_lifetime_secs")]
+    token_lifetime_secs: u64,
+}
+
+impl Default for MockSection {
+    fn default() -> Self {
+        MockSection {
+            token_lifetime_secs: default_mock_lifetime_secs(),
+        }
+    }
+}
+
+fn default_mock_lifetime_secs() -> u64 {
+    3600
+}
+
+/// A preset as its file describes it, `{placeholders}` unfilled: what a tool shows about a
+/// preset before it has the values ([`Provider::preset_info`]).
+///
+/// ```
+/// let info = jwks_auth::Provider::preset_info("keycloak")?;
+/// assert_eq!(info.issuer.as_deref(), Some("{origin}/realms/{realm}"));
+/// let names: Vec<_> = info.params.iter().map(|p| p.name.as_str()).collect();
+/// assert_eq!(names, ["origin", "realm", "audience"]);
+/// # Ok::<_, jwks_auth::AuthError>(())
+/// ```
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct PresetInfo {
+    /// The preset's name.
+    pub name: String,
+    /// One line on what the preset is for.
+    pub description: Option<String>,
+    /// The `jwks_url` template; `None` for a preset that uses OIDC discovery.
+    pub jwks_url: Option<String>,
+    /// The `issuer` template.
+    pub issuer: Option<String>,
+    /// How `aud` is checked.
+    pub audience_rule: AudienceRule,
+    /// The `audiences` templates.
+    pub audiences: Vec<String>,
+    /// The allowed algorithms.
+    pub algorithms: Vec<Algorithm>,
+    /// The clock-skew leeway.
+    pub leeway: Duration,
+    /// Where the user id, email and scopes are read from.
+    pub claims: ClaimMap,
+    /// Where tokens are read from in a request.
+    pub token_sources: Vec<TokenSource>,
+    /// Every `{placeholder}` of the templates, in order of appearance, without the
+    /// `{token.<claim>}` ones that each token fills itself.
+    pub params: Vec<PresetParam>,
+    /// How long the mock provider's tokens live (`[mock] token_lifetime_secs`, default 1 h).
+    pub(crate) mock_token_lifetime: Duration,
+    label: String,
+    audience_claims: Vec<String>,
+    authorized_parties: Vec<String>,
+    defaults: BTreeMap<String, String>,
+}
+
+/// One `{placeholder}` of a preset.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct PresetParam {
+    /// Its name, as in `{name}`.
+    pub name: String,
+    /// The value the file's `[params]` table gives it, if any.
+    pub default: Option<String>,
 }
 
 fn default_audience_claims() -> Vec<String> {
@@ -200,7 +286,7 @@ fn default_token_sources() -> Vec<String> {
 }
 
 /// The default clock-skew leeway: 60 seconds.
-pub const DEFAULT_LEEWAY: Duration = Duration::from_secs(60);
+pub(crate) const DEFAULT_LEEWAY: Duration = Duration::from_secs(60);
 
 impl Provider {
     /// Better Auth's JWT plugin at `base_url` (its origin is the issuer and the audience).
@@ -214,7 +300,7 @@ impl Provider {
     /// # Errors
     /// [`ErrorKind::Config`](crate::ErrorKind::Config) if `base_url` is not a URL.
     pub fn better_auth(base_url: &str) -> Result<Self> {
-        Self::preset("better-auth", &[("origin", &origin_of(base_url)?)])
+        Self::preset_at("better-auth", base_url, &[])
     }
 
     /// Auth0 tenant `domain` (a host such as `tenant.eu.auth0.com`, or a URL) and your API
@@ -223,10 +309,7 @@ impl Provider {
     /// # Errors
     /// [`ErrorKind::Config`](crate::ErrorKind::Config) if `domain` is not a host or URL.
     pub fn auth0(domain: &str, audience: &str) -> Result<Self> {
-        Self::preset(
-            "auth0",
-            &[("origin", &origin_of(domain)?), ("audience", audience)],
-        )
+        Self::preset_at("auth0", domain, &[("audience", audience)])
     }
 
     /// Clerk frontend API (a host such as `clerk.example.com`, or its full URL).
@@ -240,7 +323,7 @@ impl Provider {
     /// # Errors
     /// [`ErrorKind::Config`](crate::ErrorKind::Config) if the host or URL is invalid.
     pub fn clerk(frontend_api: &str) -> Result<Self> {
-        Self::preset("clerk", &[("origin", &origin_of(frontend_api)?)])
+        Self::preset_at("clerk", frontend_api, &[])
     }
 
     /// A built-in preset by name, with its `{placeholders}` filled from `params`.
@@ -256,6 +339,72 @@ impl Provider {
     pub fn preset(name: &str, params: &[(&str, &str)]) -> Result<Self> {
         let source = builtin_preset_source(name)?;
         Self::from_toml_str_with(source, &format!("providers/{name}.toml"), params)
+    }
+
+    /// A built-in preset like [`preset`](Self::preset), with `{origin}` taken from a host
+    /// (`tenant.kinde.com` becomes `https://tenant.kinde.com`) or the origin of a URL
+    /// (`scheme://host[:port]`, path dropped), as the named constructors take it. It wins over
+    /// an `origin` in `params`.
+    ///
+    /// ```
+    /// let provider = jwks_auth::Provider::preset_at("kinde", "myapp.kinde.com/", &[("audience", "api")])?;
+    /// assert_eq!(provider.issuer(), Some("https://myapp.kinde.com"));
+    /// # Ok::<_, jwks_auth::AuthError>(())
+    /// ```
+    ///
+    /// # Errors
+    /// [`ErrorKind::Config`](crate::ErrorKind::Config) for an unknown name, a missing
+    /// parameter, or `host_or_url` that is neither a host nor a URL.
+    pub fn preset_at(name: &str, host_or_url: &str, params: &[(&str, &str)]) -> Result<Self> {
+        let source = builtin_preset_source(name)?;
+        Self::from_toml_str_at(
+            source,
+            &format!("providers/{name}.toml"),
+            host_or_url,
+            params,
+        )
+    }
+
+    /// Parses preset TOML like [`from_toml_str_with`](Self::from_toml_str_with), with
+    /// `{origin}` taken from a host or URL as in [`preset_at`](Self::preset_at).
+    ///
+    /// # Errors
+    /// As [`from_toml_str_with`](Self::from_toml_str_with), and
+    /// [`ErrorKind::Config`](crate::ErrorKind::Config) when `host_or_url` is neither a host
+    /// nor a URL.
+    pub fn from_toml_str_at(
+        source: &str,
+        label: &str,
+        host_or_url: &str,
+        params: &[(&str, &str)],
+    ) -> Result<Self> {
+        let origin = origin_of(host_or_url)?;
+        let mut params = params.to_vec();
+        params.push(("origin", &origin));
+        Self::from_toml_str_with(source, label, &params)
+    }
+
+    /// The names of the built-in presets (the files in `providers/`): `better-auth`,
+    /// `auth0`, `clerk` first, then the others alphabetically.
+    ///
+    /// ```
+    /// let names: Vec<_> = jwks_auth::Provider::builtin_names().collect();
+    /// assert_eq!(names[..3], ["better-auth", "auth0", "clerk"]);
+    /// ```
+    pub fn builtin_names() -> impl Iterator<Item = &'static str> {
+        BUILTIN_PRESETS.iter().map(|(name, _)| *name)
+    }
+
+    /// What the built-in preset `name` says, placeholders unfilled: its description,
+    /// templates and `{placeholders}`.
+    ///
+    /// # Errors
+    /// [`ErrorKind::Config`](crate::ErrorKind::Config) for an unknown name.
+    pub fn preset_info(name: &str) -> Result<PresetInfo> {
+        PresetInfo::parse(
+            builtin_preset_source(name)?,
+            &format!("providers/{name}.toml"),
+        )
     }
 
     /// Reads a preset file of your own; placeholders come from its `[params]` table.
@@ -290,104 +439,7 @@ impl Provider {
     /// [`ErrorKind::Config`](crate::ErrorKind::Config) naming `label`, the field and what was
     /// expected.
     pub fn from_toml_str_with(source: &str, label: &str, params: &[(&str, &str)]) -> Result<Self> {
-        let bad = |message: String| AuthError::config(format!("{label}: {message}"));
-        let file: PresetFile = toml::from_str(source)
-            .map_err(|e| bad(e.message().to_owned() + &span_hint(source, e.span())))?;
-        let mut values = file.params.clone();
-        for (key, value) in params {
-            values.insert((*key).to_owned(), (*value).to_owned());
-        }
-        let fill_field = |field: &str, template: &str, allow_token: bool| {
-            fill_template(template, &values, allow_token).map_err(|error| {
-                bad(match error {
-                    TemplateError::Missing(name) => format!(
-                        "field `{field}`: placeholder `{{{name}}}` has no value (set it in [params])"
-                    ),
-                    TemplateError::Unclosed => {
-                        format!("field `{field}`: unclosed `{{` (expected `{{name}}`)")
-                    }
-                    TemplateError::TokenPlaceholder => format!(
-                        "field `{field}`: `{{token.<claim>}}` is allowed only in `issuer`"
-                    ),
-                    TemplateError::BadTokenPlaceholder(why) => format!("field `{field}`: {why}"),
-                })
-            })
-        };
-        let fill = |field: &str, template: &str| {
-            fill_field(field, template, false).map(|filled| filled.text)
-        };
-        let keys = match (&file.jwks_url, file.discovery) {
-            (Some(template), false) => {
-                let jwks_url = fill("jwks_url", template)?;
-                Url::parse(&jwks_url)
-                    .map_err(|e| bad(format!("field `jwks_url`: expected a URL ({e})")))?;
-                KeySpec::Jwks(jwks_url)
-            }
-            (None, true) if file.issuer.is_some() => KeySpec::Discovery,
-            (None, true) => {
-                return Err(bad(
-                    "field `issuer`: discovery = true needs the issuer URL".into()
-                ))
-            }
-            (Some(_), true) => {
-                return Err(bad(
-                    "field `jwks_url`: expected either jwks_url or discovery = true, not both"
-                        .into(),
-                ))
-            }
-            (None, false) => {
-                return Err(bad(
-                    "field `jwks_url`: missing (or set discovery = true)".into()
-                ))
-            }
-        };
-        let algorithms = file
-            .algorithms
-            .iter()
-            .map(|name| {
-                name.parse::<Algorithm>().map_err(|_| {
-                    bad(format!(
-                        "field `algorithms`: `{name}` is not a supported algorithm (expected one of EdDSA, ES256, ES384, ES512, RS256..PS512)"
-                    ))
-                })
-            })
-            .collect::<Result<Vec<_>>>()?;
-        if algorithms.is_empty() || algorithms.iter().any(|a| a.is_symmetric()) {
-            return Err(bad(
-                "field `algorithms`: expected a non-empty list of asymmetric algorithms".into(),
-            ));
-        }
-        let token_sources = file
-            .token_sources
-            .iter()
-            .map(|s| TokenSource::parse(s).map_err(|e| bad(format!("field `token_sources`: {e}"))))
-            .collect::<Result<Vec<_>>>()?;
-        if file.claims.user_id.is_empty() {
-            return Err(bad(
-                "field `claims.user_id`: expected at least one claim name".into(),
-            ));
-        }
-        Ok(Provider {
-            name: file.name,
-            keys,
-            issuer: file
-                .issuer
-                .as_deref()
-                .map(|t| fill_field("issuer", t, true))
-                .transpose()?,
-            audience_rule: file.audience,
-            audiences: file
-                .audiences
-                .iter()
-                .map(|t| fill("audiences", t))
-                .collect::<Result<_>>()?,
-            audience_claims: file.audience_claims,
-            algorithms,
-            leeway: Duration::from_secs(file.leeway_secs),
-            claims: file.claims,
-            token_sources,
-            authorized_parties: file.authorized_parties,
-        })
+        PresetInfo::parse(source, label)?.fill(params)
     }
 
     /// Any OpenID Connect provider, found through
@@ -539,6 +591,170 @@ impl Provider {
     }
 }
 
+impl PresetInfo {
+    /// Parses and checks preset TOML without filling its placeholders; `label` names it in
+    /// errors.
+    pub(crate) fn parse(source: &str, label: &str) -> Result<Self> {
+        let bad = |message: String| AuthError::config(format!("{label}: {message}"));
+        let file: PresetFile = toml::from_str(source)
+            .map_err(|e| bad(e.message().to_owned() + &span_hint(source, e.span())))?;
+        match (&file.jwks_url, file.discovery) {
+            (Some(_), false) => {}
+            (None, true) if file.issuer.is_some() => {}
+            (None, true) => {
+                return Err(bad(
+                    "field `issuer`: discovery = true needs the issuer URL".into()
+                ))
+            }
+            (Some(_), true) => {
+                return Err(bad(
+                    "field `jwks_url`: expected either jwks_url or discovery = true, not both"
+                        .into(),
+                ))
+            }
+            (None, false) => {
+                return Err(bad(
+                    "field `jwks_url`: missing (or set discovery = true)".into()
+                ))
+            }
+        }
+        let algorithms = file
+            .algorithms
+            .iter()
+            .map(|name| {
+                name.parse::<Algorithm>().map_err(|_| {
+                    bad(format!(
+                        "field `algorithms`: `{name}` is not a supported algorithm (expected one of EdDSA, ES256, ES384, ES512, RS256..PS512)"
+                    ))
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        if algorithms.is_empty() || algorithms.iter().any(|a| a.is_symmetric()) {
+            return Err(bad(
+                "field `algorithms`: expected a non-empty list of asymmetric algorithms".into(),
+            ));
+        }
+        let token_sources = file
+            .token_sources
+            .iter()
+            .map(|s| TokenSource::parse(s).map_err(|e| bad(format!("field `token_sources`: {e}"))))
+            .collect::<Result<Vec<_>>>()?;
+        if file.claims.user_id.is_empty() {
+            return Err(bad(
+                "field `claims.user_id`: expected at least one claim name".into(),
+            ));
+        }
+        let templates = file
+            .jwks_url
+            .iter()
+            .chain(&file.issuer)
+            .chain(&file.audiences);
+        let params = placeholders(templates)
+            .map(|name| PresetParam {
+                default: file.params.get(&name).cloned(),
+                name,
+            })
+            .collect();
+        Ok(PresetInfo {
+            name: file.name,
+            description: file.description,
+            jwks_url: file.jwks_url,
+            issuer: file.issuer,
+            audience_rule: file.audience,
+            audiences: file.audiences,
+            algorithms,
+            leeway: Duration::from_secs(file.leeway_secs),
+            claims: file.claims,
+            token_sources,
+            params,
+            mock_token_lifetime: Duration::from_secs(file.mock.token_lifetime_secs),
+            label: label.to_owned(),
+            audience_claims: file.audience_claims,
+            authorized_parties: file.authorized_parties,
+            defaults: file.params,
+        })
+    }
+
+    /// The provider with the placeholders filled from `params`, which win over the file's
+    /// `[params]`.
+    pub(crate) fn fill(self, params: &[(&str, &str)]) -> Result<Provider> {
+        let label = &self.label;
+        let bad = |message: String| AuthError::config(format!("{label}: {message}"));
+        let mut values = self.defaults.clone();
+        for (key, value) in params {
+            values.insert((*key).to_owned(), (*value).to_owned());
+        }
+        let fill_field = |field: &str, template: &str, allow_token: bool| {
+            fill_template(template, &values, allow_token).map_err(|error| {
+                bad(match error {
+                    TemplateError::Missing(name) => format!(
+                        "field `{field}`: placeholder `{{{name}}}` has no value (set it in [params])"
+                    ),
+                    TemplateError::Unclosed => {
+                        format!("field `{field}`: unclosed `{{` (expected `{{name}}`)")
+                    }
+                    TemplateError::TokenPlaceholder => format!(
+                        "field `{field}`: `{{token.<claim>}}` is allowed only in `issuer`"
+                    ),
+                    TemplateError::BadTokenPlaceholder(why) => format!("field `{field}`: {why}"),
+                })
+            })
+        };
+        let fill = |field: &str, template: &str| {
+            fill_field(field, template, false).map(|filled| filled.text)
+        };
+        let keys = match &self.jwks_url {
+            Some(template) => {
+                let jwks_url = fill("jwks_url", template)?;
+                Url::parse(&jwks_url)
+                    .map_err(|e| bad(format!("field `jwks_url`: expected a URL ({e})")))?;
+                KeySpec::Jwks(jwks_url)
+            }
+            None => KeySpec::Discovery,
+        };
+        Ok(Provider {
+            keys,
+            issuer: self
+                .issuer
+                .as_deref()
+                .map(|t| fill_field("issuer", t, true))
+                .transpose()?,
+            audience_rule: self.audience_rule,
+            audiences: self
+                .audiences
+                .iter()
+                .map(|t| fill("audiences", t))
+                .collect::<Result<_>>()?,
+            name: self.name,
+            audience_claims: self.audience_claims,
+            algorithms: self.algorithms,
+            leeway: self.leeway,
+            claims: self.claims,
+            token_sources: self.token_sources,
+            authorized_parties: self.authorized_parties,
+        })
+    }
+}
+
+/// The distinct `{placeholder}` names in `templates`, in order of appearance, without the
+/// `{token.<claim>}` ones. An unclosed `{` ends the scan (filling reports it).
+fn placeholders<'a>(templates: impl Iterator<Item = &'a String>) -> impl Iterator<Item = String> {
+    let mut names: Vec<String> = Vec::new();
+    for template in templates {
+        let mut rest = template.as_str();
+        while let Some((_, after)) = rest.split_once('{') {
+            let Some((name, tail)) = after.split_once('}') else {
+                break;
+            };
+            if !name.starts_with("token.") && !names.iter().any(|n| n == name) {
+                names.push(name.to_owned());
+            }
+            rest = tail;
+        }
+    }
+    names.into_iter()
+}
+
 fn asymmetric_algorithms() -> Vec<Algorithm> {
     Algorithm::ALL
         .into_iter()
@@ -548,17 +764,7 @@ fn asymmetric_algorithms() -> Vec<Algorithm> {
 
 /// The value a preset's `{origin}` placeholder takes for a host or URL:
 /// `scheme://host[:port]` of a URL, or `https://host` for a bare host name.
-///
-/// ```
-/// use jwks_auth::provider::origin_of;
-/// assert_eq!(origin_of("tenant.auth0.com")?, "https://tenant.auth0.com");
-/// assert_eq!(origin_of("http://127.0.0.1:8080/some/path/")?, "http://127.0.0.1:8080");
-/// # Ok::<_, jwks_auth::AuthError>(())
-/// ```
-///
-/// # Errors
-/// [`ErrorKind::Config`](crate::ErrorKind::Config) if it is neither a host nor a URL.
-pub fn origin_of(input: &str) -> Result<String> {
+fn origin_of(input: &str) -> Result<String> {
     let input = input.trim().trim_end_matches('/');
     let with_scheme = if input.contains("://") {
         input.to_owned()
@@ -695,22 +901,116 @@ mod tests {
     use super::*;
 
     #[test]
-    fn builtin_presets_all_parse() {
-        let params = [
-            ("origin", "https://idp.example.com"),
-            ("audience", "api"),
-            ("project", "p"),
-            ("pool", "eu-west-1_x"),
-            ("client_id", "c"),
-            ("realm", "r"),
-            ("tenant", "t"),
-        ];
-        assert!(BUILTIN_PRESETS.len() >= 10);
-        for (name, _) in BUILTIN_PRESETS {
-            let provider = Provider::preset(name, &params).unwrap();
-            assert_eq!(provider.name(), *name);
+    fn builtin_presets_all_parse_with_their_own_placeholders() {
+        assert!(Provider::builtin_names().count() >= 10);
+        for name in Provider::builtin_names() {
+            let info = Provider::preset_info(name).unwrap();
+            let values: Vec<(&str, &str)> = info
+                .params
+                .iter()
+                .map(|param| match param.name.as_str() {
+                    "origin" => ("origin", "https://idp.example.com"),
+                    other => (other, "value"),
+                })
+                .collect();
+            let provider = Provider::preset(name, &values).unwrap();
+            assert_eq!(provider.name(), name);
             assert!(provider.jwks_url().is_some(), "{name}");
         }
+    }
+
+    #[test]
+    fn builtin_names_are_the_files_in_providers() {
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/providers");
+        let mut files: Vec<String> = std::fs::read_dir(dir)
+            .unwrap()
+            .filter_map(|entry| {
+                let name = entry.unwrap().file_name().into_string().unwrap();
+                name.strip_suffix(".toml").map(str::to_owned)
+            })
+            .collect();
+        files.sort();
+        let mut names: Vec<_> = Provider::builtin_names().collect();
+        assert_eq!(names[..3], ["better-auth", "auth0", "clerk"]);
+        names.sort_unstable();
+        assert_eq!(names, files);
+        assert!(Provider::preset_info("no-such-idp").is_err());
+    }
+
+    #[test]
+    fn preset_info_lists_placeholders_in_order_with_file_defaults() {
+        let info = Provider::preset_info("entra-id").unwrap();
+        assert_eq!(
+            info.description.as_deref(),
+            Some("Microsoft Entra ID v2.0 access and ID tokens")
+        );
+        assert_eq!(
+            info.jwks_url.as_deref(),
+            Some("{origin}/{tenant}/discovery/v2.0/keys")
+        );
+        let params: Vec<_> = info
+            .params
+            .iter()
+            .map(|p| (p.name.as_str(), p.default.as_deref()))
+            .collect();
+        assert_eq!(
+            params,
+            [
+                ("origin", Some("https://login.microsoftonline.com")),
+                ("tenant", None),
+                ("audience", None),
+            ]
+        );
+        // A per-token placeholder is not a parameter.
+        let info = Provider::preset_info("entra-id-multitenant").unwrap();
+        assert!(info.params.iter().all(|p| !p.name.starts_with("token.")));
+    }
+
+    #[test]
+    fn mock_token_lifetime_comes_from_the_mock_table() {
+        let lifetime = |name| Provider::preset_info(name).unwrap().mock_token_lifetime;
+        assert_eq!(lifetime("better-auth"), Duration::from_secs(900));
+        assert_eq!(lifetime("clerk"), Duration::from_secs(60));
+        assert_eq!(lifetime("auth0"), Duration::from_secs(3600));
+        let base = "name = \"x\"\njwks_url = \"https://x\"\naudience = \"none\"\nalgorithms = [\"RS256\"]\n";
+        let info = PresetInfo::parse(base, "x.toml").unwrap();
+        assert_eq!(info.mock_token_lifetime, Duration::from_secs(3600));
+        let custom = format!("{base}[mock]\ntoken_lifetime_secs = 120\n");
+        let info = PresetInfo::parse(&custom, "x.toml").unwrap();
+        assert_eq!(info.mock_token_lifetime, Duration::from_secs(120));
+        let typo = format!("{base}[mock]\ntoken_lifetime = 120\n");
+        let err = PresetInfo::parse(&typo, "x.toml").unwrap_err().to_string();
+        assert!(err.contains("token_lifetime"), "{err}");
+    }
+
+    #[test]
+    fn origin_of_accepts_hosts_and_urls() {
+        assert_eq!(
+            origin_of("tenant.auth0.com").unwrap(),
+            "https://tenant.auth0.com"
+        );
+        assert_eq!(
+            origin_of("http://127.0.0.1:8080/some/path/").unwrap(),
+            "http://127.0.0.1:8080"
+        );
+        assert!(origin_of("").is_err());
+        assert!(origin_of("not a host").is_err());
+    }
+
+    #[test]
+    fn preset_at_takes_a_host_or_the_origin_of_a_url_over_an_origin_param() {
+        let by_host = Provider::preset_at("kinde", "myapp.kinde.com", &[("audience", "a")]);
+        let by_url = Provider::preset_at(
+            "kinde",
+            "https://myapp.kinde.com/some/path",
+            &[("audience", "a"), ("origin", "https://ignored.example")],
+        );
+        let (by_host, by_url) = (by_host.unwrap(), by_url.unwrap());
+        assert_eq!(by_host.issuer(), Some("https://myapp.kinde.com"));
+        assert_eq!(by_url.issuer(), by_host.issuer());
+        assert_eq!(by_url.jwks_url(), by_host.jwks_url());
+        let err = Provider::preset_at("kinde", "not a host", &[("audience", "a")]).unwrap_err();
+        assert_eq!(err.kind(), crate::ErrorKind::Config);
     }
 
     #[test]

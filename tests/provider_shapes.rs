@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use base64::Engine as _;
-use jwks_auth::testing::{MockProvider, TestKey, TokenBuilder, MOCK_AUTH0_AUDIENCE};
+use jwks_auth::testing::{MockProvider, TestKey, TokenBuilder, MOCK_AUDIENCE};
 use jwks_auth::{cookie_value, ErrorKind, KeyFamily, ManualClock, Verifier};
 use serde_json::{Map, Value};
 
@@ -110,7 +110,7 @@ async fn auth0() -> (
     mock.serve_raw(Some(jwks_text.clone()));
     let shape = token_shape(
         "auth0-access-token.json",
-        &[("origin", &mock.uri()), ("audience", MOCK_AUTH0_AUDIENCE)],
+        &[("origin", &mock.uri()), ("audience", MOCK_AUDIENCE)],
     );
     (mock, serde_json::from_str(&jwks_text).unwrap(), shape)
 }

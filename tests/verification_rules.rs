@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
-use jwks_auth::testing::{MockProvider, TestKey, TestKeys, MOCK_AUTH0_AUDIENCE};
+use jwks_auth::testing::{MockProvider, TestKey, TestKeys, MOCK_AUDIENCE};
 use jwks_auth::{
     Algorithm, AuthError, ClaimMap, ErrorKind, KeyFamily, ManualClock, Provider, Verifier,
 };
@@ -563,7 +563,7 @@ async fn a_configured_issuer_replaces_the_presets() {
 #[tokio::test]
 async fn an_audience_string_naming_ours_is_accepted() {
     let mock = MockProvider::auth0().await;
-    let token = mock.token().audience(MOCK_AUTH0_AUDIENCE).sign();
+    let token = mock.token().audience(MOCK_AUDIENCE).sign();
     mock_verifier(&mock).verify(&token).await.unwrap();
 }
 
@@ -573,7 +573,7 @@ async fn an_audience_array_containing_ours_is_accepted() {
     let userinfo = format!("{}userinfo", mock.issuer());
     let token = mock
         .token()
-        .audiences([userinfo.as_str(), MOCK_AUTH0_AUDIENCE])
+        .audiences([userinfo.as_str(), MOCK_AUDIENCE])
         .sign();
     mock_verifier(&mock).verify(&token).await.unwrap();
 }
@@ -1354,7 +1354,7 @@ async fn errors_never_show_the_token_issuer_or_audience() {
     let kinds: std::collections::HashSet<_> = errors.iter().map(|(e, _)| e.kind()).collect();
     assert!(kinds.len() >= 10, "{kinds:?}");
     for (err, token) in &errors {
-        assert_hygienic(err, token, &[&mock.issuer(), MOCK_AUTH0_AUDIENCE, APP]);
+        assert_hygienic(err, token, &[&mock.issuer(), MOCK_AUDIENCE, APP]);
     }
 }
 

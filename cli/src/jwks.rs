@@ -5,11 +5,11 @@ use std::collections::BTreeMap;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
 use clap::Args;
-use jwks_auth::{keys, CachePolicy};
+use jwks_auth::CachePolicy;
 use serde_json::{Map, Value};
 
 use crate::failure::{escape, runtime, Failure};
-use crate::verify::check_jwks_url;
+use crate::verify::name_the_http_flag;
 
 /// Arguments of `jwks-auth jwks`.
 #[derive(Debug, Args)]
@@ -26,12 +26,15 @@ pub struct JwksArgs {
 pub fn run(args: JwksArgs) -> Result<(), Failure> {
     let is_url = args.source.starts_with("http://") || args.source.starts_with("https://");
     let body = if is_url {
-        // Checked here too, so that the refusal names the CLI flag.
-        check_jwks_url(&args.source, args.allow_http)?;
         // The library's own fetcher: same-origin redirects, User-Agent, timeout, body cap.
         let policy = CachePolicy::default();
         runtime()?
-            .block_on(keys::fetch_jwks(&args.source, &policy, args.allow_http))?
+            .block_on(jwks_auth::fetch_jwks(
+                &args.source,
+                &policy,
+                args.allow_http,
+            ))
+            .map_err(|e| name_the_http_flag(e.into()))?
             .body
     } else {
         std::fs::read(&args.source)

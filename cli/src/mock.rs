@@ -4,7 +4,7 @@ use std::net::TcpListener;
 
 use clap::builder::PossibleValuesParser;
 use clap::Args;
-use jwks_auth::testing::{MockProvider, MOCK_AUTH0_AUDIENCE};
+use jwks_auth::testing::{MockProvider, MOCK_AUDIENCE};
 use jwks_auth::{Algorithm, AudienceRule, Provider};
 
 use crate::failure::{runtime, Failure};
@@ -27,25 +27,19 @@ pub struct MockArgs {
 
 /// Runs `mock` until Ctrl-C.
 pub fn run(args: MockArgs) -> Result<(), Failure> {
-    // The preset with placeholder values, to check the algorithm before the mock asserts it.
-    let probe = Provider::preset(
-        &args.preset,
-        &[
-            ("origin", "http://127.0.0.1"),
-            ("audience", MOCK_AUTH0_AUDIENCE),
-        ],
-    )?;
+    // The preset as its file says, to check the algorithm before the mock asserts it.
+    let probe = Provider::preset_info(&args.preset)?;
     let alg = match args.alg {
-        Some(alg) if probe.algorithms().contains(&alg) => alg,
+        Some(alg) if probe.algorithms.contains(&alg) => alg,
         Some(alg) => {
-            let allowed: Vec<_> = probe.algorithms().iter().map(|a| a.as_str()).collect();
+            let allowed: Vec<_> = probe.algorithms.iter().map(|a| a.as_str()).collect();
             return Err(Failure::config(format!(
                 "preset {} does not allow {alg} (allowed: {})",
                 args.preset,
                 allowed.join(", ")
             )));
         }
-        None => probe.algorithms()[0],
+        None => probe.algorithms[0],
     };
     let listener = args
         .port
@@ -60,7 +54,7 @@ pub fn run(args: MockArgs) -> Result<(), Failure> {
             None => MockProvider::start(&args.preset, alg).await,
         };
         mock.serve_token_endpoint().await;
-        println!("{}", banner(&mock, alg, probe.audience_rule()));
+        println!("{}", banner(&mock, alg, probe.audience_rule));
         tokio::signal::ctrl_c()
             .await
             .map_err(|e| Failure::config(format!("cannot wait for Ctrl-C: {e}")))?;
@@ -73,7 +67,7 @@ pub fn run(args: MockArgs) -> Result<(), Failure> {
 fn banner(mock: &MockProvider, alg: Algorithm, rule: AudienceRule) -> String {
     let base = mock.uri();
     let audience_flag = match rule {
-        AudienceRule::Required => format!(" --audience {MOCK_AUTH0_AUDIENCE}"),
+        AudienceRule::Required => format!(" --audience {MOCK_AUDIENCE}"),
         _ => String::new(),
     };
     format!(

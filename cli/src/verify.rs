@@ -5,10 +5,8 @@ use std::time::Duration;
 
 use clap::builder::PossibleValuesParser;
 use clap::{ArgGroup, Args};
-use jwks_auth::provider::BUILTIN_PRESETS;
 use jwks_auth::{dangerous, Algorithm, ManualClock, Provider, Verifier};
 use serde_json::Value;
-use url::Url;
 
 use crate::failure::{runtime, Failure};
 use crate::token_input;
@@ -86,7 +84,7 @@ pub struct VerifyArgs {
 
 /// The names `--provider` accepts: every built-in preset.
 pub fn preset_names() -> Vec<&'static str> {
-    BUILTIN_PRESETS.iter().map(|(name, _)| *name).collect()
+    Provider::builtin_names().collect()
 }
 
 /// Parses an algorithm name as in a JWT header (`ES256`, `EdDSA`, ...).
@@ -116,9 +114,6 @@ pub fn run(args: VerifyArgs) -> Result<(), Failure> {
 fn build_verifier(args: &VerifyArgs) -> Result<Verifier, Failure> {
     let bare_key_source = args.provider.is_none() && args.provider_file.is_none();
     let provider = source_provider(args)?;
-    if let Some(url) = provider.jwks_url() {
-        check_jwks_url(url, args.allow_http)?;
-    }
     let mut builder = Verifier::builder(provider).allow_insecure_http(args.allow_http);
     match &args.issuer {
         Some(issuer) => builder = builder.issuer(issuer),
@@ -143,7 +138,7 @@ fn build_verifier(args: &VerifyArgs) -> Result<Verifier, Failure> {
     if let Some(secs) = args.at {
         builder = builder.clock(ManualClock::at_unix(secs));
     }
-    let verifier = builder.build()?;
+    let verifier = builder.build().map_err(|e| name_the_http_flag(e.into()))?;
     if bare_key_source {
         if let Some(warning) = bare_source_warning(args) {
             eprintln!("{warning}");
@@ -176,28 +171,31 @@ fn bare_source_warning(args: &VerifyArgs) -> Option<String> {
 
 /// The provider for whichever key source was given (clap guarantees exactly one).
 fn source_provider(args: &VerifyArgs) -> Result<Provider, Failure> {
-    let origin = match (&args.base_url, &args.domain) {
-        (Some(url), _) | (None, Some(url)) => Some(origin_of(url)?),
-        (None, None) => None,
-    };
+    // The library turns a host or URL into `{origin}`, as its named constructors do.
+    let base = args.base_url.as_deref().or(args.domain.as_deref());
     let mut params: Vec<(&str, &str)> = args
         .params
         .iter()
         .map(|(name, value)| (name.as_str(), value.as_str()))
         .collect();
-    if let Some(origin) = &origin {
-        params.push(("origin", origin));
-    }
     if let Some(audience) = args.audiences.first() {
         params.push(("audience", audience));
     }
     if let Some(name) = &args.provider {
-        return Provider::preset(name, &params).map_err(|e| with_hint(e.into()));
+        let provider = match base {
+            Some(base) => Provider::preset_at(name, base, &params),
+            None => Provider::preset(name, &params),
+        };
+        return provider.map_err(|e| with_hint(e.into()));
     }
     if let Some(path) = &args.provider_file {
         let source = read_file(path, "--provider-file")?;
-        return Provider::from_toml_str_with(&source, &path.display().to_string(), &params)
-            .map_err(|e| with_hint(e.into()));
+        let label = path.display().to_string();
+        let provider = match base {
+            Some(base) => Provider::from_toml_str_at(&source, &label, base, &params),
+            None => Provider::from_toml_str_with(&source, &label, &params),
+        };
+        return provider.map_err(|e| with_hint(e.into()));
     }
     if args.base_url.is_some() || args.domain.is_some() || !args.params.is_empty() {
         return Err(Failure::config(
@@ -281,36 +279,10 @@ fn read_file(path: &Path, flag: &str) -> Result<String, Failure> {
         .map_err(|e| Failure::config(format!("{flag}: cannot read {}: {e}", path.display())))
 }
 
-/// `scheme://host[:port]` of a URL, or `https://host` for a bare host name.
-pub fn origin_of(input: &str) -> Result<String, Failure> {
-    jwks_auth::provider::origin_of(input).map_err(Failure::from)
-}
-
-/// The library's rule (https, or http on loopback), checked here so that the refusal names
-/// the CLI flag rather than the builder method.
-pub fn check_jwks_url(raw: &str, allow_http: bool) -> Result<Url, Failure> {
-    let url = Url::parse(raw).map_err(|e| Failure::config(format!("invalid JWKS URL: {e}")))?;
-    match url.scheme() {
-        "https" => Ok(url),
-        "http" if allow_http || is_loopback(&url) => Ok(url),
-        "http" => Err(Failure::config(format!(
-            "JWKS URL on {} uses plain http, which lets anyone on the path substitute keys; \
-             use https, or pass --allow-http to allow it anyway",
-            url.host_str().unwrap_or("?")
-        ))),
-        other => Err(Failure::config(format!(
-            "JWKS URL scheme `{other}` is not supported (use https)"
-        ))),
-    }
-}
-
-fn is_loopback(url: &Url) -> bool {
-    match url.host() {
-        Some(url::Host::Domain(name)) => name.eq_ignore_ascii_case("localhost"),
-        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
-        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
-        None => false,
-    }
+/// The library's refusal of a plain-http URL, naming the CLI flag rather than the builder
+/// method.
+pub fn name_the_http_flag(failure: Failure) -> Failure {
+    failure.map_detail(|detail| detail.replace("allow_insecure_http", "--allow-http"))
 }
 
 #[cfg(test)]
@@ -318,26 +290,17 @@ mod tests {
     use super::*;
 
     #[test]
-    fn origin_of_accepts_hosts_and_urls() {
-        assert_eq!(
-            origin_of("tenant.auth0.com").unwrap(),
-            "https://tenant.auth0.com"
-        );
-        assert_eq!(
-            origin_of("http://127.0.0.1:8080/some/path/").unwrap(),
-            "http://127.0.0.1:8080"
-        );
-        assert!(origin_of("").is_err());
-        assert!(origin_of("not a host").is_err());
-    }
-
-    #[test]
-    fn plain_http_is_refused_off_loopback_unless_allowed() {
-        assert!(check_jwks_url("http://127.0.0.1:9/keys", false).is_ok());
-        assert!(check_jwks_url("http://localhost/keys", false).is_ok());
-        assert!(check_jwks_url("http://[::1]/keys", false).is_ok());
-        assert!(check_jwks_url("http://idp.example.com/keys", false).is_err());
-        assert!(check_jwks_url("http://idp.example.com/keys", true).is_ok());
-        assert!(check_jwks_url("ftp://idp.example.com/keys", true).is_err());
+    fn the_librarys_http_refusal_names_the_cli_flag() {
+        let provider = Provider::from_toml_str_with(
+            JWKS_URL_PRESET,
+            "--jwks-url",
+            &[("url", "http://idp.example.com/keys")],
+        )
+        .unwrap();
+        let err = Verifier::builder(provider).build().unwrap_err();
+        let failure = name_the_http_flag(err.into());
+        let detail = format!("{failure:?}");
+        assert!(detail.contains("--allow-http"), "{detail}");
+        assert!(!detail.contains("allow_insecure_http"), "{detail}");
     }
 }

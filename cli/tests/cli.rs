@@ -9,9 +9,8 @@ use std::sync::mpsc;
 use std::time::Duration;
 
 use assert_cmd::Command;
-use jwks_auth::provider::BUILTIN_PRESETS;
 use jwks_auth::testing::{TestKeys, TEST_SECRET};
-use jwks_auth::Algorithm;
+use jwks_auth::{Algorithm, Provider};
 use predicates::prelude::*;
 use serde_json::Value;
 
@@ -711,14 +710,14 @@ fn every_builtin_preset_name_is_accepted() {
         listener.local_addr().unwrap().port()
     };
     let token = TestKeys::new().token(Algorithm::RS256).sign();
-    for (name, source) in BUILTIN_PRESETS {
+    for name in Provider::builtin_names() {
         let mut cmd = jwks_auth();
         cmd.args(["verify", "--provider", name])
             .args(["--base-url", &format!("http://127.0.0.1:{closed_port}")])
             .args(["--audience", "my-api"]);
-        for placeholder in placeholders(source) {
-            if placeholder != "origin" && placeholder != "audience" {
-                cmd.args(["--param", &format!("{placeholder}=x")]);
+        for param in Provider::preset_info(name).unwrap().params {
+            if param.name != "origin" && param.name != "audience" {
+                cmd.args(["--param", &format!("{}=x", param.name)]);
             }
         }
         let output = cmd.arg(&token).output().unwrap();
@@ -726,20 +725,6 @@ fn every_builtin_preset_name_is_accepted() {
         assert_eq!(output.status.code(), Some(1), "{name}: {stderr}");
         assert!(stderr.starts_with("error: "), "{name}: {stderr}");
     }
-}
-
-fn placeholders(source: &str) -> Vec<String> {
-    source
-        .split('{')
-        .skip(1)
-        .filter_map(|rest| rest.split_once('}').map(|(name, _)| name.to_owned()))
-        .filter(|name| {
-            !name.is_empty()
-                && name
-                    .chars()
-                    .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
-        })
-        .collect()
 }
 
 // ---------------------------------------------------------------------------------------
@@ -1110,14 +1095,13 @@ fn providers_lists_every_builtin_preset() {
     let output = jwks_auth().arg("providers").output().unwrap();
     assert_eq!(output.status.code(), Some(0));
     let text = String::from_utf8(output.stdout).unwrap();
-    for (name, source) in BUILTIN_PRESETS {
+    for name in Provider::builtin_names() {
         assert!(
-            text.lines().any(|line| line == *name),
+            text.lines().any(|line| line == name),
             "{name} missing: {text}"
         );
-        let table: toml::Table = source.parse().unwrap();
-        let jwks_url = table["jwks_url"].as_str().unwrap();
-        assert!(text.contains(jwks_url), "{name}: {jwks_url}");
+        let jwks_url = Provider::preset_info(name).unwrap().jwks_url.unwrap();
+        assert!(text.contains(&jwks_url), "{name}: {jwks_url}");
     }
     assert!(
         text.contains("--provider auth0 --base-url URL --audience A <TOKEN>"),

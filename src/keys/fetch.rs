@@ -36,9 +36,10 @@ pub enum FetchError {
     /// The request did not complete in time.
     #[error("key server timed out")]
     Timeout,
-    /// Transport error (connect, TLS, protocol).
+    /// Transport error (connect, TLS, protocol). The source is the HTTP client's error, kept
+    /// for its message and chain; its type is not part of this crate's API.
     #[error("key server unreachable")]
-    Transport(#[source] std::sync::Arc<reqwest::Error>),
+    Transport(#[source] std::sync::Arc<dyn std::error::Error + Send + Sync>),
     /// The document is not what was expected.
     #[error("key server sent an invalid document: {0}")]
     Invalid(String),
@@ -80,7 +81,7 @@ pub(crate) fn check_url(raw: &str, allow_insecure_http: bool) -> Result<Url, Aut
     }
 }
 
-pub(super) fn is_loopback(url: &Url) -> bool {
+pub(crate) fn is_loopback(url: &Url) -> bool {
     match url.host() {
         Some(url::Host::Domain(name)) => name.eq_ignore_ascii_case("localhost"),
         Some(url::Host::Ipv4(ip)) => IpAddr::V4(ip).is_loopback(),
@@ -199,6 +200,33 @@ mod tests {
         assert!(check_url("http://auth.example.com/jwks", true).is_ok());
         assert!(check_url("ftp://auth.example.com/jwks", true).is_err());
         assert!(check_url("file:///etc/passwd", true).is_err());
+    }
+
+    #[test]
+    fn transport_errors_hold_a_plain_error_not_the_http_clients_type() {
+        // The variant's payload is `dyn Error`: building one needs no reqwest type.
+        let cause = std::io::Error::other("connection refused");
+        let err = FetchError::Transport(std::sync::Arc::new(cause));
+        assert_eq!(err.to_string(), "key server unreachable");
+        let source = std::error::Error::source(&err).expect("the cause");
+        assert_eq!(source.to_string(), "connection refused");
+    }
+
+    #[tokio::test]
+    async fn a_refused_connection_is_transport_with_a_cause_that_names_no_url() {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let url = Url::parse(&format!("http://127.0.0.1:{port}/secret-path")).unwrap();
+        let timeout = Duration::from_secs(5);
+        let client = default_client(timeout).unwrap();
+        let err = fetch(&client, &url, timeout, 1024).await.unwrap_err();
+        let FetchError::Transport(cause) = &err else {
+            panic!("expected Transport, got {err:?}");
+        };
+        assert!(!cause.to_string().contains("secret-path"), "{cause}");
     }
 
     #[test]

@@ -23,9 +23,9 @@ pub struct FetchedJwks {
 /// and [`max_body_bytes`](CachePolicy::max_body_bytes). Nothing is cached or parsed.
 ///
 /// ```no_run
-/// use jwks_auth::{keys, CachePolicy};
+/// use jwks_auth::CachePolicy;
 /// # async fn run() -> Result<(), jwks_auth::AuthError> {
-/// let fetched = keys::fetch_jwks("https://auth.example.com/api/auth/jwks", &CachePolicy::default(), false).await?;
+/// let fetched = jwks_auth::fetch_jwks("https://auth.example.com/api/auth/jwks", &CachePolicy::default(), false).await?;
 /// println!("{} bytes", fetched.body.len());
 /// # Ok(()) }
 /// ```
