@@ -9,7 +9,7 @@ cd "$(dirname "$0")/.."
 n=${1:-200}; shift || true
 algs=("$@"); [ ${#algs[@]} -gt 0 ] || algs=(EdDSA ES256 RS256)
 cargo build --release --quiet --example bench_compare --features testing
-bin=target/release/examples/bench_compare
+bin=${CARGO_TARGET_DIR:-target}/release/examples/bench_compare
 out=$(mktemp -d); trap 'rm -rf "$out"' EXIT
 count() { # mode alg n -> total instructions
   valgrind --tool=callgrind --callgrind-out-file="$out/cg" "$bin" --alloc-probe "$2" "$3" "$1" >/dev/null 2>"$out/log"

@@ -2,33 +2,24 @@
 //! [`ErrorKind`]. Most cases are data in `fixtures/attacks/cases.json`; the rest need code
 //! (a live mock provider, every algorithm, huge inputs).
 
-use std::path::PathBuf;
+mod support;
 
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use base64::Engine as _;
 use jwks_auth::testing::{MockProvider, TestKey, TestKeys};
 use jwks_auth::{
-    dangerous, Algorithm, AuthError, CachePolicy, ErrorKind, KeyFamily, ManualClock, Provider,
-    Verifier, MAX_TOKEN_BYTES,
+    dangerous, Algorithm, AuthError, CachePolicy, ErrorKind, KeyFamily, Provider, Verifier,
+    MAX_TOKEN_BYTES,
 };
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
+use support::{b64, clock, fixture_bytes, fixture_text, unb64};
 
 /// The verifier's clock in the data-driven cases (claims in the JSON file are relative to it).
-const NOW: i64 = 1_700_000_000;
+const NOW: i64 = support::START;
 const ISSUER: &str = "https://issuer.example.test";
 const AUDIENCE: &str = "api://attacks";
 
-fn repo_path(relative: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(relative)
-}
-
 fn key_file(name: &str) -> Vec<u8> {
-    std::fs::read(repo_path(&format!("fixtures/keys/{name}"))).expect("fixture key file")
-}
-
-fn b64(bytes: &[u8]) -> String {
-    URL_SAFE_NO_PAD.encode(bytes)
+    fixture_bytes(&format!("keys/{name}"))
 }
 
 /// A networkless verifier trusting the [`TestKeys`] public keys (every asymmetric family),
@@ -41,9 +32,7 @@ fn static_verifier() -> Verifier {
 /// configured) or `any-audience` (`.any_audience()`).
 fn verifier_named(name: &str) -> Verifier {
     let provider = Provider::static_jwks(&TestKeys::new().jwks_json()).expect("static JWKS");
-    let builder = Verifier::builder(provider)
-        .issuer(ISSUER)
-        .clock(ManualClock::at_unix(NOW as u64));
+    let builder = Verifier::builder(provider).issuer(ISSUER).clock(clock());
     let builder = match name {
         "default" => builder.audience(AUDIENCE),
         "no-audience" => builder,
@@ -127,7 +116,7 @@ struct CaseFile {
 }
 
 fn load_cases() -> Vec<Case> {
-    let text = std::fs::read_to_string(repo_path("fixtures/attacks/cases.json")).expect("cases");
+    let text = fixture_text("attacks/cases.json");
     serde_json::from_str::<CaseFile>(&text)
         .expect("cases.json parses")
         .cases
@@ -246,10 +235,10 @@ fn build_token(case: &Case) -> String {
     let spec = case.signature.as_deref().unwrap_or("valid");
     let (kind, arg) = spec.split_once(':').unwrap_or((spec, ""));
     let signature_segment = match kind {
-        "valid" => b64(&valid_signature()),
+        "valid" => b64(valid_signature()),
         "empty" => String::new(),
-        "zeros" => b64(&vec![0; arg.parse().expect("zeros:<n>")]),
-        "hex" => b64(&parse_hex(arg)),
+        "zeros" => b64(vec![0; arg.parse().expect("zeros:<n>")]),
+        "hex" => b64(parse_hex(arg)),
         "segment" => arg.to_owned(),
         "truncate" => {
             let sig = valid_signature();
@@ -370,7 +359,7 @@ fn genuine_token(alg: Algorithm) -> String {
 
 fn replace_signature(token: &str, edit: impl FnOnce(&mut Vec<u8>)) -> String {
     let (input, signature) = token.rsplit_once('.').expect("three parts");
-    let mut bytes = URL_SAFE_NO_PAD.decode(signature).expect("signature b64");
+    let mut bytes = unb64(signature);
     edit(&mut bytes);
     format!("{input}.{}", b64(&bytes))
 }
@@ -434,7 +423,7 @@ async fn hs256_keyed_with_the_providers_rsa_public_key_is_refused_without_a_fetc
     .unwrap()]}))
     .unwrap();
     let jwk: Value = serde_json::from_slice(&key_file(&format!("{kid}.jwk.json"))).unwrap();
-    let modulus = URL_SAFE_NO_PAD.decode(jwk["n"].as_str().unwrap()).unwrap();
+    let modulus = unb64(jwk["n"].as_str().unwrap());
     let secrets: [(&str, Vec<u8>); 4] = [
         ("public key PEM", key_file(&format!("{kid}.pub.pem"))),
         ("public JWK JSON", key_file(&format!("{kid}.jwk.json"))),
@@ -677,7 +666,7 @@ async fn verified_cache_does_not_accept_a_tampered_copy_of_a_cached_token() {
     let verifier = Verifier::builder(provider)
         .issuer(ISSUER)
         .audience(AUDIENCE)
-        .clock(ManualClock::at_unix(NOW as u64))
+        .clock(clock())
         .cache_verified(100)
         .build()
         .unwrap();
@@ -702,7 +691,7 @@ async fn kidless_tokens_try_a_bounded_number_of_keys() {
     let verifier = Verifier::builder(provider)
         .any_issuer()
         .cache_policy(CachePolicy::default().max_kidless_candidates(2))
-        .clock(ManualClock::at_unix(NOW as u64))
+        .clock(clock())
         .build()
         .unwrap();
     let kidless = |key: &TestKey| {

@@ -1,8 +1,9 @@
 //! The 403 guards (`route_layer`) behind the `AuthLayer`, driven with real requests, plus one
 //! test over a real loopback socket.
 
-use axum::body::Body;
-use axum::http::{header, HeaderMap, Request, StatusCode};
+mod support;
+
+use axum::http::StatusCode;
 use axum::routing::get;
 use axum::{Extension, Json, Router};
 use jwks_auth::axum::{
@@ -11,53 +12,21 @@ use jwks_auth::axum::{
 use jwks_auth::testing::MockProvider;
 use jwks_auth::{AuthUser, Verifier};
 use serde_json::{json, Value};
-use tower::ServiceExt;
-
-struct Reply {
-    status: StatusCode,
-    headers: HeaderMap,
-    body: String,
-}
+use support::reply::{request, send, Reply};
 
 impl Reply {
-    fn challenge(&self) -> Option<&str> {
-        self.headers
-            .get(header::WWW_AUTHENTICATE)
-            .map(|v| v.to_str().unwrap())
-    }
-
-    fn json(&self) -> Value {
-        serde_json::from_str(&self.body).expect("a JSON body")
-    }
-
     fn assert_forbidden(&self, challenge: &str, body: Value, token: &str) {
-        assert_eq!(self.status, StatusCode::FORBIDDEN, "body: {}", self.body);
-        assert_eq!(self.challenge(), Some(challenge));
-        assert_eq!(self.json(), body);
-        assert!(!self.body.contains(token), "the body echoes the token");
+        self.assert_rejected(403, Some(challenge), body, token);
     }
 }
 
 async fn get_as(app: &Router, uri: &str, token: Option<&str>) -> Reply {
-    let mut builder = Request::get(uri);
-    if let Some(token) = token {
-        builder = builder.header(header::AUTHORIZATION, format!("Bearer {token}"));
-    }
-    let response = app
-        .clone()
-        .oneshot(builder.body(Body::empty()).unwrap())
-        .await
-        .unwrap();
-    let status = response.status();
-    let headers = response.headers().clone();
-    let bytes = axum::body::to_bytes(response.into_body(), 1 << 20)
-        .await
-        .unwrap();
-    Reply {
-        status,
-        headers,
-        body: String::from_utf8(bytes.to_vec()).unwrap(),
-    }
+    let bearer = token.map(|token| format!("Bearer {token}"));
+    let headers: Vec<(&str, &str)> = bearer
+        .iter()
+        .map(|b| ("authorization", b.as_str()))
+        .collect();
+    send(app, request(uri, &headers)).await
 }
 
 const NOT_ALLOWED: &str = r#"Bearer realm="api", error="insufficient_scope""#;

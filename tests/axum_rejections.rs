@@ -1,68 +1,17 @@
 //! The axum extractors and the `AuthLayer`, driven with real requests (`oneshot`) and real
 //! tokens from a mock provider: every failure kind, with exact status, challenge and body.
 
-use axum::body::Body;
-use axum::http::{header, HeaderMap, Request, StatusCode};
+mod support;
+
+use axum::http::{header, StatusCode};
 use axum::response::IntoResponse;
 use axum::routing::get;
 use axum::{Extension, Json, Router};
 use jwks_auth::axum::{AuthConfig, AuthLayer, AuthRejection, TypedClaims};
 use jwks_auth::testing::MockProvider;
 use jwks_auth::{AuthUser, Verifier};
-use serde_json::{json, Value};
-use tower::ServiceExt;
-
-/// A response taken apart for assertions.
-struct Reply {
-    status: StatusCode,
-    headers: HeaderMap,
-    body: String,
-}
-
-impl Reply {
-    fn json(&self) -> Value {
-        serde_json::from_str(&self.body).expect("a JSON body")
-    }
-
-    fn challenge(&self) -> Option<&str> {
-        self.headers
-            .get(header::WWW_AUTHENTICATE)
-            .map(|v| v.to_str().unwrap())
-    }
-
-    /// Status, exact challenge and exact JSON body of a rejection, which must not echo
-    /// `token`.
-    fn assert_rejected(&self, status: u16, challenge: Option<&str>, body: Value, token: &str) {
-        assert_eq!(self.status.as_u16(), status, "body: {}", self.body);
-        assert_eq!(self.challenge(), challenge);
-        assert_eq!(self.json(), body);
-        if !token.is_empty() {
-            assert!(!self.body.contains(token), "the body echoes the token");
-        }
-    }
-}
-
-async fn send(app: &Router, request: Request<Body>) -> Reply {
-    let response = app.clone().oneshot(request).await.unwrap();
-    let status = response.status();
-    let headers = response.headers().clone();
-    let bytes = axum::body::to_bytes(response.into_body(), 1 << 20)
-        .await
-        .unwrap();
-    Reply {
-        status,
-        headers,
-        body: String::from_utf8(bytes.to_vec()).unwrap(),
-    }
-}
-
-fn request(uri: &str, headers: &[(&str, &str)]) -> Request<Body> {
-    let mut builder = Request::get(uri);
-    for (name, value) in headers {
-        builder = builder.header(*name, *value);
-    }
-    builder.body(Body::empty()).unwrap()
-}
+use serde_json::json;
+use support::reply::{request, send};
 
 fn bearer(token: &str) -> String {
     format!("Bearer {token}")

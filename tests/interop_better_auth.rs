@@ -6,156 +6,26 @@
 //! dependencies with `npm ci` when `node_modules` is missing. Without node the tests fail
 //! with a message saying so: they are never skipped.
 
-use std::io::{BufRead, BufReader, Read};
-use std::path::{Path, PathBuf};
-use std::process::{Child, ChildStdin, Command, Stdio};
-use std::sync::{mpsc, OnceLock};
-use std::thread::JoinHandle;
-use std::time::{Duration, Instant, SystemTime};
+mod support;
 
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use base64::Engine as _;
-use jwks_auth::{dangerous, ErrorKind, Provider, Verifier};
+use std::time::Duration;
+
+use jwks_auth::{ErrorKind, Provider, Verifier};
 use serde_json::Value;
+use support::node::{json_body, NodeProject, NodeServer};
+use support::{b64, header_of, with_payload};
 
-/// How long a server may take to print its `listening` line (a cold CI machine is slow).
-const STARTUP_TIMEOUT: Duration = Duration::from_secs(60);
-/// How long `npm ci` may take.
-const INSTALL_TIMEOUT: Duration = Duration::from_secs(600);
-/// A lock older than this was left by a crashed install and is taken over.
-const STALE_LOCK: Duration = Duration::from_secs(900);
-/// `server.mjs`'s lowest supported Node.js version (`@noble/*` needs 20.19).
-const MIN_NODE: (u32, u32) = (20, 19);
+/// `server.mjs`'s lowest supported Node.js version is 20.19 (`@noble/*` needs it).
+const PROJECT: NodeProject = NodeProject {
+    name: "Better Auth",
+    dir: "tests/interop/better-auth",
+    min_node: (20, 19),
+};
 const PASSWORD: &str = "password1234";
 
-fn project_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/interop/better-auth")
-}
-
-// ---------------------------------------------------------------------------------------
-// Node.js dependencies
-// ---------------------------------------------------------------------------------------
-
-static NODE_READY: OnceLock<Result<(), String>> = OnceLock::new();
-
-/// Checks node and installs the npm dependencies once per process; panics (never skips)
-/// when that is impossible.
-fn ensure_node() {
-    if let Err(message) = NODE_READY.get_or_init(prepare_node) {
-        panic!("{message}");
-    }
-}
-
-fn prepare_node() -> Result<(), String> {
-    check_node_version()?;
-    let dir = project_dir();
-    // npm writes its hidden lockfile last, so it marks a complete install.
-    let installed = || dir.join("node_modules/.package-lock.json").is_file();
-    if installed() {
-        return Ok(());
-    }
-    // Other test processes (e.g. under cargo-nextest) may install at the same time;
-    // creating a directory is atomic, so it serves as a cross-process lock.
-    let lock = dir.join(".npm-ci.lock");
-    let waited_since = Instant::now();
-    loop {
-        match std::fs::create_dir(&lock) {
-            Ok(()) => break,
-            Err(err) if err.kind() == std::io::ErrorKind::AlreadyExists => {
-                if installed() {
-                    return Ok(());
-                }
-                let age = std::fs::metadata(&lock)
-                    .and_then(|m| m.modified())
-                    .ok()
-                    .and_then(|t| SystemTime::now().duration_since(t).ok());
-                if age.is_some_and(|age| age > STALE_LOCK) {
-                    let _ = std::fs::remove_dir(&lock);
-                    continue;
-                }
-                if waited_since.elapsed() > INSTALL_TIMEOUT {
-                    return Err(format!(
-                        "timed out waiting for another `npm ci` in {} (lock {})",
-                        dir.display(),
-                        lock.display()
-                    ));
-                }
-                std::thread::sleep(Duration::from_millis(250));
-            }
-            Err(err) => return Err(format!("cannot create {}: {err}", lock.display())),
-        }
-    }
-    let result = if installed() {
-        Ok(())
-    } else {
-        run_npm_ci(&dir)
-    };
-    let _ = std::fs::remove_dir(&lock);
-    result
-}
-
-fn check_node_version() -> Result<(), String> {
-    let output = Command::new("node")
-        .arg("--version")
-        .output()
-        .map_err(|err| {
-            format!(
-            "`node` is not runnable ({err}): the Better Auth interop tests need Node.js >= {}.{} \
-             and npm on PATH (see tests/interop/better-auth/README.md)",
-            MIN_NODE.0, MIN_NODE.1
-        )
-        })?;
-    let version = String::from_utf8_lossy(&output.stdout).trim().to_owned();
-    let mut parts = version.trim_start_matches('v').split('.');
-    let major: u32 = parts.next().and_then(|p| p.parse().ok()).unwrap_or(0);
-    let minor: u32 = parts.next().and_then(|p| p.parse().ok()).unwrap_or(0);
-    if !output.status.success() || (major, minor) < MIN_NODE {
-        return Err(format!(
-            "Node.js {version:?} found, but the Better Auth interop tests need >= {}.{}",
-            MIN_NODE.0, MIN_NODE.1
-        ));
-    }
-    Ok(())
-}
-
-fn run_npm_ci(dir: &Path) -> Result<(), String> {
-    eprintln!(
-        "installing Better Auth interop dependencies: npm ci in {}",
-        dir.display()
-    );
-    let output = Command::new("npm")
-        .args(["ci", "--no-audit", "--no-fund"])
-        .current_dir(dir)
-        .stdin(Stdio::null())
-        .output()
-        .map_err(|err| {
-            format!(
-                "`npm` is not runnable ({err}): the Better Auth interop tests need npm on PATH \
-                 to install tests/interop/better-auth's dependencies"
-            )
-        })?;
-    if !output.status.success() {
-        return Err(format!(
-            "`npm ci` in {} failed ({}):\n{}\n{}",
-            dir.display(),
-            output.status,
-            String::from_utf8_lossy(&output.stdout),
-            String::from_utf8_lossy(&output.stderr)
-        ));
-    }
-    Ok(())
-}
-
-// ---------------------------------------------------------------------------------------
-// The server process
-// ---------------------------------------------------------------------------------------
-
-/// A running `server.mjs`. Killed on drop; it also exits by itself when its stdin (held
-/// here) closes, so a crashed test process leaves no server behind.
+/// A running `server.mjs` (killed on drop, see [`NodeServer`]) and a client for its API.
 struct BetterAuthServer {
-    child: Child,
-    _stdin: ChildStdin,
-    stderr: Option<JoinHandle<String>>,
+    _server: NodeServer,
     base_url: String,
     http: reqwest::Client,
 }
@@ -163,63 +33,20 @@ struct BetterAuthServer {
 impl BetterAuthServer {
     /// Starts a server signing with `alg`, plus extra environment variables.
     fn start(alg: &str, env: &[(&str, &str)]) -> Self {
-        ensure_node();
-        let mut child = Command::new("node")
-            .arg("server.mjs")
-            .current_dir(project_dir())
-            .env("JWT_ALG", alg)
-            .env("PORT", "0")
-            // Belt and braces: the server also sets telemetry off; nothing may leave loopback.
-            .env("BETTER_AUTH_TELEMETRY", "0")
-            .env_remove("IGNORE_STDIN")
-            .env_remove("ROTATION_INTERVAL")
-            .env_remove("GRACE_PERIOD")
-            .envs(env.iter().copied())
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap_or_else(|err| panic!("cannot spawn `node server.mjs`: {err}"));
-        let stdin = child.stdin.take().expect("piped stdin");
-        let stdout = child.stdout.take().expect("piped stdout");
-        let mut stderr_pipe = child.stderr.take().expect("piped stderr");
-        // Better Auth logs to stderr; keep it for failure messages, and keep draining it
-        // so the server never blocks on a full pipe.
-        let stderr = std::thread::spawn(move || {
-            let mut text = Vec::new();
-            let _ = stderr_pipe.read_to_end(&mut text);
-            String::from_utf8_lossy(&text).into_owned()
+        let server = PROJECT.start("server.mjs", |command| {
+            command
+                .env("JWT_ALG", alg)
+                // Belt and braces: the server also sets telemetry off; nothing may leave
+                // loopback.
+                .env("BETTER_AUTH_TELEMETRY", "0")
+                .env_remove("ROTATION_INTERVAL")
+                .env_remove("GRACE_PERIOD")
+                .envs(env.iter().copied());
         });
-        let (line_tx, line_rx) = mpsc::channel();
-        std::thread::spawn(move || {
-            let mut reader = BufReader::new(stdout);
-            let mut line = String::new();
-            let _ = reader.read_line(&mut line);
-            let _ = line_tx.send(line);
-            let _ = std::io::copy(&mut reader, &mut std::io::sink());
-        });
-        let mut server = BetterAuthServer {
-            child,
-            _stdin: stdin,
-            stderr: Some(stderr),
-            base_url: String::new(),
+        BetterAuthServer {
+            base_url: server.url().to_owned(),
+            _server: server,
             http: reqwest::Client::new(),
-        };
-        match line_rx.recv_timeout(STARTUP_TIMEOUT) {
-            Ok(line) if line.starts_with("listening http://") => {
-                server.base_url = line["listening ".len()..].trim().to_owned();
-                server
-            }
-            outcome => {
-                let _ = server.child.kill();
-                let status = server.child.wait();
-                let log = server.stderr.take().and_then(|h| h.join().ok());
-                panic!(
-                    "server.mjs (JWT_ALG={alg}) did not start: first stdout line {outcome:?}, \
-                     exit {status:?}, stderr:\n{}",
-                    log.unwrap_or_default()
-                );
-            }
         }
     }
 
@@ -273,26 +100,6 @@ impl BetterAuthServer {
     }
 }
 
-impl Drop for BetterAuthServer {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-async fn json_body(response: reqwest::Response, what: &str) -> Value {
-    let status = response.status();
-    let text = response.text().await.expect("response body");
-    assert!(status.is_success(), "{what}: HTTP {status}: {text}");
-    serde_json::from_str(&text).unwrap_or_else(|err| panic!("{what}: not JSON ({err}): {text}"))
-}
-
-fn header_of(token: &str) -> serde_json::Map<String, Value> {
-    dangerous::decode_unverified(token)
-        .expect("a JWS with JSON header and payload")
-        .header
-}
-
 fn kid_of(token: &str) -> String {
     header_of(token)["kid"]
         .as_str()
@@ -311,13 +118,10 @@ fn jwks_kids(jwks: &Value) -> Vec<String> {
 
 /// The same header and signature over a payload whose `sub` and `id` name another user.
 fn with_other_subject(token: &str) -> String {
-    let parts: Vec<&str> = token.split('.').collect();
-    let mut claims: Value =
-        serde_json::from_slice(&URL_SAFE_NO_PAD.decode(parts[1]).unwrap()).unwrap();
-    claims["sub"] = "someone-else".into();
-    claims["id"] = "someone-else".into();
-    let payload = URL_SAFE_NO_PAD.encode(serde_json::to_vec(&claims).unwrap());
-    format!("{}.{payload}.{}", parts[0], parts[2])
+    with_payload(token, |claims| {
+        claims["sub"] = "someone-else".into();
+        claims["id"] = "someone-else".into();
+    })
 }
 
 // ---------------------------------------------------------------------------------------
@@ -453,8 +257,8 @@ async fn token_from_another_instance_is_rejected() {
 
     let our_kid = jwks_kids(&ours.jwks().await).remove(0);
     assert_ne!(our_kid, kid_of(&foreign));
-    let header = URL_SAFE_NO_PAD
-        .encode(serde_json::to_vec(&serde_json::json!({"alg": "EdDSA", "kid": our_kid})).unwrap());
+    let header =
+        b64(serde_json::to_vec(&serde_json::json!({"alg": "EdDSA", "kid": our_kid})).unwrap());
     let relabelled = format!("{header}.{}", foreign.split_once('.').unwrap().1);
     let err = verifier.verify(&relabelled).await.unwrap_err();
     assert_eq!(err.kind(), ErrorKind::InvalidSignature, "{err}");

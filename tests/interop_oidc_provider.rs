@@ -12,11 +12,10 @@ mod support;
 use std::sync::OnceLock;
 
 use aws_lc_rs::digest::{digest, SHA256};
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use base64::Engine as _;
 use jwks_auth::{dangerous, ErrorKind, Provider, Verifier};
 use serde_json::Value;
-use support::node::{NodeProject, NodeServer};
+use support::node::{json_body, NodeProject, NodeServer};
+use support::{b64, b64_json, header_of, unb64, with_payload};
 
 const PROJECT: NodeProject = NodeProject {
     name: "oidc-provider",
@@ -51,13 +50,6 @@ fn issuer() -> &'static str {
 /// connections belong to the runtime that made them.
 fn http() -> reqwest::Client {
     reqwest::Client::new()
-}
-
-async fn json_body(response: reqwest::Response, what: &str) -> Value {
-    let status = response.status();
-    let text = response.text().await.expect("response body");
-    assert!(status.is_success(), "{what}: HTTP {status}: {text}");
-    serde_json::from_str(&text).unwrap_or_else(|err| panic!("{what}: not JSON ({err}): {text}"))
 }
 
 async fn discovery() -> Value {
@@ -105,17 +97,11 @@ fn verifier(audience: &str) -> Verifier {
         .expect("verifier")
 }
 
-fn b64_json(part: &str) -> Value {
-    serde_json::from_slice(&URL_SAFE_NO_PAD.decode(part).expect("base64url")).expect("JSON")
-}
-
 /// The same header and signature over a payload with `scope` widened.
 fn with_wider_scope(token: &str) -> String {
-    let parts: Vec<&str> = token.split('.').collect();
-    let mut claims = b64_json(parts[1]);
-    claims["scope"] = "read:notes write:notes admin".into();
-    let payload = URL_SAFE_NO_PAD.encode(serde_json::to_vec(&claims).unwrap());
-    format!("{}.{payload}.{}", parts[0], parts[2])
+    with_payload(token, |claims| {
+        claims["scope"] = "read:notes write:notes admin".into()
+    })
 }
 
 /// RFC 7638 thumbprint of an EC or OKP public JWK.
@@ -128,7 +114,7 @@ fn thumbprint(jwk: &Value) -> String {
         Some("OKP") => format!(r#"{{"crv":{},"kty":"OKP","x":{}}}"#, jwk["crv"], jwk["x"]),
         other => panic!("unexpected kty {other:?}"),
     };
-    URL_SAFE_NO_PAD.encode(digest(&SHA256, canonical.as_bytes()))
+    b64(digest(&SHA256, canonical.as_bytes()))
 }
 
 // ---------------------------------------------------------------------------------------
@@ -202,7 +188,7 @@ async fn client_credentials_access_token_verifies_for_its_resource() {
 #[tokio::test]
 async fn es256_access_token_verifies_for_the_other_resource() {
     let token = access_token(OTHER, "read:reports read:notes").await;
-    let header = dangerous::decode_unverified(&token).unwrap().header;
+    let header = header_of(&token);
     assert_eq!(
         (&header["typ"], &header["alg"]),
         (&"at+jwt".into(), &"ES256".into())
@@ -234,9 +220,9 @@ async fn tampered_access_token_is_refused() {
     assert_eq!(err.kind(), ErrorKind::InvalidSignature, "{err}");
 
     let (signed, signature) = token.rsplit_once('.').unwrap();
-    let mut bytes = URL_SAFE_NO_PAD.decode(signature).unwrap();
+    let mut bytes = unb64(signature);
     bytes[0] ^= 1;
-    let flipped = format!("{signed}.{}", URL_SAFE_NO_PAD.encode(bytes));
+    let flipped = format!("{signed}.{}", b64(bytes));
     let err = verifier.verify(&flipped).await.unwrap_err();
     assert_eq!(err.kind(), ErrorKind::InvalidSignature, "{err}");
 }
@@ -293,7 +279,7 @@ async fn dpop_helper_scripts_bind_the_token_to_the_proof_key() {
             (&claims["htm"], &claims["htu"]),
             (&"GET".into(), &htu.into())
         );
-        let ath = URL_SAFE_NO_PAD.encode(digest(&SHA256, token.as_bytes()));
+        let ath = b64(digest(&SHA256, token.as_bytes()));
         assert_eq!(claims["ath"], ath, "{alg}");
     }
 }

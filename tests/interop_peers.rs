@@ -5,14 +5,14 @@
 //! `tests/interop/peers/generate.sh`, which needs npm and python3), so this test needs
 //! neither node nor python.
 
-use std::collections::BTreeSet;
-use std::path::{Path, PathBuf};
+mod support;
 
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use base64::Engine as _;
+use std::collections::BTreeSet;
+
 use jwks_auth::{Algorithm, ErrorKind, Provider, Verifier};
 use serde::Deserialize;
 use serde_json::Value;
+use support::{fixture_json, fixture_path, fixture_text, with_payload};
 
 const ISSUER: &str = "https://interop.example";
 const AUDIENCE: &str = "jwks-auth-interop";
@@ -26,21 +26,16 @@ struct PeerToken {
     token: String,
 }
 
-fn fixtures() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures")
-}
-
 fn peer_tokens() -> Vec<PeerToken> {
-    let text = std::fs::read_to_string(fixtures().join("interop/tokens.json"))
-        .expect("fixtures/interop/tokens.json");
-    serde_json::from_str(&text).expect("tokens.json is a list of {lib, alg, kid, token}")
+    serde_json::from_value(fixture_json("interop/tokens.json"))
+        .expect("tokens.json is a list of {lib, alg, kid, token}")
 }
 
 /// Every public key in `fixtures/keys/*.jwk.json` as one JWK set (the weak RSA-1024 key is
 /// in it too, and is skipped by the verifier).
 fn fixture_jwks() -> String {
     let mut keys = Vec::new();
-    for entry in std::fs::read_dir(fixtures().join("keys")).expect("fixtures/keys") {
+    for entry in std::fs::read_dir(fixture_path("keys")).expect("fixtures/keys") {
         let path = entry.unwrap().path();
         if path.to_string_lossy().ends_with(".jwk.json") {
             let jwk: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap())
@@ -54,10 +49,7 @@ fn fixture_jwks() -> String {
 
 fn hs_secret() -> String {
     // The generators use the file's text, trimmed, as the secret's ASCII bytes.
-    std::fs::read_to_string(fixtures().join("keys/hs-secret.txt"))
-        .expect("fixtures/keys/hs-secret.txt")
-        .trim()
-        .to_owned()
+    fixture_text("keys/hs-secret.txt").trim().to_owned()
 }
 
 /// A verifier that accepts exactly `alg`, with the fixtures' issuer and audience.
@@ -87,12 +79,7 @@ fn flip_char(token: &str, part: usize, index: usize) -> String {
 
 /// The same header and signature over claims naming another user.
 fn with_other_subject(token: &str) -> String {
-    let parts: Vec<&str> = token.split('.').collect();
-    let mut claims: Value =
-        serde_json::from_slice(&URL_SAFE_NO_PAD.decode(parts[1]).unwrap()).unwrap();
-    claims["sub"] = "user_attacker".into();
-    let payload = URL_SAFE_NO_PAD.encode(serde_json::to_vec(&claims).unwrap());
-    format!("{}.{payload}.{}", parts[0], parts[2])
+    with_payload(token, |claims| claims["sub"] = "user_attacker".into())
 }
 
 #[test]
@@ -111,10 +98,7 @@ fn fixture_covers_every_algorithm_for_both_libraries() {
         }
     }
     assert_eq!(tokens.len(), LIBRARIES.len() * Algorithm::ALL.len());
-    let skipped: Value = serde_json::from_str(
-        &std::fs::read_to_string(fixtures().join("interop/skipped.json")).unwrap(),
-    )
-    .unwrap();
+    let skipped = fixture_json("interop/skipped.json");
     assert_eq!(skipped, serde_json::json!([]), "no algorithm was skipped");
 }
 
@@ -188,8 +172,7 @@ async fn peer_tokens_do_not_verify_with_other_keys() {
         ("ec-p256-b", "ec-p256-a"),
         ("rsa-2048-b", "rsa-2048-a"),
     ] {
-        let path = fixtures().join(format!("keys/{other}.jwk.json"));
-        let mut jwk: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+        let mut jwk = fixture_json(&format!("keys/{other}.jwk.json"));
         jwk["kid"] = kid.into();
         keys.push(jwk);
     }

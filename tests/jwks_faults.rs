@@ -11,8 +11,7 @@ use std::time::Duration;
 
 use jwks_auth::testing::{MockProvider, TestKey};
 use jwks_auth::{
-    Algorithm, AuthError, CachePolicy, ErrorKind, FetchError, KeyFamily, ManualClock, Provider,
-    Verifier,
+    Algorithm, CachePolicy, ErrorKind, FetchError, KeyFamily, ManualClock, Provider, Verifier,
 };
 use serde_json::{json, Value};
 use wiremock::matchers::any;
@@ -201,15 +200,6 @@ async fn setup(fault: Fault) -> Setup {
     }
 }
 
-fn fetch_error(err: &AuthError) -> &FetchError {
-    let source = std::error::Error::source(err).expect("KeysUnavailable carries its cause");
-    source
-        .downcast_ref::<Arc<FetchError>>()
-        .map(|arc| &**arc)
-        .or_else(|| source.downcast_ref::<FetchError>())
-        .expect("the cause is a FetchError")
-}
-
 async fn cold(fault: Fault) {
     let Setup {
         mock,
@@ -227,7 +217,7 @@ async fn cold(fault: Fault) {
     assert_eq!(stats.keys, 0, "{fault:?}");
     assert_eq!(mock.jwks_requests(), 1, "{fault:?}");
     if let Fault::TooManyRequests = fault {
-        match fetch_error(&err) {
+        match err.fetch_error().unwrap() {
             FetchError::Status {
                 status,
                 retry_after,

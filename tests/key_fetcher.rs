@@ -1,5 +1,7 @@
-//! The caching key fetcher (issue 3), observed through a real `Verifier` talking to a
+//! The caching key fetcher, observed through a real `Verifier` talking to a
 //! `MockProvider` on loopback. Time only moves through a `ManualClock`.
+
+mod support;
 
 use std::cell::RefCell;
 use std::io;
@@ -8,22 +10,14 @@ use std::time::Duration;
 
 use jwks_auth::testing::{MockProvider, TestKey};
 use jwks_auth::{
-    Algorithm, AuthError, CachePolicy, Clock, ErrorKind, FetchError, KeyFamily, ManualClock,
-    Provider, Verifier,
+    Algorithm, AuthError, CachePolicy, ErrorKind, FetchError, KeyFamily, ManualClock, Provider,
+    Verifier,
 };
 use serde_json::json;
+use support::clock;
 
-const START: u64 = 1_700_000_000;
 const MINUTE: Duration = Duration::from_secs(60);
 const HOUR: Duration = Duration::from_secs(3600);
-
-fn clock() -> ManualClock {
-    ManualClock::at_unix(START)
-}
-
-fn now(clock: &ManualClock) -> i64 {
-    clock.now().as_secs() as i64
-}
 
 fn verifier(mock: &MockProvider, clock: &ManualClock) -> Verifier {
     verifier_with(mock, clock, CachePolicy::default())
@@ -48,23 +42,15 @@ async fn warmed() -> (MockProvider, ManualClock, Verifier) {
 }
 
 fn token(mock: &MockProvider, clock: &ManualClock) -> String {
-    mock.token().at(now(clock)).sign()
+    mock.token().at(clock.now_secs()).sign()
 }
 
 /// A token signed by the current key but naming a kid the provider does not publish.
 fn token_with_kid(mock: &MockProvider, clock: &ManualClock, kid: &str) -> String {
-    mock.token().at(now(clock)).kid(kid).sign()
+    mock.token().at(clock.now_secs()).kid(kid).sign()
 }
 
 /// The fetch failure behind a `KeysUnavailable` error.
-fn fetch_error(err: &AuthError) -> &FetchError {
-    let source = std::error::Error::source(err).expect("KeysUnavailable carries its cause");
-    source
-        .downcast_ref::<FetchError>()
-        .or_else(|| source.downcast_ref::<Arc<FetchError>>().map(|e| &**e))
-        .expect("the cause is a FetchError")
-}
-
 /// Collects the `tracing` output of the current thread (tests run on a current-thread
 /// runtime). One global subscriber writes into the buffer the current thread registered:
 /// per-thread scoped subscribers lose events when other threads cache a callsite's interest.
@@ -488,7 +474,7 @@ async fn a_cold_verifier_with_a_failing_provider_answers_503_not_401() {
     assert_eq!(err.status(), 503);
     assert!(!err.is_unauthorized());
     assert!(matches!(
-        fetch_error(&err),
+        err.fetch_error().unwrap(),
         FetchError::Status { status: 500, .. }
     ));
 }
@@ -529,7 +515,7 @@ async fn a_token_without_kid_verifies_against_a_key_of_its_type() {
     let clock = clock();
     let verifier = verifier(&mock, &clock);
     let user = verifier
-        .verify(&mock.token().at(now(&clock)).no_kid().sign())
+        .verify(&mock.token().at(clock.now_secs()).no_kid().sign())
         .await
         .unwrap();
     assert_eq!(user.id, "user_test");
@@ -545,7 +531,7 @@ async fn kidless_candidates_are_filtered_by_key_type_before_the_limit() {
     let verifier = verifier_with(&mock, &clock, policy);
     let token = mock
         .token()
-        .at(now(&clock))
+        .at(clock.now_secs())
         .alg(Algorithm::ES256)
         .no_kid()
         .sign();
@@ -558,7 +544,7 @@ async fn a_kidless_token_signed_by_an_unpublished_key_is_rejected() {
     let clock = clock();
     let verifier = verifier(&mock, &clock);
     let other = TestKey::fixture(KeyFamily::Ed25519, 1).unwrap();
-    let token = mock.token().at(now(&clock)).key(other).no_kid().sign();
+    let token = mock.token().at(clock.now_secs()).key(other).no_kid().sign();
     let err = verifier.verify(&token).await.unwrap_err();
     assert_eq!(err.kind(), ErrorKind::InvalidSignature);
 }
@@ -578,7 +564,7 @@ async fn max_kidless_candidates_bounds_the_keys_tried() {
     let clock = clock();
     let policy = CachePolicy::default().max_kidless_candidates(2);
     let verifier = verifier_with(&mock, &clock, policy);
-    let token = mock.token().at(now(&clock)).no_kid().sign();
+    let token = mock.token().at(clock.now_secs()).no_kid().sign();
     let err = verifier.verify(&token).await.unwrap_err();
     assert_eq!(err.kind(), ErrorKind::InvalidSignature);
 }
@@ -589,7 +575,7 @@ async fn a_kidless_token_within_the_candidate_limit_verifies() {
     let clock = clock();
     let policy = CachePolicy::default().max_kidless_candidates(3);
     let verifier = verifier_with(&mock, &clock, policy);
-    let token = mock.token().at(now(&clock)).no_kid().sign();
+    let token = mock.token().at(clock.now_secs()).no_kid().sign();
     verifier.verify(&token).await.unwrap();
 }
 
@@ -600,11 +586,11 @@ async fn kidless_tokens_never_trigger_a_refetch() {
     let verifier = verifier(&mock, &clock);
     verifier.warm_up().await.unwrap();
     let unpublished = TestKey::fixture(KeyFamily::Ed25519, 1).unwrap();
-    let wrong_key = mock.token().at(now(&clock)).key(unpublished).no_kid();
+    let wrong_key = mock.token().at(clock.now_secs()).key(unpublished).no_kid();
     let _ = verifier.verify(&wrong_key.sign()).await;
     let no_such_type = mock
         .token()
-        .at(now(&clock))
+        .at(clock.now_secs())
         .alg(Algorithm::ES256)
         .no_kid()
         .sign();
@@ -682,7 +668,7 @@ impl MixedSet {
         let token = self
             .mock
             .token()
-            .at(now(&self.clock))
+            .at(self.clock.now_secs())
             .key(key)
             .alg(alg)
             .kid(kid)
@@ -731,7 +717,7 @@ async fn a_key_with_a_non_string_kid_never_verifies() {
     let kidless = set
         .mock
         .token()
-        .at(now(&set.clock))
+        .at(set.clock.now_secs())
         .key(key)
         .alg(Algorithm::ES256)
         .no_kid()
@@ -777,7 +763,7 @@ async fn a_set_with_no_usable_key_is_a_fetch_failure() {
         .await
         .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::KeysUnavailable);
-    assert!(matches!(fetch_error(&err), FetchError::Invalid(_)));
+    assert!(matches!(err.fetch_error().unwrap(), FetchError::Invalid(_)));
 }
 
 // 7. HTTP.
@@ -818,9 +804,9 @@ async fn a_slow_key_server_times_out_as_keys_unavailable() {
         .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::KeysUnavailable);
     assert!(
-        matches!(fetch_error(&err), FetchError::Timeout),
+        matches!(err.fetch_error().unwrap(), FetchError::Timeout),
         "{:?}",
-        fetch_error(&err)
+        err.fetch_error().unwrap()
     );
 }
 
@@ -835,7 +821,7 @@ async fn a_body_over_the_cap_is_keys_unavailable() {
         .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::KeysUnavailable);
     assert!(matches!(
-        fetch_error(&err),
+        err.fetch_error().unwrap(),
         FetchError::TooLarge { limit: 64 }
     ));
 }
@@ -852,7 +838,7 @@ async fn a_redirect_to_another_host_is_refused() {
         .await
         .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::KeysUnavailable);
-    assert!(matches!(fetch_error(&err), FetchError::Redirect));
+    assert!(matches!(err.fetch_error().unwrap(), FetchError::Redirect));
     assert_eq!(
         elsewhere.jwks_requests(),
         0,
@@ -870,7 +856,7 @@ async fn a_redirect_to_another_port_of_the_same_host_is_refused() {
         .verify(&token(&mock, &clock))
         .await
         .unwrap_err();
-    assert!(matches!(fetch_error(&err), FetchError::Redirect));
+    assert!(matches!(err.fetch_error().unwrap(), FetchError::Redirect));
     assert_eq!(other_port.jwks_requests(), 0);
 }
 
@@ -908,7 +894,7 @@ async fn an_injected_client_that_follows_redirects_still_cannot_change_host() {
         .unwrap();
     let err = verifier.verify(&token(&mock, &clock)).await.unwrap_err();
     assert_eq!(err.kind(), ErrorKind::KeysUnavailable);
-    assert!(matches!(fetch_error(&err), FetchError::Redirect));
+    assert!(matches!(err.fetch_error().unwrap(), FetchError::Redirect));
 }
 
 #[tokio::test]
@@ -1131,4 +1117,47 @@ fn a_32_byte_secret_with_hs512_is_a_config_error() {
         .algorithms([Algorithm::HS256, Algorithm::HS384, Algorithm::HS512])
         .build()
         .unwrap();
+}
+
+#[tokio::test]
+async fn refresh_ahead_refreshes_in_the_background_before_expiry() {
+    let mock = MockProvider::clerk().await;
+    let clock = ManualClock::starting_now();
+    let verifier = Verifier::builder(mock.provider())
+        .clock(clock.clone())
+        .cache_policy(
+            CachePolicy::default()
+                .ttl(Duration::from_secs(600))
+                .refresh_ahead(Some(Duration::from_secs(60))),
+        )
+        .build()
+        .unwrap();
+    let now = clock.now_secs();
+    verifier.verify(&mock.token().at(now).sign()).await.unwrap();
+    assert_eq!(mock.jwks_requests(), 1);
+
+    // Before the refresh-ahead window: nothing happens.
+    clock.advance(Duration::from_secs(530));
+    verifier
+        .verify(&mock.token().at(now + 530).sign())
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    assert_eq!(mock.jwks_requests(), 1);
+
+    // Inside the window (at most 30 s of jitter after 540 s): the verify answers from the
+    // cached keys and a background task refreshes them.
+    clock.advance(Duration::from_secs(45));
+    verifier
+        .verify(&mock.token().at(now + 575).sign())
+        .await
+        .unwrap();
+    for _ in 0..100 {
+        if mock.jwks_requests() == 2 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert_eq!(mock.jwks_requests(), 2);
+    assert_eq!(verifier.key_stats().stale_serves, 0);
 }

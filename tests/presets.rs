@@ -1,4 +1,4 @@
-//! Provider presets (issue 3): a provider added with a TOML file only, error messages for bad
+//! Provider presets: a provider added with a TOML file only, error messages for bad
 //! files, and the facts the three built-in presets encode.
 
 use std::path::PathBuf;

@@ -2,7 +2,8 @@
 //! `ins_…` kids, and tokens with each provider's extra header members and claims
 //! (`fixtures/shapes/`), verified through the `auth0` and `clerk` presets.
 
-use std::path::Path;
+mod support;
+
 use std::time::Duration;
 
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
@@ -17,19 +18,15 @@ const CLERK_APP: &str = "https://app.example.com";
 const NOW: u64 = 1_750_000_000;
 
 fn shape_text(name: &str) -> String {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("fixtures/shapes")
-        .join(name);
-    std::fs::read_to_string(&path).unwrap_or_else(|err| panic!("{}: {err}", path.display()))
+    support::fixture_text(&format!("shapes/{name}"))
 }
 
 fn json_file(name: &str) -> Value {
-    serde_json::from_str(&shape_text(name)).unwrap_or_else(|err| panic!("{name}: {err}"))
+    support::fixture_json(&format!("shapes/{name}"))
 }
 
 fn fixture_key_jwk(name: &str) -> Value {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("fixtures/keys/{name}.jwk.json"));
-    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+    support::fixture_json(&format!("keys/{name}.jwk.json"))
 }
 
 /// A token shape with its `{placeholders}` filled: (extra header members, claims).
@@ -345,10 +342,7 @@ async fn clerk_token_expires_after_60_seconds() {
 async fn clerk_token_verifies_with_the_dashboard_pem_key() {
     let (mock, _, builder) = clerk().await;
     let token = builder.sign();
-    let pem = std::fs::read(
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/keys/rsa-2048-a.pub.pem"),
-    )
-    .unwrap();
+    let pem = support::fixture_bytes("keys/rsa-2048-a.pub.pem");
     let verifier = Verifier::builder(jwks_auth::Provider::public_key_pem(pem).unwrap())
         .issuer(mock.uri())
         .authorized_parties([CLERK_APP])

@@ -6,7 +6,7 @@
 //! type) and no valid claims (A.2/A.3 expired in 2011; A.4's payload is not JSON), so they
 //! go through `dangerous::verify_signature_only`.
 
-use std::path::Path;
+mod support;
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
@@ -25,12 +25,8 @@ struct Vector {
 }
 
 fn vector(name: &str) -> Vector {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("fixtures/rfc")
-        .join(name);
-    let text =
-        std::fs::read_to_string(&path).unwrap_or_else(|err| panic!("{}: {err}", path.display()));
-    serde_json::from_str(&text).unwrap_or_else(|err| panic!("{}: {err}", path.display()))
+    serde_json::from_value(support::fixture_json(&format!("rfc/{name}")))
+        .unwrap_or_else(|err| panic!("fixtures/rfc/{name}: {err}"))
 }
 
 fn verifier(vector: &Vector) -> Verifier {
@@ -150,16 +146,8 @@ async fn full_verification_checks_the_claims_too() {
 #[tokio::test]
 async fn vectors_do_not_verify_under_another_key() {
     let ed = vector("rfc8037-a4-ed25519.json");
-    let other_ed = serde_json::json!({"keys": [
-        serde_json::from_str::<Value>(
-            &std::fs::read_to_string(
-                Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/keys/ed25519-a.jwk.json"),
-            )
-            .unwrap(),
-        )
-        .unwrap()
-    ]})
-    .to_string();
+    let other_ed =
+        serde_json::json!({"keys": [support::fixture_json("keys/ed25519-a.jwk.json")]}).to_string();
     let verifier = Verifier::builder(Provider::static_jwks(&other_ed).unwrap())
         .algorithms([Algorithm::EdDSA])
         .build()

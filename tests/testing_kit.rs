@@ -1,22 +1,17 @@
-//! The testing kit (issue 4): every `TokenBuilder` option and every `MockProvider` knob,
+//! The testing kit: every `TokenBuilder` option and every `MockProvider` knob,
 //! each asserted through a real `Verifier`.
 
-use std::sync::Arc;
+mod support;
+
 use std::time::Duration;
 
 use jwks_auth::dangerous::decode_unverified;
 use jwks_auth::testing::{MockProvider, TestKey, TestKeys, TokenBuilder, TEST_SECRET};
 use jwks_auth::{
-    Algorithm, AuthError, CachePolicy, ErrorKind, FetchError, KeyFamily, ManualClock, Provider,
-    Verifier,
+    Algorithm, CachePolicy, ErrorKind, FetchError, KeyFamily, ManualClock, Provider, Verifier,
 };
 use serde_json::{json, Value};
-
-const START: i64 = 1_700_000_000;
-
-fn clock() -> ManualClock {
-    ManualClock::at_unix(START as u64)
-}
+use support::{clock, header_of, kind_of, static_verifier, START};
 
 fn verifier(mock: &MockProvider) -> Verifier {
     Verifier::builder(mock.provider()).build().unwrap()
@@ -29,30 +24,7 @@ fn clocked(mock: &MockProvider, clock: &ManualClock) -> Verifier {
         .unwrap()
 }
 
-fn static_verifier(keys: &TestKeys) -> Verifier {
-    Verifier::builder(Provider::static_jwks(&keys.jwks_json()).unwrap())
-        .clock(clock())
-        .build()
-        .unwrap()
-}
-
-async fn kind_of(verifier: &Verifier, token: &str) -> ErrorKind {
-    verifier.verify(token).await.unwrap_err().kind()
-}
-
-fn fetch_error(err: &AuthError) -> &FetchError {
-    let source = std::error::Error::source(err).expect("KeysUnavailable carries its cause");
-    source
-        .downcast_ref::<FetchError>()
-        .or_else(|| source.downcast_ref::<Arc<FetchError>>().map(|e| &**e))
-        .expect("the cause is a FetchError")
-}
-
-fn header_of(token: &str) -> serde_json::Map<String, Value> {
-    decode_unverified(token).unwrap().header
-}
-
-// The README example (issue 4), verbatim.
+// The README example, verbatim.
 
 #[tokio::test]
 async fn readme_testing_example() -> Result<(), jwks_auth::AuthError> {
@@ -446,7 +418,7 @@ async fn fail_next_fails_that_many_fetches() {
     for _ in 0..2 {
         let err = verifier.verify(&token).await.unwrap_err();
         assert!(matches!(
-            fetch_error(&err),
+            err.fetch_error().unwrap(),
             FetchError::Status { status: 503, .. }
         ));
         clock.advance(Duration::from_secs(31)); // past the retry cooldown
@@ -469,14 +441,14 @@ async fn retry_after_is_sent_with_failures() {
         .unwrap_err();
     assert!(
         matches!(
-            fetch_error(&err),
+            err.fetch_error().unwrap(),
             FetchError::Status {
                 status: 429,
                 retry_after: Some(7)
             }
         ),
         "{:?}",
-        fetch_error(&err)
+        err.fetch_error().unwrap()
     );
 }
 
@@ -487,7 +459,7 @@ async fn malformed_next_serves_truncated_json() {
     let clock = clock();
     let verifier = clocked(&mock, &clock);
     let err = verifier.warm_up().await.unwrap_err();
-    assert!(matches!(fetch_error(&err), FetchError::Invalid(_)));
+    assert!(matches!(err.fetch_error().unwrap(), FetchError::Invalid(_)));
     verifier.warm_up().await.unwrap();
 }
 
@@ -500,7 +472,7 @@ async fn delay_slows_responses_past_a_timeout() {
         .build()
         .unwrap();
     let err = verifier.warm_up().await.unwrap_err();
-    assert!(matches!(fetch_error(&err), FetchError::Timeout));
+    assert!(matches!(err.fetch_error().unwrap(), FetchError::Timeout));
     mock.delay(None);
     verifier.warm_up().await.unwrap();
 }
@@ -526,7 +498,7 @@ async fn serve_raw_replaces_the_key_set_until_reset() {
     mock.serve_raw(Some("not json".into()));
     let verifier = verifier(&mock);
     let err = verifier.warm_up().await.unwrap_err();
-    assert!(matches!(fetch_error(&err), FetchError::Invalid(_)));
+    assert!(matches!(err.fetch_error().unwrap(), FetchError::Invalid(_)));
     mock.serve_raw(None);
     verifier.warm_up().await.unwrap();
     assert_eq!(verifier.key_stats().keys, 1);
@@ -540,7 +512,7 @@ async fn redirect_to_answers_with_a_redirect() {
     let verifier = verifier(&mock);
     // The 302 points at another origin (another port), which the fetcher refuses.
     let err = verifier.warm_up().await.unwrap_err();
-    assert!(matches!(fetch_error(&err), FetchError::Redirect));
+    assert!(matches!(err.fetch_error().unwrap(), FetchError::Redirect));
     assert_eq!(target.jwks_requests(), 0);
     mock.redirect_to(None);
     verifier.warm_up().await.unwrap();

@@ -1,30 +1,17 @@
-//! Every verification rule (issue 3): algorithms, time claims, issuer, audience, authorized
+//! Every verification rule: algorithms, time claims, issuer, audience, authorized
 //! party, header handling, claim mapping and error hygiene.
+
+mod support;
 
 use std::time::Duration;
 
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use base64::Engine as _;
 use jwks_auth::testing::{MockProvider, TestKey, TestKeys, MOCK_AUDIENCE};
 use jwks_auth::{
     Algorithm, AuthError, ClaimMap, ErrorKind, KeyFamily, ManualClock, Provider, Verifier,
 };
 use serde::Deserialize;
 use serde_json::json;
-
-const START: i64 = 1_700_000_000;
-
-fn clock() -> ManualClock {
-    ManualClock::at_unix(START as u64)
-}
-
-/// A networkless verifier over `TestKeys` (every asymmetric algorithm, no iss/aud rule).
-fn static_verifier(keys: &TestKeys) -> Verifier {
-    Verifier::builder(Provider::static_jwks(&keys.jwks_json()).unwrap())
-        .clock(clock())
-        .build()
-        .unwrap()
-}
+use support::{b64, clock, kind_of, static_verifier, START};
 
 fn secret_verifier(keys: &TestKeys, alg: Algorithm) -> Verifier {
     Verifier::builder(Provider::shared_secret(keys.secret()).unwrap())
@@ -36,14 +23,6 @@ fn secret_verifier(keys: &TestKeys, alg: Algorithm) -> Verifier {
 
 fn mock_verifier(mock: &MockProvider) -> Verifier {
     Verifier::builder(mock.provider()).build().unwrap()
-}
-
-async fn kind_of(verifier: &Verifier, token: &str) -> ErrorKind {
-    verifier.verify(token).await.unwrap_err().kind()
-}
-
-fn b64(bytes: impl AsRef<[u8]>) -> String {
-    URL_SAFE_NO_PAD.encode(bytes)
 }
 
 /// A token whose header and payload are exactly the given JSON texts.
@@ -984,7 +963,8 @@ async fn tokens_that_are_not_three_parts_are_malformed() {
 /// The RSA-8192 fixture's private key, for signing with aws-lc-rs directly (the testing kit
 /// compiles in only the fast fixtures).
 fn rsa_8192_signer() -> aws_lc_rs::signature::RsaKeyPair {
-    let pem = std::fs::read_to_string("fixtures/keys/rsa-8192-a.pem").unwrap();
+    use base64::Engine as _;
+    let pem = std::fs::read_to_string(support::fixture_path("keys/rsa-8192-a.pem")).unwrap();
     let body: String = pem.lines().filter(|l| !l.starts_with("-----")).collect();
     let der = base64::engine::general_purpose::STANDARD
         .decode(body)

@@ -1,4 +1,4 @@
-//! The verified-token cache (issue 8, `VerifierBuilder::cache_verified`). To tell a cache hit
+//! The verified-token cache (`VerifierBuilder::cache_verified`). To tell a cache hit
 //! from a full verification, the tests make the full path fail: the provider errors and the
 //! clock passes TTL + `max_stale`, so an uncached verify answers `KeysUnavailable`.
 
@@ -10,12 +10,8 @@ use jwks_auth::{CachePolicy, Clock, ErrorKind, KeyFamily, ManualClock, Verifier}
 const HOUR: Duration = Duration::from_secs(3600);
 
 /// Starts at the real time: the cache bounds entry lifetimes by the system clock.
-fn clock() -> ManualClock {
+fn real_time_clock() -> ManualClock {
     ManualClock::starting_now()
-}
-
-fn now(clock: &ManualClock) -> i64 {
-    clock.now().as_secs() as i64
 }
 
 fn caching_verifier(mock: &MockProvider, clock: &ManualClock, entries: u64) -> Verifier {
@@ -30,7 +26,7 @@ fn caching_verifier(mock: &MockProvider, clock: &ManualClock, entries: u64) -> V
 /// A token valid for four hours from the clock's time, for `sub`.
 fn long_token(mock: &MockProvider, clock: &ManualClock, sub: &str) -> String {
     mock.token()
-        .at(now(clock))
+        .at(clock.now_secs())
         .expires_in(4 * 3600)
         .sub(sub)
         .sign()
@@ -45,7 +41,7 @@ fn break_key_path(mock: &MockProvider, clock: &ManualClock) {
 #[tokio::test]
 async fn a_cached_token_verifies_without_the_keys() {
     let mock = MockProvider::better_auth().await;
-    let clock = clock();
+    let clock = real_time_clock();
     let verifier = caching_verifier(&mock, &clock, 100);
     let token = long_token(&mock, &clock, "cached_user");
     verifier.verify(&token).await.unwrap();
@@ -57,7 +53,7 @@ async fn a_cached_token_verifies_without_the_keys() {
 #[tokio::test]
 async fn an_uncached_token_needs_the_keys() {
     let mock = MockProvider::better_auth().await;
-    let clock = clock();
+    let clock = real_time_clock();
     let verifier = caching_verifier(&mock, &clock, 100);
     verifier
         .verify(&long_token(&mock, &clock, "cached_user"))
@@ -72,7 +68,7 @@ async fn an_uncached_token_needs_the_keys() {
 #[tokio::test]
 async fn without_cache_verified_every_verify_needs_the_keys() {
     let mock = MockProvider::better_auth().await;
-    let clock = clock();
+    let clock = real_time_clock();
     let verifier = Verifier::builder(mock.provider())
         .clock(clock.clone())
         .cache_policy(CachePolicy::default().max_stale(HOUR))
@@ -88,7 +84,7 @@ async fn without_cache_verified_every_verify_needs_the_keys() {
 #[tokio::test]
 async fn a_cache_hit_fetches_nothing() {
     let mock = MockProvider::better_auth().await;
-    let clock = clock();
+    let clock = real_time_clock();
     let verifier = caching_verifier(&mock, &clock, 100);
     let token = long_token(&mock, &clock, "u");
     verifier.verify(&token).await.unwrap();
@@ -100,9 +96,9 @@ async fn a_cache_hit_fetches_nothing() {
 #[tokio::test]
 async fn a_tampered_token_never_hits_the_cache() {
     let mock = MockProvider::better_auth().await;
-    let clock = clock();
+    let clock = real_time_clock();
     let verifier = caching_verifier(&mock, &clock, 100);
-    let builder = mock.token().at(now(&clock)).expires_in(3600);
+    let builder = mock.token().at(clock.now_secs()).expires_in(3600);
     verifier.verify(&builder.sign()).await.unwrap();
     let err = verifier
         .verify(&builder.sign_tampered("sub", "admin"))
@@ -114,13 +110,13 @@ async fn a_tampered_token_never_hits_the_cache() {
 #[tokio::test]
 async fn a_token_with_a_changed_signature_never_hits_the_cache() {
     let mock = MockProvider::better_auth().await;
-    let clock = clock();
+    let clock = real_time_clock();
     let verifier = caching_verifier(&mock, &clock, 100);
     let token = long_token(&mock, &clock, "u");
     verifier.verify(&token).await.unwrap();
     let forged = mock
         .token()
-        .at(now(&clock))
+        .at(clock.now_secs())
         .expires_in(4 * 3600)
         .sub("u")
         .sign_with_wrong_key();
@@ -131,9 +127,9 @@ async fn a_token_with_a_changed_signature_never_hits_the_cache() {
 #[tokio::test]
 async fn a_cached_token_is_rejected_once_expired() {
     let mock = MockProvider::better_auth().await;
-    let clock = clock();
+    let clock = real_time_clock();
     let verifier = caching_verifier(&mock, &clock, 100);
-    let token = mock.token().at(now(&clock)).expires_in(3600).sign();
+    let token = mock.token().at(clock.now_secs()).expires_in(3600).sign();
     verifier.verify(&token).await.unwrap();
     // Past exp + leeway, and past TTL + max_stale: only the cache path can answer `Expired`.
     break_key_path(&mock, &clock);
@@ -144,9 +140,9 @@ async fn a_cached_token_is_rejected_once_expired() {
 #[tokio::test]
 async fn a_cached_token_is_accepted_within_the_leeway_after_exp() {
     let mock = MockProvider::better_auth().await;
-    let clock = clock();
+    let clock = real_time_clock();
     let verifier = caching_verifier(&mock, &clock, 100);
-    let token = mock.token().at(now(&clock)).expires_in(120).sign();
+    let token = mock.token().at(clock.now_secs()).expires_in(120).sign();
     verifier.verify(&token).await.unwrap();
     clock.advance(Duration::from_secs(150));
     verifier.verify(&token).await.unwrap();
@@ -156,9 +152,9 @@ async fn a_cached_token_is_accepted_within_the_leeway_after_exp() {
 async fn a_cached_token_is_expired_exactly_at_exp_plus_leeway() {
     // RFC 7519 §4.1.4: now must be before exp (+ leeway); the cache applies the same boundary.
     let mock = MockProvider::better_auth().await;
-    let clock = clock();
+    let clock = real_time_clock();
     let verifier = caching_verifier(&mock, &clock, 100);
-    let token = mock.token().at(now(&clock)).expires_in(120).sign();
+    let token = mock.token().at(clock.now_secs()).expires_in(120).sign();
     verifier.verify(&token).await.unwrap();
     clock.advance(Duration::from_secs(120 + 60)); // Better Auth's leeway is 60 s
     let err = verifier.verify(&token).await.unwrap_err();
@@ -168,11 +164,11 @@ async fn a_cached_token_is_expired_exactly_at_exp_plus_leeway() {
 #[tokio::test]
 async fn a_cached_token_is_not_yet_valid_when_the_clock_goes_back() {
     let mock = MockProvider::better_auth().await;
-    let clock = clock();
+    let clock = real_time_clock();
     let verifier = caching_verifier(&mock, &clock, 100);
     let token = mock
         .token()
-        .at(now(&clock))
+        .at(clock.now_secs())
         .not_before_in(0)
         .expires_in(3600)
         .sign();
@@ -185,7 +181,7 @@ async fn a_cached_token_is_not_yet_valid_when_the_clock_goes_back() {
 #[tokio::test]
 async fn entries_of_a_removed_kid_are_dropped_at_the_next_refresh() {
     let mock = MockProvider::better_auth().await;
-    let clock = clock();
+    let clock = real_time_clock();
     let verifier = caching_verifier(&mock, &clock, 100);
     let old_kid = mock.current_kid();
     let old_token = long_token(&mock, &clock, "old");
@@ -204,7 +200,7 @@ async fn entries_of_a_removed_kid_are_dropped_at_the_next_refresh() {
 #[tokio::test]
 async fn entries_of_a_kid_still_published_survive_a_refresh() {
     let mock = MockProvider::better_auth().await;
-    let clock = clock();
+    let clock = real_time_clock();
     let verifier = caching_verifier(&mock, &clock, 100);
     let old_token = long_token(&mock, &clock, "old");
     verifier.verify(&old_token).await.unwrap();
@@ -220,7 +216,7 @@ async fn entries_of_a_kid_still_published_survive_a_refresh() {
 #[tokio::test]
 async fn the_cache_holds_at_most_its_capacity() {
     let mock = MockProvider::better_auth().await;
-    let clock = clock();
+    let clock = real_time_clock();
     let verifier = caching_verifier(&mock, &clock, 2);
     let tokens: Vec<_> = (0..10)
         .map(|n| long_token(&mock, &clock, &format!("user_{n}")))
@@ -280,7 +276,7 @@ fn ed25519(n: usize) -> TestKey {
 #[tokio::test]
 async fn entries_of_a_kidless_key_are_not_served_once_the_key_is_gone() {
     let mock = MockProvider::better_auth().await;
-    let clock = clock();
+    let clock = real_time_clock();
     let verifier = caching_verifier(&mock, &clock, 100);
     let (old, new) = (ed25519(0), ed25519(1));
     publish(&mock, &[(&old, None)]);
@@ -288,7 +284,7 @@ async fn entries_of_a_kidless_key_are_not_served_once_the_key_is_gone() {
         .token()
         .key(old)
         .no_kid()
-        .at(now(&clock))
+        .at(clock.now_secs())
         .expires_in(4 * 3600)
         .sign();
     verifier.verify(&token).await.unwrap();
@@ -301,14 +297,14 @@ async fn entries_of_a_kidless_key_are_not_served_once_the_key_is_gone() {
 #[tokio::test]
 async fn entries_are_not_served_once_their_kid_names_other_key_material() {
     let mock = MockProvider::better_auth().await;
-    let clock = clock();
+    let clock = real_time_clock();
     let verifier = caching_verifier(&mock, &clock, 100);
     let (old, new) = (ed25519(0), ed25519(1));
     publish(&mock, &[(&old, Some("reused"))]);
     let token = mock
         .token()
         .key(old.with_kid("reused"))
-        .at(now(&clock))
+        .at(clock.now_secs())
         .expires_in(4 * 3600)
         .sign();
     verifier.verify(&token).await.unwrap();
@@ -321,7 +317,7 @@ async fn entries_are_not_served_once_their_kid_names_other_key_material() {
 #[tokio::test]
 async fn entries_survive_a_refresh_that_republishes_the_same_key() {
     let mock = MockProvider::better_auth().await;
-    let clock = clock();
+    let clock = real_time_clock();
     let verifier = caching_verifier(&mock, &clock, 100);
     let key = ed25519(0);
     publish(&mock, &[(&key, None)]);
@@ -329,7 +325,7 @@ async fn entries_survive_a_refresh_that_republishes_the_same_key() {
         .token()
         .key(key.clone())
         .no_kid()
-        .at(now(&clock))
+        .at(clock.now_secs())
         .expires_in(4 * 3600)
         .sign();
     verifier.verify(&token).await.unwrap();

@@ -4,8 +4,7 @@ use ::axum::extract::{FromRef, FromRequestParts, OptionalFromRequestParts};
 use ::axum::http::request::Parts;
 use serde::de::DeserializeOwned;
 
-use super::config::AuthConfig;
-use super::rejection::{AuthRejection, RejectionKind};
+use super::response::{AuthConfig, AuthRejection, RejectionKind};
 use super::token::verify_request;
 use crate::{AuthError, AuthUser, Verifier};
 

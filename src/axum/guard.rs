@@ -12,10 +12,9 @@ use ::axum::response::{IntoResponse, Response};
 use serde_json::Value;
 use tower::{Layer, Service};
 
-use super::config::AuthConfig;
 use super::extract::{config_of, user_from_parts};
-use super::layer::ResponseFuture;
-use super::rejection::{AuthRejection, RejectionKind};
+use super::future::ResponseFuture;
+use super::response::{AuthConfig, AuthRejection, RejectionKind};
 use crate::{AuthError, AuthUser};
 
 /// Requires the token to grant `scope` (in `scope` or a permissions claim). Refused: 403

@@ -1,9 +1,6 @@
 //! [`AuthLayer`]: a tower layer that authenticates every request of a router subtree.
 
-use std::convert::Infallible;
 use std::fmt;
-use std::future::Future;
-use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
@@ -11,9 +8,9 @@ use ::axum::extract::Request;
 use ::axum::response::{IntoResponse, Response};
 use tower::{Layer, Service};
 
-use super::config::AuthConfig;
 use super::extract::user_from_parts;
-use super::rejection::{AuthRejection, RejectionResponse};
+use super::future::ResponseFuture;
+use super::response::{AuthConfig, AuthRejection, RejectionResponse};
 use crate::Verifier;
 
 /// Authenticates every request that reaches the wrapped service, except allow-listed public
@@ -199,33 +196,6 @@ where
             let response = inner.call(Request::from_parts(parts, body)).await?;
             Ok(response.into_response())
         })
-    }
-}
-
-/// The response future of [`AuthService`] and [`GuardService`](super::GuardService).
-pub struct ResponseFuture<E = Infallible> {
-    inner: Pin<Box<dyn Future<Output = Result<Response, E>> + Send>>,
-}
-
-impl<E> ResponseFuture<E> {
-    pub(crate) fn new(future: impl Future<Output = Result<Response, E>> + Send + 'static) -> Self {
-        ResponseFuture {
-            inner: Box::pin(future),
-        }
-    }
-}
-
-impl<E> Future for ResponseFuture<E> {
-    type Output = Result<Response, E>;
-
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        self.inner.as_mut().poll(cx)
-    }
-}
-
-impl<E> fmt::Debug for ResponseFuture<E> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("ResponseFuture").finish_non_exhaustive()
     }
 }
 

@@ -44,7 +44,7 @@ static INSTALLS: Mutex<Option<HashMap<PathBuf, Result<(), String>>>> = Mutex::ne
 impl NodeProject {
     /// The project folder.
     pub fn path(&self) -> PathBuf {
-        Path::new(env!("CARGO_MANIFEST_DIR")).join(self.dir)
+        super::repo_path(self.dir)
     }
 
     /// Checks node and installs the npm dependencies (once per process); panics, never
@@ -273,4 +273,13 @@ impl Drop for NodeServer {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// The JSON body of a successful answer from a node server; panics with the status and the
+/// body otherwise. `what` names the request in the message.
+pub async fn json_body(response: reqwest::Response, what: &str) -> serde_json::Value {
+    let status = response.status();
+    let text = response.text().await.expect("response body");
+    assert!(status.is_success(), "{what}: HTTP {status}: {text}");
+    serde_json::from_str(&text).unwrap_or_else(|err| panic!("{what}: not JSON ({err}): {text}"))
 }
