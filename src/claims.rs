@@ -1,14 +1,15 @@
-//! The authenticated user handed back by a successful verification, and the borrowed view of
-//! a token's payload that the checks read.
+//! The authenticated user handed back by a successful verification, its claims, and the
+//! [`ClaimMap`] that says where a provider keeps the user's id, email and scopes.
 
 use std::borrow::Cow;
 use std::fmt;
 use std::sync::{Arc, OnceLock};
 
-use serde::de::{DeserializeOwned, MapAccess, Visitor};
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
-use serde_json::value::RawValue;
-use serde_json::{Map, Number, Value};
+use serde_json::{Map, Value};
+
+use crate::payload::{number_date, Fields, Payload, StringOrList};
 
 /// The verified claims of a token, cheap to clone.
 ///
@@ -117,232 +118,6 @@ pub(crate) fn claim_at<'a>(map: &'a Map<String, Value>, path: &str) -> Option<&'
     Some(value)
 }
 
-/// A JSON string, borrowed from the input unless it had escapes.
-struct JsonStr<'a>(Cow<'a, str>);
-
-impl<'de> Deserialize<'de> for JsonStr<'de> {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct StrVisitor;
-        impl<'de> Visitor<'de> for StrVisitor {
-            type Value = JsonStr<'de>;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("a string")
-            }
-            fn visit_borrowed_str<E>(self, text: &'de str) -> Result<Self::Value, E> {
-                Ok(JsonStr(Cow::Borrowed(text)))
-            }
-            fn visit_str<E>(self, text: &str) -> Result<Self::Value, E> {
-                Ok(JsonStr(Cow::Owned(text.to_owned())))
-            }
-        }
-        deserializer.deserialize_str(StrVisitor)
-    }
-}
-
-/// How deeply a token payload may nest objects and arrays, the payload object itself being
-/// level 1. Deeper payloads are refused as malformed during verification: claims are read
-/// lazily later with serde_json, whose recursion limit (128) must never be reached, and no
-/// real provider nests claims more than a few levels.
-pub const MAX_PAYLOAD_DEPTH: usize = 64;
-
-/// Why payload text is not a token payload.
-#[derive(Debug)]
-pub(crate) enum PayloadError {
-    /// Not a JSON object with unique member names.
-    Invalid,
-    /// Nests deeper than [`MAX_PAYLOAD_DEPTH`].
-    TooDeep,
-}
-
-/// The deepest nesting of objects and arrays in one JSON value (0 for a scalar).
-fn nesting_depth(json: &str) -> usize {
-    let (mut depth, mut deepest) = (0usize, 0usize);
-    let mut bytes = json.bytes();
-    while let Some(byte) = bytes.next() {
-        match byte {
-            b'{' | b'[' => {
-                depth += 1;
-                deepest = deepest.max(depth);
-            }
-            b'}' | b']' => depth = depth.saturating_sub(1),
-            b'"' => {
-                // Skip the string, escapes included: brackets inside it do not count.
-                while let Some(byte) = bytes.next() {
-                    match byte {
-                        b'\\' => {
-                            bytes.next();
-                        }
-                        b'"' => break,
-                        _ => {}
-                    }
-                }
-            }
-            _ => {}
-        }
-    }
-    deepest
-}
-
-/// A token payload read without copying: member names and raw JSON values, borrowed from the
-/// payload text. Duplicate member names are refused (RFC 7519 §4: ambiguous claims).
-pub(crate) struct Payload<'a> {
-    members: Vec<(Cow<'a, str>, &'a RawValue)>,
-}
-
-impl<'de> Deserialize<'de> for Payload<'de> {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct PayloadVisitor;
-        impl<'de> Visitor<'de> for PayloadVisitor {
-            type Value = Payload<'de>;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("a JSON object")
-            }
-            fn visit_map<A: MapAccess<'de>>(self, mut access: A) -> Result<Payload<'de>, A::Error> {
-                let mut members: Vec<(Cow<'de, str>, &'de RawValue)> = Vec::with_capacity(16);
-                while let Some(JsonStr(name)) = access.next_key()? {
-                    if members.iter().any(|(seen, _)| *seen == name) {
-                        return Err(serde::de::Error::custom("duplicate claim"));
-                    }
-                    members.push((name, access.next_value()?));
-                }
-                Ok(Payload { members })
-            }
-        }
-        deserializer.deserialize_map(PayloadVisitor)
-    }
-}
-
-/// A claim that is present but of the wrong type.
-pub(crate) struct WrongType;
-
-impl<'a> Payload<'a> {
-    /// Parses payload JSON, which must be an object with unique member names, nesting no
-    /// deeper than [`MAX_PAYLOAD_DEPTH`].
-    pub(crate) fn parse(json: &'a str) -> Result<Self, PayloadError> {
-        let payload: Payload<'a> = serde_json::from_str(json).map_err(|_| PayloadError::Invalid)?;
-        // Only nested members need a look (scalars are most of a payload).
-        let too_deep = payload.members.iter().any(|(_, raw)| {
-            let text = raw.get();
-            text.starts_with(['{', '[']) && nesting_depth(text) >= MAX_PAYLOAD_DEPTH
-        });
-        if too_deep {
-            return Err(PayloadError::TooDeep);
-        }
-        Ok(payload)
-    }
-
-    /// The members as an owned JSON object (for tools that show every claim).
-    pub(crate) fn into_map(self) -> Result<Map<String, Value>, serde_json::Error> {
-        self.members
-            .into_iter()
-            .map(|(name, raw)| Ok((name.into_owned(), serde_json::from_str(raw.get())?)))
-            .collect()
-    }
-
-    /// True when the payload has a member `name`, whatever its value (even `null`).
-    pub(crate) fn has(&self, name: &str) -> bool {
-        self.raw(name).is_some()
-    }
-
-    fn raw(&self, name: &str) -> Option<&'a RawValue> {
-        self.members
-            .iter()
-            .find(|(member, _)| member == name)
-            .map(|(_, raw)| *raw)
-    }
-
-    /// A NumericDate claim.
-    pub(crate) fn date(&self, name: &str) -> Result<Option<i64>, WrongType> {
-        let Some(raw) = self.raw(name) else {
-            return Ok(None);
-        };
-        let number: Number = serde_json::from_str(raw.get()).map_err(|_| WrongType)?;
-        numeric_date_of(&number).map(Some).ok_or(WrongType)
-    }
-
-    /// A string claim at `path` (a name, or a dotted path into nested objects).
-    pub(crate) fn str(&self, path: &str) -> Option<Cow<'a, str>> {
-        if let Some(raw) = self.raw(path) {
-            return serde_json::from_str::<JsonStr<'a>>(raw.get())
-                .ok()
-                .map(|s| s.0);
-        }
-        self.nested(path)?
-            .as_str()
-            .map(|s| Cow::Owned(s.to_owned()))
-    }
-
-    /// A claim holding one string or an array of strings (`aud`, `permissions`); other items
-    /// of an array are ignored.
-    pub(crate) fn strings(&self, path: &str) -> Vec<Cow<'a, str>> {
-        match self.string_or_list(path) {
-            Some(StringOrList::One(one)) => vec![one],
-            Some(StringOrList::List(list)) => list,
-            None => Vec::new(),
-        }
-    }
-
-    /// A claim holding one string or an array of strings, telling which (a space-delimited
-    /// `scope` string is split, an array's items are whole scopes); other items of an array
-    /// are ignored. `None` for a missing claim or one of another type.
-    pub(crate) fn string_or_list(&self, path: &str) -> Option<StringOrList<'a>> {
-        let Some(raw) = self.raw(path) else {
-            return match self.nested(path)? {
-                Value::String(s) => Some(StringOrList::One(Cow::Owned(s))),
-                Value::Array(items) => Some(StringOrList::List(
-                    items
-                        .into_iter()
-                        .filter_map(|item| match item {
-                            Value::String(s) => Some(Cow::Owned(s)),
-                            _ => None,
-                        })
-                        .collect(),
-                )),
-                _ => None,
-            };
-        };
-        let text = raw.get();
-        if text.starts_with('"') {
-            return serde_json::from_str::<JsonStr<'a>>(text)
-                .ok()
-                .map(|s| StringOrList::One(s.0));
-        }
-        let items = serde_json::from_str::<Vec<&'a RawValue>>(text).ok()?;
-        Some(StringOrList::List(
-            items
-                .into_iter()
-                .filter_map(|item| serde_json::from_str::<JsonStr<'a>>(item.get()).ok())
-                .map(|s| s.0)
-                .collect(),
-        ))
-    }
-
-    /// A boolean claim at `path`; `None` when missing or not a JSON boolean.
-    pub(crate) fn bool(&self, path: &str) -> Option<bool> {
-        match self.raw(path) {
-            Some(raw) => serde_json::from_str(raw.get()).ok(),
-            None => self.nested(path)?.as_bool(),
-        }
-    }
-
-    /// The value at a dotted path into nested objects (the slow, allocating path).
-    fn nested(&self, path: &str) -> Option<Value> {
-        let (first, rest) = path.split_once('.')?;
-        let value: Value = serde_json::from_str(self.raw(first)?.get()).ok()?;
-        let mut value = &value;
-        for part in rest.split('.') {
-            value = value.as_object()?.get(part)?;
-        }
-        Some(value.clone())
-    }
-}
-
-/// A claim read as one string or as an array of strings.
-pub(crate) enum StringOrList<'a> {
-    One(Cow<'a, str>),
-    List(Vec<Cow<'a, str>>),
-}
-
 /// The user behind a verified token.
 ///
 /// `id` comes from the provider's user-id claim (`sub`, with fallbacks such as Better Auth's
@@ -406,16 +181,7 @@ impl AuthUser {
 
 /// A NumericDate: an integer or a float number of seconds (fractions truncated).
 pub(crate) fn numeric_date(value: &Value) -> Option<i64> {
-    numeric_date_of(value.as_number()?)
-}
-
-fn numeric_date_of(number: &Number) -> Option<i64> {
-    if let Some(int) = number.as_i64() {
-        return Some(int);
-    }
-    let float = number.as_f64()?;
-    // Out-of-range numbers are not dates; refusing them avoids saturating casts.
-    (float.is_finite() && float.abs() < 1e15).then_some(float as i64)
+    number_date(value.as_number()?)
 }
 
 /// Where a provider keeps the user's id, email and scopes.
@@ -462,7 +228,19 @@ impl Default for ClaimMap {
 
 impl ClaimMap {
     /// The user id: the first of the id claims that is a non-empty string.
-    pub(crate) fn user_id<'a>(&self, payload: &Payload<'a>) -> Option<Cow<'a, str>> {
+    /// Adds the members this map reads to `fields`.
+    pub(crate) fn add_fields(&self, fields: &mut Fields) {
+        let paths = self
+            .user_id
+            .iter()
+            .chain(&self.email)
+            .chain(&self.email_verified);
+        for path in paths.chain(&self.scopes) {
+            fields.add_path(path);
+        }
+    }
+
+    pub(crate) fn user_id<'a>(&self, payload: &Payload<'a, '_>) -> Option<Cow<'a, str>> {
         self.user_id
             .iter()
             .find_map(|path| payload.str(path).filter(|id| !id.is_empty()))
@@ -471,7 +249,7 @@ impl ClaimMap {
     /// The user named by a verified payload, without its claims yet (the caller attaches the
     /// payload text with [`Claims::from_json`] once the borrow ends). `None` when no user-id
     /// claim is present.
-    pub(crate) fn identify(&self, payload: &Payload<'_>) -> Option<AuthUser> {
+    pub(crate) fn identify(&self, payload: &Payload<'_, '_>) -> Option<AuthUser> {
         let id = self.user_id(payload)?.into_owned();
         let email = self
             .email
@@ -518,7 +296,9 @@ mod tests {
 
     fn user(claims: &ClaimMap, value: Value) -> Option<AuthUser> {
         let json = value.to_string();
-        claims.identify(&Payload::parse(&json).unwrap())
+        let mut fields = Fields::default();
+        claims.add_fields(&mut fields);
+        claims.identify(&Payload::parse(&json, &fields).unwrap())
     }
 
     fn user_id(claims: &ClaimMap, value: Value) -> Option<String> {
@@ -620,33 +400,6 @@ mod tests {
     }
 
     #[test]
-    fn payload_nesting_is_bounded_outside_strings() {
-        let nested =
-            |levels: usize| format!(r#"{{"a":{}1{}}}"#, "[".repeat(levels), "]".repeat(levels));
-        assert!(Payload::parse(&nested(MAX_PAYLOAD_DEPTH - 1)).is_ok());
-        assert!(matches!(
-            Payload::parse(&nested(MAX_PAYLOAD_DEPTH)),
-            Err(PayloadError::TooDeep)
-        ));
-        let in_string = format!(r#"{{"a":["{}\"{}"]}}"#, "[".repeat(100), "{".repeat(100));
-        assert!(Payload::parse(&in_string).is_ok());
-        assert_eq!(nesting_depth(r#"[{"k":"]]]"},[[]]]"#), 3);
-        assert_eq!(nesting_depth("7"), 0);
-    }
-
-    #[test]
-    fn claims_at_the_depth_limit_read_back_fully() {
-        let json = format!(
-            r#"{{"is_anonymous":false,"deep":{}0{}}}"#,
-            "{\"k\":".repeat(MAX_PAYLOAD_DEPTH - 1),
-            "}".repeat(MAX_PAYLOAD_DEPTH - 1)
-        );
-        assert!(Payload::parse(&json).is_ok());
-        let claims = Claims::from_json(json);
-        assert_eq!(claims.get("is_anonymous"), Some(&json!(false)));
-    }
-
-    #[test]
     fn dotted_paths_reach_nested_claims() {
         let claims = map(json!({"realm_access": {"roles": ["r"]}, "a.b": 1}));
         assert_eq!(claim_at(&claims, "realm_access.roles"), Some(&json!(["r"])));
@@ -661,26 +414,6 @@ mod tests {
         assert_eq!(numeric_date(&json!(1e30)), None);
         assert_eq!(numeric_date(&json!("1700000000")), None);
         assert_eq!(numeric_date(&json!(u64::MAX)), None);
-    }
-
-    #[test]
-    fn payload_refuses_duplicate_names_even_when_escaped() {
-        assert!(Payload::parse(r#"{"exp":1,"exp":2}"#).is_err());
-        assert!(Payload::parse(r#"{"exp":1,"\u0065xp":2}"#).is_err());
-        assert!(Payload::parse(r#"["exp",1]"#).is_err());
-    }
-
-    #[test]
-    fn payload_reads_dates_strings_and_nested_claims() {
-        let json = r#"{"exp":1700000000.5,"nbf":"soon","iss":"https:\/\/a","aud":["x",3,"y"],"o":{"rol":"admin"}}"#;
-        let payload = Payload::parse(json).unwrap();
-        assert_eq!(payload.date("exp").ok().flatten(), Some(1_700_000_000));
-        assert!(payload.date("nbf").is_err());
-        assert_eq!(payload.date("iat").ok().flatten(), None);
-        assert_eq!(payload.str("iss").as_deref(), Some("https://a"));
-        assert_eq!(payload.strings("aud"), ["x", "y"]);
-        assert_eq!(payload.str("o.rol").as_deref(), Some("admin"));
-        assert_eq!(payload.str("o.missing"), None);
     }
 
     #[test]

@@ -6,7 +6,8 @@ use serde::Deserialize;
 
 use crate::claims::AuthUser;
 use crate::error::{AuthError, Result};
-use crate::verifier::{decode_payload, split_compact, Verifier};
+use crate::jws;
+use crate::verifier::Verifier;
 
 /// Verifies tokens from several issuers, e.g. Clerk for the web app and Auth0
 /// machine-to-machine tokens in one API.
@@ -49,7 +50,7 @@ impl MultiVerifier {
                     verifier.provider_name()
                 ))
             })?;
-            if issuer.contains("{token.") {
+            if verifier.rules().issuer_is_per_token() {
                 return Err(AuthError::config(format!(
                     "provider `{}` has a per-token issuer template, which cannot route tokens",
                     verifier.provider_name()
@@ -88,13 +89,48 @@ impl MultiVerifier {
     }
 
     fn route(&self, token: &str) -> Result<&Verifier> {
-        let [_, payload, _] = split_compact(token)?;
-        let payload = decode_payload(payload)?;
-        let claims: IssuerOnly<'_> = serde_json::from_slice(&payload)
+        let payload = jws::decode_payload(jws::split(token)?.payload)?;
+        let claims: IssuerOnly<'_> = serde_json::from_str(&payload)
             .map_err(|_| AuthError::malformed("payload is not a JSON object"))?;
         claims
             .iss
             .and_then(|iss| self.by_issuer.get(&*iss))
             .ok_or_else(AuthError::invalid_issuer)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{ErrorKind, Provider};
+
+    fn verifier(issuer: &str, tenant: &str) -> Result<Verifier> {
+        let toml = format!(
+            "name = \"idp\"\njwks_url = \"https://idp.example/keys\"\nissuer = \"{issuer}\"\n\
+             audience = \"none\"\nalgorithms = [\"ES256\"]\n"
+        );
+        let provider = Provider::from_toml_str_with(&toml, "idp.toml", &[("tenant", tenant)])?;
+        Verifier::builder(provider).build()
+    }
+
+    #[test]
+    fn a_per_token_issuer_cannot_route_tokens() {
+        let per_token = verifier("https://idp.example/{token.tid}", "t")
+            .unwrap()
+            .clone();
+        let err = MultiVerifier::new([per_token]).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Config);
+    }
+
+    /// A parameter value is inserted literally: `{token.tid}` in it is text, not a placeholder,
+    /// so the issuer is fixed and routes like any other.
+    #[test]
+    fn a_literal_brace_text_in_a_fixed_issuer_still_routes() {
+        let literal = verifier("https://idp.example/{tenant}", "{token.tid}").unwrap();
+        assert_eq!(literal.issuer(), Some("https://idp.example/{token.tid}"));
+        let multi = MultiVerifier::new([literal]).unwrap();
+        assert!(multi
+            .verifier_for("https://idp.example/{token.tid}")
+            .is_some());
     }
 }

@@ -14,6 +14,7 @@ use crate::algorithm::Algorithm;
 use crate::claims::ClaimMap;
 use crate::error::{AuthError, Result};
 use crate::keys::jwk::{self, VerifyingKey};
+use crate::token_source::TokenSource;
 
 /// The built-in presets, `(name, TOML source)`: every file in `providers/`, compiled in.
 pub(crate) const BUILTIN_PRESETS: &[(&str, &str)] =
@@ -47,28 +48,6 @@ pub enum AudienceRule {
     /// audiences are configured or the verifier says
     /// [`any_audience`](crate::VerifierBuilder::any_audience).
     None,
-}
-
-/// Where a token is read from in an HTTP request.
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum TokenSource {
-    /// `Authorization: Bearer <token>`.
-    Bearer,
-    /// A cookie with this name (Clerk's `__session`).
-    Cookie(String),
-}
-
-impl TokenSource {
-    fn parse(text: &str) -> std::result::Result<Self, String> {
-        match text.split_once(':') {
-            None if text == "bearer" => Ok(TokenSource::Bearer),
-            Some(("cookie", name)) if !name.is_empty() => Ok(TokenSource::Cookie(name.into())),
-            _ => Err(format!(
-                "token source `{text}`: expected \"bearer\" or \"cookie:<name>\""
-            )),
-        }
-    }
 }
 
 /// Where the verification keys come from.

@@ -87,8 +87,6 @@ mod token;
 
 // The module paths `token.rs` still names, until its logic moves to the crate-level token
 // source module (issue 15 item 6): remove these two lines with that move.
-use response as config;
-use response as rejection;
 
 pub use extract::{AuthState, TypedClaims};
 pub use future::ResponseFuture;

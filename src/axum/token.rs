@@ -3,76 +3,38 @@
 use ::axum::http::header::{AUTHORIZATION, COOKIE};
 use ::axum::http::HeaderMap;
 
-use super::config::AuthConfig;
-use super::rejection::{AuthRejection, RejectionKind};
-use crate::{bearer_token, cookie_value, AuthError, AuthUser, TokenSource, Verifier};
+use super::response::AuthConfig;
+use super::response::{AuthRejection, RejectionKind};
+use crate::token_source::{self, RequestError, RequestHeaders};
+use crate::{AuthError, AuthUser, TokenSource, Verifier};
 
-/// The token from the first of `sources` present in `headers` (`Bearer` when `sources` is
-/// empty); `Ok(None)` when none is.
-///
-/// A present but unusable `Authorization` header (empty or blank included) is an error, not a
-/// reason to fall back to a cookie: the client meant to authenticate with it.
+impl RequestHeaders for HeaderMap {
+    fn authorization(&self) -> impl Iterator<Item = Option<&str>> {
+        self.get_all(AUTHORIZATION)
+            .iter()
+            .map(|value| value.to_str().ok())
+    }
+
+    fn cookies(&self) -> impl Iterator<Item = &str> {
+        self.get_all(COOKIE)
+            .iter()
+            .filter_map(|value| value.to_str().ok())
+    }
+}
+
+/// The token from the first of `sources` present in `headers` (see
+/// [`token_source::find_token`]), with the rejection kind of a refused header.
 pub(crate) fn find_token<'h>(
     headers: &'h HeaderMap,
     sources: &[TokenSource],
 ) -> Result<Option<&'h str>, (RejectionKind, AuthError)> {
-    let bearer_only = [TokenSource::Bearer];
-    let sources = if sources.is_empty() {
-        &bearer_only[..]
-    } else {
-        sources
-    };
-    for source in sources {
-        let found = match source {
-            TokenSource::Bearer => authorization_token(headers)?,
-            TokenSource::Cookie(name) => headers
-                .get_all(COOKIE)
-                .iter()
-                .filter_map(|value| value.to_str().ok())
-                .find_map(|value| cookie_value(value, name)),
+    token_source::find_token(headers, sources).map_err(|(error, detail)| {
+        let kind = match error {
+            RequestError::Malformed => RejectionKind::MalformedRequest,
+            RequestError::UnsupportedScheme => RejectionKind::UnsupportedScheme,
         };
-        if found.is_some() {
-            return Ok(found);
-        }
-    }
-    Ok(None)
-}
-
-fn authorization_token(headers: &HeaderMap) -> Result<Option<&str>, (RejectionKind, AuthError)> {
-    let mut values = headers.get_all(AUTHORIZATION).iter();
-    let value = match (values.next(), values.next()) {
-        (None, _) => return Ok(None),
-        (Some(_), Some(_)) => {
-            return Err((
-                RejectionKind::MalformedRequest,
-                AuthError::malformed("several authorization headers"),
-            ))
-        }
-        (Some(value), None) => value,
-    };
-    let text = value.to_str().map_err(|_| {
-        (
-            RejectionKind::MalformedRequest,
-            AuthError::malformed("authorization header is not visible ASCII"),
-        )
-    })?;
-    // RFC 6750 §3.1: a header without credentials is a malformed request, not "no token"
-    // (and never a reason to read a cookie instead).
-    let Some(scheme) = text.split_whitespace().next() else {
-        return Err((
-            RejectionKind::MalformedRequest,
-            AuthError::malformed("empty authorization header"),
-        ));
-    };
-    if !scheme.eq_ignore_ascii_case("bearer") {
-        return Err((
-            RejectionKind::UnsupportedScheme,
-            AuthError::malformed("authorization scheme is not Bearer"),
-        ));
-    }
-    bearer_token(text)
-        .map(Some)
-        .map_err(|error| (RejectionKind::MalformedRequest, error))
+        (kind, detail)
+    })
 }
 
 /// Verifies the request's token: `Ok(None)` when it carries none.

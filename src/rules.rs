@@ -1,0 +1,705 @@
+//! The claim stage: [`Rules`], compiled once from a [`Provider`] when the verifier is built,
+//! check a signed payload's time window, issuer, audience and authorized party, and name its
+//! user. Pure and synchronous: a payload and a clock reading in, a verdict out.
+
+use crate::claims::{AuthUser, ClaimMap};
+use crate::error::{AuthError, Result};
+use crate::payload::{Fields, Payload, PayloadError};
+use crate::provider::{AudienceRule, Issuer, Provider};
+
+/// The compiled claim rules of one verifier.
+#[derive(Debug)]
+pub(crate) struct Rules {
+    issuer: Option<IssuerRule>,
+    /// Accepted audiences; empty when none is expected.
+    audiences: Vec<String>,
+    /// The claims that may carry the audience (usually just `aud`).
+    audience_claims: Vec<String>,
+    /// Accept any `aud`, or none ([`VerifierBuilder::any_audience`](crate::VerifierBuilder::any_audience)).
+    any_audience: bool,
+    /// Accepted `azp` values; when non-empty, `azp` is required.
+    authorized_parties: Vec<String>,
+    /// Clock-skew leeway for `exp`, `nbf` and `iat`, in seconds.
+    leeway: i64,
+    claims: ClaimMap,
+    /// Every member the rules and the claim map read.
+    fields: Fields,
+}
+
+/// When a verified token stops (and starts) being valid.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Validity {
+    pub(crate) exp: i64,
+    pub(crate) nbf: Option<i64>,
+}
+
+impl Validity {
+    /// RFC 7519 §4.1.4/§4.1.5: valid from `nbf` and before `exp`, give or take `leeway`.
+    pub(crate) fn check(&self, now: i64, leeway: i64) -> Result<()> {
+        not_expired(self.exp, now, leeway)?;
+        match self.nbf {
+            Some(nbf) => not_in_future(nbf, now, leeway),
+            None => Ok(()),
+        }
+    }
+}
+
+/// RFC 7519 §4.1.4: the current time must be before `exp` (plus the leeway).
+fn not_expired(exp: i64, now: i64, leeway: i64) -> Result<()> {
+    if now >= exp.saturating_add(leeway) {
+        return Err(AuthError::expired(exp, now));
+    }
+    Ok(())
+}
+
+fn not_in_future(not_before: i64, now: i64, leeway: i64) -> Result<()> {
+    if not_before > now.saturating_add(leeway) {
+        return Err(AuthError::not_yet_valid(not_before, now));
+    }
+    Ok(())
+}
+
+impl Rules {
+    /// Compiles `provider`'s claim rules; `any_audience` as set on the builder.
+    ///
+    /// # Errors
+    /// [`ErrorKind::Config`](crate::ErrorKind::Config) for a malformed issuer template, the
+    /// audience rule `issuer` without a fixed issuer, or a required audience that is missing.
+    pub(crate) fn compile(provider: &Provider, any_audience: bool) -> Result<Rules> {
+        let issuer = provider
+            .issuer
+            .as_ref()
+            .map(IssuerRule::parse)
+            .transpose()?;
+        let audiences = match provider.audience_rule {
+            AudienceRule::Issuer => match &issuer {
+                Some(IssuerRule::Exact(issuer)) => vec![issuer.clone()],
+                _ => {
+                    return Err(AuthError::config(
+                        "audience rule `issuer` needs a fixed issuer",
+                    ))
+                }
+            },
+            AudienceRule::Required if provider.audiences.iter().all(String::is_empty) => {
+                return Err(AuthError::config(format!(
+                    "provider `{}` requires an audience (your API identifier)",
+                    provider.name
+                )));
+            }
+            _ => provider.audiences.clone(),
+        };
+        let mut fields = Fields::default();
+        for name in ["exp", "nbf", "iat", "aud"] {
+            fields.add_path(name);
+        }
+        if let Some(issuer) = &issuer {
+            fields.add_path("iss");
+            if let IssuerRule::PerToken { claim, .. } = issuer {
+                fields.add_path(claim);
+            }
+        }
+        if !provider.authorized_parties.is_empty() {
+            fields.add_path("azp");
+        }
+        provider
+            .audience_claims
+            .iter()
+            .for_each(|name| fields.add_path(name));
+        provider.claims.add_fields(&mut fields);
+        Ok(Rules {
+            issuer,
+            audiences,
+            audience_claims: provider.audience_claims.clone(),
+            any_audience,
+            authorized_parties: provider.authorized_parties.clone(),
+            leeway: i64::try_from(provider.leeway.as_secs()).unwrap_or(i64::MAX),
+            claims: provider.claims.clone(),
+            fields,
+        })
+    }
+
+    /// The issuer required, as configured (a per-token template included); `None` when any
+    /// issuer is accepted.
+    pub(crate) fn issuer(&self) -> Option<&str> {
+        self.issuer.as_ref().map(IssuerRule::as_str)
+    }
+
+    /// True when the expected issuer is filled from the token itself (`{token.<claim>}`), so
+    /// it names no single issuer.
+    pub(crate) fn issuer_is_per_token(&self) -> bool {
+        matches!(self.issuer, Some(IssuerRule::PerToken { .. }))
+    }
+
+    /// The clock-skew leeway in seconds.
+    pub(crate) fn leeway(&self) -> i64 {
+        self.leeway
+    }
+
+    /// Reads payload text: the members these rules need, with every payload-wide check
+    /// (unique names, bounded depth).
+    pub(crate) fn read<'a>(&self, json: &'a str) -> Result<Payload<'a, '_>> {
+        Payload::parse(json, &self.fields).map_err(|e| {
+            AuthError::malformed(match e {
+                PayloadError::Invalid => "payload is not a JSON object with unique names",
+                PayloadError::TooDeep => "payload nests too deeply",
+            })
+        })
+    }
+
+    /// Checks, in order: `exp` (required), `nbf`, `iat`, `iss`, `aud`, `azp`. Returns the
+    /// token's validity window.
+    pub(crate) fn check(&self, payload: &Payload<'_, '_>, now: i64) -> Result<Validity> {
+        let date = |name: &str| {
+            payload
+                .date(name)
+                .map_err(|_| AuthError::invalid_claim(name))
+        };
+        let exp = date("exp")?.ok_or_else(|| AuthError::missing_claim("exp"))?;
+        not_expired(exp, now, self.leeway)?;
+        let nbf = date("nbf")?;
+        for not_before in [nbf, date("iat")?].into_iter().flatten() {
+            not_in_future(not_before, now, self.leeway)?;
+        }
+        if let Some(issuer) = &self.issuer {
+            issuer.check(payload)?;
+        }
+        self.check_audience(payload)?;
+        if !self.authorized_parties.is_empty() {
+            let azp = payload.str("azp");
+            if !azp.is_some_and(|azp| self.authorized_parties.iter().any(|p| *p == azp)) {
+                return Err(AuthError::invalid_authorized_party());
+            }
+        }
+        Ok(Validity { exp, nbf })
+    }
+
+    fn check_audience(&self, payload: &Payload<'_, '_>) -> Result<()> {
+        let ok = if !self.audiences.is_empty() {
+            // Usually just `aud`; Cognito access tokens name their client in `client_id`.
+            self.audience_claims
+                .iter()
+                .any(|name| payload.holds(name, |aud| self.audiences.iter().any(|a| a == aud)))
+        } else {
+            // RFC 7519 §4.1.3: a token meant for some audience is not meant for us.
+            self.any_audience || !payload.has("aud")
+        };
+        if ok {
+            Ok(())
+        } else {
+            Err(AuthError::invalid_audience())
+        }
+    }
+
+    /// The user a checked payload names (without its claims yet: the caller attaches the
+    /// payload text once the borrow ends).
+    ///
+    /// # Errors
+    /// [`ErrorKind::MissingClaim`](crate::ErrorKind::MissingClaim) when no user-id claim is a
+    /// non-empty string.
+    pub(crate) fn identify(&self, payload: &Payload<'_, '_>) -> Result<AuthUser> {
+        self.claims.identify(payload).ok_or_else(|| {
+            AuthError::missing_claim(self.claims.user_id.first().cloned().unwrap_or_default())
+        })
+    }
+}
+
+/// The expected `iss`: a fixed string, or a template with one `{token.<claim>}` filled from
+/// the token itself (multi-tenant issuers).
+#[derive(Debug)]
+enum IssuerRule {
+    Exact(String),
+    PerToken {
+        template: String,
+        prefix: String,
+        claim: String,
+        suffix: String,
+    },
+}
+
+impl IssuerRule {
+    fn parse(issuer: &Issuer) -> Result<Self> {
+        let Some((prefix, claim, suffix)) = issuer.split()? else {
+            return Ok(IssuerRule::Exact(issuer.as_str().to_owned()));
+        };
+        Ok(IssuerRule::PerToken {
+            template: issuer.as_str().to_owned(),
+            prefix: prefix.to_owned(),
+            claim: claim.to_owned(),
+            suffix: suffix.to_owned(),
+        })
+    }
+
+    fn as_str(&self) -> &str {
+        match self {
+            IssuerRule::Exact(issuer) => issuer,
+            IssuerRule::PerToken { template, .. } => template,
+        }
+    }
+
+    fn check(&self, payload: &Payload<'_, '_>) -> Result<()> {
+        let iss = payload.str("iss");
+        let ok = match self {
+            IssuerRule::Exact(issuer) => iss.as_deref() == Some(issuer.as_str()),
+            IssuerRule::PerToken {
+                prefix,
+                claim,
+                suffix,
+                ..
+            } => {
+                // Only a plain identifier may be spliced into the issuer (no `/`, no `..`).
+                let value = payload
+                    .str(claim)
+                    .filter(|value| is_plain_identifier(value));
+                match (iss.as_deref(), value.as_deref()) {
+                    (Some(iss), Some(value)) => iss
+                        .strip_prefix(prefix.as_str())
+                        .and_then(|rest| rest.strip_suffix(suffix.as_str()))
+                        .is_some_and(|middle| middle == value),
+                    _ => false,
+                }
+            }
+        };
+        if ok {
+            Ok(())
+        } else {
+            Err(AuthError::invalid_issuer())
+        }
+    }
+}
+
+fn is_plain_identifier(value: &str) -> bool {
+    !value.is_empty()
+        && value != ".."
+        && value
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{ErrorKind, TimeContext};
+    use serde_json::{json, Value};
+
+    const NOW: i64 = 1_700_000_000;
+    const LEEWAY: i64 = 60;
+
+    /// A provider with no issuer and no audience (the shared-secret preset), changed by `edit`.
+    fn provider(edit: impl FnOnce(&mut Provider)) -> Provider {
+        let mut provider = Provider::shared_secret("0123456789abcdef0123456789abcdef").unwrap();
+        edit(&mut provider);
+        provider
+    }
+
+    fn rules(edit: impl FnOnce(&mut Provider)) -> Rules {
+        Rules::compile(&provider(edit), false).unwrap()
+    }
+
+    /// Runs `check`, then `identify`, on the claims `value`, at `NOW`.
+    fn run(rules: &Rules, value: Value) -> Result<Validity> {
+        let json = value.to_string();
+        let payload = rules.read(&json)?;
+        let validity = rules.check(&payload, NOW)?;
+        rules.identify(&payload)?;
+        Ok(validity)
+    }
+
+    /// `claims` plus a valid `sub` and `exp` unless they are given (`null` removes one).
+    fn claims(extra: Value) -> Value {
+        let mut claims = json!({"sub": "u1", "exp": NOW + 600});
+        for (name, value) in extra.as_object().unwrap() {
+            match value {
+                Value::Null => claims.as_object_mut().unwrap().remove(name),
+                value => claims
+                    .as_object_mut()
+                    .unwrap()
+                    .insert(name.clone(), value.clone()),
+            };
+        }
+        claims
+    }
+
+    fn kind(result: Result<Validity>) -> ErrorKind {
+        result.unwrap_err().kind()
+    }
+
+    fn plain() -> Rules {
+        rules(|_| {})
+    }
+
+    fn with_issuer(issuer: &str) -> Rules {
+        rules(|p| p.issuer = Some(Issuer::from_text(issuer)))
+    }
+
+    fn with_audience(audience: &str) -> Rules {
+        rules(|p| {
+            p.audiences = vec![audience.into()];
+            p.audience_rule = AudienceRule::Required;
+        })
+    }
+
+    #[test]
+    fn exp_in_future_ok() {
+        let validity = run(&plain(), claims(json!({"nbf": NOW - 5}))).unwrap();
+        assert_eq!(
+            validity,
+            Validity {
+                exp: NOW + 600,
+                nbf: Some(NOW - 5)
+            }
+        );
+    }
+
+    #[test]
+    fn exp_in_past_fails() {
+        let err = run(&plain(), claims(json!({"exp": NOW - LEEWAY - 1}))).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Expired);
+        let context = err.time_context().unwrap();
+        assert_eq!((context.bound, context.now), (NOW - LEEWAY - 1, NOW));
+    }
+
+    #[test]
+    fn exp_in_past_but_in_leeway_ok() {
+        assert!(run(&plain(), claims(json!({"exp": NOW - LEEWAY + 1}))).is_ok());
+    }
+
+    #[test]
+    fn exp_plus_leeway_equal_to_now_fails() {
+        let result = run(&plain(), claims(json!({"exp": NOW - LEEWAY})));
+        assert_eq!(kind(result), ErrorKind::Expired);
+    }
+
+    #[test]
+    fn exp_without_leeway_equal_to_now_fails() {
+        let rules = rules(|p| p.leeway = std::time::Duration::ZERO);
+        assert_eq!(
+            kind(run(&rules, claims(json!({"exp": NOW})))),
+            ErrorKind::Expired
+        );
+        assert!(run(&rules, claims(json!({"exp": NOW + 1}))).is_ok());
+    }
+
+    #[test]
+    fn missing_exp_fails() {
+        let err = run(&plain(), claims(json!({"exp": null}))).unwrap_err();
+        assert_eq!(
+            (err.kind(), err.claim()),
+            (ErrorKind::MissingClaim, Some("exp"))
+        );
+    }
+
+    #[test]
+    fn exp_of_the_wrong_type_fails() {
+        for exp in [
+            json!("1700000600"),
+            json!(true),
+            json!([NOW + 600]),
+            json!(1e30),
+        ] {
+            let err = run(&plain(), claims(json!({ "exp": exp }))).unwrap_err();
+            assert_eq!(
+                (err.kind(), err.claim()),
+                (ErrorKind::InvalidClaim, Some("exp"))
+            );
+        }
+    }
+
+    #[test]
+    fn exp_as_a_float_is_truncated() {
+        let validity = run(&plain(), claims(json!({"exp": (NOW + 10) as f64 + 0.9}))).unwrap();
+        assert_eq!(validity.exp, NOW + 10);
+    }
+
+    #[test]
+    fn extreme_exp_and_leeway_do_not_overflow() {
+        let rules = rules(|p| p.leeway = std::time::Duration::from_secs(u64::MAX));
+        assert!(run(&rules, claims(json!({"exp": i64::MAX, "nbf": i64::MAX}))).is_ok());
+        let oldest = claims(json!({"exp": i64::MIN}));
+        assert_eq!(kind(run(&rules, oldest)), ErrorKind::Expired);
+    }
+
+    #[test]
+    fn nbf_in_future_fails() {
+        let err = run(&plain(), claims(json!({"nbf": NOW + LEEWAY + 1}))).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::NotYetValid);
+        assert_eq!(
+            err.time_context(),
+            Some(TimeContext {
+                bound: NOW + LEEWAY + 1,
+                now: NOW
+            })
+        );
+    }
+
+    #[test]
+    fn nbf_in_future_but_in_leeway_ok() {
+        assert!(run(&plain(), claims(json!({"nbf": NOW + LEEWAY}))).is_ok());
+    }
+
+    #[test]
+    fn nbf_of_the_wrong_type_fails() {
+        let err = run(&plain(), claims(json!({"nbf": "now"}))).unwrap_err();
+        assert_eq!(
+            (err.kind(), err.claim()),
+            (ErrorKind::InvalidClaim, Some("nbf"))
+        );
+    }
+
+    #[test]
+    fn iat_in_future_fails() {
+        let result = run(&plain(), claims(json!({"iat": NOW + LEEWAY + 1})));
+        assert_eq!(kind(result), ErrorKind::NotYetValid);
+    }
+
+    #[test]
+    fn iat_in_future_but_in_leeway_ok() {
+        assert!(run(&plain(), claims(json!({"iat": NOW + LEEWAY}))).is_ok());
+    }
+
+    #[test]
+    fn iat_of_the_wrong_type_fails() {
+        let err = run(&plain(), claims(json!({"iat": null}))).map(drop);
+        assert!(err.is_ok(), "a null given to `claims` removes the claim");
+        let err = run(&plain(), claims(json!({"iat": {}}))).unwrap_err();
+        assert_eq!(
+            (err.kind(), err.claim()),
+            (ErrorKind::InvalidClaim, Some("iat"))
+        );
+    }
+
+    #[test]
+    fn expiry_is_judged_before_the_other_dates() {
+        let late = claims(json!({"exp": NOW - 3600, "nbf": "bad", "iat": NOW + 3600}));
+        assert_eq!(kind(run(&plain(), late)), ErrorKind::Expired);
+    }
+
+    #[test]
+    fn cached_validity_uses_the_same_boundaries() {
+        let validity = Validity {
+            exp: NOW,
+            nbf: Some(NOW + LEEWAY),
+        };
+        assert!(validity.check(NOW, LEEWAY).is_ok());
+        assert_eq!(
+            validity.check(NOW + LEEWAY, LEEWAY).unwrap_err().kind(),
+            ErrorKind::Expired
+        );
+        assert_eq!(
+            validity.check(NOW - 1, LEEWAY).unwrap_err().kind(),
+            ErrorKind::NotYetValid
+        );
+    }
+
+    #[test]
+    fn iss_equal_ok() {
+        let rules = with_issuer("https://idp.example");
+        assert!(run(&rules, claims(json!({"iss": "https://idp.example"}))).is_ok());
+        // An escaped slash is the same string.
+        let json = format!(
+            r#"{{"sub":"u","exp":{},"iss":"https:\/\/idp.example"}}"#,
+            NOW + 9
+        );
+        let payload = rules.read(&json).unwrap();
+        assert!(rules.check(&payload, NOW).is_ok());
+    }
+
+    #[test]
+    fn iss_mismatch_fails() {
+        let rules = with_issuer("https://idp.example");
+        for iss in [
+            json!("https://idp.example/"),
+            json!("https://evil.example"),
+            json!(["https://idp.example"]),
+        ] {
+            assert_eq!(
+                kind(run(&rules, claims(json!({ "iss": iss })))),
+                ErrorKind::InvalidIssuer
+            );
+        }
+    }
+
+    #[test]
+    fn missing_iss_fails_when_an_issuer_is_required() {
+        let rules = with_issuer("https://idp.example");
+        assert_eq!(
+            kind(run(&rules, claims(json!({})))),
+            ErrorKind::InvalidIssuer
+        );
+    }
+
+    #[test]
+    fn any_issuer_accepts_any_or_no_iss() {
+        assert!(run(&plain(), claims(json!({"iss": "https://whoever.example"}))).is_ok());
+        assert!(run(&plain(), claims(json!({}))).is_ok());
+    }
+
+    #[test]
+    fn per_token_issuer_fills_in_a_plain_identifier_from_the_token() {
+        let rules = with_issuer("https://login.example/{token.tid}/v2.0");
+        assert!(rules.issuer_is_per_token());
+        let ok = claims(json!({"tid": "t-1", "iss": "https://login.example/t-1/v2.0"}));
+        assert!(run(&rules, ok).is_ok());
+        for (tid, iss) in [
+            (json!("t-2"), "https://login.example/t-1/v2.0"),
+            (json!("a/b"), "https://login.example/a/b/v2.0"),
+            (json!(".."), "https://login.example/../v2.0"),
+            (json!(""), "https://login.example//v2.0"),
+            (json!(7), "https://login.example/7/v2.0"),
+            (Value::Null, "https://login.example/t-1/v2.0"),
+        ] {
+            let token = claims(json!({"tid": tid, "iss": iss}));
+            assert_eq!(
+                kind(run(&rules, token)),
+                ErrorKind::InvalidIssuer,
+                "{tid} {iss}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_fixed_issuer_is_not_per_token() {
+        assert!(!with_issuer("https://idp.example").issuer_is_per_token());
+        assert!(!plain().issuer_is_per_token());
+        assert_eq!(plain().issuer(), None);
+        assert_eq!(
+            with_issuer("https://a.example/{token.x}").issuer(),
+            Some("https://a.example/{token.x}")
+        );
+    }
+
+    #[test]
+    fn aud_string_or_array_member_ok() {
+        let rules = with_audience("api");
+        assert!(run(&rules, claims(json!({"aud": "api"}))).is_ok());
+        assert!(run(&rules, claims(json!({"aud": ["other", "api"]}))).is_ok());
+    }
+
+    #[test]
+    fn aud_mismatch_fails() {
+        let rules = with_audience("api");
+        for aud in [
+            json!("apis"),
+            json!(["other"]),
+            json!([]),
+            json!(["API"]),
+            json!(1),
+        ] {
+            assert_eq!(
+                kind(run(&rules, claims(json!({ "aud": aud })))),
+                ErrorKind::InvalidAudience
+            );
+        }
+    }
+
+    #[test]
+    fn missing_aud_fails_when_an_audience_is_required() {
+        let rules = with_audience("api");
+        assert_eq!(
+            kind(run(&rules, claims(json!({})))),
+            ErrorKind::InvalidAudience
+        );
+    }
+
+    #[test]
+    fn aud_is_refused_when_no_audience_is_configured() {
+        for aud in [json!("api"), json!([]), json!({})] {
+            assert_eq!(
+                kind(run(&plain(), claims(json!({ "aud": aud })))),
+                ErrorKind::InvalidAudience
+            );
+        }
+        assert!(run(&plain(), claims(json!({}))).is_ok());
+    }
+
+    #[test]
+    fn any_audience_accepts_any_or_no_aud() {
+        let rules = Rules::compile(&provider(|_| {}), true).unwrap();
+        assert!(run(&rules, claims(json!({"aud": "whatever"}))).is_ok());
+        assert!(run(&rules, claims(json!({}))).is_ok());
+    }
+
+    #[test]
+    fn the_audience_may_be_read_from_another_claim() {
+        let rules = rules(|p| {
+            p.audiences = vec!["client-1".into()];
+            p.audience_rule = AudienceRule::Required;
+            p.audience_claims = vec!["aud".into(), "client_id".into()];
+        });
+        assert!(run(&rules, claims(json!({"client_id": "client-1"}))).is_ok());
+        assert!(run(&rules, claims(json!({"aud": "client-1"}))).is_ok());
+        let wrong = claims(json!({"client_id": "client-2"}));
+        assert_eq!(kind(run(&rules, wrong)), ErrorKind::InvalidAudience);
+    }
+
+    #[test]
+    fn audience_rule_issuer_expects_the_issuer_as_audience() {
+        let rules = rules(|p| {
+            p.issuer = Some(Issuer::from_text("https://auth.example"));
+            p.audience_rule = AudienceRule::Issuer;
+        });
+        let ok = claims(json!({"iss": "https://auth.example", "aud": "https://auth.example"}));
+        assert!(run(&rules, ok).is_ok());
+        let other = claims(json!({"iss": "https://auth.example", "aud": "api"}));
+        assert_eq!(kind(run(&rules, other)), ErrorKind::InvalidAudience);
+    }
+
+    #[test]
+    fn contradictory_audience_settings_do_not_compile() {
+        let per_token = provider(|p| {
+            p.issuer = Some(Issuer::from_text("https://a.example/{token.t}"));
+            p.audience_rule = AudienceRule::Issuer;
+        });
+        let no_issuer = provider(|p| p.audience_rule = AudienceRule::Issuer);
+        let no_audience = provider(|p| {
+            p.audience_rule = AudienceRule::Required;
+            p.audiences = vec![String::new()];
+        });
+        for provider in [per_token, no_issuer, no_audience] {
+            let err = Rules::compile(&provider, false).unwrap_err();
+            assert_eq!(err.kind(), ErrorKind::Config);
+        }
+    }
+
+    #[test]
+    fn azp_is_required_and_checked_when_parties_are_configured() {
+        let rules = rules(|p| p.authorized_parties = vec!["https://app.example".into()]);
+        assert!(run(&rules, claims(json!({"azp": "https://app.example"}))).is_ok());
+        for azp in [
+            json!("https://evil.example"),
+            json!(["https://app.example"]),
+            Value::Null,
+        ] {
+            let token = claims(json!({ "azp": azp }));
+            assert_eq!(kind(run(&rules, token)), ErrorKind::InvalidAuthorizedParty);
+        }
+    }
+
+    #[test]
+    fn azp_is_ignored_when_no_parties_are_configured() {
+        assert!(run(&plain(), claims(json!({"azp": "anyone"}))).is_ok());
+    }
+
+    #[test]
+    fn a_token_without_a_user_id_names_the_missing_claim() {
+        let err = run(&plain(), claims(json!({"sub": null}))).unwrap_err();
+        assert_eq!(
+            (err.kind(), err.claim()),
+            (ErrorKind::MissingClaim, Some("sub"))
+        );
+        let err = run(&plain(), claims(json!({"sub": ""}))).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::MissingClaim);
+    }
+
+    #[test]
+    fn duplicate_or_deep_claims_are_malformed() {
+        let rules = plain();
+        let duplicate = format!(r#"{{"sub":"u","exp":{},"exp":{}}}"#, NOW + 9, NOW + 9);
+        assert_eq!(
+            rules.read(&duplicate).unwrap_err().kind(),
+            ErrorKind::Malformed
+        );
+        let deep = format!(r#"{{"x":{}{}}}"#, "[".repeat(80), "]".repeat(80));
+        let err = rules.read(&deep).unwrap_err();
+        assert_eq!(err.detail(), Some("payload nests too deeply"));
+    }
+}

@@ -1,0 +1,267 @@
+//! Where a token comes from in an HTTP request: the [`TokenSource`]s a provider names, the
+//! `Authorization: Bearer` and `Cookie` header parsers, and the search through a request's
+//! headers that the axum integration runs.
+
+use crate::error::{AuthError, Result};
+
+/// Where a token is read from in an HTTP request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum TokenSource {
+    /// `Authorization: Bearer <token>`.
+    Bearer,
+    /// A cookie with this name (Clerk's `__session`).
+    Cookie(String),
+}
+
+impl TokenSource {
+    /// Parses a preset's `token_sources` entry: `bearer` or `cookie:<name>`.
+    pub(crate) fn parse(text: &str) -> std::result::Result<Self, String> {
+        match text.split_once(':') {
+            None if text == "bearer" => Ok(TokenSource::Bearer),
+            Some(("cookie", name)) if !name.is_empty() => Ok(TokenSource::Cookie(name.into())),
+            _ => Err(format!(
+                "token source `{text}`: expected \"bearer\" or \"cookie:<name>\""
+            )),
+        }
+    }
+}
+
+/// The token in an `Authorization` header value: scheme `Bearer` (any case), exactly one
+/// token after it.
+///
+/// ```
+/// use jwks_auth::{bearer_token, ErrorKind};
+/// assert_eq!(bearer_token("bearer abc.def.ghi").unwrap(), "abc.def.ghi");
+/// assert_eq!(bearer_token("Basic Zm9v").unwrap_err().kind(), ErrorKind::Malformed);
+/// assert_eq!(bearer_token("Bearer a b").unwrap_err().kind(), ErrorKind::Malformed);
+/// ```
+///
+/// # Errors
+/// [`ErrorKind::Malformed`](crate::ErrorKind::Malformed) for another scheme or not exactly one
+/// token; [`ErrorKind::MissingToken`](crate::ErrorKind::MissingToken) for an empty value.
+pub fn bearer_token(header_value: &str) -> Result<&str> {
+    let value = header_value.trim();
+    if value.is_empty() {
+        return Err(AuthError::missing_token());
+    }
+    let (scheme, rest) = value.split_once(' ').unwrap_or((value, ""));
+    if !scheme.eq_ignore_ascii_case("bearer") {
+        return Err(AuthError::malformed("authorization scheme is not Bearer"));
+    }
+    let token = rest.trim();
+    if token.is_empty() || token.contains(char::is_whitespace) {
+        return Err(AuthError::malformed("expected exactly one bearer token"));
+    }
+    Ok(token)
+}
+
+/// The value of cookie `name` in a `Cookie` header value.
+///
+/// ```
+/// assert_eq!(jwks_auth::cookie_value("a=1; __session=tok", "__session"), Some("tok"));
+/// ```
+pub fn cookie_value<'a>(cookie_header: &'a str, name: &str) -> Option<&'a str> {
+    cookie_header.split(';').find_map(|pair| {
+        let (key, value) = pair.trim().split_once('=')?;
+        (key == name && !value.is_empty()).then_some(value)
+    })
+}
+
+/// Why a request's credentials were refused before any verification.
+#[cfg_attr(not(feature = "axum"), allow(dead_code))] // read by the axum integration
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum RequestError {
+    /// The `Authorization` header is unusable (several, empty, not visible ASCII, not
+    /// exactly one token).
+    Malformed,
+    /// The `Authorization` header names another scheme than `Bearer`.
+    UnsupportedScheme,
+}
+
+/// A request's headers, as far as finding a token goes.
+#[cfg_attr(not(feature = "axum"), allow(dead_code))] // implemented by the axum integration
+pub(crate) trait RequestHeaders {
+    /// The `Authorization` header values; `None` for a value that is not visible ASCII.
+    fn authorization(&self) -> impl Iterator<Item = Option<&str>>;
+    /// The `Cookie` header values that are visible ASCII.
+    fn cookies(&self) -> impl Iterator<Item = &str>;
+}
+
+/// The token from the first of `sources` present in `headers` (`Bearer` when `sources` is
+/// empty); `Ok(None)` when none is.
+///
+/// A present but unusable `Authorization` header (empty or blank included) is an error, not a
+/// reason to fall back to a cookie: the client meant to authenticate with it.
+#[cfg_attr(not(feature = "axum"), allow(dead_code))] // called by the axum integration
+pub(crate) fn find_token<'h>(
+    headers: &'h impl RequestHeaders,
+    sources: &[TokenSource],
+) -> std::result::Result<Option<&'h str>, (RequestError, AuthError)> {
+    let bearer_only = [TokenSource::Bearer];
+    let sources = if sources.is_empty() {
+        &bearer_only[..]
+    } else {
+        sources
+    };
+    for source in sources {
+        let found = match source {
+            TokenSource::Bearer => authorization_token(headers)?,
+            TokenSource::Cookie(name) => headers
+                .cookies()
+                .find_map(|value| cookie_value(value, name)),
+        };
+        if found.is_some() {
+            return Ok(found);
+        }
+    }
+    Ok(None)
+}
+
+fn authorization_token(
+    headers: &impl RequestHeaders,
+) -> std::result::Result<Option<&str>, (RequestError, AuthError)> {
+    let malformed = |what| (RequestError::Malformed, AuthError::malformed(what));
+    let mut values = headers.authorization();
+    let value = match (values.next(), values.next()) {
+        (None, _) => return Ok(None),
+        (Some(_), Some(_)) => return Err(malformed("several authorization headers")),
+        (Some(value), None) => value,
+    };
+    let text = value.ok_or_else(|| malformed("authorization header is not visible ASCII"))?;
+    // RFC 6750 §3.1: a header without credentials is a malformed request, not "no token"
+    // (and never a reason to read a cookie instead).
+    let scheme = text
+        .split_whitespace()
+        .next()
+        .ok_or_else(|| malformed("empty authorization header"))?;
+    if !scheme.eq_ignore_ascii_case("bearer") {
+        return Err((
+            RequestError::UnsupportedScheme,
+            AuthError::malformed("authorization scheme is not Bearer"),
+        ));
+    }
+    bearer_token(text)
+        .map(Some)
+        .map_err(|error| (RequestError::Malformed, error))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ErrorKind;
+
+    /// Header values as a test double: (name, value), `None` for a non-ASCII value.
+    struct Headers(Vec<(&'static str, Option<&'static str>)>);
+
+    impl RequestHeaders for Headers {
+        fn authorization(&self) -> impl Iterator<Item = Option<&str>> {
+            self.0
+                .iter()
+                .filter(|(name, _)| *name == "authorization")
+                .map(|(_, value)| *value)
+        }
+        fn cookies(&self) -> impl Iterator<Item = &str> {
+            self.0
+                .iter()
+                .filter(|(name, _)| *name == "cookie")
+                .filter_map(|(_, value)| *value)
+        }
+    }
+
+    fn find(
+        pairs: &[(&'static str, Option<&'static str>)],
+        sources: &[TokenSource],
+    ) -> std::result::Result<Option<String>, RequestError> {
+        let headers = Headers(pairs.to_vec());
+        find_token(&headers, sources)
+            .map(|token| token.map(str::to_owned))
+            .map_err(|(kind, _)| kind)
+    }
+
+    fn bearer_then_session() -> [TokenSource; 2] {
+        [TokenSource::Bearer, TokenSource::Cookie("__session".into())]
+    }
+
+    #[test]
+    fn bearer_token_needs_the_bearer_scheme_and_exactly_one_token() {
+        assert_eq!(bearer_token("BEARER a.b.c").unwrap(), "a.b.c");
+        assert_eq!(
+            bearer_token("  ").unwrap_err().kind(),
+            ErrorKind::MissingToken
+        );
+        for bad in ["Bearer", "Bearer  ", "Token a.b.c", "Bearer a.b.c extra"] {
+            assert_eq!(
+                bearer_token(bad).unwrap_err().kind(),
+                ErrorKind::Malformed,
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn cookie_value_finds_the_named_non_empty_cookie() {
+        assert_eq!(cookie_value("a=1;b=2", "b"), Some("2"));
+        assert_eq!(cookie_value("a=1; b=", "b"), None);
+        assert_eq!(cookie_value("ab=1", "b"), None);
+        assert_eq!(cookie_value("", "b"), None);
+    }
+
+    #[test]
+    fn token_sources_parse_from_preset_text() {
+        assert_eq!(TokenSource::parse("bearer"), Ok(TokenSource::Bearer));
+        assert_eq!(
+            TokenSource::parse("cookie:__session"),
+            Ok(TokenSource::Cookie("__session".into()))
+        );
+        for bad in ["Bearer", "cookie:", "cookie", "header:x"] {
+            assert!(TokenSource::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn no_sources_means_bearer_only() {
+        let headers = [
+            ("authorization", Some("Bearer h.h.h")),
+            ("cookie", Some("__session=c.c.c")),
+        ];
+        assert_eq!(find(&headers, &[]), Ok(Some("h.h.h".into())));
+        assert_eq!(find(&headers[1..], &[]), Ok(None));
+    }
+
+    #[test]
+    fn an_unusable_authorization_header_is_an_error_not_a_fallback_to_cookies() {
+        let sources = bearer_then_session();
+        let cookie = ("cookie", Some("__session=c.c.c"));
+        for (value, kind) in [
+            (None, RequestError::Malformed),
+            (Some(""), RequestError::Malformed),
+            (Some(" \t"), RequestError::Malformed),
+            (Some("Bearer a b"), RequestError::Malformed),
+            (Some("Basic Zm9v"), RequestError::UnsupportedScheme),
+        ] {
+            assert_eq!(
+                find(&[("authorization", value), cookie], &sources),
+                Err(kind),
+                "{value:?}"
+            );
+        }
+        let twice = [
+            ("authorization", Some("Bearer a")),
+            ("authorization", Some("Bearer b")),
+        ];
+        assert_eq!(find(&twice, &sources), Err(RequestError::Malformed));
+    }
+
+    #[test]
+    fn cookies_are_read_in_source_order_across_headers() {
+        let sources = bearer_then_session();
+        let headers = [
+            ("cookie", None),
+            ("cookie", Some("theme=dark")),
+            ("cookie", Some("__session=x.y.z")),
+        ];
+        assert_eq!(find(&headers, &sources), Ok(Some("x.y.z".into())));
+        assert_eq!(find(&headers, &[TokenSource::Bearer]), Ok(None));
+    }
+}
