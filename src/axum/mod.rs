@@ -85,9 +85,6 @@ mod layer;
 mod response;
 mod token;
 
-// The module paths `token.rs` still names, until its logic moves to the crate-level token
-// source module (issue 15 item 6): remove these two lines with that move.
-
 pub use extract::{AuthState, TypedClaims};
 pub use future::ResponseFuture;
 pub use guard::{
