@@ -480,8 +480,7 @@ impl Verifier {
 
     async fn verify_signature<'t>(&self, token: &'t str, now: Duration) -> Result<Signed<'t>> {
         let parts = jws::split(token)?;
-        let mut header_buf = Buf::new();
-        let header = jws::decode_header(parts.header, &mut header_buf)?;
+        let header = jws::decode_header(parts.header)?;
         let alg = header.alg;
         if !self.inner.algorithms.contains(&alg) {
             return Err(AuthError::unsupported_algorithm("algorithm not allowed"));
