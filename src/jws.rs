@@ -5,7 +5,9 @@
 //! canonical (no padding, no stray bits), and a header naming a critical extension is refused.
 
 use std::borrow::Cow;
+use std::cell::RefCell;
 use std::fmt;
+use std::sync::Arc;
 
 use serde::de::{self, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde::Deserialize;
@@ -41,41 +43,95 @@ pub(crate) fn split(token: &str) -> Result<Compact<'_>> {
     if token.len() > MAX_TOKEN_BYTES {
         return Err(AuthError::malformed("token too large"));
     }
-    let bytes = token.as_bytes();
     let three_parts = || AuthError::malformed("expected three dot-separated parts");
-    let first = bytes
-        .iter()
-        .position(|&b| b == b'.')
-        .ok_or_else(three_parts)?;
-    let second = bytes[first + 1..]
-        .iter()
-        .position(|&b| b == b'.')
-        .ok_or_else(three_parts)?
-        + first
-        + 1;
-    if bytes[second + 1..].contains(&b'.') {
-        return Err(three_parts());
-    }
+    let [first, second] = two_dots(token.as_bytes()).ok_or_else(three_parts)?;
     // The dots are ASCII, so every split point is a char boundary.
     Ok(Compact {
         header: &token[..first],
         payload: &token[first + 1..second],
         signature: &token[second + 1..],
-        signing_input: &bytes[..second],
+        signing_input: &token.as_bytes()[..second],
     })
+}
+
+/// The positions of the only two dots in `bytes`; `None` unless there are exactly two.
+///
+/// One pass, sixteen bytes at a time: a token is mostly base64url, in which a dot is rare.
+fn two_dots(bytes: &[u8]) -> Option<[usize; 2]> {
+    const ONES: u64 = u64::from_ne_bytes([0x01; 8]);
+    const HIGHS: u64 = u64::from_ne_bytes([0x80; 8]);
+    const DOTS: u64 = u64::from_ne_bytes([b'.'; 8]);
+    let mut found = [0usize; 2];
+    let mut count = 0;
+    let mut note = |at: usize| {
+        if count == 2 {
+            return false;
+        }
+        found[count] = at;
+        count += 1;
+        true
+    };
+    let has_dot = |word: &[u8]| {
+        let Ok(word) = <[u8; 8]>::try_from(word) else {
+            return true;
+        };
+        let x = u64::from_le_bytes(word) ^ DOTS;
+        // Non-zero exactly when some byte of `x` is zero, i.e. a dot in `word`.
+        x.wrapping_sub(ONES) & !x & HIGHS != 0
+    };
+    let mut chunks = bytes.chunks_exact(16);
+    for (i, chunk) in (&mut chunks).enumerate() {
+        let (low, high) = chunk.split_at(8);
+        if has_dot(low) | has_dot(high) {
+            for (j, &byte) in chunk.iter().enumerate() {
+                if byte == b'.' && !note(i * 16 + j) {
+                    return None;
+                }
+            }
+        }
+    }
+    let tail = bytes.len() - chunks.remainder().len();
+    for (j, &byte) in chunks.remainder().iter().enumerate() {
+        if byte == b'.' && !note(tail + j) {
+            return None;
+        }
+    }
+    (count == 2).then_some(found)
 }
 
 /// The JOSE header members the verifier acts on. Unknown members (of any JSON type) are
 /// ignored; `jku`, `x5u`, `x5c` and `jwk` are never read, so never followed.
-#[derive(Debug)]
-pub(crate) struct Header<'a> {
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Header {
     /// The `alg` member, parsed (`none` and unknown names are refused while parsing).
     pub(crate) alg: Algorithm,
-    pub(crate) kid: Option<Cow<'a, str>>,
+    pub(crate) kid: Option<Arc<str>>,
+}
+
+thread_local! {
+    /// The last header this thread decoded, by its encoded text. Tokens of one provider carry
+    /// a handful of distinct headers (one per signing key), so most verifies skip decoding
+    /// and parsing theirs. Decoding is a pure function of the text, so an exact match of the
+    /// text is an exact match of the result; only successes are kept.
+    static LAST_HEADER: RefCell<Option<(Box<str>, Header)>> = const { RefCell::new(None) };
 }
 
 /// Decodes and parses the header part, refusing a `crit` member and an unknown `alg`.
-pub(crate) fn decode_header<'b>(header_b64: &str, buf: &'b mut Buf) -> Result<Header<'b>> {
+pub(crate) fn decode_header(header_b64: &str) -> Result<Header> {
+    LAST_HEADER.with(|last| {
+        if let Some((text, header)) = &*last.borrow() {
+            if **text == *header_b64 {
+                return Ok(header.clone());
+            }
+        }
+        let header = parse_header(header_b64)?;
+        *last.borrow_mut() = Some((header_b64.into(), header.clone()));
+        Ok(header)
+    })
+}
+
+fn parse_header(header_b64: &str) -> Result<Header> {
+    let mut buf = Buf::new();
     let json = buf.decode(
         header_b64,
         MAX_HEADER_BYTES,
@@ -87,8 +143,10 @@ pub(crate) fn decode_header<'b>(header_b64: &str, buf: &'b mut Buf) -> Result<He
     if json.trim_ascii_start().first() != Some(&b'{') {
         return Err(AuthError::malformed("header is not a JSON object"));
     }
-    let header: RawHeader<'_> = serde_json::from_slice(json)
-        .map_err(|_| AuthError::malformed("header is not a valid JOSE header"))?;
+    let not_jose = || AuthError::malformed("header is not a valid JOSE header");
+    // UTF-8 checked once for the whole header, not string by string.
+    let json = std::str::from_utf8(json).map_err(|_| not_jose())?;
+    let header: RawHeader<'_> = serde_json::from_str(json).map_err(|_| not_jose())?;
     if header.crit {
         return Err(AuthError::malformed(
             "unsupported critical header parameter",
@@ -100,7 +158,7 @@ pub(crate) fn decode_header<'b>(header_b64: &str, buf: &'b mut Buf) -> Result<He
         .map_err(|_| AuthError::unsupported_algorithm("unknown algorithm"))?;
     Ok(Header {
         alg,
-        kid: header.kid,
+        kid: header.kid.map(Arc::from),
     })
 }
 
@@ -280,6 +338,31 @@ static TABLES: [[u32; 256]; 4] = {
 /// padding, characters outside the URL-safe alphabet, and non-zero trailing bits, so that a
 /// token has exactly one encoding.
 fn decode_exact(text: &[u8], out: &mut [u8]) -> bool {
+    // Eight characters (six bytes) per step, then the rest four by four.
+    let whole = text.len() / 8;
+    let (Some((text8, text4)), Some((out8, out4))) = (
+        text.split_at_checked(whole * 8),
+        out.split_at_mut_checked(whole * 6),
+    ) else {
+        return false;
+    };
+    let [t0, t1, t2, t3] = &TABLES;
+    let mut seen = 0u32;
+    for (group, out) in text8.chunks_exact(8).zip(out8.chunks_exact_mut(6)) {
+        let &[a, b, c, d, e, f, g, h] = group else {
+            return false;
+        };
+        let high = t0[a as usize] | t1[b as usize] | t2[c as usize] | t3[d as usize];
+        let low = t0[e as usize] | t1[f as usize] | t2[g as usize] | t3[h as usize];
+        seen |= high | low;
+        let bits = u64::from(high & 0xFF_FFFF) << 24 | u64::from(low & 0xFF_FFFF);
+        out.copy_from_slice(&bits.to_be_bytes()[2..]);
+    }
+    (seen & INVALID == 0) && decode_fours(text4, out4)
+}
+
+/// [`decode_exact`] four characters (three bytes) at a time.
+fn decode_fours(text: &[u8], out: &mut [u8]) -> bool {
     let [t0, t1, t2, t3] = &TABLES;
     let mut groups = text.chunks_exact(4);
     let mut outs = out.chunks_exact_mut(3);
@@ -320,9 +403,8 @@ mod tests {
     use base64::Engine as _;
 
     fn header(json: &str) -> Result<(Algorithm, Option<String>)> {
-        let mut buf = Buf::new();
-        let header = decode_header(&URL_SAFE_NO_PAD.encode(json), &mut buf)?;
-        Ok((header.alg, header.kid.map(Cow::into_owned)))
+        let header = decode_header(&URL_SAFE_NO_PAD.encode(json))?;
+        Ok((header.alg, header.kid.as_deref().map(str::to_owned)))
     }
 
     #[test]
@@ -422,6 +504,23 @@ mod tests {
             header(&huge_header).unwrap_err().to_string(),
             "malformed token: header too large"
         );
+    }
+
+    #[test]
+    fn a_remembered_header_answers_only_for_its_exact_text() {
+        let a = URL_SAFE_NO_PAD.encode(r#"{"alg":"ES256","kid":"a"}"#);
+        let b = URL_SAFE_NO_PAD.encode(r#"{"alg":"RS256","kid":"b"}"#);
+        let bad = URL_SAFE_NO_PAD.encode(r#"{"alg":"ES256","kid":"a","crit":[]}"#);
+        for _ in 0..2 {
+            for (text, alg, kid) in [(&a, Algorithm::ES256, "a"), (&b, Algorithm::RS256, "b")] {
+                let header = decode_header(text).unwrap();
+                assert_eq!((header.alg, header.kid.as_deref()), (alg, Some(kid)));
+                assert_eq!(decode_header(text).unwrap(), header);
+                assert!(decode_header(&bad).is_err());
+                assert_eq!(decode_header(text).unwrap(), header);
+                assert!(decode_header(&text[..text.len() - 1]).is_err());
+            }
+        }
     }
 
     #[test]

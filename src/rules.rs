@@ -2,9 +2,9 @@
 //! check a signed payload's time window, issuer, audience and authorized party, and name its
 //! user. Pure and synchronous: a payload and a clock reading in, a verdict out.
 
-use crate::claims::{AuthUser, ClaimMap};
+use crate::claims::{AuthUser, ClaimReader};
 use crate::error::{AuthError, Result};
-use crate::payload::{Fields, Payload, PayloadError};
+use crate::payload::{Field, Fields, Payload, PayloadError};
 use crate::provider::{AudienceRule, Issuer, Provider};
 
 /// The compiled claim rules of one verifier.
@@ -14,14 +14,20 @@ pub(crate) struct Rules {
     /// Accepted audiences; empty when none is expected.
     audiences: Vec<String>,
     /// The claims that may carry the audience (usually just `aud`).
-    audience_claims: Vec<String>,
+    audience_claims: Vec<Field>,
     /// Accept any `aud`, or none ([`VerifierBuilder::any_audience`](crate::VerifierBuilder::any_audience)).
     any_audience: bool,
     /// Accepted `azp` values; when non-empty, `azp` is required.
     authorized_parties: Vec<String>,
+    /// The registered claims the checks read.
+    exp: Field,
+    nbf: Field,
+    iat: Field,
+    aud: Field,
+    azp: Field,
     /// Clock-skew leeway for `exp`, `nbf` and `iat`, in seconds.
     leeway: i64,
-    claims: ClaimMap,
+    claims: ClaimReader,
     /// Every member the rules and the claim map read.
     fields: Fields,
 }
@@ -73,7 +79,7 @@ impl Rules {
             .transpose()?;
         let audiences = match provider.audience_rule {
             AudienceRule::Issuer => match &issuer {
-                Some(IssuerRule::Exact(issuer)) => vec![issuer.clone()],
+                Some(IssuerRule::Exact { issuer, .. }) => vec![issuer.clone()],
                 _ => {
                     return Err(AuthError::config(
                         "audience rule `issuer` needs a fixed issuer",
@@ -89,31 +95,28 @@ impl Rules {
             _ => provider.audiences.clone(),
         };
         let mut fields = Fields::default();
-        for name in ["exp", "nbf", "iat", "aud"] {
-            fields.add_path(name);
-        }
-        if let Some(issuer) = &issuer {
-            fields.add_path("iss");
-            if let IssuerRule::PerToken { claim, .. } = issuer {
-                fields.add_path(claim);
-            }
-        }
-        if !provider.authorized_parties.is_empty() {
-            fields.add_path("azp");
-        }
-        provider
+        let [exp, nbf, iat, aud, azp] =
+            ["exp", "nbf", "iat", "aud", "azp"].map(|name| fields.add_path(name));
+        let issuer = issuer.map(|issuer| issuer.resolve(&mut fields));
+        let audience_claims = provider
             .audience_claims
             .iter()
-            .for_each(|name| fields.add_path(name));
-        provider.claims.add_fields(&mut fields);
+            .map(|name| fields.add_path(name))
+            .collect();
+        let claims = provider.claims.reader(&mut fields);
         Ok(Rules {
             issuer,
             audiences,
-            audience_claims: provider.audience_claims.clone(),
+            audience_claims,
             any_audience,
             authorized_parties: provider.authorized_parties.clone(),
+            exp,
+            nbf,
+            iat,
+            aud,
+            azp,
             leeway: i64::try_from(provider.leeway.as_secs()).unwrap_or(i64::MAX),
-            claims: provider.claims.clone(),
+            claims,
             fields,
         })
     }
@@ -149,15 +152,15 @@ impl Rules {
     /// Checks, in order: `exp` (required), `nbf`, `iat`, `iss`, `aud`, `azp`. Returns the
     /// token's validity window.
     pub(crate) fn check(&self, payload: &Payload<'_, '_>, now: i64) -> Result<Validity> {
-        let date = |name: &str| {
+        let date = |field: Field, name: &'static str| {
             payload
-                .date(name)
+                .date(field)
                 .map_err(|_| AuthError::invalid_claim(name))
         };
-        let exp = date("exp")?.ok_or_else(|| AuthError::missing_claim("exp"))?;
+        let exp = date(self.exp, "exp")?.ok_or_else(|| AuthError::missing_claim("exp"))?;
         not_expired(exp, now, self.leeway)?;
-        let nbf = date("nbf")?;
-        for not_before in [nbf, date("iat")?].into_iter().flatten() {
+        let nbf = date(self.nbf, "nbf")?;
+        for not_before in [nbf, date(self.iat, "iat")?].into_iter().flatten() {
             not_in_future(not_before, now, self.leeway)?;
         }
         if let Some(issuer) = &self.issuer {
@@ -165,7 +168,7 @@ impl Rules {
         }
         self.check_audience(payload)?;
         if !self.authorized_parties.is_empty() {
-            let azp = payload.str("azp");
+            let azp = payload.str(self.azp);
             if !azp.is_some_and(|azp| self.authorized_parties.iter().any(|p| *p == azp)) {
                 return Err(AuthError::invalid_authorized_party());
             }
@@ -178,10 +181,10 @@ impl Rules {
             // Usually just `aud`; Cognito access tokens name their client in `client_id`.
             self.audience_claims
                 .iter()
-                .any(|name| payload.holds(name, |aud| self.audiences.iter().any(|a| a == aud)))
+                .any(|&field| payload.holds(field, |aud| self.audiences.iter().any(|a| a == aud)))
         } else {
             // RFC 7519 §4.1.3: a token meant for some audience is not meant for us.
-            self.any_audience || !payload.has("aud")
+            self.any_audience || !payload.has(self.aud)
         };
         if ok {
             Ok(())
@@ -197,60 +200,96 @@ impl Rules {
     /// [`ErrorKind::MissingClaim`](crate::ErrorKind::MissingClaim) when no user-id claim is a
     /// non-empty string.
     pub(crate) fn identify(&self, payload: &Payload<'_, '_>) -> Result<AuthUser> {
-        self.claims.identify(payload).ok_or_else(|| {
-            AuthError::missing_claim(self.claims.user_id.first().cloned().unwrap_or_default())
-        })
+        self.claims
+            .identify(payload)
+            .ok_or_else(|| AuthError::missing_claim(self.claims.user_id_claim()))
     }
 }
 
 /// The expected `iss`: a fixed string, or a template with one `{token.<claim>}` filled from
-/// the token itself (multi-tenant issuers).
+/// the token itself (multi-tenant issuers). `C` names a claim: its name while compiling, then
+/// its [`Field`].
 #[derive(Debug)]
-enum IssuerRule {
-    Exact(String),
+enum IssuerRule<C = Field> {
+    Exact {
+        issuer: String,
+        iss: C,
+    },
     PerToken {
         template: String,
         prefix: String,
-        claim: String,
         suffix: String,
+        iss: C,
+        /// The claim filling the template.
+        claim: C,
     },
 }
 
-impl IssuerRule {
+impl IssuerRule<String> {
     fn parse(issuer: &Issuer) -> Result<Self> {
+        let iss = "iss".to_owned();
         let Some((prefix, claim, suffix)) = issuer.split()? else {
-            return Ok(IssuerRule::Exact(issuer.as_str().to_owned()));
+            return Ok(IssuerRule::Exact {
+                issuer: issuer.as_str().to_owned(),
+                iss,
+            });
         };
         Ok(IssuerRule::PerToken {
             template: issuer.as_str().to_owned(),
             prefix: prefix.to_owned(),
-            claim: claim.to_owned(),
             suffix: suffix.to_owned(),
+            iss,
+            claim: claim.to_owned(),
         })
     }
 
+    /// The rule reading its claims through `fields`.
+    fn resolve(self, fields: &mut Fields) -> IssuerRule {
+        match self {
+            IssuerRule::Exact { issuer, iss } => IssuerRule::Exact {
+                issuer,
+                iss: fields.add_path(&iss),
+            },
+            IssuerRule::PerToken {
+                template,
+                prefix,
+                suffix,
+                iss,
+                claim,
+            } => IssuerRule::PerToken {
+                template,
+                prefix,
+                suffix,
+                iss: fields.add_path(&iss),
+                claim: fields.add_path(&claim),
+            },
+        }
+    }
+}
+
+impl IssuerRule {
     fn as_str(&self) -> &str {
         match self {
-            IssuerRule::Exact(issuer) => issuer,
+            IssuerRule::Exact { issuer, .. } => issuer,
             IssuerRule::PerToken { template, .. } => template,
         }
     }
 
     fn check(&self, payload: &Payload<'_, '_>) -> Result<()> {
-        let iss = payload.str("iss");
         let ok = match self {
-            IssuerRule::Exact(issuer) => iss.as_deref() == Some(issuer.as_str()),
+            IssuerRule::Exact { issuer, iss } => payload.str(*iss).as_deref() == Some(issuer),
             IssuerRule::PerToken {
                 prefix,
-                claim,
                 suffix,
+                iss,
+                claim,
                 ..
             } => {
                 // Only a plain identifier may be spliced into the issuer (no `/`, no `..`).
                 let value = payload
-                    .str(claim)
+                    .str(*claim)
                     .filter(|value| is_plain_identifier(value));
-                match (iss.as_deref(), value.as_deref()) {
+                match (payload.str(*iss).as_deref(), value.as_deref()) {
                     (Some(iss), Some(value)) => iss
                         .strip_prefix(prefix.as_str())
                         .and_then(|rest| rest.strip_suffix(suffix.as_str()))

@@ -1,0 +1,285 @@
+//! [`Verifier`] and its builder. A token goes through the stages in order:
+//!
+//! ```text
+//! jws (split, decode, header) -> keys (select + signature) -> rules (iss, aud, azp, time, ...) -> cache -> AuthUser
+//! ```
+//!
+//! [`crate::jws`], [`crate::keys`], [`crate::rules`] and [`crate::verified_cache`] each hold
+//! one stage; [`VerifierBuilder`] compiles them from a [`Provider`](crate::Provider), and
+//! [`Verifier::verify`] runs them.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde::de::DeserializeOwned;
+
+use crate::algorithm::Algorithm;
+use crate::claims::{AuthUser, Claims};
+use crate::clock::Clock;
+use crate::error::{AuthError, Result};
+use crate::jws::{self, Buf};
+use crate::keys::jwk::KeyId;
+use crate::keys::{CachePolicy, KeySet, KeyStats, KeyStore};
+use crate::rules::{Rules, Validity};
+use crate::token_source::TokenSource;
+use crate::verified_cache::VerifiedCache;
+
+mod builder;
+
+pub use builder::VerifierBuilder;
+
+/// Verifies tokens for one provider. Cheap to clone: clones share keys and caches, so build
+/// one per process and hand clones to every request handler.
+///
+/// ```no_run
+/// use jwks_auth::{Provider, Verifier};
+/// # async fn run(token: &str) -> Result<(), jwks_auth::AuthError> {
+/// let verifier = Verifier::builder(Provider::better_auth("https://auth.example.com")?).build()?;
+/// let user = verifier.verify(token).await?;
+/// println!("hello {}", user.id);
+/// # Ok(()) }
+/// ```
+#[derive(Clone, Debug)]
+pub struct Verifier {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    provider_name: String,
+    algorithms: Vec<Algorithm>,
+    rules: Rules,
+    token_sources: Vec<TokenSource>,
+    clock: Arc<dyn Clock>,
+    store: KeyStore,
+    verified: Option<VerifiedCache>,
+}
+
+impl Verifier {
+    /// Verifies `token` and returns the user it names.
+    ///
+    /// Checks, in order: size and shape, header (`alg` allowed and fitting the key, no `crit`),
+    /// signature, `exp` (required), `nbf`, `iat`, `iss`, `aud`, `azp`, user-id claim.
+    ///
+    /// ```
+    /// # #[cfg(feature = "testing")]
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), jwks_auth::AuthError> {
+    /// use jwks_auth::testing::MockProvider;
+    /// use jwks_auth::{ErrorKind, Verifier};
+    ///
+    /// let mock = MockProvider::auth0().await;
+    /// let verifier = Verifier::builder(mock.provider()).build()?;
+    ///
+    /// let token = mock.token().sub("auth0|42").scope("read:notes").sign();
+    /// let user = verifier.verify(&token).await?;
+    /// assert_eq!(user.id, "auth0|42");
+    /// assert!(user.has_scope("read:notes"));
+    ///
+    /// let expired = mock.token().expired().sign();
+    /// let err = verifier.verify(&expired).await.unwrap_err();
+    /// assert_eq!((err.kind(), err.status()), (ErrorKind::Expired, 401));
+    /// # Ok(()) }
+    /// # #[cfg(not(feature = "testing"))]
+    /// # fn main() {}
+    /// ```
+    ///
+    /// # Errors
+    /// An [`AuthError`] whose [`kind`](AuthError::kind) names the failed check;
+    /// [`ErrorKind::KeysUnavailable`](crate::ErrorKind::KeysUnavailable) when the provider's
+    /// keys cannot be fetched and none are cached.
+    pub async fn verify(&self, token: &str) -> Result<AuthUser> {
+        let inner = &*self.inner;
+        // One clock read serves the key cache and the claim checks.
+        let clock_now = inner.clock.now();
+        let now = i64::try_from(clock_now.as_secs()).unwrap_or(i64::MAX);
+        // A token verified before, with its key still published, skips the signature.
+        let digest = match &inner.verified {
+            Some(cache) => {
+                let digest = VerifiedCache::digest(token);
+                let leeway = inner.rules.leeway();
+                let hit = cache.get(&digest, now, leeway, |id| inner.store.holds_key(id))?;
+                if let Some(user) = hit {
+                    return Ok(user);
+                }
+                Some(digest)
+            }
+            None => None,
+        };
+        let signed = self.verify_signature(token, clock_now).await?;
+        let (user, validity) = self.check_claims(signed.payload, now)?;
+        if let (Some(cache), Some(digest), Some(key)) = (&inner.verified, digest, signed.key) {
+            cache.insert(digest, &user, validity, key);
+        }
+        Ok(user)
+    }
+
+    /// Verifies `token` like [`verify`](Self::verify), then deserializes all its claims into
+    /// your own type.
+    ///
+    /// ```
+    /// # #[cfg(feature = "testing")]
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), jwks_auth::AuthError> {
+    /// use jwks_auth::testing::MockProvider;
+    /// use jwks_auth::Verifier;
+    ///
+    /// #[derive(serde::Deserialize)]
+    /// struct ClerkClaims {
+    ///     sub: String,
+    ///     sid: String,
+    /// }
+    ///
+    /// let mock = MockProvider::clerk().await;
+    /// let verifier = Verifier::builder(mock.provider()).build()?;
+    /// let token = mock.token().sub("user_1").sid("sess_9").sign();
+    /// let claims: ClerkClaims = verifier.verify_as(&token).await?;
+    /// assert_eq!((claims.sub.as_str(), claims.sid.as_str()), ("user_1", "sess_9"));
+    /// # Ok(()) }
+    /// # #[cfg(not(feature = "testing"))]
+    /// # fn main() {}
+    /// ```
+    ///
+    /// # Errors
+    /// As [`verify`](Self::verify), plus
+    /// [`ErrorKind::InvalidClaim`](crate::ErrorKind::InvalidClaim) if the claims do not fit `T`.
+    pub async fn verify_as<T: DeserializeOwned>(&self, token: &str) -> Result<T> {
+        let user = self.verify(token).await?;
+        user.claims
+            .deserialize_into()
+            .map_err(|_| AuthError::invalid_claim("claims do not match the requested type"))
+    }
+
+    /// Fetches the provider's keys now, so the first request does not wait.
+    ///
+    /// # Errors
+    /// [`ErrorKind::KeysUnavailable`](crate::ErrorKind::KeysUnavailable) if the fetch fails.
+    pub async fn warm_up(&self) -> Result<()> {
+        self.inner.store.force_refresh().await
+    }
+
+    /// Counters of the key fetcher.
+    pub fn key_stats(&self) -> KeyStats {
+        self.inner.store.stats()
+    }
+
+    /// The cache policy in force.
+    pub fn cache_policy(&self) -> &CachePolicy {
+        self.inner.store.policy()
+    }
+
+    /// The issuer this verifier requires, if any.
+    pub fn issuer(&self) -> Option<&str> {
+        self.inner.rules.issuer()
+    }
+
+    /// The provider preset's name.
+    pub fn provider_name(&self) -> &str {
+        &self.inner.provider_name
+    }
+
+    /// Where tokens are read from in a request.
+    pub fn token_sources(&self) -> &[TokenSource] {
+        &self.inner.token_sources
+    }
+
+    fn spawn_refresh_ahead(&self) {
+        let verifier = self.clone();
+        match tokio::runtime::Handle::try_current() {
+            Ok(runtime) => {
+                runtime.spawn(async move { verifier.inner.store.refresh_ahead().await });
+            }
+            // No runtime to run it on: the refresh happens on expiry instead.
+            Err(_) => drop(verifier),
+        }
+    }
+
+    /// Stages jws and keys: shape, header, signature.
+    pub(crate) async fn check_signature<'t>(&self, token: &'t str) -> Result<Signed<'t>> {
+        self.verify_signature(token, self.inner.clock.now()).await
+    }
+
+    async fn verify_signature<'t>(&self, token: &'t str, now: Duration) -> Result<Signed<'t>> {
+        let parts = jws::split(token)?;
+        let header = jws::decode_header(parts.header)?;
+        let alg = header.alg;
+        if !self.inner.algorithms.contains(&alg) {
+            return Err(AuthError::unsupported_algorithm("algorithm not allowed"));
+        }
+        let mut signature_buf = Buf::new();
+        let signature = jws::decode_signature(parts.signature, &mut signature_buf)?;
+        let kid = header.kid.as_deref();
+
+        let store = &self.inner.store;
+        let max_kidless = store.policy().max_kidless_candidates;
+        // Only the verified-token cache needs to know which key signed (a `Copy` id: no
+        // allocation).
+        let verify_with = |set: &KeySet| {
+            let key = set.verify(kid, alg, parts.signing_input, signature, max_kidless)?;
+            Ok(self.inner.verified.as_ref().map(|_| key.id))
+        };
+        // Hot path: verify under the current set's read lock (no await, no allocation, no
+        // reference-count traffic between cores).
+        let hot = store.with_fresh_set(now, |set| {
+            if !set.knows(kid, alg) {
+                return None;
+            }
+            if store.claim_refresh_ahead(set, now) {
+                self.spawn_refresh_ahead();
+            }
+            Some(verify_with(set))
+        });
+        let key = match hot {
+            Some(result) => result?,
+            None => verify_with(&*store.resolve(kid, alg).await?)?,
+        };
+        Ok(Signed {
+            payload: parts.payload,
+            key,
+        })
+    }
+
+    /// Stage rules: decodes the signed payload, checks it, and names its user. Returns the
+    /// user and the token's validity window.
+    pub(crate) fn check_claims(&self, payload_b64: &str, now: i64) -> Result<(AuthUser, Validity)> {
+        let rules = &self.inner.rules;
+        let json = jws::decode_payload(payload_b64)?;
+        let payload = rules.read(&json)?;
+        let validity = rules.check(&payload, now)?;
+        let mut user = rules.identify(&payload)?;
+        drop(payload);
+        user.claims = Claims::from_json(json);
+        Ok((user, validity))
+    }
+
+    /// The compiled claim rules.
+    pub(crate) fn rules(&self) -> &Rules {
+        &self.inner.rules
+    }
+
+    /// The verified-token cache, when on.
+    #[cfg(test)]
+    pub(crate) fn verified_cache(&self) -> Option<&VerifiedCache> {
+        self.inner.verified.as_ref()
+    }
+}
+
+/// A token whose signature verified: its (still encoded) payload and, when the
+/// verified-token cache is on, the identity of the verifying key.
+#[derive(Debug)]
+pub(crate) struct Signed<'t> {
+    pub(crate) payload: &'t str,
+    pub(crate) key: Option<KeyId>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_verifier_can_be_shared_across_tasks_and_threads() {
+        fn shareable<T: Clone + Send + Sync + 'static>() {}
+        shareable::<Verifier>();
+        shareable::<AuthUser>();
+    }
+}
