@@ -109,9 +109,11 @@ impl VerifyingKey {
         message: &[u8],
         signature: &[u8],
     ) -> Result<(), AuthError> {
-        let (_, material) = self.verifiers.iter().find(|(a, _)| *a == alg).ok_or(
-            AuthError::unsupported_algorithm("algorithm does not fit the key"),
-        )?;
+        let (_, material) = self
+            .verifiers
+            .iter()
+            .find(|(a, _)| *a == alg)
+            .ok_or_else(|| AuthError::unsupported_algorithm("algorithm does not fit the key"))?;
         let ok = match material {
             KeyMaterial::Public(key) => key.verify_sig(message, signature).is_ok(),
             KeyMaterial::Hmac(key) => hmac::verify(key, message, signature).is_ok(),
