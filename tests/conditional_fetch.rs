@@ -128,3 +128,55 @@ async fn a_removed_key_is_noticed_through_a_full_fetch() {
     assert_eq!(mock.jwks_full_responses(), 2);
     assert_eq!(verifier.key_stats().keys, 1);
 }
+
+#[tokio::test]
+async fn last_modified_is_sent_back_as_if_modified_since() {
+    use jwks_auth::testing::TestKey;
+    use jwks_auth::Algorithm;
+    use wiremock::matchers::{method, path};
+    use wiremock::{Mock, ResponseTemplate};
+
+    const DATE: &str = "Tue, 01 Dec 2026 10:00:00 GMT";
+    let mock = MockProvider::better_auth().await;
+    let jwks_path = url::Url::parse(&mock.jwks_url()).unwrap().path().to_owned();
+    // A server with Last-Modified and no ETag, in front of the mock's own route.
+    Mock::given(method("GET"))
+        .and(path(jwks_path.as_str()))
+        // A closure, not `header()`: that matcher splits the date at its comma.
+        .and(|request: &wiremock::Request| {
+            request
+                .headers
+                .get("if-modified-since")
+                .is_some_and(|v| v.as_bytes() == DATE.as_bytes())
+        })
+        .respond_with(ResponseTemplate::new(304))
+        .with_priority(1)
+        .expect(1)
+        .mount(mock.server())
+        .await;
+    let jwk = TestKey::for_algorithm(Algorithm::EdDSA)
+        .public_jwk()
+        .unwrap();
+    Mock::given(method("GET"))
+        .and(path(jwks_path.as_str()))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_raw(
+                    serde_json::json!({ "keys": [jwk] }).to_string(),
+                    "application/json",
+                )
+                .insert_header("last-modified", DATE),
+        )
+        .with_priority(2)
+        .expect(1)
+        .mount(mock.server())
+        .await;
+    let clock = clock();
+    let verifier = verifier(&mock, &clock);
+    verifier.warm_up().await.unwrap();
+    verifier.warm_up().await.unwrap();
+    verifier.verify(&token(&mock, &clock)).await.unwrap();
+    assert_eq!(verifier.key_stats().fetch_failures, 0);
+    // One full response, then one 304 to `If-Modified-Since`.
+    mock.server().verify().await;
+}
