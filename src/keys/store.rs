@@ -366,17 +366,14 @@ impl KeyStore {
                 self.install(set.clone());
                 Ok(set)
             }
-            Err(err) => Err(Arc::new(err)),
-        };
-        match &outcome {
-            Ok(_) => {}
             Err(err) => {
                 self.metrics.fetch(FetchOutcome::Error, elapsed);
                 gate.last_failure = Some(now);
                 bump(&self.counters.fetch_failures);
                 tracing::warn!(target: "jwks_auth::keys", error = %err, "JWKS fetch failed");
+                Err(Arc::new(err))
             }
-        }
+        };
         gate.last_outcome = Some(outcome.clone());
         self.attempts.fetch_add(1, Ordering::Release);
         outcome
