@@ -49,6 +49,11 @@ pub(crate) struct VerifyingKey {
 pub(crate) struct KeyId(u64);
 
 impl KeyId {
+    /// The identity's bytes (for the key-set fingerprint).
+    pub(crate) fn to_bytes(self) -> [u8; 8] {
+        self.0.to_be_bytes()
+    }
+
     fn of(
         kid: Option<&str>,
         family: KeyFamily,

@@ -199,6 +199,7 @@ impl VerifierBuilder {
         }
         let rules = Rules::compile(provider, self.any_audience)?;
         let store = key_store(&algorithms, &self)?;
+        let store = store.labelled(&provider.name);
         let verified = self
             .verified_cache
             .map(|max| VerifiedCache::new(max, self.clock.clone()));

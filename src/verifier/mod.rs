@@ -89,6 +89,23 @@ impl Verifier {
     /// [`ErrorKind::KeysUnavailable`](crate::ErrorKind::KeysUnavailable) when the provider's
     /// keys cannot be fetched and none are cached.
     pub async fn verify(&self, token: &str) -> Result<AuthUser> {
+        use tracing::Instrument;
+        // Fields are filled as they become known; the token itself is never recorded.
+        let span = tracing::debug_span!(
+            target: "jwks_auth::verify",
+            "verify",
+            provider = %self.inner.provider_name,
+            kid = tracing::field::Empty,
+            outcome = tracing::field::Empty,
+        );
+        let result = self.verify_token(token).instrument(span.clone()).await;
+        let kind = result.as_ref().err().map(AuthError::kind);
+        span.record("outcome", kind.map_or("ok", |kind| kind.as_str()));
+        self.inner.store.metrics().verification(kind);
+        result
+    }
+
+    async fn verify_token(&self, token: &str) -> Result<AuthUser> {
         let inner = &*self.inner;
         // One clock read serves the key cache and the claim checks.
         let clock_now = inner.clock.now();
@@ -99,6 +116,7 @@ impl Verifier {
                 let digest = VerifiedCache::digest(token);
                 let leeway = inner.rules.leeway();
                 let hit = cache.get(&digest, now, leeway, |id| inner.store.holds_key(id))?;
+                inner.store.metrics().verified_cache(hit.is_some());
                 if let Some(user) = hit {
                     return Ok(user);
                 }
@@ -209,6 +227,10 @@ impl Verifier {
         let mut signature_buf = Buf::new();
         let signature = jws::decode_signature(parts.signature, &mut signature_buf)?;
         let kid = header.kid.as_deref();
+        if let Some(kid) = kid {
+            // Debug-formatted: an attacker's kid cannot forge log lines.
+            tracing::Span::current().record("kid", tracing::field::debug(kid));
+        }
 
         let store = &self.inner.store;
         let max_kidless = store.policy().max_kidless_candidates;
