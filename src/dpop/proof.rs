@@ -54,6 +54,7 @@ pub struct DpopRequest<'a> {
     url: &'a str,
     access_token: Option<&'a str>,
     cnf_jkt: Option<&'a str>,
+    client_certificate: Option<&'a [u8]>,
 }
 
 impl fmt::Debug for DpopRequest<'_> {
@@ -63,6 +64,10 @@ impl fmt::Debug for DpopRequest<'_> {
             .field("method", &self.method)
             .field("access_token", &self.access_token.map(|_| "<redacted>"))
             .field("cnf_jkt", &self.cnf_jkt)
+            .field(
+                "client_certificate",
+                &self.client_certificate.map(|_| "<present>"),
+            )
             .finish_non_exhaustive()
     }
 }
@@ -76,6 +81,7 @@ impl<'a> DpopRequest<'a> {
             url,
             access_token: None,
             cnf_jkt: None,
+            client_certificate: None,
         }
     }
 
@@ -86,6 +92,20 @@ impl<'a> DpopRequest<'a> {
     pub fn access_token(mut self, token: &'a str) -> Self {
         self.access_token = Some(token);
         self
+    }
+
+    /// The DER client certificate of the mutual-TLS connection the request came over, for
+    /// tokens that are also certificate-bound (`cnf["x5t#S256"]`, RFC 8705). Read by
+    /// [`Verifier::verify_dpop`](crate::Verifier::verify_dpop). Default: none.
+    #[must_use]
+    pub fn client_certificate(mut self, cert_der: &'a [u8]) -> Self {
+        self.client_certificate = Some(cert_der);
+        self
+    }
+
+    /// The client certificate set with [`client_certificate`](Self::client_certificate).
+    pub fn certificate(&self) -> Option<&'a [u8]> {
+        self.client_certificate
     }
 
     /// The access token's `cnf.jkt`, which must equal the proof key's thumbprint. Default:
@@ -175,6 +195,13 @@ impl DpopCheckerBuilder {
         self
     }
 
+    /// Where proof ids are remembered, shared with others (e.g. every verifier of a
+    /// process).
+    pub fn shared_replay_store(mut self, store: Arc<dyn ReplayStore>) -> Self {
+        self.store = Some(store);
+        self
+    }
+
     /// Capacity of the default in-memory replay store. Default: 100 000.
     pub fn replay_capacity(mut self, capacity: u64) -> Self {
         self.store_capacity = capacity;
@@ -193,6 +220,11 @@ impl DpopCheckerBuilder {
     /// clock.
     pub fn clock(mut self, clock: impl Clock) -> Self {
         self.clock = Arc::new(clock);
+        self
+    }
+
+    pub(crate) fn clock_arc(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = clock;
         self
     }
 
