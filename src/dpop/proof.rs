@@ -5,8 +5,6 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use base64::Engine as _;
 use serde::de::IgnoredAny;
 use serde::{Deserialize, Deserializer};
 use serde_json::{Map, Number, Value};
@@ -17,6 +15,7 @@ use super::thumbprint::{jwk_thumbprint, sha256_b64};
 use super::{htu, DpopError};
 use crate::algorithm::{Algorithm, KeyFamily};
 use crate::clock::{Clock, SystemClock};
+use crate::jws;
 
 /// Longest proof accepted, in bytes (an RSA-4096 `jwk` header fits with room to spare).
 pub const MAX_PROOF_BYTES: usize = 8 * 1024;
@@ -24,7 +23,6 @@ pub const MAX_PROOF_BYTES: usize = 8 * 1024;
 pub const MAX_JTI_BYTES: usize = 256;
 const MAX_HEADER_BYTES: usize = 4 * 1024;
 const MAX_PAYLOAD_BYTES: usize = 4 * 1024;
-const MAX_SIGNATURE_BYTES: usize = 1024;
 /// JWK members that only a private or symmetric key has (RFC 7518 §6.2.2, §6.3.2, §6.4).
 const PRIVATE_MEMBERS: [&str; 8] = ["d", "p", "q", "dp", "dq", "qi", "oth", "k"];
 const MAX_IAT_WINDOW: Duration = Duration::from_secs(3600);
@@ -371,9 +369,7 @@ fn decode_object(text: &str, max: usize, not_object: &'static str) -> Result<Vec
     if base64::decoded_len_estimate(text.len()) > max {
         return Err(invalid("proof too large"));
     }
-    let bytes = URL_SAFE_NO_PAD
-        .decode(text)
-        .map_err(|_| invalid(not_object))?;
+    let bytes = jws::decode_bytes(text).ok_or(invalid(not_object))?;
     // serde would also read a struct from a JSON array.
     if bytes.trim_ascii_start().first() != Some(&b'{') {
         return Err(invalid(not_object));
@@ -476,12 +472,10 @@ impl DpopChecker {
         if proof.len() > MAX_PROOF_BYTES {
             return Err(invalid("proof too large"));
         }
-        let mut parts = proof.split('.');
+        // The shared compact-JWS split (size-bounded, exactly three parts).
+        let parts = jws::split(proof).map_err(|_| invalid("proof is not a compact jws"))?;
         let (header_b64, payload_b64, signature_b64) =
-            match (parts.next(), parts.next(), parts.next(), parts.next()) {
-                (Some(h), Some(p), Some(s), None) => (h, p, s),
-                _ => return Err(invalid("proof is not a compact jws")),
-            };
+            (parts.header, parts.payload, parts.signature);
 
         // Header: typ, alg, jwk, crit.
         let header_json = decode_object(
@@ -525,14 +519,11 @@ impl DpopChecker {
         let jkt = jwk_thumbprint(jwk)?;
 
         // Signature.
-        if base64::decoded_len_estimate(signature_b64.len()) > MAX_SIGNATURE_BYTES {
-            return Err(invalid("proof signature too large"));
-        }
-        let signature = URL_SAFE_NO_PAD
-            .decode(signature_b64)
+        let mut signature_buf = jws::Buf::new();
+        let signature = jws::decode_signature(signature_b64, &mut signature_buf)
             .map_err(|_| invalid("proof signature is not base64url"))?;
-        let signed = &proof.as_bytes()[..header_b64.len() + 1 + payload_b64.len()];
-        verify_with_jwk(jwk, alg, signed, &signature)?;
+        let signed = parts.signing_input;
+        verify_with_jwk(jwk, alg, signed, signature)?;
 
         // Claims.
         let payload_json = decode_object(
@@ -623,6 +614,8 @@ mod tests {
     use crate::dpop::replay::StoreFuture;
     use crate::dpop::StoreError;
     use crate::testing::{DpopProof, TestKey};
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    use base64::Engine as _;
     use serde_json::json;
 
     const NOW: i64 = 1_700_000_000;
