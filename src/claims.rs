@@ -73,6 +73,24 @@ impl Claims {
         })
     }
 
+    /// The token's `cnf` claim, read without parsing every claim when the text cannot hold
+    /// one (no `cnf` and no `\u` escape that could spell it).
+    pub(crate) fn confirmation(
+        &self,
+    ) -> Result<Option<crate::dpop::Confirmation>, crate::dpop::DpopError> {
+        let Some(claims) = &self.0 else {
+            return Ok(None);
+        };
+        let json = &claims.json;
+        if claims.map.get().is_none() && !json.contains("cnf") && !json.contains("\\u") {
+            return Ok(None);
+        }
+        match self.as_map().get("cnf") {
+            None => Ok(None),
+            Some(cnf) => crate::dpop::Confirmation::from_claim(cnf).map(Some),
+        }
+    }
+
     /// All claims deserialized into your own type (straight from the JSON when available).
     pub(crate) fn deserialize_into<T: DeserializeOwned>(&self) -> Result<T, serde_json::Error> {
         match self
@@ -314,6 +332,15 @@ impl ClaimReader {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn a_cnf_claim_spelled_with_an_escape_is_still_found() {
+        let claims = Claims::from_json(r#"{"sub":"a","\u0063nf":{"jkt":"x"}}"#.to_owned());
+        let cnf = claims.confirmation().unwrap().expect("a cnf");
+        assert_eq!(cnf.jkt(), Some("x"));
+        let plain = Claims::from_json(r#"{"sub":"a","note":"cnf"}"#.to_owned());
+        assert!(plain.confirmation().unwrap().is_none());
+    }
 
     fn map(value: Value) -> Map<String, Value> {
         value.as_object().unwrap().clone()

@@ -8,6 +8,7 @@ use super::{Inner, Verifier};
 use crate::algorithm::Algorithm;
 use crate::claims::ClaimMap;
 use crate::clock::{Clock, SystemClock};
+use crate::dpop::{DpopMode, DpopSettings, NonceIssuer, ReplayStore};
 use crate::error::{AuthError, Result};
 use crate::keys::jwk::VerifyingKey;
 use crate::keys::{self, CachePolicy, JwksLocation, KeyStore};
@@ -37,6 +38,7 @@ pub struct VerifierBuilder {
     allow_insecure_http: bool,
     verified_cache: Option<u64>,
     any_audience: bool,
+    dpop: DpopSettings,
 }
 
 impl Verifier {
@@ -50,6 +52,7 @@ impl Verifier {
             allow_insecure_http: false,
             verified_cache: None,
             any_audience: false,
+            dpop: DpopSettings::default(),
         }
     }
 }
@@ -174,6 +177,41 @@ impl VerifierBuilder {
         self
     }
 
+    /// Whether DPoP proofs (RFC 9449) are taken: [`DpopMode::Off`], [`DpopMode::Allowed`]
+    /// (bearer tokens through [`Verifier::verify`], DPoP-bound ones through
+    /// [`Verifier::verify_dpop`]) or [`DpopMode::Required`]. Default: off. A token with a
+    /// `cnf` claim is never accepted by `verify`, whatever the mode.
+    pub fn dpop(mut self, mode: DpopMode) -> Self {
+        self.dpop.mode = mode;
+        self
+    }
+
+    /// Where DPoP proof ids are remembered (share one store across a fleet). Default: an
+    /// in-memory store of 100 000 entries per verifier.
+    pub fn dpop_replay_store(mut self, store: std::sync::Arc<dyn ReplayStore>) -> Self {
+        self.dpop.store = Some(store);
+        self
+    }
+
+    /// How far a proof's `iat` may lie from now, either way (1 s to 1 h). Default: 60 s.
+    pub fn dpop_iat_window(mut self, window: Duration) -> Self {
+        self.dpop.iat_window = Some(window);
+        self
+    }
+
+    /// Require server nonces from `issuer` in every proof (RFC 9449 §8/§9). Default: off.
+    pub fn dpop_nonces(mut self, issuer: NonceIssuer) -> Self {
+        self.dpop.nonces = Some(issuer);
+        self
+    }
+
+    /// The proof algorithms accepted; asymmetric only. Default:
+    /// [`dpop::DEFAULT_ALGORITHMS`](crate::dpop::DEFAULT_ALGORITHMS).
+    pub fn dpop_algorithms(mut self, algorithms: impl IntoIterator<Item = Algorithm>) -> Self {
+        self.dpop.algorithms = Some(algorithms.into_iter().collect());
+        self
+    }
+
     /// Builds the verifier.
     ///
     /// # Errors
@@ -200,6 +238,8 @@ impl VerifierBuilder {
         let rules = Rules::compile(provider, self.any_audience)?;
         let store = key_store(&algorithms, &self)?;
         let store = store.labelled(&provider.name);
+        let dpop_mode = self.dpop.mode;
+        let dpop = self.dpop.build(self.clock.clone())?;
         let verified = self
             .verified_cache
             .map(|max| VerifiedCache::new(max, self.clock.clone()));
@@ -212,6 +252,8 @@ impl VerifierBuilder {
                 clock: self.clock,
                 store,
                 verified,
+                dpop_mode,
+                dpop,
             }),
         })
     }

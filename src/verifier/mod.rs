@@ -16,6 +16,7 @@ use serde::de::DeserializeOwned;
 use crate::algorithm::Algorithm;
 use crate::claims::{AuthUser, Claims};
 use crate::clock::Clock;
+use crate::dpop::{DpopChecker, DpopMode, DpopRequest};
 use crate::error::{AuthError, Result};
 use crate::jws::{self, Buf};
 use crate::keys::jwk::KeyId;
@@ -53,6 +54,8 @@ struct Inner {
     clock: Arc<dyn Clock>,
     store: KeyStore,
     verified: Option<VerifiedCache>,
+    dpop_mode: DpopMode,
+    dpop: Option<DpopChecker>,
 }
 
 impl Verifier {
@@ -98,13 +101,138 @@ impl Verifier {
             kid = tracing::field::Empty,
             outcome = tracing::field::Empty,
         );
-        let result = self.verify_token(token).instrument(span.clone()).await;
+        let result = self.verify_bearer(token).instrument(span.clone()).await;
         let kind = result.as_ref().err().map(AuthError::kind);
         span.record("outcome", kind.map_or("ok", |kind| kind.as_str()));
         self.inner.store.metrics().verification(kind);
         result
     }
 
+    /// [`verify`](Self::verify) without the span: a token with a `cnf` is never a bearer token.
+    async fn verify_bearer(&self, token: &str) -> Result<AuthUser> {
+        if self.inner.dpop_mode == DpopMode::Required {
+            return Err(crate::dpop::DpopError::MissingProof.into());
+        }
+        let user = self.verify_token(token).await?;
+        match user.claims.confirmation()? {
+            None => Ok(user),
+            // Bound to a key or certificate: never a bearer token (RFC 9449 §7.2).
+            Some(cnf) => Err(cnf.check(None, None).map_or_else(AuthError::from, |()| {
+                AuthError::from(crate::dpop::DpopError::BindingMismatch(
+                    "token is sender-constrained",
+                ))
+            })),
+        }
+    }
+    /// Verifies a DPoP-bound `token` (sent as `Authorization: DPoP <token>`) with its proof:
+    /// `proof_headers` are every `DPoP` header value of the request, `request` the method and
+    /// external URL (and the client certificate when the token is also certificate-bound).
+    ///
+    /// The token is verified as by [`verify`](Self::verify), except that its `cnf` claim is
+    /// required and checked: `cnf.jkt` must be the thumbprint of the proof key, a
+    /// `cnf["x5t#S256"]` must match the request's client certificate. The proof must pass
+    /// every check of RFC 9449 §4.3 (see [`DpopChecker::check`]), `ath` included.
+    ///
+    /// ```
+    /// # #[cfg(feature = "testing")]
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), jwks_auth::AuthError> {
+    /// use jwks_auth::dpop::{DpopMode, DpopRequest};
+    /// use jwks_auth::testing::{DpopProof, MockProvider, TestKey};
+    /// use jwks_auth::{ErrorKind, KeyFamily, Verifier};
+    ///
+    /// let mock = MockProvider::auth0().await;
+    /// let verifier = Verifier::builder(mock.provider()).dpop(DpopMode::Allowed).build()?;
+    /// let client_key = TestKey::fixture(KeyFamily::P256, 1).unwrap();
+    /// let token = mock.token().dpop_bound(&client_key).sign();
+    ///
+    /// let url = "https://api.example.com/notes";
+    /// let proof = DpopProof::new(&client_key).method("GET").url(url).token(&token).sign();
+    /// let request = DpopRequest::new("GET", url);
+    /// verifier.verify_dpop(&token, &[&proof], &request).await?;
+    ///
+    /// // The same proof again is a replay; the bound token alone is no bearer token.
+    /// let err = verifier.verify_dpop(&token, &[&proof], &request).await.unwrap_err();
+    /// assert_eq!(err.kind(), ErrorKind::DpopReplayed);
+    /// let err = verifier.verify(&token).await.unwrap_err();
+    /// assert_eq!(err.kind(), ErrorKind::BindingMismatch);
+    /// # Ok(()) }
+    /// # #[cfg(not(feature = "testing"))]
+    /// # fn main() {}
+    /// ```
+    ///
+    /// # Errors
+    /// As [`verify`](Self::verify); [`ErrorKind::Config`](crate::ErrorKind::Config) when
+    /// DPoP is off or the request URL is not absolute;
+    /// [`InvalidDpopProof`](crate::ErrorKind::InvalidDpopProof),
+    /// [`DpopReplayed`](crate::ErrorKind::DpopReplayed),
+    /// [`UseDpopNonce`](crate::ErrorKind::UseDpopNonce),
+    /// [`ReplayStoreUnavailable`](crate::ErrorKind::ReplayStoreUnavailable) or
+    /// [`BindingMismatch`](crate::ErrorKind::BindingMismatch) (token not DPoP-bound, other
+    /// key, certificate missing or different).
+    pub async fn verify_dpop(
+        &self,
+        token: &str,
+        proof_headers: &[&str],
+        request: &DpopRequest<'_>,
+    ) -> Result<AuthUser> {
+        let checker = self
+            .inner
+            .dpop
+            .as_ref()
+            .ok_or_else(|| AuthError::config("dpop is off for this verifier"))?;
+        let user = self.verify_token(token).await?;
+        let cnf = user
+            .claims
+            .confirmation()?
+            .ok_or(crate::dpop::DpopError::BindingMismatch(
+                "access token is not dpop-bound",
+            ))?;
+        let jkt = cnf.jkt().ok_or(crate::dpop::DpopError::BindingMismatch(
+            "access token is not dpop-bound",
+        ))?;
+        // Every other binding (a certificate) before the proof, so a refused request does
+        // not use up the proof's jti.
+        cnf.check(Some(jkt), request.certificate())?;
+        let request = request.access_token(token).cnf_jkt(jkt);
+        checker.check(proof_headers, &request).await?;
+        Ok(user)
+    }
+
+    /// Verifies a certificate-bound `token` (RFC 8705 §3) presented over mutual TLS with the
+    /// client certificate `cert_der` (DER): `cnf["x5t#S256"]` must be its SHA-256
+    /// thumbprint. A token that is also DPoP-bound is refused here (use
+    /// [`verify_dpop`](Self::verify_dpop) with
+    /// [`DpopRequest::client_certificate`]); an unbound token is accepted as by
+    /// [`verify`](Self::verify).
+    ///
+    /// # Errors
+    /// As [`verify`](Self::verify), and
+    /// [`BindingMismatch`](crate::ErrorKind::BindingMismatch) when the certificate does not
+    /// match.
+    pub async fn verify_with_certificate(&self, token: &str, cert_der: &[u8]) -> Result<AuthUser> {
+        if self.inner.dpop_mode == DpopMode::Required {
+            return Err(crate::dpop::DpopError::MissingProof.into());
+        }
+        let user = self.verify_token(token).await?;
+        if let Some(cnf) = user.claims.confirmation()? {
+            cnf.check(None, Some(cert_der))?;
+        }
+        Ok(user)
+    }
+
+    /// The DPoP mode ([`VerifierBuilder::dpop`]).
+    pub fn dpop_mode(&self) -> DpopMode {
+        self.inner.dpop_mode
+    }
+
+    /// The DPoP proof checker, unless DPoP is off (its algorithms and current nonce feed the
+    /// `WWW-Authenticate` and `DPoP-Nonce` headers).
+    pub fn dpop_checker(&self) -> Option<&DpopChecker> {
+        self.inner.dpop.as_ref()
+    }
+
+    /// The token checks alone, whatever its `cnf`.
     async fn verify_token(&self, token: &str) -> Result<AuthUser> {
         let inner = &*self.inner;
         // One clock read serves the key cache and the claim checks.
@@ -238,7 +366,7 @@ impl Verifier {
         // allocation).
         let verify_with = |set: &KeySet| {
             let key = set.verify(kid, alg, parts.signing_input, signature, max_kidless)?;
-            Ok(self.inner.verified.as_ref().map(|_| key.id))
+            Ok::<_, AuthError>(self.inner.verified.as_ref().map(|_| key.id))
         };
         // Hot path: verify under the current set's read lock (no await, no allocation, no
         // reference-count traffic between cores).
