@@ -19,6 +19,19 @@ pub struct UnverifiedToken {
     pub claims: Map<String, Value>,
 }
 
+/// A NumericDate claim value (RFC 7519 §2) read as the verifier reads `exp`, `nbf` and
+/// `iat`: whole or fractional seconds (fractions dropped); `None` for anything else, absurd
+/// magnitudes included. For tools that show an [`UnverifiedToken`]'s dates.
+///
+/// ```
+/// use serde_json::json;
+/// assert_eq!(jwks_auth::dangerous::numeric_date(&json!(1700000000.9)), Some(1700000000));
+/// assert_eq!(jwks_auth::dangerous::numeric_date(&json!("tomorrow")), None);
+/// ```
+pub fn numeric_date(value: &Value) -> Option<i64> {
+    crate::claims::numeric_date(value)
+}
+
 /// Decodes a compact JWS without verifying its signature or claims (for debugging
 /// tools such as `jwks-auth inspect`, and for reading `iss` to pick a provider).
 ///

@@ -36,7 +36,9 @@ pub use claims::{AuthUser, ClaimMap, Claims};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use error::{AuthError, ErrorKind, Result, TimeContext};
 pub use jws::MAX_TOKEN_BYTES;
-pub use keys::{fetch_jwks, CachePolicy, FetchError, FetchedJwks, KeyStats};
+pub use keys::{
+    fetch_jwks, inspect_jwk, CachePolicy, FetchError, FetchedJwks, KeyReport, KeyStats,
+};
 pub use multi::MultiVerifier;
 pub use payload::MAX_PAYLOAD_DEPTH;
 pub use provider::{AudienceRule, PresetInfo, PresetParam, Provider};

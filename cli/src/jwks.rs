@@ -2,10 +2,8 @@
 
 use std::collections::BTreeMap;
 
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use base64::Engine as _;
 use clap::Args;
-use jwks_auth::CachePolicy;
+use jwks_auth::{CachePolicy, KeyReport};
 use serde_json::{Map, Value};
 
 use crate::failure::{escape, runtime, Failure};
@@ -96,13 +94,14 @@ fn summarise(keys: &[Value]) -> String {
             warnings.push(format!("key {number} is not a JSON object"));
             continue;
         };
+        let report = jwks_auth::inspect_jwk(&Value::Object(key.clone()));
         let field = |name: &str| key.get(name).and_then(Value::as_str);
         let kid = field("kid");
         let kty = field("kty");
         let shape = match kty {
-            Some("RSA") => {
-                rsa_bits(key).map_or_else(|| "bits ?".to_owned(), |bits| format!("bits {bits}"))
-            }
+            Some("RSA") => report
+                .rsa_bits
+                .map_or_else(|| "bits ?".to_owned(), |bits| format!("bits {bits}")),
             Some("EC" | "OKP") => format!("crv {}", field("crv").unwrap_or("?")),
             _ => String::new(),
         };
@@ -119,7 +118,7 @@ fn summarise(keys: &[Value]) -> String {
             Some(kid) => format!("key {number} (kid {kid})"),
             None => format!("key {number}"),
         };
-        warnings.extend(key_warnings(key, &label));
+        warnings.extend(key_warnings(key, &report, &label));
         if let Some(kid) = kid {
             *kid_counts.entry(kid).or_default() += 1;
         }
@@ -140,34 +139,17 @@ fn summarise(keys: &[Value]) -> String {
     out
 }
 
-fn key_warnings(key: &Map<String, Value>, label: &str) -> Vec<String> {
+/// The verifier's own reason for skipping the key (from the library), then what a verifier
+/// can still use but a publisher should fix.
+fn key_warnings(key: &Map<String, Value>, report: &KeyReport, label: &str) -> Vec<String> {
     let field = |name: &str| key.get(name).and_then(Value::as_str);
     let mut warnings = Vec::new();
-    match field("kty") {
-        Some("RSA" | "EC" | "OKP") => {}
-        Some("oct") => warnings.push(format!(
-            "{label}: kty oct is a shared secret and must never be published"
-        )),
-        Some(other) => warnings.push(format!("{label}: unknown kty {other}")),
-        None => warnings.push(format!("{label}: no kty")),
-    }
-    if field("kty") == Some("RSA") {
-        match rsa_bits(key) {
-            Some(bits) if bits < 2048 => warnings.push(format!(
-                "{label}: RSA key is {bits} bits; use at least 2048"
-            )),
-            Some(_) => {}
-            None => warnings.push(format!("{label}: RSA modulus `n` is missing or invalid")),
-        }
+    if let Some(reason) = &report.skipped {
+        warnings.push(format!("{label}: verifiers skip it: {reason}"));
     }
     if field("alg").is_none() {
         warnings.push(format!(
             "{label}: no alg; verifiers must infer it from the key type"
-        ));
-    }
-    if field("use") == Some("enc") {
-        warnings.push(format!(
-            "{label}: use enc marks an encryption key; it never verifies signatures"
         ));
     }
     if field("kid").is_none() {
@@ -178,31 +160,10 @@ fn key_warnings(key: &Map<String, Value>, label: &str) -> Vec<String> {
     warnings
 }
 
-/// The RSA modulus size in bits, from base64url `n`.
-fn rsa_bits(key: &Map<String, Value>) -> Option<usize> {
-    let modulus = URL_SAFE_NO_PAD
-        .decode(key.get("n")?.as_str()?.trim_end_matches('='))
-        .ok()?;
-    let first = modulus.iter().position(|&b| b != 0)?;
-    let significant = &modulus[first..];
-    Some(significant.len() * 8 - significant[0].leading_zeros() as usize)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use serde_json::json;
-
-    #[test]
-    fn rsa_bits_counts_significant_bits() {
-        let n = URL_SAFE_NO_PAD.encode([0u8, 0x80, 0, 0]);
-        let key = json!({"n": n}).as_object().cloned().unwrap();
-        assert_eq!(rsa_bits(&key), Some(24));
-        let key = json!({"n": "AAE"}).as_object().cloned().unwrap();
-        assert_eq!(rsa_bits(&key), Some(1));
-        let key = json!({"n": "!!"}).as_object().cloned().unwrap();
-        assert_eq!(rsa_bits(&key), None);
-    }
 
     #[test]
     fn control_characters_in_remote_strings_are_escaped() {

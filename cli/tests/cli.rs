@@ -932,7 +932,7 @@ fn jwks_summarises_a_file_with_warnings() {
         .collect();
     let has = |needle: &str| warnings.iter().any(|w| w.contains(needle));
     assert!(has("rsa-1024-weak") && has("1024 bits"), "{warnings:?}");
-    assert!(has("use enc"), "{warnings:?}");
+    assert!(has("`use` is \"enc\""), "{warnings:?}");
     assert!(has("appears 2 times"), "{warnings:?}");
     assert!(has("no alg"), "{warnings:?}");
 }

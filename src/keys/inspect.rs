@@ -3,7 +3,8 @@
 use std::time::Duration;
 
 use super::fetch::{self, check_url, default_client};
-use super::CachePolicy;
+use super::{jwk, CachePolicy};
+use crate::algorithm::Algorithm;
 use crate::error::{AuthError, Result};
 
 /// A JWK set document as the key server sent it, from [`fetch_jwks`].
@@ -14,6 +15,38 @@ pub struct FetchedJwks {
     pub body: Vec<u8>,
     /// The response's `Cache-Control: max-age` (zero for `no-store`/`no-cache`), unclamped.
     pub max_age: Option<Duration>,
+}
+
+/// What a verifier makes of one member of a JWK set's `keys` array, from [`inspect_jwk`]:
+/// for tools that lint a provider's key set (`jwks-auth jwks`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct KeyReport {
+    /// The significant bits of an RSA key's modulus `n`, when it has a readable one.
+    pub rsa_bits: Option<usize>,
+    /// Why a verifier allowing every asymmetric algorithm would skip this key (weak or
+    /// ROCA-flagged RSA, `use`/`key_ops` not for verifying, a shared secret, an unsupported
+    /// type...); `None` when the key would be used.
+    pub skipped: Option<String>,
+}
+
+/// Judges one JWK exactly as a [`Verifier`](crate::Verifier) judges the keys it fetches.
+///
+/// ```
+/// let weak = serde_json::json!({"kty": "RSA", "n": "AQAB", "e": "AQAB"});
+/// let report = jwks_auth::inspect_jwk(&weak);
+/// assert_eq!(report.rsa_bits, Some(17));
+/// assert!(report.skipped.unwrap().contains("below the 2048-bit minimum"));
+/// ```
+pub fn inspect_jwk(key: &serde_json::Value) -> KeyReport {
+    let allowed: Vec<Algorithm> = Algorithm::ALL
+        .into_iter()
+        .filter(|alg| !alg.is_symmetric())
+        .collect();
+    KeyReport {
+        rsa_bits: jwk::rsa_modulus_bits(key),
+        skipped: jwk::parse_jwk(key.clone(), &allowed).err(),
+    }
 }
 
 /// Fetches the document at `url` once, with the same rules as a [`Verifier`](crate::Verifier)'s

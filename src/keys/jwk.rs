@@ -329,6 +329,13 @@ fn strip_leading_zeros(bytes: &[u8]) -> &[u8] {
     &bytes[first..]
 }
 
+/// The significant bits of a JWK's RSA modulus `n`, when it is present and base64url.
+pub(crate) fn rsa_modulus_bits(key: &serde_json::Value) -> Option<usize> {
+    let n = URL_SAFE_NO_PAD.decode(key.get("n")?.as_str()?).ok()?;
+    let significant = strip_leading_zeros(&n);
+    (!significant.is_empty()).then(|| rsa_bits(significant))
+}
+
 fn rsa_bits(n: &[u8]) -> usize {
     match n.first() {
         Some(&top) => (n.len() - 1) * 8 + (8 - top.leading_zeros() as usize),
@@ -437,7 +444,10 @@ fn truncate(kid: &str) -> &str {
     }
 }
 
-fn parse_jwk(value: serde_json::Value, allowed: &[Algorithm]) -> Result<VerifyingKey, String> {
+pub(crate) fn parse_jwk(
+    value: serde_json::Value,
+    allowed: &[Algorithm],
+) -> Result<VerifyingKey, String> {
     let jwk: RawJwk = serde_json::from_value(value).map_err(|e| format!("unreadable: {e}"))?;
     check_intended_use(jwk.key_use.as_deref(), jwk.key_ops.as_deref())?;
     let jwk_alg = match jwk.alg.as_deref() {

@@ -40,7 +40,7 @@ mod store;
 pub(crate) use discovery::JwksLocation;
 pub use fetch::FetchError;
 pub(crate) use fetch::{check_url, default_client};
-pub use inspect::{fetch_jwks, FetchedJwks};
+pub use inspect::{fetch_jwks, inspect_jwk, FetchedJwks, KeyReport};
 pub(crate) use key_set::KeySet;
 pub use policy::CachePolicy;
 pub use store::KeyStats;
