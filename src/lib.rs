@@ -7,7 +7,14 @@
 //   jws (split, decode, header) -> keys (select + signature) -> rules (iss, aud, azp, time, ...)
 //   -> verified_cache -> AuthUser
 // `verifier` builds the stages from a `Provider` and runs them; `payload` is the parsed view
-// of the claims that `rules` and `claims` read.
+// of the claims that `rules` and `claims` read. Where to find things:
+//   keys/    policy.rs (CachePolicy), store.rs (refresh, cooldown, negative cache),
+//            fetch.rs (HTTPS fetch, Cache-Control, conditional requests), discovery.rs,
+//            key_set.rs, jwk.rs (JWK/PEM and key rules), roca.rs, inspect.rs (tools)
+//   rules.rs issuer, audience, azp, exp/nbf/iat, user id; dpop/ proofs and `cnf` bindings
+//   axum/    layer.rs (AuthLayer), extract.rs, guard.rs (scope and same-user guards),
+//            response.rs (rejections, WWW-Authenticate), future.rs, dpop.rs
+//   token_source.rs where a request carries its token; error.rs the one error type
 mod jws;
 mod keys;
 mod metrics;
