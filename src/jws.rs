@@ -72,6 +72,10 @@ pub(crate) struct Header<'a> {
     /// The `alg` member, parsed (`none` and unknown names are refused while parsing).
     pub(crate) alg: Algorithm,
     pub(crate) kid: Option<Cow<'a, str>>,
+    /// The `typ` member (RFC 7515 §4.1.9), when a string.
+    pub(crate) typ: Option<Cow<'a, str>>,
+    /// Clerk's `cat` member (the token category), when a string.
+    pub(crate) cat: Option<Cow<'a, str>>,
 }
 
 /// Decodes and parses the header part, refusing a `crit` member and an unknown `alg`.
@@ -101,6 +105,8 @@ pub(crate) fn decode_header<'b>(header_b64: &str, buf: &'b mut Buf) -> Result<He
     Ok(Header {
         alg,
         kid: header.kid,
+        typ: header.typ,
+        cat: header.cat,
     })
 }
 
@@ -109,6 +115,8 @@ pub(crate) fn decode_header<'b>(header_b64: &str, buf: &'b mut Buf) -> Result<He
 struct RawHeader<'a> {
     alg: Cow<'a, str>,
     kid: Option<Cow<'a, str>>,
+    typ: Option<Cow<'a, str>>,
+    cat: Option<Cow<'a, str>>,
     /// True whenever the member is present; `null` or any other non-array fails the parse.
     crit: bool,
 }
@@ -123,17 +131,25 @@ impl<'de> Deserialize<'de> for RawHeader<'de> {
             }
             fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
                 let (mut alg, mut kid, mut crit) = (None, None, false);
+                let (mut typ, mut cat) = (None, None);
                 while let Some(JsonStr(name)) = map.next_key()? {
                     match &*name {
                         "alg" if alg.is_none() => alg = Some(map.next_value::<JsonStr>()?.0),
                         "kid" if kid.is_none() => {
                             kid = Some(map.next_value::<Option<JsonStr>>()?.map(|kid| kid.0));
                         }
+                        // A `typ` or `cat` other than a string or null makes the header malformed.
+                        "typ" if typ.is_none() => {
+                            typ = Some(map.next_value::<Option<JsonStr>>()?.map(|v| v.0));
+                        }
+                        "cat" if cat.is_none() => {
+                            cat = Some(map.next_value::<Option<JsonStr>>()?.map(|v| v.0));
+                        }
                         "crit" if !crit => {
                             map.next_value::<Crit>()?;
                             crit = true;
                         }
-                        "alg" | "kid" | "crit" => {
+                        "alg" | "kid" | "typ" | "cat" | "crit" => {
                             return Err(de::Error::custom("duplicate member"))
                         }
                         _ => {
@@ -144,6 +160,8 @@ impl<'de> Deserialize<'de> for RawHeader<'de> {
                 Ok(RawHeader {
                     alg: alg.ok_or_else(|| de::Error::missing_field("alg"))?,
                     kid: kid.flatten(),
+                    typ: typ.flatten(),
+                    cat: cat.flatten(),
                     crit,
                 })
             }

@@ -4,8 +4,12 @@
 
 use crate::claims::{AuthUser, ClaimMap};
 use crate::error::{AuthError, Result};
+use crate::kinds::{ClassSource, ClassSpec, TokenKind, TokenType};
 use crate::payload::{Fields, Payload, PayloadError};
 use crate::provider::{AudienceRule, Issuer, Provider};
+
+/// RFC 9068 §2.2: the claims an access token must carry.
+const ACCESS_TOKEN_CLAIMS: [&str; 7] = ["exp", "iss", "aud", "sub", "client_id", "iat", "jti"];
 
 /// The compiled claim rules of one verifier.
 #[derive(Debug)]
@@ -22,8 +26,31 @@ pub(crate) struct Rules {
     /// Clock-skew leeway for `exp`, `nbf` and `iat`, in seconds.
     leeway: i64,
     claims: ClaimMap,
+    /// The accepted `typ` header values.
+    token_type: TokenType,
+    /// The token classes, when the provider tells them apart.
+    classes: Option<ClassRule>,
     /// Every member the rules and the claim map read.
     fields: Fields,
+}
+
+/// A provider's token classes, compiled: which are accepted.
+#[derive(Debug)]
+struct ClassRule {
+    spec: ClassSpec,
+    /// Per class of `spec`: accepted.
+    accepted: Vec<bool>,
+}
+
+/// The class a token's header names, found while its header is at hand (the header is not
+/// kept past the signature stage).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub(crate) enum HeaderClass {
+    /// The provider reads no class from the header.
+    #[default]
+    NotRead,
+    /// The index of the accepted class the header names.
+    Class(usize),
 }
 
 /// When a verified token stops (and starts) being valid.
@@ -65,7 +92,22 @@ impl Rules {
     /// # Errors
     /// [`ErrorKind::Config`](crate::ErrorKind::Config) for a malformed issuer template, the
     /// audience rule `issuer` without a fixed issuer, or a required audience that is missing.
+    #[cfg(test)]
     pub(crate) fn compile(provider: &Provider, any_audience: bool) -> Result<Rules> {
+        Self::compile_with(provider, any_audience, None)
+    }
+
+    /// As [`compile`](Self::compile), with the accepted token classes replaced by `accept`
+    /// (names of the provider's classes).
+    ///
+    /// # Errors
+    /// Also [`ErrorKind::Config`](crate::ErrorKind::Config) for a class name the provider
+    /// does not define, or classes asked of a provider that has none.
+    pub(crate) fn compile_with(
+        provider: &Provider,
+        any_audience: bool,
+        accept: Option<&[String]>,
+    ) -> Result<Rules> {
         let issuer = provider
             .issuer
             .as_ref()
@@ -106,7 +148,58 @@ impl Rules {
             .iter()
             .for_each(|name| fields.add_path(name));
         provider.claims.add_fields(&mut fields);
+        // `AuthUser::client_id` and `kind`.
+        fields.add_path("sub");
+        fields.add_path("client_id");
+        let token_type = provider.token.typ.clone();
+        if token_type == TokenType::AccessToken {
+            ACCESS_TOKEN_CLAIMS
+                .iter()
+                .for_each(|name| fields.add_path(name));
+        }
+        let classes = match (&provider.token.classes, accept) {
+            (None, None) => None,
+            (None, Some(_)) => {
+                return Err(AuthError::config(format!(
+                    "provider `{}` defines no token classes",
+                    provider.name
+                )))
+            }
+            (Some(spec), accept) => {
+                let accept = accept.unwrap_or(&spec.accept);
+                if let Some(name) = accept
+                    .iter()
+                    .find(|name| !spec.classes.iter().any(|c| c.name == **name))
+                {
+                    return Err(AuthError::config(format!(
+                        "unknown token class `{name}` (provider `{}` has: {})",
+                        provider.name,
+                        spec.names()
+                    )));
+                }
+                if let ClassSource::Claim(claim) = &spec.source {
+                    fields.add_path(claim);
+                }
+                for claims in spec
+                    .classes
+                    .iter()
+                    .filter_map(|c| c.audience_claims.as_ref())
+                {
+                    claims.iter().for_each(|name| fields.add_path(name));
+                }
+                Some(ClassRule {
+                    accepted: spec
+                        .classes
+                        .iter()
+                        .map(|class| accept.contains(&class.name))
+                        .collect(),
+                    spec: spec.clone(),
+                })
+            }
+        };
         Ok(Rules {
+            token_type,
+            classes,
             issuer,
             audiences,
             audience_claims: provider.audience_claims.clone(),
@@ -146,9 +239,60 @@ impl Rules {
         })
     }
 
+    /// The header stage of the token-kind rules: `typ`, and the class when the header names
+    /// it (Clerk's `cat`).
+    pub(crate) fn check_header(&self, typ: Option<&str>, cat: Option<&str>) -> Result<HeaderClass> {
+        if !self.token_type.accepts(typ) {
+            return Err(AuthError::invalid_token_type("typ"));
+        }
+        match &self.classes {
+            Some(rule) if rule.spec.source == ClassSource::HeaderCat => {
+                rule.accepted_class(cat, "cat").map(HeaderClass::Class)
+            }
+            _ => Ok(HeaderClass::NotRead),
+        }
+    }
+
+    /// The accepted class of a checked token: from the header stage, or from its claim.
+    fn class(&self, payload: &Payload<'_, '_>, header: HeaderClass) -> Result<Option<usize>> {
+        let Some(rule) = &self.classes else {
+            return Ok(None);
+        };
+        match (&rule.spec.source, header) {
+            (ClassSource::HeaderCat, HeaderClass::Class(index)) => Ok(Some(index)),
+            // Fail closed: the header stage did not run.
+            (ClassSource::HeaderCat, HeaderClass::NotRead) => {
+                Err(AuthError::invalid_token_type("cat"))
+            }
+            (ClassSource::Claim(claim), _) => {
+                let value = match payload.str(claim) {
+                    Some(value) => Some(value),
+                    None if payload.has(claim) => return Err(AuthError::invalid_claim(claim)),
+                    None => None,
+                };
+                rule.accepted_class(value.as_deref(), claim).map(Some)
+            }
+        }
+    }
+
     /// Checks, in order: `exp` (required), `nbf`, `iat`, `iss`, `aud`, `azp`. Returns the
-    /// token's validity window.
+    /// token's validity window. For a provider that reads the token class from the header,
+    /// use [`check_token`](Self::check_token).
+    #[cfg(test)]
     pub(crate) fn check(&self, payload: &Payload<'_, '_>, now: i64) -> Result<Validity> {
+        self.check_token(payload, now, HeaderClass::NotRead)
+            .map(|checked| checked.validity)
+    }
+
+    /// Checks, in order: `exp` (required), `nbf`, `iat`, `iss`, the token class (its
+    /// claim, or `header` from [`check_header`](Self::check_header)), `aud` (in the class's
+    /// audience claims), `azp`, and for RFC 9068 access tokens the required claims.
+    pub(crate) fn check_token(
+        &self,
+        payload: &Payload<'_, '_>,
+        now: i64,
+        header: HeaderClass,
+    ) -> Result<Checked> {
         let date = |name: &str| {
             payload
                 .date(name)
@@ -163,20 +307,48 @@ impl Rules {
         if let Some(issuer) = &self.issuer {
             issuer.check(payload)?;
         }
-        self.check_audience(payload)?;
+        let class = self.class(payload, header)?;
+        let audience_claims = class
+            .and_then(|index| {
+                self.classes.as_ref()?.spec.classes[index]
+                    .audience_claims
+                    .as_deref()
+            })
+            .unwrap_or(&self.audience_claims);
+        self.check_audience(payload, audience_claims)?;
         if !self.authorized_parties.is_empty() {
             let azp = payload.str("azp");
             if !azp.is_some_and(|azp| self.authorized_parties.iter().any(|p| *p == azp)) {
                 return Err(AuthError::invalid_authorized_party());
             }
         }
-        Ok(Validity { exp, nbf })
+        if self.token_type == TokenType::AccessToken {
+            if let Some(name) = ACCESS_TOKEN_CLAIMS.iter().find(|name| !payload.has(name)) {
+                return Err(AuthError::missing_claim(*name));
+            }
+        }
+        let machine_class = class
+            .and_then(|index| Some(self.classes.as_ref()?.spec.classes[index].machine))
+            .unwrap_or(false);
+        // A client-credentials grant: the client is its own subject (RFC 9068 §2.2).
+        let client_credentials = payload
+            .str("client_id")
+            .is_some_and(|client| payload.str("sub").is_some_and(|sub| sub == client));
+        let kind = if machine_class || client_credentials {
+            TokenKind::Machine
+        } else {
+            TokenKind::User
+        };
+        Ok(Checked {
+            validity: Validity { exp, nbf },
+            kind,
+        })
     }
 
-    fn check_audience(&self, payload: &Payload<'_, '_>) -> Result<()> {
+    fn check_audience(&self, payload: &Payload<'_, '_>, audience_claims: &[String]) -> Result<()> {
         let ok = if !self.audiences.is_empty() {
             // Usually just `aud`; Cognito access tokens name their client in `client_id`.
-            self.audience_claims
+            audience_claims
                 .iter()
                 .any(|name| payload.holds(name, |aud| self.audiences.iter().any(|a| a == aud)))
         } else {
@@ -196,10 +368,31 @@ impl Rules {
     /// # Errors
     /// [`ErrorKind::MissingClaim`](crate::ErrorKind::MissingClaim) when no user-id claim is a
     /// non-empty string.
-    pub(crate) fn identify(&self, payload: &Payload<'_, '_>) -> Result<AuthUser> {
-        self.claims.identify(payload).ok_or_else(|| {
+    pub(crate) fn identify(&self, payload: &Payload<'_, '_>, kind: TokenKind) -> Result<AuthUser> {
+        let mut user = self.claims.identify(payload).ok_or_else(|| {
             AuthError::missing_claim(self.claims.user_id.first().cloned().unwrap_or_default())
-        })
+        })?;
+        user.client_id = payload.str("client_id").map(Into::into);
+        user.kind = kind;
+        Ok(user)
+    }
+}
+
+/// What the claim checks found: the validity window and the token's kind.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Checked {
+    pub(crate) validity: Validity,
+    pub(crate) kind: TokenKind,
+}
+
+impl ClassRule {
+    /// The index of the accepted class `value` names (`None`: member absent); `member`
+    /// names the header member or claim in the error.
+    fn accepted_class(&self, value: Option<&str>, member: &str) -> Result<usize> {
+        match self.spec.class_of(value) {
+            Some(index) if self.accepted[index] => Ok(index),
+            _ => Err(AuthError::invalid_token_type(member.to_owned())),
+        }
     }
 }
 
@@ -299,9 +492,9 @@ mod tests {
     fn run(rules: &Rules, value: Value) -> Result<Validity> {
         let json = value.to_string();
         let payload = rules.read(&json)?;
-        let validity = rules.check(&payload, NOW)?;
-        rules.identify(&payload)?;
-        Ok(validity)
+        let checked = rules.check_token(&payload, NOW, HeaderClass::NotRead)?;
+        rules.identify(&payload, checked.kind)?;
+        Ok(checked.validity)
     }
 
     /// `claims` plus a valid `sub` and `exp` unless they are given (`null` removes one).

@@ -19,8 +19,9 @@ use crate::error::{AuthError, Result};
 use crate::jws::{self, Buf};
 use crate::keys::jwk::{KeyId, VerifyingKey};
 use crate::keys::{self, CachePolicy, KeySet, KeyStats, KeyStore};
+use crate::kinds::{ClerkToken, TokenType};
 use crate::provider::{AudienceRule, Issuer, KeySpec, Provider};
-use crate::rules::{Rules, Validity};
+use crate::rules::{HeaderClass, Rules, Validity};
 use crate::token_source::TokenSource;
 use crate::verified_cache::VerifiedCache;
 
@@ -73,6 +74,7 @@ pub struct VerifierBuilder {
     allow_insecure_http: bool,
     verified_cache: Option<u64>,
     any_audience: bool,
+    token_classes: Option<Vec<String>>,
 }
 
 impl Verifier {
@@ -86,6 +88,7 @@ impl Verifier {
             allow_insecure_http: false,
             verified_cache: None,
             any_audience: false,
+            token_classes: None,
         }
     }
 }
@@ -171,6 +174,61 @@ impl VerifierBuilder {
         self
     }
 
+    /// The accepted `typ` header values. Default: the preset's (`[token] typ`), else
+    /// [`TokenType::Any`]. [`TokenType::AccessToken`] also requires the RFC 9068 claims.
+    ///
+    /// ```
+    /// use jwks_auth::{Provider, TokenType, Verifier};
+    /// let verifier = Verifier::builder(Provider::oidc("https://as.example.com")?)
+    ///     .audience("https://api.example.com")
+    ///     .token_type(TokenType::AccessToken)
+    ///     .build()?;
+    /// # Ok::<_, jwks_auth::AuthError>(())
+    /// ```
+    pub fn token_type(mut self, token_type: TokenType) -> Self {
+        self.provider.token.typ = token_type;
+        self
+    }
+
+    /// The accepted token classes, by the names the preset's `[token.classes]` gives them
+    /// (replaces its `accept` list). Default: the preset's.
+    ///
+    /// ```
+    /// use jwks_auth::{Provider, Verifier};
+    /// let cognito = Provider::preset(
+    ///     "cognito",
+    ///     &[("origin", "https://cognito-idp.eu-west-1.amazonaws.com"),
+    ///       ("pool", "eu-west-1_abc"), ("client_id", "app-client")],
+    /// )?;
+    /// let id_tokens = Verifier::builder(cognito).token_classes(["id"]).build()?;
+    /// # Ok::<_, jwks_auth::AuthError>(())
+    /// ```
+    ///
+    /// [`build`](Self::build) fails with [`ErrorKind::Config`](crate::ErrorKind::Config)
+    /// for a name the preset does not define.
+    pub fn token_classes<I, S>(mut self, classes: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.token_classes = Some(classes.into_iter().map(Into::into).collect());
+        self
+    }
+
+    /// The accepted Clerk token kinds (the Clerk preset's classes). Default: session tokens.
+    ///
+    /// ```
+    /// use jwks_auth::{ClerkToken, Provider, Verifier};
+    /// let clerk = Provider::preset("clerk", &[("origin", "https://clerk.example.com")])?;
+    /// let verifier = Verifier::builder(clerk)
+    ///     .clerk_token_kinds([ClerkToken::Session, ClerkToken::Template])
+    ///     .build()?;
+    /// # Ok::<_, jwks_auth::AuthError>(())
+    /// ```
+    pub fn clerk_token_kinds(self, kinds: impl IntoIterator<Item = ClerkToken>) -> Self {
+        self.token_classes(kinds.into_iter().map(ClerkToken::class_name))
+    }
+
     /// Cache and refresh policy for the provider's keys. Default: [`CachePolicy::default`].
     pub fn cache_policy(mut self, policy: CachePolicy) -> Self {
         self.policy = policy;
@@ -233,7 +291,8 @@ impl VerifierBuilder {
                 "HS256/384/512 need Provider::shared_secret; asymmetric keys never verify HMAC"
             }));
         }
-        let rules = Rules::compile(&provider, self.any_audience)?;
+        let rules =
+            Rules::compile_with(&provider, self.any_audience, self.token_classes.as_deref())?;
         let store = match &provider.keys {
             KeySpec::Jwks(url) => {
                 let location =
@@ -386,7 +445,7 @@ impl Verifier {
             None => None,
         };
         let signed = self.verify_signature(token, clock_now).await?;
-        let (user, validity) = self.check_claims(signed.payload, now)?;
+        let (user, validity) = self.check_claims(&signed, now)?;
         if let (Some(cache), Some(digest), Some(key)) = (&inner.verified, digest, signed.key) {
             cache.insert(digest, &user, validity, key);
         }
@@ -489,6 +548,10 @@ impl Verifier {
         let mut signature_buf = Buf::new();
         let signature = jws::decode_signature(parts.signature, &mut signature_buf)?;
         let kid = header.kid.as_deref();
+        let class = self
+            .inner
+            .rules
+            .check_header(header.typ.as_deref(), header.cat.as_deref())?;
 
         let store = &self.inner.store;
         let max_kidless = store.policy().max_kidless_candidates;
@@ -516,20 +579,25 @@ impl Verifier {
         Ok(Signed {
             payload: parts.payload,
             key,
+            class,
         })
     }
 
     /// Stage rules: decodes the signed payload, checks it, and names its user. Returns the
     /// user and the token's validity window.
-    pub(crate) fn check_claims(&self, payload_b64: &str, now: i64) -> Result<(AuthUser, Validity)> {
+    pub(crate) fn check_claims(
+        &self,
+        signed: &Signed<'_>,
+        now: i64,
+    ) -> Result<(AuthUser, Validity)> {
         let rules = &self.inner.rules;
-        let json = jws::decode_payload(payload_b64)?;
+        let json = jws::decode_payload(signed.payload)?;
         let payload = rules.read(&json)?;
-        let validity = rules.check(&payload, now)?;
-        let mut user = rules.identify(&payload)?;
+        let checked = rules.check_token(&payload, now, signed.class)?;
+        let mut user = rules.identify(&payload, checked.kind)?;
         drop(payload);
         user.claims = Claims::from_json(json);
-        Ok((user, validity))
+        Ok((user, checked.validity))
     }
 
     /// The compiled claim rules.
@@ -550,6 +618,8 @@ impl Verifier {
 pub(crate) struct Signed<'t> {
     pub(crate) payload: &'t str,
     pub(crate) key: Option<KeyId>,
+    /// The token class its header names, when the provider reads one there.
+    pub(crate) class: HeaderClass,
 }
 
 #[cfg(test)]
