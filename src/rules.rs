@@ -895,4 +895,126 @@ mod tests {
         let err = rules.read(&deep).unwrap_err();
         assert_eq!(err.detail(), Some("payload nests too deeply"));
     }
+
+    fn classes(source: ClassSource) -> crate::kinds::ClassSpec {
+        use crate::kinds::TokenClass;
+        let class = |name: &str, value: &str, machine: bool, aud: &str| TokenClass {
+            name: name.into(),
+            values: vec![value.into()],
+            machine,
+            audience_claims: Some(vec![aud.into()]),
+        };
+        crate::kinds::ClassSpec {
+            source,
+            classes: vec![
+                class("access", "access", false, "client_id"),
+                class("m2m", "m2m", true, "aud"),
+            ],
+            accept: vec!["access".into()],
+        }
+    }
+
+    #[test]
+    fn access_token_type_refuses_another_typ_in_the_header() {
+        let rules = rules(|p| p.token.typ = TokenType::AccessToken);
+        assert_eq!(
+            rules
+                .check_header(Some("application/at+jwt"), None)
+                .unwrap(),
+            HeaderClass::NotRead
+        );
+        let err = rules.check_header(Some("JWT"), None).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::InvalidTokenType);
+        assert!(rules.check_header(None, None).is_err());
+    }
+
+    #[test]
+    fn access_token_type_requires_jti_and_client_id() {
+        let rules = rules(|p| {
+            p.token.typ = TokenType::AccessToken;
+            p.issuer = Some(Issuer::from_text("https://as"));
+            p.audiences = vec!["api".into()];
+            p.audience_rule = AudienceRule::Required;
+        });
+        let full =
+            json!({"iss": "https://as", "aud": "api", "client_id": "c", "iat": NOW, "jti": "j"});
+        assert!(run(&rules, claims(full.clone())).is_ok());
+        for name in ["jti", "client_id", "iat"] {
+            let mut token = full.clone();
+            token[name] = Value::Null;
+            let err = run(&rules, claims(token)).unwrap_err();
+            assert_eq!(
+                (err.kind(), err.claim()),
+                (ErrorKind::MissingClaim, Some(name))
+            );
+        }
+    }
+
+    #[test]
+    fn a_claim_class_is_checked_and_picks_its_audience_claims() {
+        let rules = rules(|p| {
+            p.token.classes = Some(classes(ClassSource::Claim("token_use".into())));
+            p.audiences = vec!["app".into()];
+            p.audience_rule = AudienceRule::Required;
+        });
+        assert!(run(
+            &rules,
+            claims(json!({"token_use": "access", "client_id": "app"}))
+        )
+        .is_ok());
+        assert_eq!(
+            kind(run(
+                &rules,
+                claims(json!({"token_use": "access", "aud": "app"}))
+            )),
+            ErrorKind::InvalidAudience
+        );
+        for token_use in [json!("m2m"), json!("id"), Value::Null] {
+            let token = claims(json!({"token_use": token_use, "client_id": "app", "aud": "app"}));
+            assert_eq!(kind(run(&rules, token)), ErrorKind::InvalidTokenType);
+        }
+        assert_eq!(
+            kind(run(
+                &rules,
+                claims(json!({"token_use": 5, "client_id": "app"}))
+            )),
+            ErrorKind::InvalidClaim
+        );
+    }
+
+    #[test]
+    fn a_header_class_fails_closed_when_the_header_stage_did_not_run() {
+        let rules = rules(|p| p.token.classes = Some(classes(ClassSource::HeaderCat)));
+        assert_eq!(
+            kind(run(&rules, claims(json!({})))),
+            ErrorKind::InvalidTokenType
+        );
+        assert_eq!(
+            rules.check_header(None, Some("access")).unwrap(),
+            HeaderClass::Class(0)
+        );
+        assert!(rules.check_header(None, Some("m2m")).is_err());
+        assert!(rules.check_header(None, None).is_err());
+    }
+
+    #[test]
+    fn a_machine_class_or_client_credentials_make_a_machine_token() {
+        let provider = provider(|p| p.token.classes = Some(classes(ClassSource::HeaderCat)));
+        let rules = Rules::compile_with(&provider, false, Some(&["m2m".into()])).unwrap();
+        let json = claims(json!({})).to_string();
+        let payload = rules.read(&json).unwrap();
+        let checked = rules
+            .check_token(&payload, NOW, HeaderClass::Class(1))
+            .unwrap();
+        assert_eq!(checked.kind, TokenKind::Machine);
+        let plain = plain();
+        let json = claims(json!({"sub": "c", "client_id": "c"})).to_string();
+        let payload = plain.read(&json).unwrap();
+        let checked = plain
+            .check_token(&payload, NOW, HeaderClass::NotRead)
+            .unwrap();
+        assert_eq!(checked.kind, TokenKind::Machine);
+        let err = Rules::compile_with(&provider, false, Some(&["nope".into()])).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Config);
+    }
 }
