@@ -109,6 +109,19 @@ impl fmt::Debug for KeySpec {
 /// email = "email"
 /// email_verified = "email_verified"  # a boolean claim; unset: user.email_verified is None
 /// scopes = ["scope", "permissions"]  # a string is split at spaces, an array item is one scope
+///
+/// [token]                        # optional: which kinds of token are accepted
+/// typ = "any"                    # "any" | "access-token" (RFC 9068) | ["JWT", ""] ("" = no typ)
+/// class_claim = "token_use"      # or class_header = "cat": what names the token's class
+/// accept = ["access"]            # the classes accepted unless the builder says otherwise
+/// machine = []                   # classes whose tokens are machine tokens
+///
+/// [token.classes]                # class name -> the values naming it ("" = absent)
+/// access = ["access"]
+/// id = ["id"]
+///
+/// [token.audience_claims]        # optional, per class: the claims carrying its audience
+/// access = ["client_id"]
 /// ```
 ///
 /// `{placeholders}` in `jwks_url`, `issuer` and `audiences` are filled from a `[params]`
