@@ -396,8 +396,10 @@ fn remote_store(
 impl Verifier {
     /// Verifies `token` and returns the user it names.
     ///
-    /// Checks, in order: size and shape, header (`alg` allowed and fitting the key, no `crit`),
-    /// signature, `exp` (required), `nbf`, `iat`, `iss`, `aud`, `azp`, user-id claim.
+    /// Checks, in order: size and shape, header (`alg` allowed and fitting the key, no `crit`,
+    /// `typ` and a header-named token class accepted), signature, `exp` (required), `nbf`,
+    /// `iat`, `iss`, a claim-named token class, `aud`, `azp`, the RFC 9068 claims when
+    /// [`TokenType::AccessToken`] is required, user-id claim.
     ///
     /// ```
     /// # #[cfg(feature = "testing")]
