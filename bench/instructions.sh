@@ -3,10 +3,10 @@
 # unlike timings). For each algorithm, runs `bench_compare --alloc-probe` with N and 2N verifies
 # in mode `floor` (the bare aws-lc-rs check, key pre-parsed) and `hot` (Verifier::verify with
 # cached keys) and prints (I(2N) - I(N)) / N for both, and their difference.
-# Usage: bench/instructions.sh [N] [ALG...]   (default N=200, algorithms EdDSA ES256 RS256)
+# Usage: bench/instructions.sh [N] [ALG...]   (default N=1000, algorithms EdDSA ES256 RS256)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-n=${1:-200}; shift || true
+n=${1:-1000}; shift || true
 algs=("$@"); [ ${#algs[@]} -gt 0 ] || algs=(EdDSA ES256 RS256)
 cargo build --release --quiet --example bench_compare --features testing
 bin=${CARGO_TARGET_DIR:-target}/release/examples/bench_compare

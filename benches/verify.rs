@@ -8,6 +8,11 @@
 //!   loopback `MockProvider` (the verifier is built outside the timed part).
 //! * `throughput/<alg>/<workers>`: one shared verifier, 8 tasks on a multi-thread runtime with
 //!   1 or 2 worker threads; time per verify of the whole run (scaling = t1 / t2).
+//! * `dpop/<alg>/bearer` vs `dpop/<alg>/dpop`: `verify` of a token next to `verify_dpop` of
+//!   the same token bound to a proof key (`cnf.jkt`; the bearer twin carries an unchecked
+//!   claim of the same size), with a fresh proof per iteration (made outside the timed
+//!   part): the second signature check, the thumbprint, `htu` and the replay insert.
+//!   `cargo bench --bench verify -- dpop` runs only this group.
 //!
 //! A key lookup on its own is not reachable through the public API; it is part of
 //! `verify_hot - floor`.
@@ -194,8 +199,77 @@ fn throughput(c: &mut Criterion) {
     group.finish();
 }
 
+fn dpop(c: &mut Criterion) {
+    use criterion::BatchSize;
+    use jwks_auth::dpop::{DpopMode, DpopRequest};
+    use jwks_auth::testing::{DpopProof, TestKey};
+    use jwks_auth::{KeyFamily, Provider};
+
+    const URL: &str = "https://api.example.com/notes";
+    let keys = TestKeys::new();
+    let rt = current_thread();
+    let verifier = Verifier::builder(Provider::static_jwks(&keys.jwks_json()).expect("jwks"))
+        .issuer(common::ISSUER)
+        .audience(common::AUDIENCE)
+        .dpop(DpopMode::Allowed)
+        .build()
+        .expect("verifier");
+    let mut group = configure(c, "dpop");
+    for (alg, family) in [
+        (Algorithm::ES256, KeyFamily::P256),
+        (Algorithm::EdDSA, KeyFamily::Ed25519),
+        (Algorithm::RS256, KeyFamily::P256),
+    ] {
+        let client = TestKey::fixture(family, 1).expect("fixture key");
+        let base = || {
+            keys.token(alg)
+                .issuer(common::ISSUER)
+                .audience(common::AUDIENCE)
+                .expires_in(24 * 3600)
+        };
+        let bound = base().dpop_bound(&client).sign();
+        let bearer = base()
+            .claim("xnf", serde_json::json!({ "jkt": client.jkt() }))
+            .sign();
+        assert_eq!(bound.len(), bearer.len(), "{alg}");
+        let fresh = || {
+            DpopProof::new(&client)
+                .method("GET")
+                .url(URL)
+                .token(&bound)
+                .sign()
+        };
+        let request = DpopRequest::new("GET", URL);
+        rt.block_on(verifier.verify(&bearer))
+            .expect("bearer verifies");
+        rt.block_on(verifier.verify_dpop(&bound, &[&fresh()], &request))
+            .expect("dpop verifies");
+        group.bench_function(format!("{alg}/bearer"), |b| {
+            b.to_async(&rt)
+                .iter(|| async { verifier.verify(black_box(&bearer)).await.unwrap() })
+        });
+        group.bench_function(format!("{alg}/dpop"), |b| {
+            b.to_async(&rt).iter_batched(
+                fresh,
+                |proof| {
+                    let (verifier, bound) = (&verifier, &bound);
+                    async move {
+                        verifier
+                            .verify_dpop(black_box(bound), &[&proof], &request)
+                            .await
+                            .unwrap()
+                    }
+                },
+                BatchSize::SmallInput,
+            )
+        });
+    }
+    group.finish();
+}
+
 fn main() {
     let mut c = Criterion::default().configure_from_args();
+    dpop(&mut c);
     floor(&mut c);
     verify_hot(&mut c);
     verify_cached(&mut c);

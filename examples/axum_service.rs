@@ -8,7 +8,11 @@
 //! curl -i localhost:3000/api/me -H "authorization: Bearer $TOKEN"
 //! curl -i localhost:3000/api/users/user_demo/notes -H "authorization: Bearer $TOKEN"
 //! curl -i localhost:3000/api/admin -H "authorization: Bearer $ADMIN_TOKEN"
+//! curl -i localhost:3000/dpop/me -H "authorization: DPoP $DPOP_TOKEN" -H "dpop: $DPOP_PROOF"
 //! ```
+//!
+//! `/dpop/me` takes only DPoP-bound tokens with a proof (RFC 9449); the printed proof is
+//! valid once, within 60 seconds (a second try is a replay).
 //!
 //! Printing tokens is fine here only because they are minted by a throwaway mock for a demo
 //! user; never print real tokens.
@@ -16,8 +20,9 @@
 use axum::routing::get;
 use axum::{Json, Router};
 use jwks_auth::axum::{require_same_user, require_scope, AuthLayer};
-use jwks_auth::testing::MockProvider;
-use jwks_auth::{AuthUser, Verifier};
+use jwks_auth::dpop::DpopMode;
+use jwks_auth::testing::{DpopProof, MockProvider, TestKey};
+use jwks_auth::{AuthUser, KeyFamily, Verifier};
 use serde_json::{json, Value};
 
 const TOKEN_LIFETIME_SECS: i64 = 3600;
@@ -47,10 +52,22 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             get(notes).route_layer(require_same_user("user_id")),
         )
         .route("/admin", get(admin).route_layer(require_scope("admin")));
+    let port = std::env::var("PORT").unwrap_or_else(|_| "3000".into());
+    let origin = format!("http://localhost:{port}");
+    // Sender-constrained: only DPoP-bound tokens with a fresh proof for this URL. The
+    // external origin is what clients call (behind a proxy: the public https origin).
+    let dpop_verifier = Verifier::builder(mock.provider())
+        .dpop(DpopMode::Required)
+        .build()?;
+    let dpop = Router::new()
+        .route("/dpop/me", get(me))
+        .layer(AuthLayer::new(dpop_verifier).external_origin(&origin));
     let app = Router::new()
         .route("/health", get(|| async { "ok" }))
         .nest("/api", api)
-        .layer(AuthLayer::new(verifier).public_path("/health"));
+        .layer(AuthLayer::new(verifier).public_path("/health"))
+        // Merged after `.layer`, so the bearer layer does not wrap it.
+        .merge(dpop);
 
     let mint = |sub: &str, email: &str, scope: &str| {
         mock.token()
@@ -60,7 +77,6 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             .expires_in(TOKEN_LIFETIME_SECS)
             .sign()
     };
-    let port = std::env::var("PORT").unwrap_or_else(|_| "3000".into());
     let listener = tokio::net::TcpListener::bind(format!("127.0.0.1:{port}")).await?;
     println!("mock Better Auth provider: {}", mock.uri());
     println!("listening on http://{}", listener.local_addr()?);
@@ -73,6 +89,22 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         "admin-token: {}",
         mint("user_admin", "admin@example.com", "read admin")
     );
+    // The client's proof key: the authorization server binds the token to it (cnf.jkt).
+    let client_key = TestKey::fixture(KeyFamily::P256, 1).expect("fixture key");
+    let dpop_token = mock
+        .token()
+        .sub("user_demo")
+        .email("demo@example.com")
+        .dpop_bound(&client_key)
+        .expires_in(TOKEN_LIFETIME_SECS)
+        .sign();
+    let dpop_proof = DpopProof::new(&client_key)
+        .method("GET")
+        .url(&format!("{origin}/dpop/me"))
+        .token(&dpop_token)
+        .sign();
+    println!("dpop-token: {dpop_token}");
+    println!("dpop-proof: {dpop_proof}");
     axum::serve(listener, app).await?;
     Ok(())
 }

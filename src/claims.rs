@@ -10,7 +10,7 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::{Map, Value};
 
 use crate::kinds::TokenKind;
-use crate::payload::{number_date, Fields, Payload, StringOrList};
+use crate::payload::{number_date, Field, Fields, Payload, StringOrList};
 
 /// The verified claims of a token, cheap to clone.
 ///
@@ -20,9 +20,8 @@ use crate::payload::{number_date, Fields, Payload, StringOrList};
 /// `get("realm_access.roles")` follows a dotted path into nested objects; a top-level claim
 /// whose name contains a dot is found first.
 #[derive(Clone, Default)]
-pub struct Claims(Arc<LazyClaims>);
+pub struct Claims(Option<Arc<LazyClaims>>); // `None`: no claims (no allocation)
 
-#[derive(Default)]
 struct LazyClaims {
     /// The payload JSON (empty for claims built from a map).
     json: String,
@@ -31,18 +30,18 @@ struct LazyClaims {
 
 impl Claims {
     pub(crate) fn from_map(map: Map<String, Value>) -> Self {
-        Claims(Arc::new(LazyClaims {
+        Claims(Some(Arc::new(LazyClaims {
             json: String::new(),
             map: OnceLock::from(map),
-        }))
+        })))
     }
 
     /// Claims over verified payload JSON, a JSON object with unique member names.
     pub(crate) fn from_json(json: String) -> Self {
-        Claims(Arc::new(LazyClaims {
+        Claims(Some(Arc::new(LazyClaims {
             json,
             map: OnceLock::new(),
-        }))
+        })))
     }
 
     /// The claim at `path` (a name, or a dotted path into nested objects).
@@ -64,18 +63,44 @@ impl Claims {
 
     /// All claims as a JSON object.
     pub fn as_map(&self) -> &Map<String, Value> {
-        self.0.map.get_or_init(|| {
+        static EMPTY: OnceLock<Map<String, Value>> = OnceLock::new();
+        let Some(claims) = &self.0 else {
+            return EMPTY.get_or_init(Map::new);
+        };
+        claims.map.get_or_init(|| {
             // Cannot fail: the text was parsed during verification, which also refused
             // nesting beyond `MAX_PAYLOAD_DEPTH`, well inside serde_json's recursion limit.
-            serde_json::from_str(&self.0.json).unwrap_or_default()
+            serde_json::from_str(&claims.json).unwrap_or_default()
         })
+    }
+
+    /// The token's `cnf` claim, read without parsing every claim when the text cannot hold
+    /// one (no `cnf` and no `\u` escape that could spell it).
+    pub(crate) fn confirmation(
+        &self,
+    ) -> Result<Option<crate::dpop::Confirmation>, crate::dpop::DpopError> {
+        let Some(claims) = &self.0 else {
+            return Ok(None);
+        };
+        let json = &claims.json;
+        if claims.map.get().is_none() && !json.contains("cnf") && !json.contains("\\u") {
+            return Ok(None);
+        }
+        match self.as_map().get("cnf") {
+            None => Ok(None),
+            Some(cnf) => crate::dpop::Confirmation::from_claim(cnf).map(Some),
+        }
     }
 
     /// All claims deserialized into your own type (straight from the JSON when available).
     pub(crate) fn deserialize_into<T: DeserializeOwned>(&self) -> Result<T, serde_json::Error> {
-        match self.0.map.get() {
-            Some(map) => T::deserialize(map),
-            None => serde_json::from_str(&self.0.json),
+        match self
+            .0
+            .as_deref()
+            .map(|claims| (claims.map.get(), &claims.json))
+        {
+            Some((None, json)) => serde_json::from_str(json),
+            _ => T::deserialize(self.as_map()),
         }
     }
 }
@@ -237,23 +262,45 @@ impl Default for ClaimMap {
 }
 
 impl ClaimMap {
-    /// The user id: the first of the id claims that is a non-empty string.
-    /// Adds the members this map reads to `fields`.
-    pub(crate) fn add_fields(&self, fields: &mut Fields) {
-        let paths = self
-            .user_id
-            .iter()
-            .chain(&self.email)
-            .chain(&self.email_verified);
-        for path in paths.chain(&self.scopes) {
-            fields.add_path(path);
+    /// Registers the members this map reads in `fields`, for reading users from payloads
+    /// parsed with them.
+    pub(crate) fn reader(&self, fields: &mut Fields) -> ClaimReader {
+        let mut add =
+            |paths: &[String]| -> Vec<Field> { paths.iter().map(|p| fields.add_path(p)).collect() };
+        let user_id = add(&self.user_id);
+        let scopes = add(&self.scopes);
+        ClaimReader {
+            user_id,
+            first_user_id: self.user_id.first().cloned().unwrap_or_default(),
+            email: self.email.as_deref().map(|path| fields.add_path(path)),
+            email_verified: self.email_verified.as_deref().map(|p| fields.add_path(p)),
+            scopes,
         }
     }
+}
 
-    pub(crate) fn user_id<'a>(&self, payload: &Payload<'a, '_>) -> Option<Cow<'a, str>> {
+/// A [`ClaimMap`] resolved against the verifier's [`Fields`].
+#[derive(Debug)]
+pub(crate) struct ClaimReader {
+    user_id: Vec<Field>,
+    /// The first user-id claim's name, for the error when none is present.
+    first_user_id: String,
+    email: Option<Field>,
+    email_verified: Option<Field>,
+    scopes: Vec<Field>,
+}
+
+impl ClaimReader {
+    /// The name of the (first) user-id claim.
+    pub(crate) fn user_id_claim(&self) -> &str {
+        &self.first_user_id
+    }
+
+    /// The user id: the first of the id claims that is a non-empty string.
+    fn user_id<'p>(&self, payload: &'p Payload<'_, '_>) -> Option<Cow<'p, str>> {
         self.user_id
             .iter()
-            .find_map(|path| payload.str(path).filter(|id| !id.is_empty()))
+            .find_map(|&field| payload.str(field).filter(|id| !id.is_empty()))
     }
 
     /// The user named by a verified payload, without its claims yet (the caller attaches the
@@ -263,21 +310,17 @@ impl ClaimMap {
         let id = self.user_id(payload)?.into_owned();
         let email = self
             .email
-            .as_deref()
-            .and_then(|path| payload.str(path))
+            .and_then(|field| payload.str(field))
             .map(Cow::into_owned);
-        let email_verified = self
-            .email_verified
-            .as_deref()
-            .and_then(|path| payload.bool(path));
+        let email_verified = self.email_verified.and_then(|field| payload.bool(field));
         let mut scopes: Vec<String> = Vec::new();
         let mut add = |scope: &str| {
             if !scope.is_empty() && !scopes.iter().any(|s| s == scope) {
                 scopes.push(scope.to_owned());
             }
         };
-        for path in &self.scopes {
-            match payload.string_or_list(path) {
+        for &field in &self.scopes {
+            match payload.string_or_list(field) {
                 // RFC 8693 §4.2 / RFC 6749 §3.3: a space-delimited list.
                 Some(StringOrList::One(text)) => text.split_ascii_whitespace().for_each(&mut add),
                 // An array item is one scope or role, spaces and all ("tenant admin").
@@ -302,6 +345,15 @@ mod tests {
     use super::*;
     use serde_json::json;
 
+    #[test]
+    fn a_cnf_claim_spelled_with_an_escape_is_still_found() {
+        let claims = Claims::from_json(r#"{"sub":"a","\u0063nf":{"jkt":"x"}}"#.to_owned());
+        let cnf = claims.confirmation().unwrap().expect("a cnf");
+        assert_eq!(cnf.jkt(), Some("x"));
+        let plain = Claims::from_json(r#"{"sub":"a","note":"cnf"}"#.to_owned());
+        assert!(plain.confirmation().unwrap().is_none());
+    }
+
     fn map(value: Value) -> Map<String, Value> {
         value.as_object().unwrap().clone()
     }
@@ -309,8 +361,8 @@ mod tests {
     fn user(claims: &ClaimMap, value: Value) -> Option<AuthUser> {
         let json = value.to_string();
         let mut fields = Fields::default();
-        claims.add_fields(&mut fields);
-        claims.identify(&Payload::parse(&json, &fields).unwrap())
+        let reader = claims.reader(&mut fields);
+        reader.identify(&Payload::parse(&json, &fields).unwrap())
     }
 
     fn user_id(claims: &ClaimMap, value: Value) -> Option<String> {

@@ -88,6 +88,19 @@ pub enum ErrorKind {
     KeysUnavailable,
     /// Misconfiguration (500).
     Config,
+    /// The DPoP proof is missing or fails a check of RFC 9449 §4.3 (401,
+    /// `error="invalid_dpop_proof"`).
+    InvalidDpopProof,
+    /// The DPoP proof was presented before (401, `error="invalid_dpop_proof"`).
+    DpopReplayed,
+    /// Server nonces are on and the proof lacks the current one (401,
+    /// `error="use_dpop_nonce"`: retry with the `DPoP-Nonce` sent back).
+    UseDpopNonce,
+    /// The DPoP replay store could not answer (503).
+    ReplayStoreUnavailable,
+    /// The token is bound (`cnf`) to a key or certificate the request does not prove, e.g.
+    /// a DPoP-bound token sent as a bearer token (401, `error="invalid_token"`).
+    BindingMismatch,
 }
 
 impl ErrorKind {
@@ -95,7 +108,7 @@ impl ErrorKind {
     pub const fn status(self) -> u16 {
         match self {
             ErrorKind::Forbidden => 403,
-            ErrorKind::KeysUnavailable => 503,
+            ErrorKind::KeysUnavailable | ErrorKind::ReplayStoreUnavailable => 503,
             ErrorKind::Config => 500,
             _ => 401,
         }
@@ -120,6 +133,11 @@ impl ErrorKind {
             ErrorKind::Forbidden => "forbidden",
             ErrorKind::KeysUnavailable => "keys-unavailable",
             ErrorKind::Config => "config",
+            ErrorKind::InvalidDpopProof => "invalid-dpop-proof",
+            ErrorKind::DpopReplayed => "dpop-replayed",
+            ErrorKind::UseDpopNonce => "use-dpop-nonce",
+            ErrorKind::ReplayStoreUnavailable => "replay-store-unavailable",
+            ErrorKind::BindingMismatch => "binding-mismatch",
         }
     }
 }
@@ -290,6 +308,37 @@ impl AuthError {
     }
 }
 
+impl From<crate::dpop::DpopError> for AuthError {
+    /// Maps a DPoP failure onto its kind; the detail is the check's static phrase, never the
+    /// proof or a value.
+    fn from(error: crate::dpop::DpopError) -> Self {
+        use crate::dpop::DpopError;
+        match error {
+            DpopError::MissingProof => Self::new(
+                ErrorKind::InvalidDpopProof,
+                Detail::Static("missing dpop proof"),
+            ),
+            DpopError::InvalidProof(reason) => {
+                Self::new(ErrorKind::InvalidDpopProof, Detail::Static(reason))
+            }
+            DpopError::Replayed => Self::new(ErrorKind::DpopReplayed, Detail::None),
+            DpopError::UseNonce(reason) => {
+                Self::new(ErrorKind::UseDpopNonce, Detail::Static(reason))
+            }
+            DpopError::StoreUnavailable(source) => {
+                Self::new(ErrorKind::ReplayStoreUnavailable, Detail::None)
+                    .with_source(Some(Box::new(source)))
+            }
+            DpopError::BindingMismatch(reason) => {
+                Self::new(ErrorKind::BindingMismatch, Detail::Static(reason))
+            }
+            DpopError::InvalidRequest(reason) | DpopError::Config(reason) => {
+                Self::new(ErrorKind::Config, Detail::Static(reason))
+            }
+        }
+    }
+}
+
 impl fmt::Display for AuthError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let detail = self.detail().unwrap_or_default();
@@ -310,6 +359,11 @@ impl fmt::Display for AuthError {
             ErrorKind::Forbidden => write!(f, "forbidden: {detail}"),
             ErrorKind::KeysUnavailable => write!(f, "signing keys unavailable: {detail}"),
             ErrorKind::Config => write!(f, "configuration error: {detail}"),
+            ErrorKind::InvalidDpopProof => write!(f, "invalid dpop proof: {detail}"),
+            ErrorKind::DpopReplayed => f.write_str("dpop proof replayed"),
+            ErrorKind::UseDpopNonce => write!(f, "use dpop nonce: {detail}"),
+            ErrorKind::ReplayStoreUnavailable => f.write_str("dpop replay store unavailable"),
+            ErrorKind::BindingMismatch => write!(f, "token binding mismatch: {detail}"),
         }
     }
 }

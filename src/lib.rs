@@ -10,6 +10,7 @@
 // of the claims that `rules` and `claims` read.
 mod jws;
 mod keys;
+mod metrics;
 mod payload;
 mod rules;
 mod verified_cache;

@@ -34,52 +34,109 @@ pub(crate) enum PayloadError {
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Fields {
     names: Vec<Box<str>>,
+    /// Per name: its [`Key`], compared before the name itself.
+    keys: Vec<Key>,
     /// Per name: kept as raw JSON, because a dotted claim path reaches into it.
     raw: Vec<bool>,
+    /// Per name that is a dotted path: the member it starts in, and the rest of the path.
+    nested: Vec<Option<(usize, Box<str>)>>,
+}
+
+/// Where a claim path is read from: an index into [`Fields`], resolved when the verifier is
+/// built, so that reading a claim never compares names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Field(usize);
+
+/// A member name's length and first 8 bytes: equal keys mean equal names up to 8 bytes
+/// (most claim names), and let a lookup skip the other names without comparing them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Key {
+    len: usize,
+    prefix: u64,
+}
+
+impl Key {
+    fn of(name: &str) -> Key {
+        let mut prefix = [0u8; 8];
+        for (to, from) in prefix.iter_mut().zip(name.bytes()) {
+            *to = from;
+        }
+        Key {
+            len: name.len(),
+            prefix: u64::from_le_bytes(prefix),
+        }
+    }
 }
 
 impl Fields {
-    /// The members that reading `path` needs: the name itself and, for a dotted path, the
-    /// top-level member it starts in.
-    pub(crate) fn add_path(&mut self, path: &str) {
-        self.add(path, false);
-        if let Some((first, _)) = path.split_once('.') {
-            self.add(first, true);
+    /// Registers the members that reading `path` needs: the name itself and, for a dotted
+    /// path, the top-level member it starts in (kept raw).
+    pub(crate) fn add_path(&mut self, path: &str) -> Field {
+        let nested = path
+            .split_once('.')
+            .map(|(first, rest)| (self.add(first, true), rest.into()));
+        let index = self.add(path, false);
+        if nested.is_some() {
+            self.nested[index] = nested;
         }
+        Field(index)
     }
 
-    fn add(&mut self, name: &str, raw: bool) {
+    fn add(&mut self, name: &str, raw: bool) -> usize {
         match self.index(name) {
-            Some(i) => self.raw[i] |= raw,
+            Some(i) => {
+                self.raw[i] |= raw;
+                i
+            }
             None => {
                 self.names.push(name.into());
+                self.keys.push(Key::of(name));
                 self.raw.push(raw);
+                self.nested.push(None);
+                self.names.len() - 1
             }
         }
     }
 
     fn index(&self, name: &str) -> Option<usize> {
-        self.names.iter().position(|known| **known == *name)
+        let key = Key::of(name);
+        self.keys
+            .iter()
+            .zip(&self.names)
+            .position(|(known, known_name)| {
+                *known == key && (key.len <= 8 || **known_name == *name)
+            })
     }
 }
 
-/// One member read by the payload parse.
-#[derive(Debug)]
+/// One member read by the payload parse. `Copy`, so that the slots cost nothing to set up
+/// or drop; what does not borrow from the payload text lives in [`Side`].
+#[derive(Debug, Clone, Copy)]
 enum Member<'a> {
-    Str(Cow<'a, str>),
+    Str(&'a str),
+    /// A string with escapes: `Side::unescaped[i]`.
+    Unescaped(usize),
     /// A number, as a NumericDate (`None`: not a usable date).
     Number(Option<i64>),
     Bool(bool),
-    /// An array, with its string items (the other items are ignored).
-    List(Vec<Cow<'a, str>>),
+    /// An array: its string items are `Side::lists[i]` (the other items are ignored).
+    List(usize),
     /// The member's JSON text, for dotted paths that reach into it.
     Raw(&'a RawValue),
     /// `null` or an object.
     Other,
 }
 
+/// What the members hold beyond borrowed text: strings with escapes, decoded, and the string
+/// items of arrays. Empty (no allocation) for most payloads.
+#[derive(Debug, Default)]
+struct Side<'a> {
+    unescaped: Vec<String>,
+    lists: Vec<Vec<Cow<'a, str>>>,
+}
+
 /// How many members are kept without allocating.
-const INLINE_FIELDS: usize = 16;
+const INLINE_FIELDS: usize = 12;
 
 #[allow(clippy::large_enum_variant)] // lives on the stack for one parse: the point of `Inline`
 #[derive(Debug)]
@@ -91,16 +148,16 @@ enum Slots<'a> {
 impl<'a> Slots<'a> {
     fn new(len: usize) -> Self {
         if len <= INLINE_FIELDS {
-            Slots::Inline([const { None }; INLINE_FIELDS])
+            Slots::Inline([None; INLINE_FIELDS])
         } else {
-            Slots::Heap(std::iter::repeat_with(|| None).take(len).collect())
+            Slots::Heap(vec![None; len])
         }
     }
 
-    fn get(&self, i: usize) -> Option<&Member<'a>> {
+    fn get(&self, i: usize) -> Option<Member<'a>> {
         match self {
-            Slots::Inline(slots) => slots.get(i)?.as_ref(),
-            Slots::Heap(slots) => slots.get(i)?.as_ref(),
+            Slots::Inline(slots) => *slots.get(i)?,
+            Slots::Heap(slots) => *slots.get(i)?,
         }
     }
 
@@ -118,6 +175,7 @@ impl<'a> Slots<'a> {
 pub(crate) struct Payload<'a, 'f> {
     fields: &'f Fields,
     slots: Slots<'a>,
+    side: Side<'a>,
 }
 
 /// A claim that is present but of the wrong type.
@@ -128,37 +186,60 @@ impl<'a, 'f> Payload<'a, 'f> {
     /// deeper than [`MAX_PAYLOAD_DEPTH`]; reads the `fields` members.
     pub(crate) fn parse(json: &'a str, fields: &'f Fields) -> Result<Self, PayloadError> {
         let too_deep = Cell::new(false);
+        let mut slots = Slots::new(fields.names.len());
+        let mut side = Side::default();
         let seed = PayloadSeed {
             fields,
+            slots: &mut slots,
+            side: &mut side,
             too_deep: &too_deep,
         };
         let mut deserializer = serde_json::Deserializer::from_str(json);
-        let parsed = seed
+        match seed
             .deserialize(&mut deserializer)
-            .and_then(|slots| deserializer.end().map(|()| slots));
-        match parsed {
-            Ok(slots) => Ok(Payload { fields, slots }),
+            .and_then(|()| deserializer.end())
+        {
+            Ok(()) => Ok(Payload {
+                fields,
+                slots,
+                side,
+            }),
             Err(_) if too_deep.get() => Err(PayloadError::TooDeep),
             Err(_) => Err(PayloadError::Invalid),
         }
     }
 
-    fn member(&self, name: &str) -> Option<&Member<'a>> {
-        let index = self.fields.index(name);
-        debug_assert!(index.is_some(), "claim `{name}` read but not in the fields");
-        self.slots.get(index?)
+    fn member(&self, field: Field) -> Option<Member<'a>> {
+        self.slots.get(field.0)
     }
 
-    /// True when the payload has a member `name`, whatever its value (even `null`).
-    pub(crate) fn has(&self, name: &str) -> bool {
-        self.member(name).is_some()
+    /// The text of a string member.
+    fn text(&self, member: Member<'a>) -> Option<&str> {
+        match member {
+            Member::Str(text) => Some(text),
+            Member::Unescaped(i) => self.side.unescaped.get(i).map(String::as_str),
+            _ => None,
+        }
+    }
+
+    /// The string items of an array member.
+    fn items(&self, member: Member<'a>) -> Option<&[Cow<'a, str>]> {
+        match member {
+            Member::List(i) => self.side.lists.get(i).map(Vec::as_slice),
+            _ => None,
+        }
+    }
+
+    /// True when the payload has the member, whatever its value (even `null`).
+    pub(crate) fn has(&self, field: Field) -> bool {
+        self.member(field).is_some()
     }
 
     /// A NumericDate claim: an integer or a float number of seconds (fractions truncated).
-    pub(crate) fn date(&self, name: &str) -> Result<Option<i64>, WrongType> {
-        match self.member(name) {
+    pub(crate) fn date(&self, field: Field) -> Result<Option<i64>, WrongType> {
+        match self.member(field) {
             None => Ok(None),
-            Some(Member::Number(Some(date))) => Ok(Some(*date)),
+            Some(Member::Number(Some(date))) => Ok(Some(date)),
             Some(Member::Raw(raw)) => match serde_json::from_str(raw.get()) {
                 Ok(Value::Number(number)) => number_date(&number).map(Some).ok_or(WrongType),
                 _ => Err(WrongType),
@@ -167,55 +248,61 @@ impl<'a, 'f> Payload<'a, 'f> {
         }
     }
 
-    /// A string claim at `path` (a name, or a dotted path into nested objects).
-    pub(crate) fn str(&self, path: &str) -> Option<Cow<'a, str>> {
-        match self.member(path) {
-            Some(Member::Str(text)) => Some(text.clone()),
-            Some(Member::Raw(raw)) => serde_json::from_str::<JsonStr<'a>>(raw.get())
+    /// A string claim (a name, or a dotted path into nested objects).
+    pub(crate) fn str(&self, field: Field) -> Option<Cow<'_, str>> {
+        match self.member(field) {
+            Some(Member::Raw(raw)) => serde_json::from_str::<JsonStr<'_>>(raw.get())
                 .ok()
                 .map(|text| text.0),
-            Some(_) => None,
-            None => match self.nested(path)? {
+            Some(member) => self.text(member).map(Cow::Borrowed),
+            None => match self.nested(field)? {
                 Value::String(text) => Some(Cow::Owned(text)),
                 _ => None,
             },
         }
     }
 
-    /// A claim holding one string or an array of strings (`aud`, `permissions`); other items
-    /// of an array are ignored.
-    pub(crate) fn strings(&self, path: &str) -> Vec<Cow<'a, str>> {
-        match self.string_or_list(path) {
-            Some(StringOrList::One(one)) => vec![one],
-            Some(StringOrList::List(list)) => list,
-            None => Vec::new(),
+    /// Whether the claim is a string that `wanted` accepts, or an array holding one.
+    pub(crate) fn holds(&self, field: Field, wanted: impl Fn(&str) -> bool) -> bool {
+        match self.string_or_list(field) {
+            Some(StringOrList::One(text)) => wanted(&text),
+            Some(StringOrList::List(items)) => items.iter().any(|item| wanted(item)),
+            None => false,
         }
     }
 
-    /// Whether the claim at `path` is `value`, or an array holding `value`.
-    pub(crate) fn holds(&self, path: &str, wanted: impl Fn(&str) -> bool) -> bool {
-        match self.member(path) {
-            Some(Member::Str(text)) => wanted(text),
-            Some(Member::List(items)) => items.iter().any(|item| wanted(item)),
-            Some(Member::Raw(_)) | None => self.strings(path).iter().any(|item| wanted(item)),
-            Some(_) => false,
+    /// A claim holding one string or an array of strings (`aud`, `permissions`); other items
+    /// of an array are ignored.
+    #[cfg(test)]
+    pub(crate) fn strings(&self, field: Field) -> Vec<Cow<'_, str>> {
+        match self.string_or_list(field) {
+            Some(StringOrList::One(one)) => vec![one],
+            Some(StringOrList::List(list)) => list.into_owned(),
+            None => Vec::new(),
         }
     }
 
     /// A claim holding one string or an array of strings, telling which (a space-delimited
     /// `scope` string is split, an array's items are whole scopes); other items of an array
     /// are ignored. `None` for a missing claim or one of another type.
-    pub(crate) fn string_or_list(&self, path: &str) -> Option<StringOrList<'a>> {
-        let value = match self.member(path) {
-            Some(Member::Str(text)) => return Some(StringOrList::One(text.clone())),
-            Some(Member::List(items)) => return Some(StringOrList::List(items.clone())),
+    pub(crate) fn string_or_list(&self, field: Field) -> Option<StringOrList<'_, 'a>> {
+        let value = match self.member(field) {
             Some(Member::Raw(raw)) => serde_json::from_str(raw.get()).ok()?,
-            Some(_) => return None,
-            None => self.nested(path)?,
+            Some(member @ Member::List(_)) => {
+                return self
+                    .items(member)
+                    .map(|items| StringOrList::List(Cow::Borrowed(items)))
+            }
+            Some(member) => {
+                return self
+                    .text(member)
+                    .map(|text| StringOrList::One(Cow::Borrowed(text)))
+            }
+            None => self.nested(field)?,
         };
         match value {
             Value::String(text) => Some(StringOrList::One(Cow::Owned(text))),
-            Value::Array(items) => Some(StringOrList::List(
+            Value::Array(items) => Some(StringOrList::List(Cow::Owned(
                 items
                     .into_iter()
                     .filter_map(|item| match item {
@@ -223,25 +310,25 @@ impl<'a, 'f> Payload<'a, 'f> {
                         _ => None,
                     })
                     .collect(),
-            )),
+            ))),
             _ => None,
         }
     }
 
-    /// A boolean claim at `path`; `None` when missing or not a JSON boolean.
-    pub(crate) fn bool(&self, path: &str) -> Option<bool> {
-        match self.member(path) {
-            Some(Member::Bool(value)) => Some(*value),
+    /// A boolean claim; `None` when missing or not a JSON boolean.
+    pub(crate) fn bool(&self, field: Field) -> Option<bool> {
+        match self.member(field) {
+            Some(Member::Bool(value)) => Some(value),
             Some(Member::Raw(raw)) => serde_json::from_str(raw.get()).ok(),
             Some(_) => None,
-            None => self.nested(path)?.as_bool(),
+            None => self.nested(field)?.as_bool(),
         }
     }
 
     /// The value at a dotted path into nested objects (the slow, allocating path).
-    fn nested(&self, path: &str) -> Option<Value> {
-        let (first, rest) = path.split_once('.')?;
-        let Some(Member::Raw(raw)) = self.member(first) else {
+    fn nested(&self, field: Field) -> Option<Value> {
+        let (first, rest) = self.fields.nested.get(field.0)?.as_ref()?;
+        let Some(Member::Raw(raw)) = self.slots.get(*first) else {
             return None;
         };
         let value: Value = serde_json::from_str(raw.get()).ok()?;
@@ -253,10 +340,11 @@ impl<'a, 'f> Payload<'a, 'f> {
     }
 }
 
-/// A claim read as one string or as an array of strings.
-pub(crate) enum StringOrList<'a> {
-    One(Cow<'a, str>),
-    List(Vec<Cow<'a, str>>),
+/// A claim read as one string or as an array of strings (`'p`: the payload's borrow, `'a`:
+/// the payload text's).
+pub(crate) enum StringOrList<'p, 'a> {
+    One(Cow<'p, str>),
+    List(Cow<'p, [Cow<'a, str>]>),
 }
 
 /// Payload (or header) JSON as an owned object, after the same checks as a verified
@@ -302,28 +390,29 @@ impl<'de> Deserialize<'de> for JsonStr<'de> {
     }
 }
 
-/// The payload object: reads the `fields` members, skips the others.
-struct PayloadSeed<'f, 'c> {
+/// The payload object: reads the `fields` members into `slots`, skips the others.
+struct PayloadSeed<'f, 's, 'c, 'de> {
     fields: &'f Fields,
+    slots: &'s mut Slots<'de>,
+    side: &'s mut Side<'de>,
     too_deep: &'c Cell<bool>,
 }
 
-impl<'de> DeserializeSeed<'de> for PayloadSeed<'_, '_> {
-    type Value = Slots<'de>;
-    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Slots<'de>, D::Error> {
+impl<'de> DeserializeSeed<'de> for PayloadSeed<'_, '_, '_, 'de> {
+    type Value = ();
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
         deserializer.deserialize_map(self)
     }
 }
 
-impl<'de> Visitor<'de> for PayloadSeed<'_, '_> {
-    type Value = Slots<'de>;
+impl<'de> Visitor<'de> for PayloadSeed<'_, '_, '_, 'de> {
+    type Value = ();
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("a JSON object")
     }
 
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Slots<'de>, A::Error> {
-        let mut slots = Slots::new(self.fields.names.len());
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
         // Names of the members not in `fields` (those are de-duplicated by their slot).
         let mut others = SeenNames::default();
         while let Some(JsonStr(name)) = map.next_key()? {
@@ -339,14 +428,15 @@ impl<'de> Visitor<'de> for PayloadSeed<'_, '_> {
             };
             let member = map.next_value_seed(Read {
                 raw: self.fields.raw[index],
+                side: &mut *self.side,
                 too_deep: self.too_deep,
             })?;
-            match slots.slot(index) {
+            match self.slots.slot(index) {
                 Some(slot @ None) => *slot = Some(member),
                 _ => return Err(de::Error::custom("duplicate claim")),
             }
         }
-        Ok(slots)
+        Ok(())
     }
 }
 
@@ -356,13 +446,14 @@ impl<'de> Visitor<'de> for PayloadSeed<'_, '_> {
 struct SeenNames<'a> {
     few: [&'a str; 16],
     len: usize,
-    many: HashSet<Cow<'a, str>>,
+    many: Option<HashSet<Cow<'a, str>>>,
 }
 
 impl<'a> SeenNames<'a> {
     /// False when `name` was seen before.
     fn insert(&mut self, name: Cow<'a, str>) -> bool {
-        if self.few[..self.len].contains(&&*name) || self.many.contains(&*name) {
+        let in_many = |many: &Option<HashSet<_>>| many.as_ref().is_some_and(|m| m.contains(&*name));
+        if self.few[..self.len].contains(&&*name) || in_many(&self.many) {
             return false;
         }
         match name {
@@ -371,7 +462,7 @@ impl<'a> SeenNames<'a> {
                 self.len += 1;
                 true
             }
-            name => self.many.insert(name),
+            name => self.many.get_or_insert_with(HashSet::new).insert(name),
         }
     }
 }
@@ -447,29 +538,32 @@ impl<'de> Visitor<'de> for Skip<'_> {
 }
 
 /// Reads one member of the payload object (level 1) into a [`Member`].
-struct Read<'c> {
+struct Read<'s, 'c, 'de> {
     raw: bool,
+    side: &'s mut Side<'de>,
     too_deep: &'c Cell<bool>,
 }
 
-impl<'de> DeserializeSeed<'de> for Read<'_> {
+impl<'de> DeserializeSeed<'de> for Read<'_, '_, 'de> {
     type Value = Member<'de>;
     fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Member<'de>, D::Error> {
         if !self.raw {
             return deserializer.deserialize_any(self);
         }
         let raw = <&RawValue>::deserialize(deserializer)?;
-        let text = raw.get();
-        // Only nested members need a look.
-        if text.starts_with(['{', '[']) && nesting_depth(text) >= MAX_PAYLOAD_DEPTH {
-            self.too_deep.set(true);
-            return Err(de::Error::custom("payload nests too deeply"));
-        }
+        // The raw capture only matched brackets: check the text as strictly as a skipped
+        // member, so that what is read later through it parses the same.
+        let skip = Skip {
+            depth: 1,
+            too_deep: self.too_deep,
+        };
+        skip.deserialize(&mut serde_json::Deserializer::from_str(raw.get()))
+            .map_err(de::Error::custom)?;
         Ok(Member::Raw(raw))
     }
 }
 
-impl<'de> Visitor<'de> for Read<'_> {
+impl<'de> Visitor<'de> for Read<'_, '_, 'de> {
     type Value = Member<'de>;
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -492,10 +586,11 @@ impl<'de> Visitor<'de> for Read<'_> {
         Ok(Member::Number(float_date(value)))
     }
     fn visit_borrowed_str<E>(self, text: &'de str) -> Result<Member<'de>, E> {
-        Ok(Member::Str(Cow::Borrowed(text)))
+        Ok(Member::Str(text))
     }
     fn visit_str<E>(self, text: &str) -> Result<Member<'de>, E> {
-        Ok(Member::Str(Cow::Owned(text.to_owned())))
+        self.side.unescaped.push(text.to_owned());
+        Ok(Member::Unescaped(self.side.unescaped.len() - 1))
     }
     fn visit_unit<E>(self) -> Result<Member<'de>, E> {
         Ok(Member::Other)
@@ -510,7 +605,8 @@ impl<'de> Visitor<'de> for Read<'_> {
         while let Some(found) = seq.next_element_seed(item)? {
             strings.extend(found);
         }
-        Ok(Member::List(strings))
+        self.side.lists.push(strings);
+        Ok(Member::List(self.side.lists.len() - 1))
     }
 
     fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Member<'de>, A::Error> {
@@ -570,42 +666,15 @@ impl<'de> Visitor<'de> for Item<'_> {
     }
 }
 
-/// The deepest nesting of objects and arrays in one JSON value (0 for a scalar).
-fn nesting_depth(json: &str) -> usize {
-    let (mut depth, mut deepest) = (0usize, 0usize);
-    let mut bytes = json.bytes();
-    while let Some(byte) = bytes.next() {
-        match byte {
-            b'{' | b'[' => {
-                depth += 1;
-                deepest = deepest.max(depth);
-            }
-            b'}' | b']' => depth = depth.saturating_sub(1),
-            b'"' => {
-                // Skip the string, escapes included: brackets inside it do not count.
-                while let Some(byte) = bytes.next() {
-                    match byte {
-                        b'\\' => {
-                            bytes.next();
-                        }
-                        b'"' => break,
-                        _ => {}
-                    }
-                }
-            }
-            _ => {}
-        }
-    }
-    deepest
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn fields(paths: &[&str]) -> Fields {
         let mut fields = Fields::default();
-        paths.iter().for_each(|path| fields.add_path(path));
+        for path in paths {
+            fields.add_path(path);
+        }
         fields
     }
 
@@ -629,8 +698,6 @@ mod tests {
         ));
         let in_string = format!(r#"{{"a":["{}\"{}"]}}"#, "[".repeat(100), "{".repeat(100));
         assert!(parse(&in_string).is_ok());
-        assert_eq!(nesting_depth(r#"[{"k":"]]]"},[[]]]"#), 3);
-        assert_eq!(nesting_depth("7"), 0);
     }
 
     #[test]
@@ -655,15 +722,18 @@ mod tests {
     #[test]
     fn payload_reads_dates_strings_and_nested_claims() {
         let json = r#"{"exp":1700000000.5,"nbf":"soon","iss":"https:\/\/a","aud":["x",3,"y"],"o":{"rol":"admin"}}"#;
-        let fields = fields(&["exp", "nbf", "iat", "iss", "aud", "o.rol", "o.missing"]);
+        let mut fields = Fields::default();
+        let [exp, nbf, iat, iss, aud, rol, missing] =
+            ["exp", "nbf", "iat", "iss", "aud", "o.rol", "o.missing"].map(|p| fields.add_path(p));
         let payload = Payload::parse(json, &fields).unwrap();
-        assert_eq!(payload.date("exp").ok().flatten(), Some(1_700_000_000));
-        assert!(payload.date("nbf").is_err());
-        assert_eq!(payload.date("iat").ok().flatten(), None);
-        assert_eq!(payload.str("iss").as_deref(), Some("https://a"));
-        assert_eq!(payload.strings("aud"), ["x", "y"]);
-        assert_eq!(payload.str("o.rol").as_deref(), Some("admin"));
-        assert_eq!(payload.str("o.missing"), None);
+        assert_eq!(payload.date(exp).ok().flatten(), Some(1_700_000_000));
+        assert!(payload.date(nbf).is_err());
+        assert_eq!(payload.date(iat).ok().flatten(), None);
+        assert_eq!(payload.str(iss).as_deref(), Some("https://a"));
+        assert_eq!(payload.strings(aud), ["x", "y"]);
+        assert_eq!(payload.str(rol).as_deref(), Some("admin"));
+        assert_eq!(payload.str(missing), None);
+        assert!(payload.has(aud) && !payload.has(iat));
     }
 
     #[test]
@@ -704,10 +774,11 @@ mod tests {
 
     #[test]
     fn numbers_read_as_dates_only_when_in_range() {
-        let fields = fields(&["exp"]);
+        let mut fields = Fields::default();
+        let exp = fields.add_path("exp");
         let date = |json: &str| {
             let json = format!(r#"{{"exp":{json}}}"#);
-            Payload::parse(&json, &fields).unwrap().date("exp").ok()
+            Payload::parse(&json, &fields).unwrap().date(exp).ok()
         };
         assert_eq!(date("1700000000"), Some(Some(1_700_000_000)));
         assert_eq!(date("-5"), Some(Some(-5)));
@@ -723,16 +794,41 @@ mod tests {
 
     #[test]
     fn lists_keep_their_string_items_and_bound_the_rest() {
-        let fields = fields(&["aud"]);
+        let mut fields = Fields::default();
+        let aud = fields.add_path("aud");
         let json = r#"{"aud":["a",{"x":["b"]},["c"],"d",null,"\u0065"]}"#;
         let payload = Payload::parse(json, &fields).unwrap();
-        assert_eq!(payload.strings("aud"), ["a", "d", "e"]);
-        assert!(payload.holds("aud", |aud| aud == "e"));
-        assert!(!payload.holds("aud", |aud| aud == "b"));
+        assert_eq!(payload.strings(aud), ["a", "d", "e"]);
+        assert!(payload.holds(aud, |aud| aud == "e"));
+        assert!(!payload.holds(aud, |aud| aud == "b"));
         let deep = format!(r#"{{"aud":["a",{}{}]}}"#, "[".repeat(70), "]".repeat(70));
         assert_eq!(
             Payload::parse(&deep, &fields).map(drop),
             Err(PayloadError::TooDeep)
+        );
+    }
+
+    /// serde_json reads a lone surrogate or an out-of-range number when skipping, but not when
+    /// building the claims map later: such a payload would verify with no readable claims.
+    #[test]
+    fn members_that_the_claims_map_cannot_read_back_are_invalid() {
+        for bad in [
+            r#"{"x":"\ud800"}"#,
+            r#"{"x":["\udc00"]}"#,
+            r#"{"x":{"y":"\ud800 "}}"#,
+            r#"{"x":1e400}"#,
+            r#"{"exp":1e400}"#,
+            r#"{"deep":{"k":"\ud800"}}"#,
+        ] {
+            assert!(
+                serde_json::from_str::<Map<String, Value>>(bad).is_err(),
+                "{bad}"
+            );
+            assert_eq!(parse(bad), Err(PayloadError::Invalid), "{bad}");
+        }
+        assert_eq!(
+            parse(r#"{"x":"\ud83d\ude00","deep":{"k":"\u00e9"}}"#),
+            Ok(())
         );
     }
 }

@@ -2,10 +2,10 @@
 //! check a signed payload's time window, issuer, audience and authorized party, and name its
 //! user. Pure and synchronous: a payload and a clock reading in, a verdict out.
 
-use crate::claims::{AuthUser, ClaimMap};
+use crate::claims::{AuthUser, ClaimReader};
 use crate::error::{AuthError, Result};
 use crate::kinds::{ClassSource, ClassSpec, TokenKind, TokenType};
-use crate::payload::{Fields, Payload, PayloadError};
+use crate::payload::{Field, Fields, Payload, PayloadError};
 use crate::provider::{AudienceRule, Issuer, Provider};
 
 /// RFC 9068 §2.2: the claims an access token must carry.
@@ -18,16 +18,27 @@ pub(crate) struct Rules {
     /// Accepted audiences; empty when none is expected.
     audiences: Vec<String>,
     /// The claims that may carry the audience (usually just `aud`).
-    audience_claims: Vec<String>,
+    audience_claims: Vec<Field>,
     /// Accept any `aud`, or none ([`VerifierBuilder::any_audience`](crate::VerifierBuilder::any_audience)).
     any_audience: bool,
     /// Accepted `azp` values; when non-empty, `azp` is required.
     authorized_parties: Vec<String>,
+    /// The registered claims the checks read.
+    exp: Field,
+    nbf: Field,
+    iat: Field,
+    aud: Field,
+    azp: Field,
     /// Clock-skew leeway for `exp`, `nbf` and `iat`, in seconds.
     leeway: i64,
-    claims: ClaimMap,
+    claims: ClaimReader,
+    /// `sub` and `client_id`, read for [`AuthUser::client_id`] and the token's kind.
+    sub: Field,
+    client_id: Field,
     /// The accepted `typ` header values.
     token_type: TokenType,
+    /// The RFC 9068 claims, when [`TokenType::AccessToken`] is required.
+    access_token_claims: Option<[Field; ACCESS_TOKEN_CLAIMS.len()]>,
     /// The token classes, when the provider tells them apart.
     classes: Option<ClassRule>,
     /// Every member the rules and the claim map read.
@@ -40,6 +51,10 @@ struct ClassRule {
     spec: ClassSpec,
     /// Per class of `spec`: accepted.
     accepted: Vec<bool>,
+    /// The claim naming the class, when the class is read from a claim.
+    claim: Option<Field>,
+    /// Per class of `spec`: its audience claims, when it has its own.
+    audience_claims: Vec<Option<Vec<Field>>>,
 }
 
 /// The class a token's header names, found while its header is at hand (the header is not
@@ -115,7 +130,7 @@ impl Rules {
             .transpose()?;
         let audiences = match provider.audience_rule {
             AudienceRule::Issuer => match &issuer {
-                Some(IssuerRule::Exact(issuer)) => vec![issuer.clone()],
+                Some(IssuerRule::Exact { issuer, .. }) => vec![issuer.clone()],
                 _ => {
                     return Err(AuthError::config(
                         "audience rule `issuer` needs a fixed issuer",
@@ -131,32 +146,21 @@ impl Rules {
             _ => provider.audiences.clone(),
         };
         let mut fields = Fields::default();
-        for name in ["exp", "nbf", "iat", "aud"] {
-            fields.add_path(name);
-        }
-        if let Some(issuer) = &issuer {
-            fields.add_path("iss");
-            if let IssuerRule::PerToken { claim, .. } = issuer {
-                fields.add_path(claim);
-            }
-        }
-        if !provider.authorized_parties.is_empty() {
-            fields.add_path("azp");
-        }
-        provider
+        let [exp, nbf, iat, aud, azp] =
+            ["exp", "nbf", "iat", "aud", "azp"].map(|name| fields.add_path(name));
+        let issuer = issuer.map(|issuer| issuer.resolve(&mut fields));
+        let audience_claims = provider
             .audience_claims
             .iter()
-            .for_each(|name| fields.add_path(name));
-        provider.claims.add_fields(&mut fields);
+            .map(|name| fields.add_path(name))
+            .collect();
+        let claims = provider.claims.reader(&mut fields);
         // `AuthUser::client_id` and `kind`.
-        fields.add_path("sub");
-        fields.add_path("client_id");
+        let sub = fields.add_path("sub");
+        let client_id = fields.add_path("client_id");
         let token_type = provider.token.typ.clone();
-        if token_type == TokenType::AccessToken {
-            ACCESS_TOKEN_CLAIMS
-                .iter()
-                .for_each(|name| fields.add_path(name));
-        }
+        let access_token_claims = (token_type == TokenType::AccessToken)
+            .then(|| ACCESS_TOKEN_CLAIMS.map(|name| fields.add_path(name)));
         let classes = match (&provider.token.classes, accept) {
             (None, None) => None,
             (None, Some(_)) => {
@@ -177,22 +181,26 @@ impl Rules {
                         spec.names()
                     )));
                 }
-                if let ClassSource::Claim(claim) = &spec.source {
-                    fields.add_path(claim);
-                }
-                for claims in spec
+                let claim = match &spec.source {
+                    ClassSource::Claim(claim) => Some(fields.add_path(claim)),
+                    ClassSource::HeaderCat => None,
+                };
+                let audience_claims = spec
                     .classes
                     .iter()
-                    .filter_map(|c| c.audience_claims.as_ref())
-                {
-                    claims.iter().for_each(|name| fields.add_path(name));
-                }
+                    .map(|class| {
+                        let claims = class.audience_claims.as_ref()?;
+                        Some(claims.iter().map(|name| fields.add_path(name)).collect())
+                    })
+                    .collect();
                 Some(ClassRule {
                     accepted: spec
                         .classes
                         .iter()
                         .map(|class| accept.contains(&class.name))
                         .collect(),
+                    claim,
+                    audience_claims,
                     spec: spec.clone(),
                 })
             }
@@ -202,11 +210,19 @@ impl Rules {
             classes,
             issuer,
             audiences,
-            audience_claims: provider.audience_claims.clone(),
+            audience_claims,
             any_audience,
             authorized_parties: provider.authorized_parties.clone(),
+            exp,
+            nbf,
+            iat,
+            aud,
+            azp,
             leeway: i64::try_from(provider.leeway.as_secs()).unwrap_or(i64::MAX),
-            claims: provider.claims.clone(),
+            claims,
+            sub,
+            client_id,
+            access_token_claims,
             fields,
         })
     }
@@ -265,9 +281,15 @@ impl Rules {
                 Err(AuthError::invalid_token_type("cat"))
             }
             (ClassSource::Claim(claim), _) => {
-                let value = match payload.str(claim) {
+                // Compiled together with the source: a claim source always has its field.
+                let Some(field) = rule.claim else {
+                    return Err(AuthError::invalid_token_type(claim.as_str()));
+                };
+                let value = match payload.str(field) {
                     Some(value) => Some(value),
-                    None if payload.has(claim) => return Err(AuthError::invalid_claim(claim)),
+                    None if payload.has(field) => {
+                        return Err(AuthError::invalid_claim(claim.as_str()))
+                    }
                     None => None,
                 };
                 rule.accepted_class(value.as_deref(), claim).map(Some)
@@ -293,15 +315,15 @@ impl Rules {
         now: i64,
         header: HeaderClass,
     ) -> Result<Checked> {
-        let date = |name: &str| {
+        let date = |field: Field, name: &'static str| {
             payload
-                .date(name)
+                .date(field)
                 .map_err(|_| AuthError::invalid_claim(name))
         };
-        let exp = date("exp")?.ok_or_else(|| AuthError::missing_claim("exp"))?;
+        let exp = date(self.exp, "exp")?.ok_or_else(|| AuthError::missing_claim("exp"))?;
         not_expired(exp, now, self.leeway)?;
-        let nbf = date("nbf")?;
-        for not_before in [nbf, date("iat")?].into_iter().flatten() {
+        let nbf = date(self.nbf, "nbf")?;
+        for not_before in [nbf, date(self.iat, "iat")?].into_iter().flatten() {
             not_in_future(not_before, now, self.leeway)?;
         }
         if let Some(issuer) = &self.issuer {
@@ -310,20 +332,26 @@ impl Rules {
         let class = self.class(payload, header)?;
         let audience_claims = class
             .and_then(|index| {
-                self.classes.as_ref()?.spec.classes[index]
+                self.classes
+                    .as_ref()?
                     .audience_claims
+                    .get(index)?
                     .as_deref()
             })
             .unwrap_or(&self.audience_claims);
         self.check_audience(payload, audience_claims)?;
         if !self.authorized_parties.is_empty() {
-            let azp = payload.str("azp");
+            let azp = payload.str(self.azp);
             if !azp.is_some_and(|azp| self.authorized_parties.iter().any(|p| *p == azp)) {
                 return Err(AuthError::invalid_authorized_party());
             }
         }
-        if self.token_type == TokenType::AccessToken {
-            if let Some(name) = ACCESS_TOKEN_CLAIMS.iter().find(|name| !payload.has(name)) {
+        if let Some(fields) = &self.access_token_claims {
+            if let Some((name, _)) = ACCESS_TOKEN_CLAIMS
+                .iter()
+                .zip(fields)
+                .find(|(_, &field)| !payload.has(field))
+            {
                 return Err(AuthError::missing_claim(*name));
             }
         }
@@ -332,8 +360,8 @@ impl Rules {
             .unwrap_or(false);
         // A client-credentials grant: the client is its own subject (RFC 9068 §2.2).
         let client_credentials = payload
-            .str("client_id")
-            .is_some_and(|client| payload.str("sub").is_some_and(|sub| sub == client));
+            .str(self.client_id)
+            .is_some_and(|client| payload.str(self.sub).is_some_and(|sub| sub == client));
         let kind = if machine_class || client_credentials {
             TokenKind::Machine
         } else {
@@ -345,15 +373,15 @@ impl Rules {
         })
     }
 
-    fn check_audience(&self, payload: &Payload<'_, '_>, audience_claims: &[String]) -> Result<()> {
+    fn check_audience(&self, payload: &Payload<'_, '_>, audience_claims: &[Field]) -> Result<()> {
         let ok = if !self.audiences.is_empty() {
             // Usually just `aud`; Cognito access tokens name their client in `client_id`.
             audience_claims
                 .iter()
-                .any(|name| payload.holds(name, |aud| self.audiences.iter().any(|a| a == aud)))
+                .any(|&field| payload.holds(field, |aud| self.audiences.iter().any(|a| a == aud)))
         } else {
             // RFC 7519 §4.1.3: a token meant for some audience is not meant for us.
-            self.any_audience || !payload.has("aud")
+            self.any_audience || !payload.has(self.aud)
         };
         if ok {
             Ok(())
@@ -369,10 +397,11 @@ impl Rules {
     /// [`ErrorKind::MissingClaim`](crate::ErrorKind::MissingClaim) when no user-id claim is a
     /// non-empty string.
     pub(crate) fn identify(&self, payload: &Payload<'_, '_>, kind: TokenKind) -> Result<AuthUser> {
-        let mut user = self.claims.identify(payload).ok_or_else(|| {
-            AuthError::missing_claim(self.claims.user_id.first().cloned().unwrap_or_default())
-        })?;
-        user.client_id = payload.str("client_id").map(Into::into);
+        let mut user = self
+            .claims
+            .identify(payload)
+            .ok_or_else(|| AuthError::missing_claim(self.claims.user_id_claim()))?;
+        user.client_id = payload.str(self.client_id).map(Into::into);
         user.kind = kind;
         Ok(user)
     }
@@ -397,53 +426,89 @@ impl ClassRule {
 }
 
 /// The expected `iss`: a fixed string, or a template with one `{token.<claim>}` filled from
-/// the token itself (multi-tenant issuers).
+/// the token itself (multi-tenant issuers). `C` names a claim: its name while compiling, then
+/// its [`Field`].
 #[derive(Debug)]
-enum IssuerRule {
-    Exact(String),
+enum IssuerRule<C = Field> {
+    Exact {
+        issuer: String,
+        iss: C,
+    },
     PerToken {
         template: String,
         prefix: String,
-        claim: String,
         suffix: String,
+        iss: C,
+        /// The claim filling the template.
+        claim: C,
     },
 }
 
-impl IssuerRule {
+impl IssuerRule<String> {
     fn parse(issuer: &Issuer) -> Result<Self> {
+        let iss = "iss".to_owned();
         let Some((prefix, claim, suffix)) = issuer.split()? else {
-            return Ok(IssuerRule::Exact(issuer.as_str().to_owned()));
+            return Ok(IssuerRule::Exact {
+                issuer: issuer.as_str().to_owned(),
+                iss,
+            });
         };
         Ok(IssuerRule::PerToken {
             template: issuer.as_str().to_owned(),
             prefix: prefix.to_owned(),
-            claim: claim.to_owned(),
             suffix: suffix.to_owned(),
+            iss,
+            claim: claim.to_owned(),
         })
     }
 
+    /// The rule reading its claims through `fields`.
+    fn resolve(self, fields: &mut Fields) -> IssuerRule {
+        match self {
+            IssuerRule::Exact { issuer, iss } => IssuerRule::Exact {
+                issuer,
+                iss: fields.add_path(&iss),
+            },
+            IssuerRule::PerToken {
+                template,
+                prefix,
+                suffix,
+                iss,
+                claim,
+            } => IssuerRule::PerToken {
+                template,
+                prefix,
+                suffix,
+                iss: fields.add_path(&iss),
+                claim: fields.add_path(&claim),
+            },
+        }
+    }
+}
+
+impl IssuerRule {
     fn as_str(&self) -> &str {
         match self {
-            IssuerRule::Exact(issuer) => issuer,
+            IssuerRule::Exact { issuer, .. } => issuer,
             IssuerRule::PerToken { template, .. } => template,
         }
     }
 
     fn check(&self, payload: &Payload<'_, '_>) -> Result<()> {
-        let iss = payload.str("iss");
         let ok = match self {
-            IssuerRule::Exact(issuer) => iss.as_deref() == Some(issuer.as_str()),
+            IssuerRule::Exact { issuer, iss } => payload.str(*iss).as_deref() == Some(issuer),
             IssuerRule::PerToken {
                 prefix,
-                claim,
                 suffix,
+                iss,
+                claim,
                 ..
             } => {
                 // Only a plain identifier may be spliced into the issuer (no `/`, no `..`).
                 let value = payload
-                    .str(claim)
+                    .str(*claim)
                     .filter(|value| is_plain_identifier(value));
-                match (iss.as_deref(), value.as_deref()) {
+                match (payload.str(*iss).as_deref(), value.as_deref()) {
                     (Some(iss), Some(value)) => iss
                         .strip_prefix(prefix.as_str())
                         .and_then(|rest| rest.strip_suffix(suffix.as_str()))

@@ -2,14 +2,15 @@
 //! a bound access token minted by `TokenBuilder::dpop_bound`, verified by a `Verifier`, its
 //! `cnf` read with `Confirmation`, and a `DpopProof` checked by `DpopChecker`.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use jwks_auth::dpop::{
-    certificate_thumbprint, Confirmation, DpopChecker, DpopError, DpopRequest, NonceIssuer,
-    VerifiedProof,
+    certificate_thumbprint, Confirmation, DpopChecker, DpopError, DpopMode, DpopRequest,
+    NonceIssuer, ReplayStore, StoreError, StoreFuture, VerifiedProof,
 };
 use jwks_auth::testing::{DpopProof, TestKey, TestKeys};
-use jwks_auth::{Algorithm, KeyFamily, ManualClock, Provider, Verifier};
+use jwks_auth::{Algorithm, ErrorKind, KeyFamily, ManualClock, Provider, Verifier};
 use serde_json::json;
 
 const URL: &str = "https://api.example.com/x";
@@ -56,12 +57,8 @@ impl Setup {
         method: &str,
         url: &str,
     ) -> Result<VerifiedProof, DpopError> {
-        let user = self
-            .verifier
-            .verify(token)
-            .await
-            .expect("the token verifies");
-        let cnf = Confirmation::from_claim(user.claims.get("cnf").expect("a bound token"))?;
+        let claims = signed_claims(&self.verifier, token).await;
+        let cnf = Confirmation::from_claim(claims.get("cnf").expect("a bound token"))?;
         let mut request = DpopRequest::new(method, url).access_token(token);
         if let Some(jkt) = cnf.jkt() {
             request = request.cnf_jkt(jkt);
@@ -74,6 +71,15 @@ impl Setup {
     async fn get(&self, token: &str, proof: &str) -> Result<VerifiedProof, DpopError> {
         self.access(token, proof, "GET", URL).await
     }
+}
+
+/// The claims of a token whose signature verified. `Verifier::verify` refuses every bound
+/// token (RFC 9449 §7.2), so these building-block tests read the binding themselves.
+async fn signed_claims(verifier: &Verifier, token: &str) -> serde_json::Value {
+    let payload = jwks_auth::dangerous::verify_signature_only(verifier, token)
+        .await
+        .expect("the signature verifies");
+    serde_json::from_slice(&payload).unwrap()
 }
 
 fn proof_for(token: &str) -> DpopProof {
@@ -291,8 +297,8 @@ async fn a_proof_without_jti_is_refused() {
 async fn a_bound_token_without_a_proof_is_refused() {
     let s = setup();
     let token = s.bound_token();
-    let user = s.verifier.verify(&token).await.unwrap();
-    let cnf = Confirmation::from_claim(user.claims.get("cnf").unwrap()).unwrap();
+    let claims = signed_claims(&s.verifier, &token).await;
+    let cnf = Confirmation::from_claim(claims.get("cnf").unwrap()).unwrap();
     assert!(matches!(
         cnf.check(None, None),
         Err(DpopError::BindingMismatch("token requires a dpop proof"))
@@ -373,8 +379,8 @@ async fn a_certificate_bound_token_needs_the_same_certificate() {
         .token(Algorithm::ES256)
         .claim("cnf", json!({ "x5t#S256": certificate_thumbprint(cert) }))
         .sign();
-    let user = s.verifier.verify(&token).await.unwrap();
-    let cnf = Confirmation::from_claim(user.claims.get("cnf").unwrap()).unwrap();
+    let claims = signed_claims(&s.verifier, &token).await;
+    let cnf = Confirmation::from_claim(claims.get("cnf").unwrap()).unwrap();
     cnf.check(None, Some(cert)).unwrap();
     assert!(matches!(
         cnf.check(None, Some(b"another certificate")),
@@ -398,9 +404,9 @@ async fn a_token_bound_by_an_unsupported_cnf_method_is_refused() {
         .token(Algorithm::ES256)
         .claim("cnf", json!({ "jwk": client_key().public_jwk() }))
         .sign();
-    let user = s.verifier.verify(&token).await.unwrap();
+    let claims = signed_claims(&s.verifier, &token).await;
     assert!(matches!(
-        Confirmation::from_claim(user.claims.get("cnf").unwrap()),
+        Confirmation::from_claim(claims.get("cnf").unwrap()),
         Err(DpopError::BindingMismatch(
             "unsupported cnf confirmation method"
         ))
@@ -419,4 +425,304 @@ fn test_key_jkt_is_the_rfc_7638_thumbprint_of_its_public_jwk() {
         key.jkt(),
         TestKey::fixture(KeyFamily::P256, 0).unwrap().jkt()
     );
+}
+
+// --- The verifier's DPoP modes (`Verifier::verify_dpop`, RFC 9449 §7). ---
+
+fn dpop_verifier(keys: &TestKeys, mode: DpopMode) -> Verifier {
+    Verifier::builder(Provider::static_jwks(&keys.jwks_json()).unwrap())
+        .dpop(mode)
+        .build()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn verify_dpop_accepts_a_bound_token_with_its_proof() {
+    let keys = TestKeys::new();
+    let verifier = dpop_verifier(&keys, DpopMode::Allowed);
+    let token = keys
+        .token(Algorithm::RS256)
+        .sub("u1")
+        .dpop_bound(&client_key())
+        .sign();
+    let proof = proof_for(&token).sign();
+    let request = DpopRequest::new("GET", URL);
+    let user = verifier
+        .verify_dpop(&token, &[&proof], &request)
+        .await
+        .unwrap();
+    assert_eq!(user.id, "u1");
+}
+
+#[tokio::test]
+async fn verify_dpop_maps_each_failure_onto_its_kind() {
+    let keys = TestKeys::new();
+    let verifier = dpop_verifier(&keys, DpopMode::Allowed);
+    let token = keys
+        .token(Algorithm::RS256)
+        .dpop_bound(&client_key())
+        .sign();
+    let request = DpopRequest::new("GET", URL);
+    let proof = proof_for(&token).sign();
+    verifier
+        .verify_dpop(&token, &[&proof], &request)
+        .await
+        .unwrap();
+    let replay = verifier
+        .verify_dpop(&token, &[&proof], &request)
+        .await
+        .unwrap_err();
+    assert_eq!(
+        (replay.kind(), replay.status()),
+        (ErrorKind::DpopReplayed, 401)
+    );
+
+    let bad = proof_for(&token).method("POST").sign();
+    let err = verifier
+        .verify_dpop(&token, &[&bad], &request)
+        .await
+        .unwrap_err();
+    assert_eq!(
+        (err.kind(), err.status()),
+        (ErrorKind::InvalidDpopProof, 401)
+    );
+    assert_eq!(
+        err.to_string(),
+        "invalid dpop proof: htm does not match the request method"
+    );
+    assert!(!format!("{err} {err:?}").contains(&bad));
+
+    let err = verifier
+        .verify_dpop(&token, &[], &request)
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::InvalidDpopProof);
+
+    let other = TestKey::fixture(KeyFamily::P256, 0).unwrap();
+    let foreign = DpopProof::new(&other).url(URL).token(&token).sign();
+    let err = verifier
+        .verify_dpop(&token, &[&foreign], &request)
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::BindingMismatch);
+}
+
+#[tokio::test]
+async fn a_dpop_bound_token_sent_as_bearer_is_refused() {
+    let keys = TestKeys::new();
+    for mode in [DpopMode::Off, DpopMode::Allowed] {
+        let verifier = dpop_verifier(&keys, mode);
+        let token = keys
+            .token(Algorithm::RS256)
+            .dpop_bound(&client_key())
+            .sign();
+        let err = verifier.verify(&token).await.unwrap_err();
+        assert_eq!(
+            (err.kind(), err.status()),
+            (ErrorKind::BindingMismatch, 401)
+        );
+        let err = verifier
+            .verify_as::<serde_json::Value>(&token)
+            .await
+            .unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::BindingMismatch);
+    }
+}
+
+#[tokio::test]
+async fn a_certificate_bound_token_is_refused_by_plain_verify() {
+    let keys = TestKeys::new();
+    let verifier = dpop_verifier(&keys, DpopMode::Off);
+    let cert = b"fake DER client certificate";
+    let token = keys
+        .token(Algorithm::ES256)
+        .claim("cnf", json!({ "x5t#S256": certificate_thumbprint(cert) }))
+        .sign();
+    let err = verifier.verify(&token).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::BindingMismatch);
+    verifier
+        .verify_with_certificate(&token, cert)
+        .await
+        .unwrap();
+    let err = verifier
+        .verify_with_certificate(&token, b"another certificate")
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::BindingMismatch);
+    // An unbound token passes with any certificate.
+    let plain = keys.token(Algorithm::ES256).sign();
+    verifier
+        .verify_with_certificate(&plain, cert)
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn a_token_with_an_unsupported_cnf_is_refused_by_plain_verify() {
+    let keys = TestKeys::new();
+    let verifier = dpop_verifier(&keys, DpopMode::Off);
+    let token = keys
+        .token(Algorithm::ES256)
+        .claim("cnf", json!({ "kid": "k1" }))
+        .sign();
+    let err = verifier.verify(&token).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::BindingMismatch);
+}
+
+#[tokio::test]
+async fn verify_dpop_checks_a_certificate_binding_too() {
+    let keys = TestKeys::new();
+    let verifier = dpop_verifier(&keys, DpopMode::Allowed);
+    let cert = b"fake DER client certificate";
+    let token = keys
+        .token(Algorithm::RS256)
+        .claim(
+            "cnf",
+            json!({ "jkt": client_key().jkt(), "x5t#S256": certificate_thumbprint(cert) }),
+        )
+        .sign();
+    let proof = proof_for(&token).sign();
+    let request = DpopRequest::new("GET", URL);
+    let err = verifier
+        .verify_dpop(&token, &[&proof], &request)
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::BindingMismatch);
+    // The refused request did not use up the proof.
+    let with_cert = request.client_certificate(cert);
+    verifier
+        .verify_dpop(&token, &[&proof], &with_cert)
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn verify_dpop_refuses_an_unbound_token() {
+    let keys = TestKeys::new();
+    let verifier = dpop_verifier(&keys, DpopMode::Allowed);
+    let token = keys.token(Algorithm::RS256).sign();
+    let proof = proof_for(&token).sign();
+    let request = DpopRequest::new("GET", URL);
+    let err = verifier
+        .verify_dpop(&token, &[&proof], &request)
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::BindingMismatch);
+    // Allowed mode still takes it as a bearer token.
+    verifier.verify(&token).await.unwrap();
+}
+
+#[tokio::test]
+async fn dpop_off_refuses_verify_dpop_as_a_configuration_error() {
+    let keys = TestKeys::new();
+    let verifier = dpop_verifier(&keys, DpopMode::Off);
+    let token = keys
+        .token(Algorithm::RS256)
+        .dpop_bound(&client_key())
+        .sign();
+    let proof = proof_for(&token).sign();
+    let err = verifier
+        .verify_dpop(&token, &[&proof], &DpopRequest::new("GET", URL))
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Config);
+    assert!(verifier.dpop_checker().is_none());
+}
+
+#[tokio::test]
+async fn dpop_required_refuses_every_bearer_token() {
+    let keys = TestKeys::new();
+    let verifier = dpop_verifier(&keys, DpopMode::Required);
+    let err = verifier
+        .verify(&keys.token(Algorithm::RS256).sign())
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::InvalidDpopProof);
+    let token = keys
+        .token(Algorithm::RS256)
+        .dpop_bound(&client_key())
+        .sign();
+    let proof = proof_for(&token).sign();
+    verifier
+        .verify_dpop(&token, &[&proof], &DpopRequest::new("GET", URL))
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn verify_dpop_asks_for_a_nonce_when_nonces_are_on() {
+    let keys = TestKeys::new();
+    let issuer = NonceIssuer::with_secret(&[5; 32], Duration::from_secs(60)).unwrap();
+    let verifier = Verifier::builder(Provider::static_jwks(&keys.jwks_json()).unwrap())
+        .dpop(DpopMode::Allowed)
+        .dpop_nonces(issuer)
+        .dpop_iat_window(Duration::from_secs(30))
+        .dpop_algorithms([Algorithm::ES256])
+        .build()
+        .unwrap();
+    let token = keys
+        .token(Algorithm::RS256)
+        .dpop_bound(&client_key())
+        .sign();
+    let request = DpopRequest::new("GET", URL);
+    let err = verifier
+        .verify_dpop(&token, &[&proof_for(&token).sign()], &request)
+        .await
+        .unwrap_err();
+    assert_eq!((err.kind(), err.status()), (ErrorKind::UseDpopNonce, 401));
+    let nonce = verifier.dpop_checker().unwrap().current_nonce().unwrap();
+    let proof = proof_for(&token).nonce(&nonce).sign();
+    verifier
+        .verify_dpop(&token, &[&proof], &request)
+        .await
+        .unwrap();
+    assert_eq!(
+        verifier.dpop_checker().unwrap().algorithms(),
+        [Algorithm::ES256]
+    );
+}
+
+#[derive(Debug)]
+struct DownStore;
+
+impl ReplayStore for DownStore {
+    fn check_and_remember(&self, _id: &str, _until: Duration) -> StoreFuture<'_> {
+        Box::pin(std::future::ready(Err(StoreError::new(
+            "connection refused",
+        ))))
+    }
+}
+
+#[tokio::test]
+async fn an_unavailable_replay_store_is_a_503() {
+    let keys = TestKeys::new();
+    let verifier = Verifier::builder(Provider::static_jwks(&keys.jwks_json()).unwrap())
+        .dpop(DpopMode::Allowed)
+        .dpop_replay_store(Arc::new(DownStore))
+        .build()
+        .unwrap();
+    let token = keys
+        .token(Algorithm::RS256)
+        .dpop_bound(&client_key())
+        .sign();
+    let proof = proof_for(&token).sign();
+    let err = verifier
+        .verify_dpop(&token, &[&proof], &DpopRequest::new("GET", URL))
+        .await
+        .unwrap_err();
+    assert_eq!(
+        (err.kind(), err.status()),
+        (ErrorKind::ReplayStoreUnavailable, 503)
+    );
+}
+
+#[test]
+fn a_bad_dpop_setting_is_a_configuration_error() {
+    let keys = TestKeys::new();
+    let err = Verifier::builder(Provider::static_jwks(&keys.jwks_json()).unwrap())
+        .dpop(DpopMode::Allowed)
+        .dpop_algorithms([Algorithm::HS256])
+        .build()
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Config);
 }

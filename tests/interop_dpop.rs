@@ -15,8 +15,10 @@ mod support;
 
 use std::sync::OnceLock;
 
-use jwks_auth::dpop::{jwk_thumbprint, Confirmation, DpopChecker, DpopError, DpopRequest};
-use jwks_auth::{Provider, Verifier};
+use jwks_auth::dpop::{
+    jwk_thumbprint, Confirmation, DpopChecker, DpopError, DpopMode, DpopRequest,
+};
+use jwks_auth::{AuthError, AuthUser, ErrorKind, ManualClock, Provider, Verifier};
 use serde_json::Value;
 use support::node::{NodeProject, NodeServer};
 
@@ -181,11 +183,22 @@ fn server() -> &'static NodeServer {
 #[tokio::test]
 async fn a_dpop_bound_token_from_oidc_provider_is_accepted_only_with_its_proof() {
     let issuer = server().url();
-    let verifier = Verifier::builder(Provider::oidc(issuer).expect("issuer is a URL"))
-        .audience(API)
-        .build()
-        .expect("verifier");
-    let checker = DpopChecker::builder().build().unwrap();
+    let build = |clock: Option<ManualClock>| {
+        let mut builder = Verifier::builder(Provider::oidc(issuer).expect("issuer is a URL"))
+            .audience(API)
+            .dpop(DpopMode::Allowed);
+        if let Some(clock) = clock {
+            builder = builder.clock(clock);
+        }
+        builder.build().expect("verifier")
+    };
+    let verifier = build(None);
+    // Two minutes ahead: a fresh proof's iat is outside the ±60 s window.
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let later = build(Some(ManualClock::at_unix(now + 120)));
     for alg in ["ES256", "EdDSA"] {
         let out = PROJECT.run(
             "token.mjs",
@@ -205,71 +218,93 @@ async fn a_dpop_bound_token_from_oidc_provider_is_accepted_only_with_its_proof()
         let token = out["access_token"].as_str().expect("access_token");
         let key = out["key"].to_string();
 
-        let user = verifier
-            .verify(token)
-            .await
-            .unwrap_or_else(|e| panic!("{alg}: {e}"));
-        let cnf = Confirmation::from_claim(user.claims.get("cnf").expect("cnf")).unwrap();
-        let jkt = cnf.jkt().expect("cnf.jkt");
         // Sent as a plain bearer token (no proof), the bound token is refused.
-        assert!(
-            matches!(cnf.check(None, None), Err(DpopError::BindingMismatch(_))),
-            "{alg}"
-        );
+        let err = verifier.verify(token).await.unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::BindingMismatch, "{alg}: {err}");
 
-        let proof = |htm: &str, htu: &str, key: Option<&str>| {
-            let mut args = vec!["--alg", alg, "--htm", htm, "--htu", htu, "--ath", token];
+        let proof = |htm: &str, htu: &str, ath: &str, key: Option<&str>| {
+            let mut args = vec!["--alg", alg, "--htm", htm, "--htu", htu, "--ath", ath];
             if let Some(key) = key {
                 args.extend(["--key", key]);
             }
             let out: Value = serde_json::from_str(&PROJECT.run("proof.mjs", &args)).unwrap();
             out["proof"].as_str().unwrap().to_owned()
         };
-        let request = DpopRequest::new("GET", HTU)
-            .access_token(token)
-            .cnf_jkt(jkt);
+        let request = DpopRequest::new("GET", HTU);
+        let kind = |result: Result<AuthUser, AuthError>| result.map(|_| ()).map_err(|e| e.kind());
 
-        let fresh = proof("GET", HTU, Some(&key));
-        let verified = checker
-            .check(&[&fresh], &request)
+        let fresh = proof("GET", HTU, token, Some(&key));
+        let user = verifier
+            .verify_dpop(token, &[&fresh], &request)
             .await
             .unwrap_or_else(|e| panic!("{alg}: {e}"));
-        cnf.check(Some(verified.jkt()), None).unwrap();
-        assert!(
-            matches!(
-                checker.check(&[&fresh], &request).await,
-                Err(DpopError::Replayed)
-            ),
+        let cnf = Confirmation::from_claim(user.claims.get("cnf").expect("cnf")).unwrap();
+        assert!(cnf.jkt().is_some(), "{alg}");
+        assert_eq!(
+            kind(verifier.verify_dpop(token, &[&fresh], &request).await),
+            Err(ErrorKind::DpopReplayed),
             "{alg}: replay"
         );
 
-        let wrong_htm = proof("POST", HTU, Some(&key));
-        assert!(
-            matches!(
-                checker.check(&[&wrong_htm], &request).await,
-                Err(DpopError::InvalidProof(
-                    "htm does not match the request method"
-                ))
+        let wrong_htm = proof("POST", HTU, token, Some(&key));
+        let err = verifier
+            .verify_dpop(token, &[&wrong_htm], &request)
+            .await
+            .unwrap_err();
+        assert_eq!(
+            (err.kind(), err.detail()),
+            (
+                ErrorKind::InvalidDpopProof,
+                Some("htm does not match the request method")
             ),
             "{alg}"
         );
-        let wrong_htu = proof("GET", "https://api.example.test/other", Some(&key));
-        assert!(
-            matches!(
-                checker.check(&[&wrong_htu], &request).await,
-                Err(DpopError::InvalidProof(
-                    "htu does not match the request url"
-                ))
+        let wrong_htu = proof("GET", "https://api.example.test/other", token, Some(&key));
+        let err = verifier
+            .verify_dpop(token, &[&wrong_htu], &request)
+            .await
+            .unwrap_err();
+        assert_eq!(
+            (err.kind(), err.detail()),
+            (
+                ErrorKind::InvalidDpopProof,
+                Some("htu does not match the request url")
             ),
             "{alg}"
         );
-        let other_key = proof("GET", HTU, None);
-        assert!(
-            matches!(
-                checker.check(&[&other_key], &request).await,
-                Err(DpopError::BindingMismatch(
-                    "proof key does not match cnf jkt"
-                ))
+        let wrong_ath = proof("GET", HTU, "another-access-token", Some(&key));
+        let err = verifier
+            .verify_dpop(token, &[&wrong_ath], &request)
+            .await
+            .unwrap_err();
+        assert_eq!(
+            (err.kind(), err.detail()),
+            (
+                ErrorKind::InvalidDpopProof,
+                Some("ath does not match the access token")
+            ),
+            "{alg}"
+        );
+        let stale = proof("GET", HTU, token, Some(&key));
+        let err = later
+            .verify_dpop(token, &[&stale], &request)
+            .await
+            .unwrap_err();
+        assert_eq!(
+            (err.kind(), err.detail()),
+            (ErrorKind::InvalidDpopProof, Some("proof iat is too old")),
+            "{alg}"
+        );
+        let other_key = proof("GET", HTU, token, None);
+        let err = verifier
+            .verify_dpop(token, &[&other_key], &request)
+            .await
+            .unwrap_err();
+        assert_eq!(
+            (err.kind(), err.detail()),
+            (
+                ErrorKind::BindingMismatch,
+                Some("proof key does not match cnf jkt")
             ),
             "{alg}"
         );

@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use clap::builder::PossibleValuesParser;
 use clap::{ArgGroup, Args};
+use jwks_auth::dpop::{DpopMode, DpopRequest};
 use jwks_auth::{dangerous, Algorithm, ManualClock, Provider, TokenType, Verifier};
 use serde_json::Value;
 
@@ -85,6 +86,27 @@ pub struct VerifyArgs {
     #[arg(long)]
     allow_http: bool,
 
+    /// Verify a DPoP-bound token (RFC 9449) with this proof (the request's `DPoP` header);
+    /// needs --method and --url. Without it, a token with a `cnf` claim is refused.
+    #[arg(long, value_name = "PROOF", requires_all = ["method", "url"], help_heading = "DPoP")]
+    dpop_proof: Option<String>,
+    /// The HTTP method of the request the proof was made for, e.g. GET.
+    #[arg(
+        long,
+        value_name = "METHOD",
+        requires = "dpop_proof",
+        help_heading = "DPoP"
+    )]
+    method: Option<String>,
+    /// The absolute URL of the request the proof was made for.
+    #[arg(
+        long,
+        value_name = "URL",
+        requires = "dpop_proof",
+        help_heading = "DPoP"
+    )]
+    url: Option<String>,
+
     /// The token, or `-` to read it from stdin.
     #[arg(value_name = "TOKEN | -")]
     token: String,
@@ -107,7 +129,14 @@ pub fn parse_algorithm(name: &str) -> Result<Algorithm, String> {
 pub fn run(args: VerifyArgs) -> Result<(), Failure> {
     let verifier = build_verifier(&args)?;
     let token = token_input::read(&args.token)?;
-    let user = runtime()?.block_on(verifier.verify(&token))?;
+    let user = match (&args.dpop_proof, &args.method, &args.url) {
+        (Some(proof), Some(method), Some(url)) => {
+            let request = DpopRequest::new(method, url);
+            let proofs = [proof.trim()];
+            runtime()?.block_on(verifier.verify_dpop(&token, &proofs, &request))?
+        }
+        _ => runtime()?.block_on(verifier.verify(&token))?,
+    };
     let decoded = dangerous::decode_unverified(&token)?;
     // Written by hand to keep the documented member order (serde_json sorts map keys).
     println!(
@@ -149,6 +178,9 @@ fn build_verifier(args: &VerifyArgs) -> Result<Verifier, Failure> {
     }
     if let Some(secs) = args.at {
         builder = builder.clock(ManualClock::at_unix(secs));
+    }
+    if args.dpop_proof.is_some() {
+        builder = builder.dpop(DpopMode::Allowed);
     }
     let verifier = builder.build().map_err(|e| name_the_http_flag(e.into()))?;
     if bare_key_source {

@@ -1364,3 +1364,64 @@ fn inspect_shows_the_token_kind() {
         "{stdout}"
     );
 }
+
+// ---------------------------------------------------------------------------------------
+// verify --dpop-proof
+
+#[test]
+fn verify_with_a_dpop_proof_accepts_a_bound_token() {
+    use jwks_auth::testing::{DpopProof, TestKey};
+    let jwks = test_jwks_file("dpop.json");
+    let client = TestKey::fixture(jwks_auth::KeyFamily::P256, 1).unwrap();
+    let token = TestKeys::new()
+        .token(Algorithm::ES256)
+        .sub("user_1")
+        .dpop_bound(&client)
+        .sign();
+    let url = "https://api.example.com/notes";
+    let proof = DpopProof::new(&client)
+        .method("GET")
+        .url(url)
+        .token(&token)
+        .sign();
+    let output = jwks_auth()
+        .args(["verify", "--jwks-file"])
+        .arg(&jwks)
+        .args(["--dpop-proof", &proof, "--method", "GET", "--url", url])
+        .arg(&token)
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(0), "{output:?}");
+    assert_eq!(stdout_json(&output)["user_id"], "user_1");
+
+    // Another method, the bound token without a proof: refused, the proof never printed.
+    let mut cmd = jwks_auth();
+    cmd.args(["verify", "--jwks-file"])
+        .arg(&jwks)
+        .args(["--dpop-proof", &proof, "--method", "POST", "--url", url])
+        .arg(&token);
+    assert_rejected(
+        cmd,
+        "invalid-dpop-proof",
+        "invalid dpop proof: htm does not match the request method",
+    );
+    let mut cmd = jwks_auth();
+    cmd.args(["verify", "--jwks-file"]).arg(&jwks).arg(&token);
+    assert_rejected(
+        cmd,
+        "binding-mismatch",
+        "token binding mismatch: token requires a dpop proof",
+    );
+}
+
+#[test]
+fn dpop_proof_needs_method_and_url() {
+    let jwks = test_jwks_file("dpop-usage.json");
+    let output = jwks_auth()
+        .args(["verify", "--jwks-file"])
+        .arg(&jwks)
+        .args(["--dpop-proof", "a.b.c", "--method", "GET", "a.b.c"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2), "{output:?}");
+}

@@ -8,6 +8,7 @@ use ::axum::extract::Request;
 use ::axum::response::{IntoResponse, Response};
 use tower::{Layer, Service};
 
+use super::dpop::{self, Origin};
 use super::extract::user_from_parts;
 use super::future::ResponseFuture;
 use super::response::{AuthConfig, AuthRejection, RejectionResponse};
@@ -49,6 +50,7 @@ struct Shared {
     config: AuthConfig,
     public_paths: Vec<String>,
     public_prefixes: Vec<String>,
+    origin: Origin,
 }
 
 impl AuthLayer {
@@ -60,6 +62,7 @@ impl AuthLayer {
                 config: AuthConfig::default(),
                 public_paths: Vec::new(),
                 public_prefixes: Vec::new(),
+                origin: Origin::default(),
             }),
         }
     }
@@ -72,6 +75,7 @@ impl AuthLayer {
                 config: self.shared.config.clone(),
                 public_paths: self.shared.public_paths.clone(),
                 public_prefixes: self.shared.public_prefixes.clone(),
+                origin: self.shared.origin.clone(),
             });
         }
         Arc::get_mut(&mut self.shared).expect("unique after the copy")
@@ -103,6 +107,28 @@ impl AuthLayer {
         self
     }
 
+    /// The origin clients reach this service at (`https://api.example.com`, optionally
+    /// with a path prefix a proxy strips), for the URL a DPoP proof's `htu` must match.
+    /// Default: none; the URL is then built from the request's own absolute URI or its
+    /// `Host` header with `http`. An origin that is not an absolute `http(s)` URL makes
+    /// every DPoP request a 500.
+    ///
+    /// The layer sees the path below any `Router::nest` prefix: apply it to the outer
+    /// router (or include the prefix here).
+    pub fn external_origin(mut self, origin: impl Into<String>) -> Self {
+        self.shared_mut().origin.external = Some(origin.into());
+        self
+    }
+
+    /// Build the DPoP request URL from `Forwarded` (RFC 7239) or `X-Forwarded-Proto` +
+    /// `X-Forwarded-Host` when no [`external_origin`](Self::external_origin) is set. Only
+    /// behind a proxy that sets these headers itself: a client can send them too. Default:
+    /// off.
+    pub fn trust_forwarded_headers(mut self, trust: bool) -> Self {
+        self.shared_mut().origin.trust_forwarded = trust;
+        self
+    }
+
     /// Replaces the rejection body here and in the extractors and guards behind the layer.
     /// Default: [`JsonRejection`](super::JsonRejection).
     pub fn rejection_response(mut self, responder: impl RejectionResponse) -> Self {
@@ -113,6 +139,34 @@ impl AuthLayer {
 }
 
 impl Shared {
+    /// The user of a request with `Authorization: DPoP`, when the verifier takes proofs;
+    /// `None` for every other request.
+    async fn dpop_user(
+        &self,
+        parts: &::axum::http::request::Parts,
+    ) -> Option<Result<crate::AuthUser, AuthRejection>> {
+        self.verifier.dpop_checker()?;
+        let token = dpop::dpop_token(&parts.headers)?;
+        let challenge = dpop::challenge(&self.verifier, true)?;
+        let refuse = |error| {
+            AuthRejection::from_verify_error(error, &self.config).with_dpop(challenge.clone())
+        };
+        let Some(url) = self.origin.request_url(parts) else {
+            let error = crate::AuthError::from(crate::dpop::DpopError::InvalidRequest(
+                "request url has no host",
+            ));
+            return Some(Err(refuse(error)));
+        };
+        let proofs = dpop::proof_headers(&parts.headers);
+        let request = crate::dpop::DpopRequest::new(parts.method.as_str(), &url);
+        Some(
+            self.verifier
+                .verify_dpop(token, &proofs, &request)
+                .await
+                .map_err(refuse),
+        )
+    }
+
     fn is_public(&self, path: &str) -> bool {
         self.public_paths.iter().any(|p| p == path)
             || self.public_prefixes.iter().any(|prefix| {
@@ -184,17 +238,40 @@ where
             let (mut parts, body) = request.into_parts();
             parts.extensions.insert(shared.verifier.clone());
             parts.extensions.insert(shared.config.clone());
+            let challenge = dpop::challenge(&shared.verifier, false);
             if !public {
-                match user_from_parts(&mut parts, &()).await {
-                    Ok(Some(_)) => {}
-                    Ok(None) => {
-                        return Ok(AuthRejection::missing_token(&shared.config).into_response())
+                let refused = match shared.dpop_user(&parts).await {
+                    Some(Ok(user)) => {
+                        parts.extensions.insert(user);
+                        None
                     }
-                    Err(rejection) => return Ok(rejection.into_response()),
+                    Some(Err(rejection)) => Some(rejection),
+                    None => match user_from_parts(&mut parts, &()).await {
+                        Ok(Some(_)) => None,
+                        Ok(None) => Some(AuthRejection::missing_token(&shared.config)),
+                        Err(rejection) => Some(rejection),
+                    },
+                };
+                if let Some(rejection) = refused {
+                    let rejection = match &challenge {
+                        Some(challenge) if !rejection.has_dpop() => {
+                            rejection.with_dpop(challenge.clone())
+                        }
+                        _ => rejection,
+                    };
+                    return Ok(rejection.into_response());
                 }
             }
-            let response = inner.call(Request::from_parts(parts, body)).await?;
-            Ok(response.into_response())
+            let mut response = inner
+                .call(Request::from_parts(parts, body))
+                .await?
+                .into_response();
+            if let Some(nonce) = challenge.and_then(|challenge| challenge.nonce) {
+                if let Ok(value) = ::axum::http::HeaderValue::from_str(&nonce) {
+                    response.headers_mut().insert("dpop-nonce", value);
+                }
+            }
+            Ok(response)
         })
     }
 }

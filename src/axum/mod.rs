@@ -78,6 +78,7 @@
 //! # Ok(()) }
 //! ```
 
+mod dpop;
 mod extract;
 mod future;
 mod guard;

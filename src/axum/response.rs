@@ -25,6 +25,13 @@ use crate::{AuthError, ErrorKind};
 /// | `InsufficientScope` | 403 | `Bearer realm="api", error="insufficient_scope"[, scope="…"]` | `insufficient_scope` |
 /// | `KeysUnavailable` | 503 + `Retry-After` | none | `temporarily_unavailable` |
 /// | `Misconfigured` | 500 | none | `server_error` |
+/// | `InvalidDpopProof` | 401 | `DPoP algs="…", error="invalid_dpop_proof"` | `invalid_dpop_proof` |
+/// | `UseDpopNonce` | 401 + `DPoP-Nonce` | `DPoP algs="…", error="use_dpop_nonce"` | `use_dpop_nonce` |
+///
+/// When the verifier takes DPoP proofs, every 401 also carries a `DPoP algs="…"` challenge
+/// (RFC 9449 §7.1), with the error code for a request that used the `DPoP` scheme; in
+/// [`DpopMode::Required`](crate::dpop::DpopMode::Required) the `Bearer` challenge is left
+/// out. A failed replay store answers like `KeysUnavailable` (503 + `Retry-After`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum RejectionKind {
@@ -46,6 +53,11 @@ pub enum RejectionKind {
     /// The server is misconfigured (no verifier reachable, a guard naming a missing path
     /// parameter, an invalid verifier setup).
     Misconfigured,
+    /// A DPoP proof is missing, invalid or replayed (RFC 9449 `invalid_dpop_proof`).
+    InvalidDpopProof,
+    /// The DPoP proof lacks the server's current nonce (RFC 9449 `use_dpop_nonce`); the
+    /// response carries a fresh `DPoP-Nonce`.
+    UseDpopNonce,
 }
 
 impl RejectionKind {
@@ -54,7 +66,9 @@ impl RejectionKind {
         match self {
             RejectionKind::MissingToken
             | RejectionKind::UnsupportedScheme
-            | RejectionKind::InvalidToken => StatusCode::UNAUTHORIZED,
+            | RejectionKind::InvalidToken
+            | RejectionKind::InvalidDpopProof
+            | RejectionKind::UseDpopNonce => StatusCode::UNAUTHORIZED,
             RejectionKind::MalformedRequest => StatusCode::BAD_REQUEST,
             RejectionKind::InsufficientScope => StatusCode::FORBIDDEN,
             RejectionKind::KeysUnavailable => StatusCode::SERVICE_UNAVAILABLE,
@@ -71,6 +85,8 @@ impl RejectionKind {
             RejectionKind::InsufficientScope => "insufficient_scope",
             RejectionKind::KeysUnavailable => "temporarily_unavailable",
             RejectionKind::Misconfigured => "server_error",
+            RejectionKind::InvalidDpopProof => "invalid_dpop_proof",
+            RejectionKind::UseDpopNonce => "use_dpop_nonce",
         }
     }
 
@@ -80,6 +96,8 @@ impl RejectionKind {
             RejectionKind::MalformedRequest => Some("invalid_request"),
             RejectionKind::InvalidToken => Some("invalid_token"),
             RejectionKind::InsufficientScope => Some("insufficient_scope"),
+            RejectionKind::InvalidDpopProof => Some("invalid_dpop_proof"),
+            RejectionKind::UseDpopNonce => Some("use_dpop_nonce"),
             _ => None,
         }
     }
@@ -93,6 +111,8 @@ impl RejectionKind {
             RejectionKind::InsufficientScope => "insufficient scope",
             RejectionKind::KeysUnavailable => "signing keys unavailable",
             RejectionKind::Misconfigured => "authentication is misconfigured",
+            RejectionKind::InvalidDpopProof => "invalid dpop proof",
+            RejectionKind::UseDpopNonce => "dpop nonce required",
         }
     }
 }
@@ -110,6 +130,20 @@ pub struct AuthRejection {
     error: AuthError,
     scope: Option<String>,
     config: AuthConfig,
+    dpop: Option<DpopChallenge>,
+}
+
+/// What a verifier taking DPoP proofs adds to a rejection: the `DPoP` challenge.
+#[derive(Debug, Clone)]
+pub(crate) struct DpopChallenge {
+    /// Space-separated proof algorithms.
+    pub(crate) algs: String,
+    /// The current server nonce, when nonces are on.
+    pub(crate) nonce: Option<String>,
+    /// The request used the `DPoP` scheme (its errors go into the DPoP challenge).
+    pub(crate) used_dpop: bool,
+    /// DPoP is required: no `Bearer` challenge.
+    pub(crate) required: bool,
 }
 
 impl AuthRejection {
@@ -119,7 +153,40 @@ impl AuthRejection {
             error,
             scope: None,
             config: config.clone(),
+            dpop: None,
         }
+    }
+
+    /// Whether the `DPoP` challenge is set.
+    pub(crate) fn has_dpop(&self) -> bool {
+        self.dpop.is_some()
+    }
+
+    /// Adds the `DPoP` challenge of a verifier that takes proofs.
+    pub(crate) fn with_dpop(mut self, challenge: DpopChallenge) -> Self {
+        self.dpop = Some(challenge);
+        self
+    }
+
+    /// The `DPoP` challenge (RFC 9449 §7.1), when the verifier takes DPoP proofs and this
+    /// is a 401, e.g. `DPoP algs="ES256 EdDSA", error="invalid_dpop_proof"`.
+    pub fn dpop_challenge(&self) -> Option<HeaderValue> {
+        let dpop = self.dpop.as_ref()?;
+        if self.status() != StatusCode::UNAUTHORIZED {
+            return None;
+        }
+        let mut value = format!("DPoP algs=\"{}\"", quoted(&dpop.algs));
+        let error = match self.kind {
+            RejectionKind::InvalidDpopProof | RejectionKind::UseDpopNonce => {
+                self.kind.challenge_error()
+            }
+            RejectionKind::InvalidToken if dpop.used_dpop || dpop.required => Some("invalid_token"),
+            _ => None,
+        };
+        if let Some(error) = error {
+            value.push_str(&format!(", error=\"{error}\""));
+        }
+        HeaderValue::from_str(&value).ok()
     }
 
     /// The rejection for a failed [`Verifier::verify`](crate::Verifier::verify), logged
@@ -130,6 +197,11 @@ impl AuthRejection {
             ErrorKind::Config => RejectionKind::Misconfigured,
             ErrorKind::Forbidden => RejectionKind::InsufficientScope,
             ErrorKind::MissingToken => RejectionKind::MissingToken,
+            ErrorKind::InvalidDpopProof | ErrorKind::DpopReplayed => {
+                RejectionKind::InvalidDpopProof
+            }
+            ErrorKind::UseDpopNonce => RejectionKind::UseDpopNonce,
+            ErrorKind::ReplayStoreUnavailable => RejectionKind::KeysUnavailable,
             _ => RejectionKind::InvalidToken,
         };
         match kind {
@@ -185,6 +257,20 @@ impl AuthRejection {
             RejectionKind::KeysUnavailable | RejectionKind::Misconfigured
         ) {
             return None;
+        }
+        if let Some(dpop) = &self.dpop {
+            if dpop.required {
+                return None;
+            }
+            if matches!(
+                self.kind,
+                RejectionKind::InvalidDpopProof | RejectionKind::UseDpopNonce
+            ) || (dpop.used_dpop && self.kind == RejectionKind::InvalidToken)
+            {
+                // The error belongs to the DPoP challenge; Bearer is offered without one.
+                let value = format!("Bearer realm=\"{}\"", quoted(self.realm()));
+                return HeaderValue::from_str(&value).ok();
+            }
         }
         let mut value = format!("Bearer realm=\"{}\"", quoted(self.realm()));
         if let Some(error) = self.kind.challenge_error() {
@@ -265,6 +351,14 @@ impl IntoResponse for AuthRejection {
         let headers = response.headers_mut();
         if let Some(challenge) = self.www_authenticate() {
             headers.insert(header::WWW_AUTHENTICATE, challenge);
+        }
+        if let Some(challenge) = self.dpop_challenge() {
+            headers.append(header::WWW_AUTHENTICATE, challenge);
+        }
+        if let Some(nonce) = self.dpop.as_ref().and_then(|dpop| dpop.nonce.as_deref()) {
+            if let Ok(value) = HeaderValue::from_str(nonce) {
+                headers.insert("dpop-nonce", value);
+            }
         }
         if let Some(secs) = self.retry_after_secs() {
             headers.insert(header::RETRY_AFTER, HeaderValue::from(secs));

@@ -68,6 +68,12 @@
 //!   private or symmetric member (`d`, `p`, `q`, `dp`, `dq`, `qi`, `oth`, `k`) is refused.
 //! * **Errors** never contain the proof, the token, or an expected value.
 
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::algorithm::Algorithm;
+use crate::clock::Clock;
+
 mod htu;
 mod nonce;
 mod proof;
@@ -83,6 +89,59 @@ pub use replay::{InMemoryReplayStore, ReplayStore, StoreError, StoreFuture};
 pub use thumbprint::{
     certificate_thumbprint, check_certificate_binding, jwk_thumbprint, Confirmation,
 };
+
+/// Whether a [`Verifier`](crate::Verifier) takes DPoP proofs
+/// ([`VerifierBuilder::dpop`](crate::VerifierBuilder::dpop)).
+///
+/// In every mode, a token carrying a `cnf` claim is refused by
+/// [`Verifier::verify`](crate::Verifier::verify): a bound token is never a bearer token (RFC
+/// 9449 §7.2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum DpopMode {
+    /// No DPoP: [`Verifier::verify_dpop`](crate::Verifier::verify_dpop) refuses to work
+    /// (a configuration error). The default.
+    #[default]
+    Off,
+    /// Bearer tokens through `verify`, DPoP-bound tokens with their proof through
+    /// `verify_dpop`.
+    Allowed,
+    /// Only DPoP-bound tokens with a proof: `verify` refuses every token.
+    Required,
+}
+
+/// The DPoP settings a [`VerifierBuilder`](crate::VerifierBuilder) collects.
+#[derive(Debug, Default)]
+pub(crate) struct DpopSettings {
+    pub(crate) mode: DpopMode,
+    pub(crate) store: Option<Arc<dyn ReplayStore>>,
+    pub(crate) iat_window: Option<Duration>,
+    pub(crate) nonces: Option<NonceIssuer>,
+    pub(crate) algorithms: Option<Vec<Algorithm>>,
+}
+
+impl DpopSettings {
+    /// The checker for the mode, on the verifier's clock; `None` when DPoP is off.
+    pub(crate) fn build(self, clock: Arc<dyn Clock>) -> Result<Option<DpopChecker>, DpopError> {
+        if self.mode == DpopMode::Off {
+            return Ok(None);
+        }
+        let mut builder = DpopChecker::builder().clock_arc(clock);
+        if let Some(store) = self.store {
+            builder = builder.shared_replay_store(store);
+        }
+        if let Some(window) = self.iat_window {
+            builder = builder.iat_window(window);
+        }
+        if let Some(nonces) = self.nonces {
+            builder = builder.nonces(nonces);
+        }
+        if let Some(algorithms) = self.algorithms {
+            builder = builder.algorithms(algorithms);
+        }
+        builder.build().map(Some)
+    }
+}
 
 /// Why a proof or a binding was refused.
 ///

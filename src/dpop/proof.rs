@@ -5,8 +5,6 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use base64::Engine as _;
 use serde::de::IgnoredAny;
 use serde::{Deserialize, Deserializer};
 use serde_json::{Map, Number, Value};
@@ -17,6 +15,7 @@ use super::thumbprint::{jwk_thumbprint, sha256_b64};
 use super::{htu, DpopError};
 use crate::algorithm::{Algorithm, KeyFamily};
 use crate::clock::{Clock, SystemClock};
+use crate::jws;
 
 /// Longest proof accepted, in bytes (an RSA-4096 `jwk` header fits with room to spare).
 pub const MAX_PROOF_BYTES: usize = 8 * 1024;
@@ -24,7 +23,6 @@ pub const MAX_PROOF_BYTES: usize = 8 * 1024;
 pub const MAX_JTI_BYTES: usize = 256;
 const MAX_HEADER_BYTES: usize = 4 * 1024;
 const MAX_PAYLOAD_BYTES: usize = 4 * 1024;
-const MAX_SIGNATURE_BYTES: usize = 1024;
 /// JWK members that only a private or symmetric key has (RFC 7518 §6.2.2, §6.3.2, §6.4).
 const PRIVATE_MEMBERS: [&str; 8] = ["d", "p", "q", "dp", "dq", "qi", "oth", "k"];
 const MAX_IAT_WINDOW: Duration = Duration::from_secs(3600);
@@ -54,6 +52,7 @@ pub struct DpopRequest<'a> {
     url: &'a str,
     access_token: Option<&'a str>,
     cnf_jkt: Option<&'a str>,
+    client_certificate: Option<&'a [u8]>,
 }
 
 impl fmt::Debug for DpopRequest<'_> {
@@ -63,6 +62,10 @@ impl fmt::Debug for DpopRequest<'_> {
             .field("method", &self.method)
             .field("access_token", &self.access_token.map(|_| "<redacted>"))
             .field("cnf_jkt", &self.cnf_jkt)
+            .field(
+                "client_certificate",
+                &self.client_certificate.map(|_| "<present>"),
+            )
             .finish_non_exhaustive()
     }
 }
@@ -76,6 +79,7 @@ impl<'a> DpopRequest<'a> {
             url,
             access_token: None,
             cnf_jkt: None,
+            client_certificate: None,
         }
     }
 
@@ -86,6 +90,20 @@ impl<'a> DpopRequest<'a> {
     pub fn access_token(mut self, token: &'a str) -> Self {
         self.access_token = Some(token);
         self
+    }
+
+    /// The DER client certificate of the mutual-TLS connection the request came over, for
+    /// tokens that are also certificate-bound (`cnf["x5t#S256"]`, RFC 8705). Read by
+    /// [`Verifier::verify_dpop`](crate::Verifier::verify_dpop). Default: none.
+    #[must_use]
+    pub fn client_certificate(mut self, cert_der: &'a [u8]) -> Self {
+        self.client_certificate = Some(cert_der);
+        self
+    }
+
+    /// The client certificate set with [`client_certificate`](Self::client_certificate).
+    pub fn certificate(&self) -> Option<&'a [u8]> {
+        self.client_certificate
     }
 
     /// The access token's `cnf.jkt`, which must equal the proof key's thumbprint. Default:
@@ -175,6 +193,13 @@ impl DpopCheckerBuilder {
         self
     }
 
+    /// Where proof ids are remembered, shared with others (e.g. every verifier of a
+    /// process).
+    pub fn shared_replay_store(mut self, store: Arc<dyn ReplayStore>) -> Self {
+        self.store = Some(store);
+        self
+    }
+
     /// Capacity of the default in-memory replay store. Default: 100 000.
     pub fn replay_capacity(mut self, capacity: u64) -> Self {
         self.store_capacity = capacity;
@@ -193,6 +218,11 @@ impl DpopCheckerBuilder {
     /// clock.
     pub fn clock(mut self, clock: impl Clock) -> Self {
         self.clock = Arc::new(clock);
+        self
+    }
+
+    pub(crate) fn clock_arc(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = clock;
         self
     }
 
@@ -339,9 +369,7 @@ fn decode_object(text: &str, max: usize, not_object: &'static str) -> Result<Vec
     if base64::decoded_len_estimate(text.len()) > max {
         return Err(invalid("proof too large"));
     }
-    let bytes = URL_SAFE_NO_PAD
-        .decode(text)
-        .map_err(|_| invalid(not_object))?;
+    let bytes = jws::decode_bytes(text).ok_or(invalid(not_object))?;
     // serde would also read a struct from a JSON array.
     if bytes.trim_ascii_start().first() != Some(&b'{') {
         return Err(invalid(not_object));
@@ -444,12 +472,10 @@ impl DpopChecker {
         if proof.len() > MAX_PROOF_BYTES {
             return Err(invalid("proof too large"));
         }
-        let mut parts = proof.split('.');
+        // The shared compact-JWS split (size-bounded, exactly three parts).
+        let parts = jws::split(proof).map_err(|_| invalid("proof is not a compact jws"))?;
         let (header_b64, payload_b64, signature_b64) =
-            match (parts.next(), parts.next(), parts.next(), parts.next()) {
-                (Some(h), Some(p), Some(s), None) => (h, p, s),
-                _ => return Err(invalid("proof is not a compact jws")),
-            };
+            (parts.header, parts.payload, parts.signature);
 
         // Header: typ, alg, jwk, crit.
         let header_json = decode_object(
@@ -493,14 +519,11 @@ impl DpopChecker {
         let jkt = jwk_thumbprint(jwk)?;
 
         // Signature.
-        if base64::decoded_len_estimate(signature_b64.len()) > MAX_SIGNATURE_BYTES {
-            return Err(invalid("proof signature too large"));
-        }
-        let signature = URL_SAFE_NO_PAD
-            .decode(signature_b64)
+        let mut signature_buf = jws::Buf::new();
+        let signature = jws::decode_signature(signature_b64, &mut signature_buf)
             .map_err(|_| invalid("proof signature is not base64url"))?;
-        let signed = &proof.as_bytes()[..header_b64.len() + 1 + payload_b64.len()];
-        verify_with_jwk(jwk, alg, signed, &signature)?;
+        let signed = parts.signing_input;
+        verify_with_jwk(jwk, alg, signed, signature)?;
 
         // Claims.
         let payload_json = decode_object(
@@ -591,6 +614,8 @@ mod tests {
     use crate::dpop::replay::StoreFuture;
     use crate::dpop::StoreError;
     use crate::testing::{DpopProof, TestKey};
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    use base64::Engine as _;
     use serde_json::json;
 
     const NOW: i64 = 1_700_000_000;

@@ -3,7 +3,9 @@
 use std::net::IpAddr;
 use std::time::Duration;
 
-use reqwest::header::{CACHE_CONTROL, RETRY_AFTER};
+use reqwest::header::{
+    HeaderValue, CACHE_CONTROL, ETAG, IF_MODIFIED_SINCE, IF_NONE_MATCH, LAST_MODIFIED, RETRY_AFTER,
+};
 use url::Url;
 
 use crate::error::AuthError;
@@ -62,6 +64,42 @@ impl FetchError {
 pub(crate) struct Fetched {
     pub(crate) body: Vec<u8>,
     pub(crate) max_age: Option<Duration>,
+    /// The response's `ETag` / `Last-Modified`, for the next conditional request.
+    pub(crate) validators: Validators,
+}
+
+/// A response's `ETag` and `Last-Modified`, sent back as `If-None-Match` and
+/// `If-Modified-Since`. Kept as the server sent them (opaque, never parsed).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct Validators {
+    etag: Option<HeaderValue>,
+    last_modified: Option<HeaderValue>,
+}
+
+impl Validators {
+    fn of(headers: &reqwest::header::HeaderMap) -> Self {
+        Validators {
+            etag: headers.get(ETAG).cloned(),
+            last_modified: headers.get(LAST_MODIFIED).cloned(),
+        }
+    }
+
+    /// Whether there is anything to make a request conditional with.
+    pub(crate) fn is_empty(&self) -> bool {
+        self.etag.is_none() && self.last_modified.is_none()
+    }
+}
+
+/// The answer to a conditional request.
+#[derive(Debug)]
+pub(crate) enum Conditional {
+    /// A full body (a `200`, whether or not the server honoured the validators).
+    Full(Fetched),
+    /// `304 Not Modified`: the cached body is current; the freshness the `304` asked for.
+    NotModified {
+        /// `Cache-Control: max-age` of the `304`, if it carried one.
+        max_age: Option<Duration>,
+    },
 }
 
 /// Checks that `url` may be fetched: HTTPS, or plain HTTP to a loopback host, or plain HTTP
@@ -120,11 +158,36 @@ pub(crate) async fn fetch(
     timeout: Duration,
     max_body: usize,
 ) -> Result<Fetched, FetchError> {
-    let request = client
+    match fetch_conditional(client, url, timeout, max_body, &Validators::default()).await? {
+        Conditional::Full(fetched) => Ok(fetched),
+        // Not asked for: a 304 to an unconditional request is not a body we can use.
+        Conditional::NotModified { .. } => Err(FetchError::Status {
+            status: 304,
+            retry_after: None,
+        }),
+    }
+}
+
+/// GETs `url` like [`fetch`], sending `validators` as `If-None-Match` / `If-Modified-Since`.
+/// A `304` is answered only when validators were sent.
+pub(crate) async fn fetch_conditional(
+    client: &reqwest::Client,
+    url: &Url,
+    timeout: Duration,
+    max_body: usize,
+    validators: &Validators,
+) -> Result<Conditional, FetchError> {
+    let mut request = client
         .get(url.clone())
         .header(reqwest::header::USER_AGENT, USER_AGENT)
         .header(reqwest::header::ACCEPT, "application/json")
         .timeout(timeout);
+    if let Some(etag) = &validators.etag {
+        request = request.header(IF_NONE_MATCH, etag.clone());
+    }
+    if let Some(date) = &validators.last_modified {
+        request = request.header(IF_MODIFIED_SINCE, date.clone());
+    }
     let mut response = tokio::time::timeout(timeout, request.send())
         .await
         .map_err(|_| FetchError::Timeout)?
@@ -134,6 +197,14 @@ pub(crate) async fn fetch(
         return Err(FetchError::Redirect);
     }
     let status = response.status();
+    let max_age = response
+        .headers()
+        .get(CACHE_CONTROL)
+        .and_then(|v| v.to_str().ok())
+        .and_then(parse_max_age);
+    if status == reqwest::StatusCode::NOT_MODIFIED && !validators.is_empty() {
+        return Ok(Conditional::NotModified { max_age });
+    }
     if !status.is_success() {
         let retry_after = response
             .headers()
@@ -151,11 +222,7 @@ pub(crate) async fn fetch(
     {
         return Err(FetchError::TooLarge { limit: max_body });
     }
-    let max_age = response
-        .headers()
-        .get(CACHE_CONTROL)
-        .and_then(|v| v.to_str().ok())
-        .and_then(parse_max_age);
+    let validators = Validators::of(response.headers());
     let mut body = Vec::new();
     let read = async {
         while let Some(chunk) = response.chunk().await.map_err(FetchError::from_reqwest)? {
@@ -169,7 +236,11 @@ pub(crate) async fn fetch(
     tokio::time::timeout(timeout, read)
         .await
         .map_err(|_| FetchError::Timeout)??;
-    Ok(Fetched { body, max_age })
+    Ok(Conditional::Full(Fetched {
+        body,
+        max_age,
+        validators,
+    }))
 }
 
 /// `max-age` from a `Cache-Control` value; `no-store`/`no-cache` mean "as short as allowed".

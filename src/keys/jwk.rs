@@ -49,6 +49,11 @@ pub(crate) struct VerifyingKey {
 pub(crate) struct KeyId(u64);
 
 impl KeyId {
+    /// The identity's bytes (for the key-set fingerprint).
+    pub(crate) fn to_bytes(self) -> [u8; 8] {
+        self.0.to_be_bytes()
+    }
+
     fn of(
         kid: Option<&str>,
         family: KeyFamily,
@@ -109,9 +114,11 @@ impl VerifyingKey {
         message: &[u8],
         signature: &[u8],
     ) -> Result<(), AuthError> {
-        let (_, material) = self.verifiers.iter().find(|(a, _)| *a == alg).ok_or(
-            AuthError::unsupported_algorithm("algorithm does not fit the key"),
-        )?;
+        let (_, material) = self
+            .verifiers
+            .iter()
+            .find(|(a, _)| *a == alg)
+            .ok_or_else(|| AuthError::unsupported_algorithm("algorithm does not fit the key"))?;
         let ok = match material {
             KeyMaterial::Public(key) => key.verify_sig(message, signature).is_ok(),
             KeyMaterial::Hmac(key) => hmac::verify(key, message, signature).is_ok(),

@@ -23,6 +23,10 @@
 //! * **HTTP**: HTTPS only (loopback excepted), 5 s timeout, 1 MiB body cap, no redirect to
 //!   another host, `User-Agent: jwks-auth/<version>`. A `jwks_uri` found by discovery may
 //!   be plain http on loopback only when the issuer itself is loopback.
+//! * **Conditional refresh**: the set's `ETag` / `Last-Modified` are sent back as
+//!   `If-None-Match` / `If-Modified-Since`; a `304 Not Modified` renews the cached set's
+//!   freshness (from the `304`'s `Cache-Control`, else the stored one) without a body or a
+//!   re-parse. A server that ignores them answers `200` and works as before.
 
 mod discovery;
 mod fetch;

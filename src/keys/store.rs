@@ -6,13 +6,14 @@ use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use super::discovery::JwksLocation;
-use super::fetch::{self, FetchError};
+use super::fetch::{self, Conditional, FetchError};
 use super::jwk::{self, KeyId, VerifyingKey};
 use super::key_set::KeySet;
 use super::CachePolicy;
 use crate::algorithm::Algorithm;
 use crate::clock::Clock;
 use crate::error::AuthError;
+use crate::metrics::{FetchOutcome, Metrics};
 
 /// Counters of the key fetcher, for tests and metrics.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -89,6 +90,7 @@ pub(crate) struct KeyStore {
     negative: moka::sync::Cache<Box<str>, Duration>,
     counters: Counters,
     ahead_in_flight: AtomicBool,
+    metrics: Metrics,
 }
 
 impl std::fmt::Debug for KeyStore {
@@ -125,7 +127,24 @@ impl KeyStore {
             negative,
             counters: Counters::default(),
             ahead_in_flight: AtomicBool::new(false),
+            metrics: Metrics::noop(),
         }
+    }
+
+    /// Registers this store's metrics (feature `metrics`) under `provider`, and reports the
+    /// fixed keys of a store that never fetches.
+    pub(crate) fn labelled(mut self, provider: &str) -> Self {
+        self.metrics = Metrics::new(provider);
+        if let Some(set) = self.snapshot() {
+            self.metrics
+                .key_set(set.len(), set.fingerprint(), set.fetched_at);
+        }
+        self
+    }
+
+    /// The metric handles (empty without the `metrics` feature).
+    pub(crate) fn metrics(&self) -> &Metrics {
+        &self.metrics
     }
 
     /// A store that fetches `url`.
@@ -220,6 +239,7 @@ impl KeyStore {
             // the cached keys instead of queueing behind a possibly slow provider.
             if within_max_stale && set.knows(kid, alg) && self.gate.try_lock().is_err() {
                 bump(&self.counters.stale_serves);
+                self.metrics.stale_serve();
                 tracing::debug!(target: "jwks_auth::keys", "refresh in flight; serving cached keys");
                 return Ok(set);
             }
@@ -230,6 +250,7 @@ impl KeyStore {
                         return Err(unavailable(err));
                     }
                     bump(&self.counters.stale_serves);
+                    self.metrics.stale_serve();
                     tracing::warn!(target: "jwks_auth::keys", error = %err, "refresh failed; serving stale keys");
                 }
             }
@@ -311,10 +332,12 @@ impl KeyStore {
             |since: Option<Duration>| since.is_some_and(|t| now < t.saturating_add(cooldown));
         if trigger != Trigger::Forced {
             if trigger == Trigger::UnknownKid && cooling(gate.last_miss_refresh) {
+                self.metrics.refresh_suppressed();
                 return Err(Arc::new(FetchError::Invalid("refresh cooldown".into())));
             }
             if cooling(gate.last_failure) {
                 if let Some(Err(err)) = &gate.last_outcome {
+                    self.metrics.refresh_suppressed();
                     return Err(err.clone());
                 }
             }
@@ -322,44 +345,82 @@ impl KeyStore {
         if trigger == Trigger::UnknownKid {
             gate.last_miss_refresh = Some(now);
             bump(&self.counters.unknown_kid_refreshes);
+            self.metrics.unknown_kid_refresh();
         }
         bump(&self.counters.fetches);
         tracing::debug!(target: "jwks_auth::keys", ?trigger, "fetching JWKS");
-        let outcome = self.fetch_set(location, client).await.map_err(Arc::new);
-        match &outcome {
-            Ok(set) => {
+        let started = std::time::Instant::now();
+        let outcome = self.fetch_set(location, client).await;
+        let elapsed = started.elapsed();
+        let outcome = match outcome {
+            Ok((set, renewed)) => {
                 gate.last_failure = None;
+                if renewed {
+                    self.metrics.fetch(FetchOutcome::NotModified, elapsed);
+                    self.metrics.renewed(set.fetched_at);
+                } else {
+                    self.metrics.fetch(FetchOutcome::Ok, elapsed);
+                    self.metrics
+                        .key_set(set.len(), set.fingerprint(), set.fetched_at);
+                }
                 self.install(set.clone());
+                Ok(set)
             }
             Err(err) => {
+                self.metrics.fetch(FetchOutcome::Error, elapsed);
                 gate.last_failure = Some(now);
                 bump(&self.counters.fetch_failures);
                 tracing::warn!(target: "jwks_auth::keys", error = %err, "JWKS fetch failed");
+                Err(Arc::new(err))
             }
-        }
+        };
         gate.last_outcome = Some(outcome.clone());
         self.attempts.fetch_add(1, Ordering::Release);
         outcome
     }
 
+    /// Fetches the key set, conditionally when the current set has validators. Returns the
+    /// set to install and whether it is the current one renewed by a `304`.
     async fn fetch_set(
         &self,
         location: &JwksLocation,
         client: &reqwest::Client,
-    ) -> Result<Arc<KeySet>, FetchError> {
+    ) -> Result<(Arc<KeySet>, bool), FetchError> {
         let url = location.url(client, &self.policy).await?;
-        let fetched = fetch::fetch(
+        let current = self.snapshot();
+        let validators = current
+            .as_ref()
+            .map(|set| set.validators.clone())
+            .unwrap_or_default();
+        let fetched = fetch::fetch_conditional(
             client,
             &url,
             self.policy.fetch_timeout,
             self.policy.max_body_bytes,
+            &validators,
         )
         .await;
         if fetched.is_err() {
             // The provider may have moved its keys: discover again next time.
             location.forget_discovered();
         }
-        let fetched = fetched?;
+        let fetched = match fetched? {
+            Conditional::Full(fetched) => fetched,
+            Conditional::NotModified { max_age } => {
+                // Validators were sent, so there is a current set; without one, refuse.
+                let current = current.ok_or(FetchError::Status {
+                    status: 304,
+                    retry_after: None,
+                })?;
+                // RFC 9111 §4.3.4: a 304's headers update the stored ones; without a
+                // Cache-Control of its own, the stored response's applies.
+                let ttl = self.ttl(max_age.or(current.max_age));
+                let now = self.clock.now();
+                tracing::debug!(target: "jwks_auth::keys", ttl_secs = ttl.as_secs(), "JWKS not modified");
+                let set = self.schedule(current.renewed(now, now.saturating_add(ttl)), ttl);
+                return Ok((Arc::new(set), true));
+            }
+        };
         let parsed =
             jwk::parse_jwk_set(&fetched.body, &self.allowed).map_err(FetchError::Invalid)?;
         for reason in &parsed.skipped {
@@ -368,19 +429,30 @@ impl KeyStore {
         if parsed.keys.is_empty() {
             return Err(FetchError::Invalid("no usable signing key".into()));
         }
-        let ttl = fetched
-            .max_age
-            // Not `clamp`: it panics when min > max (refused by `validate`, never trusted here).
-            .map(|age| age.max(self.policy.min_ttl).min(self.policy.max_ttl))
-            .unwrap_or(self.policy.ttl);
+        let ttl = self.ttl(fetched.max_age);
         let now = self.clock.now();
         tracing::info!(target: "jwks_auth::keys", keys = parsed.keys.len(), ttl_secs = ttl.as_secs(), "JWKS refreshed");
         let mut set = KeySet::new(parsed.keys, now, now.saturating_add(ttl));
+        set.validators = fetched.validators;
+        set.max_age = fetched.max_age;
+        Ok((Arc::new(self.schedule(set, ttl)), false))
+    }
+
+    /// The freshness lifetime for a response's `max-age`, within the policy's bounds.
+    fn ttl(&self, max_age: Option<Duration>) -> Duration {
+        max_age
+            // Not `clamp`: it panics when min > max (refused by `validate`, never trusted here).
+            .map(|age| age.max(self.policy.min_ttl).min(self.policy.max_ttl))
+            .unwrap_or(self.policy.ttl)
+    }
+
+    /// Sets the jittered refresh-ahead point of a set fresh for `ttl`.
+    fn schedule(&self, mut set: KeySet, ttl: Duration) -> KeySet {
         if let Some(ahead) = self.policy.refresh_ahead {
             let ahead = ahead.min(ttl);
             set.refresh_at = set.fresh_until.saturating_sub(ahead) + jitter(ahead / 2);
         }
-        Ok(Arc::new(set))
+        set
     }
 
     fn install(&self, set: Arc<KeySet>) {
@@ -404,7 +476,7 @@ impl KeyStore {
             negative_cache_hits: load(&self.counters.negative_cache_hits),
             stale_serves: load(&self.counters.stale_serves),
             negative_cache_entries: self.negative.entry_count(),
-            keys: self.snapshot().map_or(0, |set| set.keys.len()),
+            keys: self.snapshot().map_or(0, |set| set.len()),
         }
     }
 }

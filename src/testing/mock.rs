@@ -46,12 +46,26 @@ pub(super) struct State {
     raw_body: Option<String>,
     redirect_to: Option<String>,
     retry_after: Option<u64>,
+    /// Off: no `ETag`, and `If-None-Match` is ignored (a server without conditional requests).
+    no_etag: bool,
+    full_responses: u64,
+    not_modified_responses: u64,
+}
+
+/// A strong `ETag` for `body`: a hash of it, quoted.
+fn etag_of(body: &str) -> String {
+    let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, body.as_bytes());
+    let hex: String = digest.as_ref()[..8]
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    format!("\"{hex}\"")
 }
 
 struct JwksResponder(Arc<Mutex<State>>);
 
 impl Respond for JwksResponder {
-    fn respond(&self, _request: &Request) -> ResponseTemplate {
+    fn respond(&self, request: &Request) -> ResponseTemplate {
         let mut state = lock(&self.0);
         state.requests += 1;
         let mut response = if !state.fail_next.is_empty() {
@@ -75,7 +89,24 @@ impl Respond for JwksResponder {
                     .collect();
                 json!({ "keys": keys }).to_string()
             });
-            let mut r = ResponseTemplate::new(200).set_body_raw(body, "application/json");
+            let etag = (!state.no_etag).then(|| etag_of(&body));
+            let unchanged = etag.as_deref().is_some_and(|etag| {
+                request
+                    .headers
+                    .get("if-none-match")
+                    .and_then(|v| v.to_str().ok())
+                    .is_some_and(|sent| sent.split(',').any(|tag| tag.trim() == etag))
+            });
+            let mut r = if unchanged {
+                state.not_modified_responses += 1;
+                ResponseTemplate::new(304)
+            } else {
+                state.full_responses += 1;
+                ResponseTemplate::new(200).set_body_raw(body, "application/json")
+            };
+            if let Some(etag) = &etag {
+                r = r.insert_header("etag", etag.as_str());
+            }
             if let Some(max_age) = state.max_age {
                 r = r.insert_header(
                     "cache-control",
@@ -399,6 +430,24 @@ impl MockProvider {
     /// How many JWKS requests the mock has answered.
     pub fn jwks_requests(&self) -> u64 {
         lock(&self.state).requests
+    }
+
+    /// How many JWKS requests got the full key set (a `200` with a body).
+    pub fn jwks_full_responses(&self) -> u64 {
+        lock(&self.state).full_responses
+    }
+
+    /// How many JWKS requests got `304 Not Modified` (their `If-None-Match` named the
+    /// current set's `ETag`).
+    pub fn jwks_not_modified_responses(&self) -> u64 {
+        lock(&self.state).not_modified_responses
+    }
+
+    /// Whether the key set is served with an `ETag` and conditional requests are answered
+    /// with `304` (the default). `false` plays a server that ignores them: no `ETag`, every
+    /// request gets the full set.
+    pub fn conditional_requests(&self, on: bool) {
+        lock(&self.state).no_etag = !on;
     }
 
     /// Mounts `POST /token`: a JSON object of claims, merged over [`token`](Self::token)'s

@@ -1,0 +1,362 @@
+//! [`VerifierBuilder`]: a [`Provider`] and the verifier's own settings, compiled by
+//! [`build`](VerifierBuilder::build) into the stages a [`Verifier`] runs.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::{Inner, Verifier};
+use crate::algorithm::Algorithm;
+use crate::claims::ClaimMap;
+use crate::clock::{Clock, SystemClock};
+use crate::dpop::{DpopMode, DpopSettings, NonceIssuer, ReplayStore};
+use crate::error::{AuthError, Result};
+use crate::keys::jwk::VerifyingKey;
+use crate::keys::{self, CachePolicy, JwksLocation, KeyStore};
+use crate::kinds::{ClerkToken, TokenType};
+use crate::provider::{AudienceRule, Issuer, KeySpec, Provider};
+use crate::rules::Rules;
+use crate::verified_cache::VerifiedCache;
+
+/// Configures a [`Verifier`]; anything the provider preset sets can be overridden.
+///
+/// ```
+/// use jwks_auth::{Algorithm, CachePolicy, Provider, Verifier};
+/// use std::time::Duration;
+/// let verifier = Verifier::builder(Provider::auth0("tenant.auth0.com", "https://api.example.com")?)
+///     .audiences(["https://api.example.com", "https://tenant.auth0.com/userinfo"])
+///     .leeway(Duration::from_secs(30))
+///     .cache_policy(CachePolicy::default().refresh_cooldown(Duration::from_secs(60)))
+///     .build()?;
+/// # Ok::<_, jwks_auth::AuthError>(())
+/// ```
+#[must_use]
+#[derive(Debug)]
+pub struct VerifierBuilder {
+    provider: Provider,
+    policy: CachePolicy,
+    client: Option<reqwest::Client>,
+    clock: Arc<dyn Clock>,
+    allow_insecure_http: bool,
+    verified_cache: Option<u64>,
+    any_audience: bool,
+    token_classes: Option<Vec<String>>,
+    dpop: DpopSettings,
+}
+
+impl Verifier {
+    /// Starts configuring a verifier for `provider`.
+    pub fn builder(provider: Provider) -> VerifierBuilder {
+        VerifierBuilder {
+            provider,
+            policy: CachePolicy::default(),
+            client: None,
+            clock: Arc::new(SystemClock),
+            allow_insecure_http: false,
+            verified_cache: None,
+            any_audience: false,
+            token_classes: None,
+            dpop: DpopSettings::default(),
+        }
+    }
+}
+
+impl VerifierBuilder {
+    /// The expected `iss`. Default: the preset's.
+    pub fn issuer(mut self, issuer: impl Into<String>) -> Self {
+        self.provider.issuer = Some(Issuer::from_text(issuer));
+        self
+    }
+
+    /// Accept any issuer. **Weakens verification**: use only with keys that belong to a single
+    /// issuer (a shared secret, a static key). Default: the preset's issuer is required.
+    pub fn any_issuer(mut self) -> Self {
+        self.provider.issuer = None;
+        self
+    }
+
+    /// The one accepted audience (replaces the preset's, and makes `aud` required).
+    pub fn audience(self, audience: impl Into<String>) -> Self {
+        self.audiences([audience.into()])
+    }
+
+    /// The accepted audiences: `aud` must contain at least one. Default: the preset's rule;
+    /// with no audience configured (Clerk, bare keys), a token that carries `aud` is refused
+    /// (RFC 7519 §4.1.3) unless [`any_audience`](Self::any_audience).
+    pub fn audiences<I, S>(mut self, audiences: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.provider.audiences = audiences.into_iter().map(Into::into).collect();
+        self.provider.audience_rule = AudienceRule::Required;
+        self.any_audience = false;
+        self
+    }
+
+    /// Accept any `aud`, or none. **Weakens verification**: a token minted for another
+    /// service of the same issuer is then accepted here; use only with keys that sign tokens
+    /// for this service alone. Replaces the preset's audiences (a later
+    /// [`audience`](Self::audience) makes `aud` required again). Default: the preset's rule,
+    /// and a token carrying `aud` is refused when no audience is configured.
+    pub fn any_audience(mut self) -> Self {
+        self.provider.audiences.clear();
+        self.provider.audience_rule = AudienceRule::None;
+        self.any_audience = true;
+        self
+    }
+
+    /// The accepted `typ` header values. Default: the preset's (`[token] typ`), else
+    /// [`TokenType::Any`]. [`TokenType::AccessToken`] also requires the RFC 9068 claims.
+    ///
+    /// ```
+    /// use jwks_auth::{Provider, TokenType, Verifier};
+    /// let verifier = Verifier::builder(Provider::oidc("https://as.example.com")?)
+    ///     .audience("https://api.example.com")
+    ///     .token_type(TokenType::AccessToken)
+    ///     .build()?;
+    /// # Ok::<_, jwks_auth::AuthError>(())
+    /// ```
+    pub fn token_type(mut self, token_type: TokenType) -> Self {
+        self.provider.token.typ = token_type;
+        self
+    }
+
+    /// The accepted token classes, by the names the preset's `[token.classes]` gives them
+    /// (replaces its `accept` list). Default: the preset's.
+    ///
+    /// ```
+    /// use jwks_auth::{Provider, Verifier};
+    /// let cognito = Provider::preset(
+    ///     "cognito",
+    ///     &[("origin", "https://cognito-idp.eu-west-1.amazonaws.com"),
+    ///       ("pool", "eu-west-1_abc"), ("client_id", "app-client")],
+    /// )?;
+    /// let id_tokens = Verifier::builder(cognito).token_classes(["id"]).build()?;
+    /// # Ok::<_, jwks_auth::AuthError>(())
+    /// ```
+    ///
+    /// [`build`](Self::build) fails with [`ErrorKind::Config`](crate::ErrorKind::Config)
+    /// for a name the preset does not define.
+    pub fn token_classes<I, S>(mut self, classes: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.token_classes = Some(classes.into_iter().map(Into::into).collect());
+        self
+    }
+
+    /// The accepted Clerk token kinds (the Clerk preset's classes). Default: session tokens.
+    ///
+    /// ```
+    /// use jwks_auth::{ClerkToken, Provider, Verifier};
+    /// let clerk = Provider::preset("clerk", &[("origin", "https://clerk.example.com")])?;
+    /// let verifier = Verifier::builder(clerk)
+    ///     .clerk_token_kinds([ClerkToken::Session, ClerkToken::Template])
+    ///     .build()?;
+    /// # Ok::<_, jwks_auth::AuthError>(())
+    /// ```
+    pub fn clerk_token_kinds(self, kinds: impl IntoIterator<Item = ClerkToken>) -> Self {
+        self.token_classes(kinds.into_iter().map(ClerkToken::class_name))
+    }
+
+    /// The allowed algorithms. Default: the preset's. HS* only with a shared secret.
+    pub fn algorithms(mut self, algorithms: impl IntoIterator<Item = Algorithm>) -> Self {
+        self.provider.algorithms = algorithms.into_iter().collect();
+        self
+    }
+
+    /// Clock-skew leeway for `exp`, `nbf`, `iat`. Default: the preset's (60 s unless it says
+    /// less).
+    pub fn leeway(mut self, leeway: Duration) -> Self {
+        self.provider.leeway = leeway;
+        self
+    }
+
+    /// The claim holding the user id (replaces the preset's list). Default: the preset's.
+    pub fn user_id_claim(mut self, claim: impl Into<String>) -> Self {
+        self.provider.claims.user_id = vec![claim.into()];
+        self
+    }
+
+    /// The claim map (user id, email, scopes). Default: the preset's.
+    pub fn claims(mut self, claims: ClaimMap) -> Self {
+        self.provider.claims = claims;
+        self
+    }
+
+    /// Accepted `azp` values (Clerk: your app's origins). When set, `azp` is required.
+    /// Default: none, `azp` not checked.
+    pub fn authorized_parties<I, S>(mut self, parties: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.provider.authorized_parties = parties.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// Cache and refresh policy for the provider's keys. Default: [`CachePolicy::default`].
+    pub fn cache_policy(mut self, policy: CachePolicy) -> Self {
+        self.policy = policy;
+        self
+    }
+
+    /// The HTTP client for JWKS fetches. Timeouts and body caps still apply per request, and
+    /// a response from another host is refused, whatever the client's redirect policy.
+    /// Default: a rustls client with same-host redirects only.
+    pub fn http_client(mut self, client: reqwest::Client) -> Self {
+        self.client = Some(client);
+        self
+    }
+
+    /// The time source. Default: the system clock.
+    pub fn clock(mut self, clock: impl Clock) -> Self {
+        self.clock = Arc::new(clock);
+        self
+    }
+
+    /// Allow a plain-`http` JWKS URL on a non-loopback host. **Insecure**: anyone on the path
+    /// can substitute keys. Default: false (loopback hosts are always allowed).
+    pub fn allow_insecure_http(mut self, allow: bool) -> Self {
+        self.allow_insecure_http = allow;
+        self
+    }
+
+    /// Remember up to `max_entries` verified tokens so that repeated verifies of the same
+    /// token skip the signature check. Default: off.
+    ///
+    /// A hit still re-checks `exp`/`nbf` against the clock; entries expire no later than the
+    /// token and are served only while the exact key that verified them (same kid, same key
+    /// material) is in the current key set. The trade-off: a revoked key is noticed only at
+    /// the next key refresh, the same as for uncached tokens.
+    pub fn cache_verified(mut self, max_entries: u64) -> Self {
+        self.verified_cache = Some(max_entries);
+        self
+    }
+
+    /// Whether DPoP proofs (RFC 9449) are taken: [`DpopMode::Off`], [`DpopMode::Allowed`]
+    /// (bearer tokens through [`Verifier::verify`], DPoP-bound ones through
+    /// [`Verifier::verify_dpop`]) or [`DpopMode::Required`]. Default: off. A token with a
+    /// `cnf` claim is never accepted by `verify`, whatever the mode.
+    pub fn dpop(mut self, mode: DpopMode) -> Self {
+        self.dpop.mode = mode;
+        self
+    }
+
+    /// Where DPoP proof ids are remembered (share one store across a fleet). Default: an
+    /// in-memory store of 100 000 entries per verifier.
+    pub fn dpop_replay_store(mut self, store: std::sync::Arc<dyn ReplayStore>) -> Self {
+        self.dpop.store = Some(store);
+        self
+    }
+
+    /// How far a proof's `iat` may lie from now, either way (1 s to 1 h). Default: 60 s.
+    pub fn dpop_iat_window(mut self, window: Duration) -> Self {
+        self.dpop.iat_window = Some(window);
+        self
+    }
+
+    /// Require server nonces from `issuer` in every proof (RFC 9449 §8/§9). Default: off.
+    pub fn dpop_nonces(mut self, issuer: NonceIssuer) -> Self {
+        self.dpop.nonces = Some(issuer);
+        self
+    }
+
+    /// The proof algorithms accepted; asymmetric only. Default:
+    /// [`dpop::DEFAULT_ALGORITHMS`](crate::dpop::DEFAULT_ALGORITHMS).
+    pub fn dpop_algorithms(mut self, algorithms: impl IntoIterator<Item = Algorithm>) -> Self {
+        self.dpop.algorithms = Some(algorithms.into_iter().collect());
+        self
+    }
+
+    /// Builds the verifier.
+    ///
+    /// # Errors
+    /// [`ErrorKind::Config`](crate::ErrorKind::Config) for contradictory settings: no
+    /// algorithms, HS* without a shared secret, a shared secret shorter than an allowed
+    /// algorithm's hash (HS256 32 bytes, HS384 48, HS512 64), a required audience that is
+    /// missing, a plain http JWKS URL on a remote host, a [`CachePolicy`] out of range (see
+    /// its docs).
+    pub fn build(self) -> Result<Verifier> {
+        self.policy.validate()?;
+        let provider = &self.provider;
+        let algorithms = provider.algorithms.clone();
+        if algorithms.is_empty() {
+            return Err(AuthError::config("no algorithms allowed"));
+        }
+        let secret_mode = matches!(provider.keys, KeySpec::Secret(_));
+        if algorithms.iter().any(|a| a.is_symmetric() != secret_mode) {
+            return Err(AuthError::config(if secret_mode {
+                "shared-secret mode allows only HS256, HS384, HS512"
+            } else {
+                "HS256/384/512 need Provider::shared_secret; asymmetric keys never verify HMAC"
+            }));
+        }
+        let rules =
+            Rules::compile_with(provider, self.any_audience, self.token_classes.as_deref())?;
+        let store = key_store(&algorithms, &self)?;
+        let store = store.labelled(&provider.name);
+        let dpop_mode = self.dpop.mode;
+        let dpop = self.dpop.build(self.clock.clone())?;
+        let verified = self
+            .verified_cache
+            .map(|max| VerifiedCache::new(max, self.clock.clone()));
+        Ok(Verifier {
+            inner: Arc::new(Inner {
+                provider_name: self.provider.name,
+                algorithms,
+                rules,
+                token_sources: self.provider.token_sources,
+                clock: self.clock,
+                store,
+                verified,
+                dpop_mode,
+                dpop,
+            }),
+        })
+    }
+}
+
+/// The keys stage as configured: a store fetching the provider's JWKS, or fixed keys.
+fn key_store(algorithms: &[Algorithm], builder: &VerifierBuilder) -> Result<KeyStore> {
+    let (provider, policy, clock) = (&builder.provider, &builder.policy, &builder.clock);
+    let fixed = |keys| KeyStore::fixed(keys, algorithms.to_vec(), policy.clone(), clock.clone());
+    let remote = |location| -> Result<KeyStore> {
+        let client = match &builder.client {
+            Some(client) => client.clone(),
+            None => keys::default_client(policy.fetch_timeout)?,
+        };
+        let (algorithms, policy) = (algorithms.to_vec(), policy.clone());
+        Ok(KeyStore::remote(
+            location,
+            client,
+            algorithms,
+            policy,
+            clock.clone(),
+        ))
+    };
+    let insecure = builder.allow_insecure_http;
+    Ok(match &provider.keys {
+        KeySpec::Jwks(url) => remote(JwksLocation::Fixed(keys::check_url(url, insecure)?))?,
+        KeySpec::Discovery => {
+            let issuer = provider.issuer.as_ref().map(Issuer::as_str);
+            let issuer =
+                issuer.ok_or_else(|| AuthError::config("OIDC discovery needs an issuer"))?;
+            remote(JwksLocation::discovery(issuer, insecure)?)?
+        }
+        KeySpec::StaticJwks(json) => {
+            let parsed =
+                keys::jwk::parse_jwk_set(json.as_bytes(), algorithms).map_err(AuthError::config)?;
+            if parsed.keys.is_empty() {
+                return Err(AuthError::config(
+                    "no key in the JWK set fits the allowed algorithms",
+                ));
+            }
+            fixed(parsed.keys)
+        }
+        KeySpec::Pem(pem) => fixed(vec![VerifyingKey::from_pem(pem, algorithms)
+            .map_err(|e| AuthError::config(format!("PEM key: {e}")))?]),
+        KeySpec::Secret(secret) => fixed(vec![VerifyingKey::from_secret(&secret.0, algorithms)?]),
+    })
+}
