@@ -9,6 +9,7 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::{Map, Value};
 
+use crate::kinds::TokenKind;
 use crate::payload::{number_date, Field, Fields, Payload, StringOrList};
 
 /// The verified claims of a token, cheap to clone.
@@ -172,6 +173,13 @@ pub struct AuthUser {
     pub email_verified: Option<bool>,
     /// Scopes and permissions, in token order, without duplicates.
     pub scopes: Vec<String>,
+    /// The OAuth client the token was issued to (RFC 9068 / RFC 8693 `client_id` claim),
+    /// when present.
+    #[serde(default)]
+    pub client_id: Option<String>,
+    /// What the token stands for: a user's, or a machine's (client credentials, Clerk M2M).
+    #[serde(default)]
+    pub kind: TokenKind,
     /// Every claim of the token.
     pub claims: Claims,
 }
@@ -184,6 +192,8 @@ impl AuthUser {
             email: None,
             email_verified: None,
             scopes: Vec::new(),
+            client_id: None,
+            kind: TokenKind::User,
             claims: Claims::default(),
         }
     }
@@ -323,6 +333,8 @@ impl ClaimReader {
             email,
             email_verified,
             scopes,
+            client_id: None,
+            kind: TokenKind::User,
             claims: Claims::default(),
         })
     }

@@ -75,6 +75,9 @@ pub enum ErrorKind {
     InvalidAudience,
     /// `azp` mismatch (401).
     InvalidAuthorizedParty,
+    /// The token is of a kind this verifier does not accept: its `typ` header, or its class
+    /// (Clerk's `cat` header, Cognito's `token_use` claim) (401).
+    InvalidTokenType,
     /// A required claim is absent (401).
     MissingClaim,
     /// A claim has the wrong type (401).
@@ -124,6 +127,7 @@ impl ErrorKind {
             ErrorKind::InvalidIssuer => "invalid-issuer",
             ErrorKind::InvalidAudience => "invalid-audience",
             ErrorKind::InvalidAuthorizedParty => "invalid-authorized-party",
+            ErrorKind::InvalidTokenType => "invalid-token-type",
             ErrorKind::MissingClaim => "missing-claim",
             ErrorKind::InvalidClaim => "invalid-claim",
             ErrorKind::Forbidden => "forbidden",
@@ -279,6 +283,11 @@ impl AuthError {
         Self::new(ErrorKind::InvalidAuthorizedParty, Detail::None)
     }
 
+    /// `what` names the failing check (`typ`, or the class header or claim), never a value.
+    pub(crate) fn invalid_token_type(what: impl Into<String>) -> Self {
+        Self::new(ErrorKind::InvalidTokenType, Detail::Owned(what.into()))
+    }
+
     pub(crate) fn missing_claim(name: impl Into<String>) -> Self {
         Self::new(ErrorKind::MissingClaim, Detail::Owned(name.into()))
     }
@@ -344,6 +353,7 @@ impl fmt::Display for AuthError {
             ErrorKind::InvalidIssuer => f.write_str("invalid issuer"),
             ErrorKind::InvalidAudience => f.write_str("invalid audience"),
             ErrorKind::InvalidAuthorizedParty => f.write_str("invalid authorized party"),
+            ErrorKind::InvalidTokenType => write!(f, "token type not accepted: {detail}"),
             ErrorKind::MissingClaim => write!(f, "missing claim `{detail}`"),
             ErrorKind::InvalidClaim => write!(f, "invalid claim `{detail}`"),
             ErrorKind::Forbidden => write!(f, "forbidden: {detail}"),

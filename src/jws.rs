@@ -108,6 +108,10 @@ pub(crate) struct Header {
     /// The `alg` member, parsed (`none` and unknown names are refused while parsing).
     pub(crate) alg: Algorithm,
     pub(crate) kid: Option<Arc<str>>,
+    /// The `typ` member (RFC 7515 §4.1.9), when a string.
+    pub(crate) typ: Option<Arc<str>>,
+    /// Clerk's `cat` member (the token category), when a string.
+    pub(crate) cat: Option<Arc<str>>,
 }
 
 thread_local! {
@@ -161,6 +165,8 @@ fn parse_header(header_b64: &str) -> Result<Header> {
     Ok(Header {
         alg,
         kid: header.kid.map(Arc::from),
+        typ: header.typ.map(Arc::from),
+        cat: header.cat.map(Arc::from),
     })
 }
 
@@ -169,6 +175,8 @@ fn parse_header(header_b64: &str) -> Result<Header> {
 struct RawHeader<'a> {
     alg: Cow<'a, str>,
     kid: Option<Cow<'a, str>>,
+    typ: Option<Cow<'a, str>>,
+    cat: Option<Cow<'a, str>>,
     /// True whenever the member is present; `null` or any other non-array fails the parse.
     crit: bool,
 }
@@ -183,17 +191,25 @@ impl<'de> Deserialize<'de> for RawHeader<'de> {
             }
             fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
                 let (mut alg, mut kid, mut crit) = (None, None, false);
+                let (mut typ, mut cat) = (None, None);
                 while let Some(JsonStr(name)) = map.next_key()? {
                     match &*name {
                         "alg" if alg.is_none() => alg = Some(map.next_value::<JsonStr>()?.0),
                         "kid" if kid.is_none() => {
                             kid = Some(map.next_value::<Option<JsonStr>>()?.map(|kid| kid.0));
                         }
+                        // A `typ` or `cat` other than a string or null makes the header malformed.
+                        "typ" if typ.is_none() => {
+                            typ = Some(map.next_value::<Option<JsonStr>>()?.map(|v| v.0));
+                        }
+                        "cat" if cat.is_none() => {
+                            cat = Some(map.next_value::<Option<JsonStr>>()?.map(|v| v.0));
+                        }
                         "crit" if !crit => {
                             map.next_value::<Crit>()?;
                             crit = true;
                         }
-                        "alg" | "kid" | "crit" => {
+                        "alg" | "kid" | "typ" | "cat" | "crit" => {
                             return Err(de::Error::custom("duplicate member"))
                         }
                         _ => {
@@ -204,6 +220,8 @@ impl<'de> Deserialize<'de> for RawHeader<'de> {
                 Ok(RawHeader {
                     alg: alg.ok_or_else(|| de::Error::missing_field("alg"))?,
                     kid: kid.flatten(),
+                    typ: typ.flatten(),
+                    cat: cat.flatten(),
                     crit,
                 })
             }

@@ -29,6 +29,7 @@ mod clock;
 pub mod dangerous;
 pub mod dpop;
 mod error;
+mod kinds;
 mod multi;
 mod provider;
 mod token_source;
@@ -46,6 +47,7 @@ pub use jws::MAX_TOKEN_BYTES;
 pub use keys::{
     fetch_jwks, inspect_jwk, CachePolicy, FetchError, FetchedJwks, KeyReport, KeyStats,
 };
+pub use kinds::{ClerkToken, TokenKind, TokenType};
 pub use multi::MultiVerifier;
 pub use payload::MAX_PAYLOAD_DEPTH;
 pub use provider::{AudienceRule, PresetInfo, PresetParam, Provider};

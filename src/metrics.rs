@@ -70,7 +70,7 @@ mod on {
     use crate::error::ErrorKind;
 
     /// Every `ErrorKind`, in declaration order (`kind as usize` indexes it).
-    const KINDS: [ErrorKind; 15] = [
+    const KINDS: [ErrorKind; 21] = [
         ErrorKind::MissingToken,
         ErrorKind::Malformed,
         ErrorKind::UnsupportedAlgorithm,
@@ -81,11 +81,17 @@ mod on {
         ErrorKind::InvalidIssuer,
         ErrorKind::InvalidAudience,
         ErrorKind::InvalidAuthorizedParty,
+        ErrorKind::InvalidTokenType,
         ErrorKind::MissingClaim,
         ErrorKind::InvalidClaim,
         ErrorKind::Forbidden,
         ErrorKind::KeysUnavailable,
         ErrorKind::Config,
+        ErrorKind::InvalidDpopProof,
+        ErrorKind::DpopReplayed,
+        ErrorKind::UseDpopNonce,
+        ErrorKind::ReplayStoreUnavailable,
+        ErrorKind::BindingMismatch,
     ];
 
     /// The handles of one verifier, labelled with its provider.

@@ -14,6 +14,7 @@ use crate::algorithm::Algorithm;
 use crate::claims::ClaimMap;
 use crate::error::{AuthError, Result};
 use crate::keys::jwk::{self, VerifyingKey};
+use crate::kinds::{ClassSource, ClassSpec, TokenClass, TokenType};
 use crate::token_source::TokenSource;
 
 /// The built-in presets, `(name, TOML source)`: every file in `providers/`, compiled in.
@@ -108,6 +109,19 @@ impl fmt::Debug for KeySpec {
 /// email = "email"
 /// email_verified = "email_verified"  # a boolean claim; unset: user.email_verified is None
 /// scopes = ["scope", "permissions"]  # a string is split at spaces, an array item is one scope
+///
+/// [token]                        # optional: which kinds of token are accepted
+/// typ = "any"                    # "any" | "access-token" (RFC 9068) | ["JWT", ""] ("" = no typ)
+/// class_claim = "token_use"      # or class_header = "cat": what names the token's class
+/// accept = ["access"]            # the classes accepted unless the builder says otherwise
+/// machine = []                   # classes whose tokens are machine tokens
+///
+/// [token.classes]                # class name -> the values naming it ("" = absent)
+/// access = ["access"]
+/// id = ["id"]
+///
+/// [token.audience_claims]        # optional, per class: the claims carrying its audience
+/// access = ["client_id"]
 /// ```
 ///
 /// `{placeholders}` in `jwks_url`, `issuer` and `audiences` are filled from a `[params]`
@@ -144,6 +158,152 @@ pub struct Provider {
     pub(crate) claims: ClaimMap,
     pub(crate) token_sources: Vec<TokenSource>,
     pub(crate) authorized_parties: Vec<String>,
+    pub(crate) token: TokenSpec,
+}
+
+/// Which kinds of token a provider accepts: the `typ` rule and the token classes (the
+/// preset's `[token]` table).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct TokenSpec {
+    pub(crate) typ: TokenType,
+    pub(crate) classes: Option<ClassSpec>,
+}
+
+impl TokenSpec {
+    /// For a preset that reads the class from a claim: that claim, a value of the first
+    /// accepted class, and that class's first audience claim (for the mock's tokens).
+    #[cfg_attr(not(feature = "testing"), allow(dead_code))]
+    pub(crate) fn default_class_claim(&self) -> Option<(String, String, Option<String>)> {
+        let spec = self.classes.as_ref()?;
+        let ClassSource::Claim(claim) = &spec.source else {
+            return None;
+        };
+        let class = spec
+            .classes
+            .iter()
+            .find(|c| spec.accept.contains(&c.name))?;
+        let value = class.values.iter().find(|v| !v.is_empty())?;
+        let audience = class
+            .audience_claims
+            .as_ref()
+            .and_then(|claims| claims.first().cloned());
+        Some((claim.clone(), value.clone(), audience))
+    }
+}
+
+/// The `[token]` table.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TokenSection {
+    /// `"any"`, `"access-token"`, or a list of accepted `typ` values (`""` = absent).
+    #[serde(default)]
+    typ: Option<TypSetting>,
+    /// The header naming the class (only `"cat"`).
+    #[serde(default)]
+    class_header: Option<String>,
+    /// The claim naming the class.
+    #[serde(default)]
+    class_claim: Option<String>,
+    /// Class name -> the values that name it (`""` = header or claim absent).
+    #[serde(default)]
+    classes: BTreeMap<String, Vec<String>>,
+    /// The classes accepted by default.
+    #[serde(default)]
+    accept: Vec<String>,
+    /// The classes whose tokens are machine tokens.
+    #[serde(default)]
+    machine: Vec<String>,
+    /// Class name -> the claims carrying its audience.
+    #[serde(default)]
+    audience_claims: BTreeMap<String, Vec<String>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+enum TypSetting {
+    Name(String),
+    List(Vec<String>),
+}
+
+impl TokenSection {
+    fn compile(self) -> std::result::Result<TokenSpec, String> {
+        let typ = match self.typ {
+            None => TokenType::Any,
+            Some(TypSetting::Name(name)) if name == "any" => TokenType::Any,
+            Some(TypSetting::Name(name)) if name == "access-token" => TokenType::AccessToken,
+            Some(TypSetting::Name(name)) => {
+                return Err(format!(
+                    "field `token.typ`: `{name}` is not a type rule (expected \"any\", \"access-token\" or a list of values)"
+                ))
+            }
+            Some(TypSetting::List(values)) if values.is_empty() => {
+                return Err("field `token.typ`: expected at least one value".into())
+            }
+            Some(TypSetting::List(values)) => TokenType::OneOf(values),
+        };
+        let source = match (self.class_header, self.class_claim) {
+            (None, None) => {
+                if !self.classes.is_empty()
+                    || !self.accept.is_empty()
+                    || !self.machine.is_empty()
+                    || !self.audience_claims.is_empty()
+                {
+                    return Err(
+                        "field `token.classes`: needs `class_header` or `class_claim`".into(),
+                    );
+                }
+                return Ok(TokenSpec { typ, classes: None });
+            }
+            (Some(header), None) if header == "cat" => ClassSource::HeaderCat,
+            (Some(header), None) => {
+                return Err(format!(
+                    "field `token.class_header`: `{header}` is not supported (expected \"cat\")"
+                ))
+            }
+            (None, Some(claim)) if !claim.is_empty() => ClassSource::Claim(claim),
+            (None, Some(_)) => return Err("field `token.class_claim`: empty claim name".into()),
+            (Some(_), Some(_)) => {
+                return Err(
+                    "field `token.class_claim`: expected class_header or class_claim, not both"
+                        .into(),
+                )
+            }
+        };
+        if self.classes.is_empty() {
+            return Err("field `token.classes`: expected at least one class".into());
+        }
+        for (field, names) in [
+            ("accept", self.accept.iter().collect::<Vec<_>>()),
+            ("machine", self.machine.iter().collect()),
+            ("audience_claims", self.audience_claims.keys().collect()),
+        ] {
+            if let Some(name) = names
+                .iter()
+                .find(|n| !self.classes.contains_key(n.as_str()))
+            {
+                return Err(format!("field `token.{field}`: `{name}` is not a class"));
+            }
+        }
+        let mut audience_claims = self.audience_claims;
+        let classes = self
+            .classes
+            .into_iter()
+            .map(|(name, values)| TokenClass {
+                machine: self.machine.contains(&name),
+                audience_claims: audience_claims.remove(&name),
+                values,
+                name,
+            })
+            .collect();
+        Ok(TokenSpec {
+            typ,
+            classes: Some(ClassSpec {
+                source,
+                classes,
+                accept: self.accept,
+            }),
+        })
+    }
 }
 
 /// The TOML shape of a preset file.
@@ -177,6 +337,8 @@ struct PresetFile {
     params: BTreeMap<String, String>,
     #[serde(default)]
     mock: MockSection,
+    #[serde(default)]
+    token: TokenSection,
 }
 
 /// The `[mock]` table: how [`MockProvider`](crate::testing::MockProvider) imitates the
@@ -242,6 +404,7 @@ pub struct PresetInfo {
     audience_claims: Vec<String>,
     authorized_parties: Vec<String>,
     defaults: BTreeMap<String, String>,
+    token: TokenSpec,
 }
 
 /// One `{placeholder}` of a preset.
@@ -518,6 +681,7 @@ impl Provider {
             claims: ClaimMap::default(),
             token_sources: vec![TokenSource::Bearer],
             authorized_parties: Vec::new(),
+            token: TokenSpec::default(),
         }
     }
 
@@ -567,6 +731,22 @@ impl Provider {
     /// Where tokens are read from in a request.
     pub fn token_sources(&self) -> &[TokenSource] {
         &self.token_sources
+    }
+
+    /// The accepted `typ` header values (the preset's `[token] typ`).
+    pub fn token_type(&self) -> &TokenType {
+        &self.token.typ
+    }
+
+    /// The preset's token class names (its `[token.classes]`), and the accepted ones.
+    pub fn token_classes(&self) -> (Vec<&str>, Vec<&str>) {
+        match &self.token.classes {
+            Some(spec) => (
+                spec.classes.iter().map(|c| c.name.as_str()).collect(),
+                spec.accept.iter().map(String::as_str).collect(),
+            ),
+            None => (Vec::new(), Vec::new()),
+        }
     }
 }
 
@@ -623,6 +803,7 @@ impl PresetInfo {
                 "field `claims.user_id`: expected at least one claim name".into(),
             ));
         }
+        let token = file.token.compile().map_err(bad)?;
         let templates = file
             .jwks_url
             .iter()
@@ -651,6 +832,7 @@ impl PresetInfo {
             audience_claims: file.audience_claims,
             authorized_parties: file.authorized_parties,
             defaults: file.params,
+            token,
         })
     }
 
@@ -711,6 +893,7 @@ impl PresetInfo {
             claims: self.claims,
             token_sources: self.token_sources,
             authorized_parties: self.authorized_parties,
+            token: self.token,
         })
     }
 }

@@ -4,8 +4,12 @@
 
 use crate::claims::{AuthUser, ClaimReader};
 use crate::error::{AuthError, Result};
+use crate::kinds::{ClassSource, ClassSpec, TokenKind, TokenType};
 use crate::payload::{Field, Fields, Payload, PayloadError};
 use crate::provider::{AudienceRule, Issuer, Provider};
+
+/// RFC 9068 §2.2: the claims an access token must carry.
+const ACCESS_TOKEN_CLAIMS: [&str; 7] = ["exp", "iss", "aud", "sub", "client_id", "iat", "jti"];
 
 /// The compiled claim rules of one verifier.
 #[derive(Debug)]
@@ -28,8 +32,40 @@ pub(crate) struct Rules {
     /// Clock-skew leeway for `exp`, `nbf` and `iat`, in seconds.
     leeway: i64,
     claims: ClaimReader,
+    /// `sub` and `client_id`, read for [`AuthUser::client_id`] and the token's kind.
+    sub: Field,
+    client_id: Field,
+    /// The accepted `typ` header values.
+    token_type: TokenType,
+    /// The RFC 9068 claims, when [`TokenType::AccessToken`] is required.
+    access_token_claims: Option<[Field; ACCESS_TOKEN_CLAIMS.len()]>,
+    /// The token classes, when the provider tells them apart.
+    classes: Option<ClassRule>,
     /// Every member the rules and the claim map read.
     fields: Fields,
+}
+
+/// A provider's token classes, compiled: which are accepted.
+#[derive(Debug)]
+struct ClassRule {
+    spec: ClassSpec,
+    /// Per class of `spec`: accepted.
+    accepted: Vec<bool>,
+    /// The claim naming the class, when the class is read from a claim.
+    claim: Option<Field>,
+    /// Per class of `spec`: its audience claims, when it has its own.
+    audience_claims: Vec<Option<Vec<Field>>>,
+}
+
+/// The class a token's header names, found while its header is at hand (the header is not
+/// kept past the signature stage).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub(crate) enum HeaderClass {
+    /// The provider reads no class from the header.
+    #[default]
+    NotRead,
+    /// The index of the accepted class the header names.
+    Class(usize),
 }
 
 /// When a verified token stops (and starts) being valid.
@@ -71,7 +107,22 @@ impl Rules {
     /// # Errors
     /// [`ErrorKind::Config`](crate::ErrorKind::Config) for a malformed issuer template, the
     /// audience rule `issuer` without a fixed issuer, or a required audience that is missing.
+    #[cfg(test)]
     pub(crate) fn compile(provider: &Provider, any_audience: bool) -> Result<Rules> {
+        Self::compile_with(provider, any_audience, None)
+    }
+
+    /// As [`compile`](Self::compile), with the accepted token classes replaced by `accept`
+    /// (names of the provider's classes).
+    ///
+    /// # Errors
+    /// Also [`ErrorKind::Config`](crate::ErrorKind::Config) for a class name the provider
+    /// does not define, or classes asked of a provider that has none.
+    pub(crate) fn compile_with(
+        provider: &Provider,
+        any_audience: bool,
+        accept: Option<&[String]>,
+    ) -> Result<Rules> {
         let issuer = provider
             .issuer
             .as_ref()
@@ -104,7 +155,59 @@ impl Rules {
             .map(|name| fields.add_path(name))
             .collect();
         let claims = provider.claims.reader(&mut fields);
+        // `AuthUser::client_id` and `kind`.
+        let sub = fields.add_path("sub");
+        let client_id = fields.add_path("client_id");
+        let token_type = provider.token.typ.clone();
+        let access_token_claims = (token_type == TokenType::AccessToken)
+            .then(|| ACCESS_TOKEN_CLAIMS.map(|name| fields.add_path(name)));
+        let classes = match (&provider.token.classes, accept) {
+            (None, None) => None,
+            (None, Some(_)) => {
+                return Err(AuthError::config(format!(
+                    "provider `{}` defines no token classes",
+                    provider.name
+                )))
+            }
+            (Some(spec), accept) => {
+                let accept = accept.unwrap_or(&spec.accept);
+                if let Some(name) = accept
+                    .iter()
+                    .find(|name| !spec.classes.iter().any(|c| c.name == **name))
+                {
+                    return Err(AuthError::config(format!(
+                        "unknown token class `{name}` (provider `{}` has: {})",
+                        provider.name,
+                        spec.names()
+                    )));
+                }
+                let claim = match &spec.source {
+                    ClassSource::Claim(claim) => Some(fields.add_path(claim)),
+                    ClassSource::HeaderCat => None,
+                };
+                let audience_claims = spec
+                    .classes
+                    .iter()
+                    .map(|class| {
+                        let claims = class.audience_claims.as_ref()?;
+                        Some(claims.iter().map(|name| fields.add_path(name)).collect())
+                    })
+                    .collect();
+                Some(ClassRule {
+                    accepted: spec
+                        .classes
+                        .iter()
+                        .map(|class| accept.contains(&class.name))
+                        .collect(),
+                    claim,
+                    audience_claims,
+                    spec: spec.clone(),
+                })
+            }
+        };
         Ok(Rules {
+            token_type,
+            classes,
             issuer,
             audiences,
             audience_claims,
@@ -117,6 +220,9 @@ impl Rules {
             azp,
             leeway: i64::try_from(provider.leeway.as_secs()).unwrap_or(i64::MAX),
             claims,
+            sub,
+            client_id,
+            access_token_claims,
             fields,
         })
     }
@@ -149,9 +255,66 @@ impl Rules {
         })
     }
 
+    /// The header stage of the token-kind rules: `typ`, and the class when the header names
+    /// it (Clerk's `cat`).
+    pub(crate) fn check_header(&self, typ: Option<&str>, cat: Option<&str>) -> Result<HeaderClass> {
+        if !self.token_type.accepts(typ) {
+            return Err(AuthError::invalid_token_type("typ"));
+        }
+        match &self.classes {
+            Some(rule) if rule.spec.source == ClassSource::HeaderCat => {
+                rule.accepted_class(cat, "cat").map(HeaderClass::Class)
+            }
+            _ => Ok(HeaderClass::NotRead),
+        }
+    }
+
+    /// The accepted class of a checked token: from the header stage, or from its claim.
+    fn class(&self, payload: &Payload<'_, '_>, header: HeaderClass) -> Result<Option<usize>> {
+        let Some(rule) = &self.classes else {
+            return Ok(None);
+        };
+        match (&rule.spec.source, header) {
+            (ClassSource::HeaderCat, HeaderClass::Class(index)) => Ok(Some(index)),
+            // Fail closed: the header stage did not run.
+            (ClassSource::HeaderCat, HeaderClass::NotRead) => {
+                Err(AuthError::invalid_token_type("cat"))
+            }
+            (ClassSource::Claim(claim), _) => {
+                // Compiled together with the source: a claim source always has its field.
+                let Some(field) = rule.claim else {
+                    return Err(AuthError::invalid_token_type(claim.as_str()));
+                };
+                let value = match payload.str(field) {
+                    Some(value) => Some(value),
+                    None if payload.has(field) => {
+                        return Err(AuthError::invalid_claim(claim.as_str()))
+                    }
+                    None => None,
+                };
+                rule.accepted_class(value.as_deref(), claim).map(Some)
+            }
+        }
+    }
+
     /// Checks, in order: `exp` (required), `nbf`, `iat`, `iss`, `aud`, `azp`. Returns the
-    /// token's validity window.
+    /// token's validity window. For a provider that reads the token class from the header,
+    /// use [`check_token`](Self::check_token).
+    #[cfg(test)]
     pub(crate) fn check(&self, payload: &Payload<'_, '_>, now: i64) -> Result<Validity> {
+        self.check_token(payload, now, HeaderClass::NotRead)
+            .map(|checked| checked.validity)
+    }
+
+    /// Checks, in order: `exp` (required), `nbf`, `iat`, `iss`, the token class (its
+    /// claim, or `header` from [`check_header`](Self::check_header)), `aud` (in the class's
+    /// audience claims), `azp`, and for RFC 9068 access tokens the required claims.
+    pub(crate) fn check_token(
+        &self,
+        payload: &Payload<'_, '_>,
+        now: i64,
+        header: HeaderClass,
+    ) -> Result<Checked> {
         let date = |field: Field, name: &'static str| {
             payload
                 .date(field)
@@ -166,20 +329,54 @@ impl Rules {
         if let Some(issuer) = &self.issuer {
             issuer.check(payload)?;
         }
-        self.check_audience(payload)?;
+        let class = self.class(payload, header)?;
+        let audience_claims = class
+            .and_then(|index| {
+                self.classes
+                    .as_ref()?
+                    .audience_claims
+                    .get(index)?
+                    .as_deref()
+            })
+            .unwrap_or(&self.audience_claims);
+        self.check_audience(payload, audience_claims)?;
         if !self.authorized_parties.is_empty() {
             let azp = payload.str(self.azp);
             if !azp.is_some_and(|azp| self.authorized_parties.iter().any(|p| *p == azp)) {
                 return Err(AuthError::invalid_authorized_party());
             }
         }
-        Ok(Validity { exp, nbf })
+        if let Some(fields) = &self.access_token_claims {
+            if let Some((name, _)) = ACCESS_TOKEN_CLAIMS
+                .iter()
+                .zip(fields)
+                .find(|(_, &field)| !payload.has(field))
+            {
+                return Err(AuthError::missing_claim(*name));
+            }
+        }
+        let machine_class = class
+            .and_then(|index| Some(self.classes.as_ref()?.spec.classes[index].machine))
+            .unwrap_or(false);
+        // A client-credentials grant: the client is its own subject (RFC 9068 §2.2).
+        let client_credentials = payload
+            .str(self.client_id)
+            .is_some_and(|client| payload.str(self.sub).is_some_and(|sub| sub == client));
+        let kind = if machine_class || client_credentials {
+            TokenKind::Machine
+        } else {
+            TokenKind::User
+        };
+        Ok(Checked {
+            validity: Validity { exp, nbf },
+            kind,
+        })
     }
 
-    fn check_audience(&self, payload: &Payload<'_, '_>) -> Result<()> {
+    fn check_audience(&self, payload: &Payload<'_, '_>, audience_claims: &[Field]) -> Result<()> {
         let ok = if !self.audiences.is_empty() {
             // Usually just `aud`; Cognito access tokens name their client in `client_id`.
-            self.audience_claims
+            audience_claims
                 .iter()
                 .any(|&field| payload.holds(field, |aud| self.audiences.iter().any(|a| a == aud)))
         } else {
@@ -199,10 +396,32 @@ impl Rules {
     /// # Errors
     /// [`ErrorKind::MissingClaim`](crate::ErrorKind::MissingClaim) when no user-id claim is a
     /// non-empty string.
-    pub(crate) fn identify(&self, payload: &Payload<'_, '_>) -> Result<AuthUser> {
-        self.claims
+    pub(crate) fn identify(&self, payload: &Payload<'_, '_>, kind: TokenKind) -> Result<AuthUser> {
+        let mut user = self
+            .claims
             .identify(payload)
-            .ok_or_else(|| AuthError::missing_claim(self.claims.user_id_claim()))
+            .ok_or_else(|| AuthError::missing_claim(self.claims.user_id_claim()))?;
+        user.client_id = payload.str(self.client_id).map(Into::into);
+        user.kind = kind;
+        Ok(user)
+    }
+}
+
+/// What the claim checks found: the validity window and the token's kind.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Checked {
+    pub(crate) validity: Validity,
+    pub(crate) kind: TokenKind,
+}
+
+impl ClassRule {
+    /// The index of the accepted class `value` names (`None`: member absent); `member`
+    /// names the header member or claim in the error.
+    fn accepted_class(&self, value: Option<&str>, member: &str) -> Result<usize> {
+        match self.spec.class_of(value) {
+            Some(index) if self.accepted[index] => Ok(index),
+            _ => Err(AuthError::invalid_token_type(member.to_owned())),
+        }
     }
 }
 
@@ -338,9 +557,9 @@ mod tests {
     fn run(rules: &Rules, value: Value) -> Result<Validity> {
         let json = value.to_string();
         let payload = rules.read(&json)?;
-        let validity = rules.check(&payload, NOW)?;
-        rules.identify(&payload)?;
-        Ok(validity)
+        let checked = rules.check_token(&payload, NOW, HeaderClass::NotRead)?;
+        rules.identify(&payload, checked.kind)?;
+        Ok(checked.validity)
     }
 
     /// `claims` plus a valid `sub` and `exp` unless they are given (`null` removes one).
@@ -740,5 +959,127 @@ mod tests {
         let deep = format!(r#"{{"x":{}{}}}"#, "[".repeat(80), "]".repeat(80));
         let err = rules.read(&deep).unwrap_err();
         assert_eq!(err.detail(), Some("payload nests too deeply"));
+    }
+
+    fn classes(source: ClassSource) -> crate::kinds::ClassSpec {
+        use crate::kinds::TokenClass;
+        let class = |name: &str, value: &str, machine: bool, aud: &str| TokenClass {
+            name: name.into(),
+            values: vec![value.into()],
+            machine,
+            audience_claims: Some(vec![aud.into()]),
+        };
+        crate::kinds::ClassSpec {
+            source,
+            classes: vec![
+                class("access", "access", false, "client_id"),
+                class("m2m", "m2m", true, "aud"),
+            ],
+            accept: vec!["access".into()],
+        }
+    }
+
+    #[test]
+    fn access_token_type_refuses_another_typ_in_the_header() {
+        let rules = rules(|p| p.token.typ = TokenType::AccessToken);
+        assert_eq!(
+            rules
+                .check_header(Some("application/at+jwt"), None)
+                .unwrap(),
+            HeaderClass::NotRead
+        );
+        let err = rules.check_header(Some("JWT"), None).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::InvalidTokenType);
+        assert!(rules.check_header(None, None).is_err());
+    }
+
+    #[test]
+    fn access_token_type_requires_jti_and_client_id() {
+        let rules = rules(|p| {
+            p.token.typ = TokenType::AccessToken;
+            p.issuer = Some(Issuer::from_text("https://as"));
+            p.audiences = vec!["api".into()];
+            p.audience_rule = AudienceRule::Required;
+        });
+        let full =
+            json!({"iss": "https://as", "aud": "api", "client_id": "c", "iat": NOW, "jti": "j"});
+        assert!(run(&rules, claims(full.clone())).is_ok());
+        for name in ["jti", "client_id", "iat"] {
+            let mut token = full.clone();
+            token[name] = Value::Null;
+            let err = run(&rules, claims(token)).unwrap_err();
+            assert_eq!(
+                (err.kind(), err.claim()),
+                (ErrorKind::MissingClaim, Some(name))
+            );
+        }
+    }
+
+    #[test]
+    fn a_claim_class_is_checked_and_picks_its_audience_claims() {
+        let rules = rules(|p| {
+            p.token.classes = Some(classes(ClassSource::Claim("token_use".into())));
+            p.audiences = vec!["app".into()];
+            p.audience_rule = AudienceRule::Required;
+        });
+        assert!(run(
+            &rules,
+            claims(json!({"token_use": "access", "client_id": "app"}))
+        )
+        .is_ok());
+        assert_eq!(
+            kind(run(
+                &rules,
+                claims(json!({"token_use": "access", "aud": "app"}))
+            )),
+            ErrorKind::InvalidAudience
+        );
+        for token_use in [json!("m2m"), json!("id"), Value::Null] {
+            let token = claims(json!({"token_use": token_use, "client_id": "app", "aud": "app"}));
+            assert_eq!(kind(run(&rules, token)), ErrorKind::InvalidTokenType);
+        }
+        assert_eq!(
+            kind(run(
+                &rules,
+                claims(json!({"token_use": 5, "client_id": "app"}))
+            )),
+            ErrorKind::InvalidClaim
+        );
+    }
+
+    #[test]
+    fn a_header_class_fails_closed_when_the_header_stage_did_not_run() {
+        let rules = rules(|p| p.token.classes = Some(classes(ClassSource::HeaderCat)));
+        assert_eq!(
+            kind(run(&rules, claims(json!({})))),
+            ErrorKind::InvalidTokenType
+        );
+        assert_eq!(
+            rules.check_header(None, Some("access")).unwrap(),
+            HeaderClass::Class(0)
+        );
+        assert!(rules.check_header(None, Some("m2m")).is_err());
+        assert!(rules.check_header(None, None).is_err());
+    }
+
+    #[test]
+    fn a_machine_class_or_client_credentials_make_a_machine_token() {
+        let provider = provider(|p| p.token.classes = Some(classes(ClassSource::HeaderCat)));
+        let rules = Rules::compile_with(&provider, false, Some(&["m2m".into()])).unwrap();
+        let json = claims(json!({})).to_string();
+        let payload = rules.read(&json).unwrap();
+        let checked = rules
+            .check_token(&payload, NOW, HeaderClass::Class(1))
+            .unwrap();
+        assert_eq!(checked.kind, TokenKind::Machine);
+        let plain = plain();
+        let json = claims(json!({"sub": "c", "client_id": "c"})).to_string();
+        let payload = plain.read(&json).unwrap();
+        let checked = plain
+            .check_token(&payload, NOW, HeaderClass::NotRead)
+            .unwrap();
+        assert_eq!(checked.kind, TokenKind::Machine);
+        let err = Rules::compile_with(&provider, false, Some(&["nope".into()])).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Config);
     }
 }

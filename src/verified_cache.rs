@@ -128,7 +128,7 @@ mod tests {
         // The verify, up to its insert.
         let signed = verifier.check_signature(&token).await.unwrap();
         let now = i64::try_from(crate::SystemClock.now().as_secs()).unwrap();
-        let (user, validity) = verifier.check_claims(signed.payload, now).unwrap();
+        let (user, validity) = verifier.check_claims(&signed, now).unwrap();
         // Meanwhile a refresh drops the key.
         mock.rotate();
         mock.remove_key(&old_kid);

@@ -7,7 +7,8 @@ use axum::http::StatusCode;
 use axum::routing::get;
 use axum::{Extension, Json, Router};
 use jwks_auth::axum::{
-    require_claim, require_same_user, require_scope, require_scopes, require_user, AuthLayer,
+    require_claim, require_same_user, require_scope, require_scopes, require_user,
+    require_user_token, AuthLayer,
 };
 use jwks_auth::testing::MockProvider;
 use jwks_auth::{AuthUser, Verifier};
@@ -65,6 +66,10 @@ fn guarded_app(verifier: Verifier) -> Router {
                     .as_deref()
                     .is_some_and(|email| email.ends_with("@example.com"))
             })),
+        )
+        .route(
+            "/me",
+            get(|| async { "me" }).route_layer(require_user_token()),
         )
         .layer(AuthLayer::new(verifier))
 }
@@ -298,4 +303,16 @@ async fn real_socket_round_trip() {
         json!({"id": "user_demo", "email": "demo@example.com"})
     );
     server.abort();
+}
+
+#[tokio::test]
+async fn user_token_guard_refuses_client_credentials_tokens_with_403() {
+    let (mock, app) = setup().await;
+    let user = mock.token().claim("client_id", "app-1").sign();
+    let reply = get_as(&app, "/me", Some(&user)).await;
+    assert_eq!((reply.status.as_u16(), reply.body.as_str()), (200, "me"));
+    let machine = mock.token().sub("app-1").claim("client_id", "app-1").sign();
+    let reply = get_as(&app, "/me", Some(&machine)).await;
+    assert_eq!(reply.status.as_u16(), 403, "body: {}", reply.body);
+    assert!(!reply.body.contains(&machine));
 }

@@ -31,7 +31,12 @@ async fn every_builtin_preset_verifies_its_own_tokens_and_rejects_foreign_ones()
         if mock.provider().audiences().is_empty() && preset != "better-auth" {
             continue; // no audience rule (Clerk)
         }
-        let wrong_audience = mock.token().audience("someone-else").sign();
+        let mut wrong_audience = mock.token().audience("someone-else");
+        if wrong_audience.claims().contains_key("client_id") {
+            // Cognito access tokens name their audience in `client_id`.
+            wrong_audience = wrong_audience.claim("client_id", "someone-else");
+        }
+        let wrong_audience = wrong_audience.sign();
         assert_eq!(
             verifier.verify(&wrong_audience).await.unwrap_err().kind(),
             ErrorKind::InvalidAudience,
@@ -124,7 +129,7 @@ async fn keycloak_realm_roles_come_from_a_nested_claim() {
 }
 
 #[tokio::test]
-async fn cognito_accepts_access_tokens_by_client_id_and_id_tokens_by_aud() {
+async fn cognito_accepts_access_tokens_by_client_id_and_id_tokens_only_when_asked() {
     let mock = mock_for("cognito").await;
     let verifier = Verifier::builder(mock.provider()).build().unwrap();
     let access = mock
@@ -134,8 +139,25 @@ async fn cognito_accepts_access_tokens_by_client_id_and_id_tokens_by_aud() {
         .claim("token_use", "access")
         .sign();
     assert!(verifier.verify(&access).await.is_ok());
-    let id_token = mock.token().claim("token_use", "id").sign();
-    assert!(verifier.verify(&id_token).await.is_ok());
+    let id_token = mock
+        .token()
+        .without_claim("client_id")
+        .audience("mock-client-id")
+        .claim("token_use", "id")
+        .sign();
+    assert_eq!(
+        verifier.verify(&id_token).await.unwrap_err().kind(),
+        ErrorKind::InvalidTokenType
+    );
+    let ids = Verifier::builder(mock.provider())
+        .token_classes(["id"])
+        .build()
+        .unwrap();
+    assert!(ids.verify(&id_token).await.is_ok());
+    assert_eq!(
+        ids.verify(&access).await.unwrap_err().kind(),
+        ErrorKind::InvalidTokenType
+    );
     let other_client = mock
         .token()
         .without_claim("aud")

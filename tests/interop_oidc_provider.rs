@@ -12,7 +12,7 @@ mod support;
 use std::sync::OnceLock;
 
 use aws_lc_rs::digest::{digest, SHA256};
-use jwks_auth::{dangerous, ErrorKind, Provider, Verifier};
+use jwks_auth::{dangerous, ErrorKind, Provider, TokenKind, TokenType, Verifier};
 use serde_json::Value;
 use support::node::{json_body, NodeProject, NodeServer};
 use support::{b64, b64_json, header_of, unb64, with_payload};
@@ -38,6 +38,8 @@ fn server() -> &'static NodeServer {
         PROJECT.start("server.mjs", |command| {
             // Development mode: an http issuer on loopback, in-memory storage.
             command.env_remove("NODE_ENV");
+            // The test-only `/debug/sign-jwt` endpoint (see server.mjs).
+            command.env("DEBUG_SIGN_JWT", "1");
         })
     })
 }
@@ -282,4 +284,62 @@ async fn dpop_helper_scripts_bind_the_token_to_the_proof_key() {
         let ath = b64(digest(&SHA256, token.as_bytes()));
         assert_eq!(claims["ath"], ath, "{alg}");
     }
+}
+
+// ---------------------------------------------------------------------------------------
+// Token kinds: `token_type(AccessToken)` (RFC 9068, RFC 8725 §3.11)
+
+fn access_token_verifier(audience: &str) -> Verifier {
+    Verifier::builder(Provider::oidc(issuer()).expect("issuer is a URL"))
+        .audience(audience)
+        .token_type(TokenType::AccessToken)
+        .build()
+        .expect("verifier")
+}
+
+/// A JWT with `typ: JWT` over `payload`, signed by the server's RSA key (the one behind
+/// `kid`), through the test-only `/debug/sign-jwt` endpoint of server.mjs.
+async fn same_key_jwt(kid: &Value, payload: &Value) -> String {
+    let response = http()
+        .post(format!("{}/debug/sign-jwt", issuer()))
+        .json(&serde_json::json!({ "kid": kid, "payload": payload }))
+        .send()
+        .await
+        .expect("debug sign request");
+    assert!(response.status().is_success(), "{}", response.status());
+    response.text().await.expect("debug sign body")
+}
+
+#[tokio::test]
+async fn access_token_type_verifies_the_at_jwt_token_with_client_id_and_scope() {
+    let token = access_token(API, "read:notes").await;
+    let user = access_token_verifier(API)
+        .verify(&token)
+        .await
+        .expect("the RFC 9068 access token verifies");
+    assert_eq!(user.client_id.as_deref(), Some(CLIENT_ID));
+    assert_eq!(user.scopes, ["read:notes"]);
+    assert_eq!(user.kind, TokenKind::Machine, "a client-credentials grant");
+}
+
+#[tokio::test]
+async fn access_token_type_refuses_the_token_for_another_resource() {
+    let token = access_token(OTHER, "read:reports").await;
+    let err = access_token_verifier(API).verify(&token).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::InvalidAudience, "{err}");
+}
+
+#[tokio::test]
+async fn access_token_type_refuses_a_jwt_of_another_typ_signed_by_the_same_key() {
+    let token = access_token(API, "read:notes").await;
+    let decoded = dangerous::decode_unverified(&token).expect("a JWS");
+    let forged = same_key_jwt(&decoded.header["kid"], &Value::Object(decoded.claims)).await;
+    assert_eq!(header_of(&forged)["typ"], "JWT");
+    // Same key, same claims: only the type tells them apart.
+    assert!(verifier(API).verify(&forged).await.is_ok());
+    let err = access_token_verifier(API)
+        .verify(&forged)
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::InvalidTokenType, "{err}");
 }

@@ -182,3 +182,27 @@ fn fingerprint(scrape: &str, provider: &str) -> Option<String> {
         Some(rest[start..start + len].to_owned())
     })
 }
+
+#[tokio::test]
+async fn a_refused_token_type_is_counted_as_its_own_outcome() {
+    let handle = recorder();
+    let mock = MockProvider::auth0().await;
+    let verifier = Verifier::builder(mock.provider())
+        .token_type(jwks_auth::TokenType::AccessToken)
+        .build()
+        .unwrap();
+    let provider = verifier.provider_name().to_owned();
+    let p = ("provider", provider.as_str());
+    let app = example::app(verifier, handle);
+
+    // A plain `JWT` where only `at+jwt` is accepted.
+    let token = mock.token().sign();
+    assert_eq!(
+        get(&app, "/api/me", Some(&token)).await.0,
+        StatusCode::UNAUTHORIZED
+    );
+    let (_, scrape) = get(&app, "/metrics", None).await;
+    let total = "jwks_auth_verifications_total";
+    let kind = ErrorKind::InvalidTokenType.as_str();
+    assert_eq!(value(&scrape, total, &[p, ("outcome", kind)]), Some(1.0));
+}

@@ -652,3 +652,61 @@ async fn an_email_verified_claim_that_is_not_a_boolean_is_unknown() {
         );
     }
 }
+
+// The `[token]` table.
+
+#[test]
+fn a_token_table_with_a_bad_rule_names_the_field() {
+    let cases = [
+        ("typ = \"jwt\"\n", "token.typ"),
+        ("typ = []\n", "token.typ"),
+        (
+            "class_header = \"kind\"\n[token.classes]\na = [\"a\"]\n",
+            "token.class_header",
+        ),
+        (
+            "class_claim = \"k\"\naccept = [\"b\"]\n[token.classes]\na = [\"a\"]\n",
+            "token.accept",
+        ),
+        (
+            "class_claim = \"k\"\nmachine = [\"b\"]\n[token.classes]\na = [\"a\"]\n",
+            "token.machine",
+        ),
+        ("class_claim = \"k\"\n", "token.classes"),
+        (
+            "accept = [\"a\"]\n[token.classes]\na = [\"a\"]\n",
+            "token.classes",
+        ),
+    ];
+    for (table, field) in cases {
+        let (message, label) =
+            preset_error("bad-token.toml", &format!("{VALID}\n[token]\n{table}"));
+        assert!(message.contains(&label), "{message}");
+        assert!(message.contains(field), "{field}: {message}");
+    }
+}
+
+#[tokio::test]
+async fn a_custom_preset_typ_list_accepts_its_type_and_refuses_another() {
+    let file = TempPreset::new(
+        "typ-list.toml",
+        r#"
+name = "typed"
+jwks_url = "{origin}/keys"
+issuer = "{origin}"
+audience = "none"
+algorithms = ["ES256"]
+
+[token]
+typ = ["JWT"]
+"#,
+    );
+    let mock = MockProvider::custom(&file.0).await;
+    let verifier = Verifier::builder(mock.provider()).build().unwrap();
+    assert!(verifier.verify(&mock.token().sign()).await.is_ok());
+    let other = mock.token().header("typ", "at+jwt").sign();
+    assert_eq!(
+        verifier.verify(&other).await.unwrap_err().kind(),
+        ErrorKind::InvalidTokenType
+    );
+}

@@ -1,7 +1,7 @@
 //! `jwks-auth inspect`: decode a token WITHOUT verifying it.
 
 use clap::Args;
-use jwks_auth::dangerous;
+use jwks_auth::{dangerous, TokenType};
 use serde_json::{Map, Value};
 
 use crate::failure::Failure;
@@ -32,9 +32,12 @@ pub fn run(args: InspectArgs) -> Result<(), Failure> {
     let mut out = String::new();
     out.push_str(UNVERIFIED_BANNER);
     out.push_str("\nheader:\n");
+    let kind = kind_line(&decoded.header, &decoded.claims);
     out.push_str(&pretty(decoded.header));
     out.push_str("\nclaims:\n");
     out.push_str(&pretty(decoded.claims.clone()));
+    out.push('\n');
+    out.push_str(&kind);
     out.push('\n');
     for line in date_lines(&decoded.claims, now) {
         out.push_str(&line);
@@ -42,6 +45,51 @@ pub fn run(args: InspectArgs) -> Result<(), Failure> {
     }
     print!("{out}");
     Ok(())
+}
+
+/// Clerk's `cat` header values (as in providers/clerk.toml, from Clerk's backend SDK
+/// `packages/backend/src/tokens/jwtCategories.ts`).
+const CLERK_CATEGORIES: [(&str, &str); 4] = [
+    ("cl_B7d4PD111AAA", "Clerk session token"),
+    ("cl_B7d4PD222AAA", "Clerk JWT-template token"),
+    ("cl_B7d4PD333AAA", "Clerk machine-to-machine token"),
+    ("cl_I7d4PD111III", "Clerk token (category opted out)"),
+];
+
+/// The `kind:` line: what the `typ` header, Clerk's `cat` header and Cognito's `token_use`
+/// claim say the token is.
+fn kind_line(header: &Map<String, Value>, claims: &Map<String, Value>) -> String {
+    let mut kinds = Vec::new();
+    match header.get("typ").and_then(Value::as_str) {
+        Some(typ) if TokenType::AccessToken.accepts(Some(typ)) => {
+            kinds.push("RFC 9068 access token (typ at+jwt)".to_owned());
+        }
+        Some(typ) => kinds.push(format!("typ {}", Value::String(typ.to_owned()))),
+        None => {}
+    }
+    if let Some(cat) = header.get("cat").and_then(Value::as_str) {
+        kinds.push(
+            match CLERK_CATEGORIES.iter().find(|(value, _)| *value == cat) {
+                Some((_, name)) => (*name).to_owned(),
+                None => format!("unknown cat {}", Value::String(cat.to_owned())),
+            },
+        );
+    }
+    match claims.get("token_use").and_then(Value::as_str) {
+        Some("access") => kinds.push("Cognito access token (token_use access)".to_owned()),
+        Some("id") => kinds.push("Cognito ID token (token_use id)".to_owned()),
+        Some(other) => kinds.push(format!("token_use {}", Value::String(other.to_owned()))),
+        None => {}
+    }
+    let client = claims.get("client_id").and_then(Value::as_str);
+    if client.is_some() && client == claims.get("sub").and_then(Value::as_str) {
+        kinds.push("machine (sub = client_id)".to_owned());
+    }
+    if kinds.is_empty() {
+        "kind: (no typ, cat or token_use)".to_owned()
+    } else {
+        format!("kind: {}", kinds.join("; "))
+    }
 }
 
 fn pretty(map: Map<String, Value>) -> String {
@@ -89,6 +137,32 @@ fn date_lines(claims: &Map<String, Value>, now: i64) -> Vec<String> {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    fn map(value: Value) -> Map<String, Value> {
+        value.as_object().cloned().unwrap()
+    }
+
+    #[test]
+    fn the_kind_line_names_typ_clerk_cat_and_cognito_token_use() {
+        let none = Map::new();
+        assert_eq!(
+            kind_line(&map(json!({"typ": "application/AT+JWT"})), &none),
+            "kind: RFC 9068 access token (typ at+jwt)"
+        );
+        assert_eq!(
+            kind_line(&map(json!({"typ": "JWT", "cat": "cl_B7d4PD333AAA"})), &none),
+            "kind: typ \"JWT\"; Clerk machine-to-machine token"
+        );
+        assert_eq!(
+            kind_line(&none, &map(json!({"token_use": "id"}))),
+            "kind: Cognito ID token (token_use id)"
+        );
+        assert_eq!(
+            kind_line(&none, &map(json!({"sub": "c1", "client_id": "c1"}))),
+            "kind: machine (sub = client_id)"
+        );
+        assert_eq!(kind_line(&none, &none), "kind: (no typ, cat or token_use)");
+    }
 
     #[test]
     fn dates_say_how_far_away_they_are() {

@@ -6,7 +6,7 @@ use std::time::Duration;
 use clap::builder::PossibleValuesParser;
 use clap::{ArgGroup, Args};
 use jwks_auth::dpop::{DpopMode, DpopRequest};
-use jwks_auth::{dangerous, Algorithm, ManualClock, Provider, Verifier};
+use jwks_auth::{dangerous, Algorithm, ManualClock, Provider, TokenType, Verifier};
 use serde_json::Value;
 
 use crate::failure::{runtime, Failure};
@@ -17,7 +17,7 @@ use crate::token_input;
 #[command(group(
     ArgGroup::new("source")
         .required(true)
-        .args(["provider", "provider_file", "jwks_url", "jwks_file", "pem_file", "secret_env"])
+        .args(["provider", "provider_file", "oidc", "jwks_url", "jwks_file", "pem_file", "secret_env"])
 ))]
 #[command(group(ArgGroup::new("origin").args(["base_url", "domain"])))]
 pub struct VerifyArgs {
@@ -42,6 +42,10 @@ pub struct VerifyArgs {
         help_heading = "Key source (exactly one)"
     )]
     provider_file: Option<PathBuf>,
+    /// Any OpenID Connect issuer: keys found through its discovery document (needs
+    /// --audience).
+    #[arg(long, value_name = "ISSUER", help_heading = "Key source (exactly one)")]
+    oidc: Option<String>,
     /// Fetch keys from this JWKS URL (https, or http on loopback).
     #[arg(long, value_name = "URL", help_heading = "Key source (exactly one)")]
     jwks_url: Option<String>,
@@ -65,6 +69,10 @@ pub struct VerifyArgs {
     /// Allowed algorithm (repeatable). Default: the preset's, or every one the key fits.
     #[arg(long = "alg", value_name = "ALG", value_parser = parse_algorithm)]
     algorithms: Vec<Algorithm>,
+    /// Accepted `typ` header value (repeatable or comma-separated); `at+jwt` alone requires
+    /// an RFC 9068 access token (and its claims). Default: the preset's rule, else any.
+    #[arg(long = "typ", value_name = "VALUE", value_delimiter = ',')]
+    typ: Vec<String>,
     /// Clock-skew leeway in seconds (default: the preset's, else 60).
     #[arg(long, value_name = "SECS")]
     leeway: Option<u64>,
@@ -141,7 +149,8 @@ pub fn run(args: VerifyArgs) -> Result<(), Failure> {
 }
 
 fn build_verifier(args: &VerifyArgs) -> Result<Verifier, Failure> {
-    let bare_key_source = args.provider.is_none() && args.provider_file.is_none();
+    let bare_key_source =
+        args.provider.is_none() && args.provider_file.is_none() && args.oidc.is_none();
     let provider = source_provider(args)?;
     let mut builder = Verifier::builder(provider).allow_insecure_http(args.allow_http);
     match &args.issuer {
@@ -157,6 +166,9 @@ fn build_verifier(args: &VerifyArgs) -> Result<Verifier, Failure> {
     }
     if !args.algorithms.is_empty() {
         builder = builder.algorithms(args.algorithms.iter().copied());
+    }
+    if !args.typ.is_empty() {
+        builder = builder.token_type(TokenType::from_values(args.typ.iter().cloned()));
     }
     if let Some(secs) = args.leeway {
         builder = builder.leeway(Duration::from_secs(secs));
@@ -233,6 +245,9 @@ fn source_provider(args: &VerifyArgs) -> Result<Provider, Failure> {
         return Err(Failure::config(
             "--base-url, --domain and --param go with --provider or --provider-file",
         ));
+    }
+    if let Some(issuer) = &args.oidc {
+        return Ok(Provider::oidc(issuer)?);
     }
     if let Some(url) = &args.jwks_url {
         return Ok(Provider::from_toml_str_with(

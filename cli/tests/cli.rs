@@ -1304,6 +1304,68 @@ fn mock_configuration_errors_exit_2() {
 }
 
 // ---------------------------------------------------------------------------------------
+// token kinds
+
+#[test]
+fn typ_restricts_the_accepted_token_type() {
+    let jwks = test_jwks_file("typ.json");
+    let jwt = TestKeys::new().token(Algorithm::ES256).sign();
+    let output = jwks_auth()
+        .args(["verify", "--jwks-file"])
+        .arg(&jwks)
+        .args(["--typ", "at+jwt", &jwt])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1), "{output:?}");
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    assert!(
+        after_bare_warning(&stderr).starts_with("error: invalid-token-type: "),
+        "{stderr}"
+    );
+    jwks_auth()
+        .args(["verify", "--jwks-file"])
+        .arg(&jwks)
+        .args(["--typ", "at+jwt,JWT", &jwt])
+        .assert()
+        .code(0);
+    jwks_auth()
+        .args(["verify", "--jwks-file"])
+        .arg(&jwks)
+        .args(["--typ", "at+jwt", "--typ", "jwt", &jwt])
+        .assert()
+        .code(0);
+}
+
+#[test]
+fn oidc_is_a_key_source_that_needs_an_audience() {
+    let output = jwks_auth()
+        .args(["verify", "--oidc", "https://as.example.com", "a.b.c"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2), "{output:?}");
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    assert!(stderr.contains("requires an audience"), "{stderr}");
+}
+
+#[test]
+fn inspect_shows_the_token_kind() {
+    let token = TestKeys::new()
+        .token(Algorithm::ES256)
+        .header("typ", "at+jwt")
+        .claim("token_use", "access")
+        .sign();
+    let output = jwks_auth().args(["inspect", &token]).output().unwrap();
+    assert_eq!(output.status.code(), Some(0), "{output:?}");
+    let stdout = String::from_utf8(output.stdout).unwrap();
+    assert!(
+        stdout.contains(
+            "kind: RFC 9068 access token (typ at+jwt); Cognito access token (token_use access)"
+        ),
+        "{stdout}"
+    );
+}
+
+// ---------------------------------------------------------------------------------------
 // verify --dpop-proof
 
 #[test]

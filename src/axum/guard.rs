@@ -1,5 +1,5 @@
 //! Route guards answering 403: [`require_scope`], [`require_scopes`], [`require_same_user`],
-//! [`require_claim`] and [`require_user`].
+//! [`require_claim`], [`require_user`] and [`require_user_token`].
 
 use std::fmt;
 use std::sync::Arc;
@@ -15,7 +15,7 @@ use tower::{Layer, Service};
 use super::extract::{config_of, user_from_parts};
 use super::future::ResponseFuture;
 use super::response::{AuthConfig, AuthRejection, RejectionKind};
-use crate::{AuthError, AuthUser};
+use crate::{AuthError, AuthUser, TokenKind};
 
 /// Requires the token to grant `scope` (in `scope` or a permissions claim). Refused: 403
 /// `insufficient_scope` with `scope="<scope>"`.
@@ -85,6 +85,20 @@ where
     GuardLayer::new(Rule::Predicate(Box::new(predicate)))
 }
 
+/// Requires a user's token: refuses machine tokens ([`TokenKind::Machine`]: client-credentials
+/// grants, where `sub` equals `client_id`, and classes the preset marks as machine, such as
+/// Clerk M2M tokens) with 403, for routes that act on behalf of a person.
+///
+/// ```
+/// use axum::{routing::get, Router};
+/// use jwks_auth::axum::require_user_token;
+/// let app: Router<jwks_auth::Verifier> = Router::new()
+///     .route("/me", get(|| async { "me" }).route_layer(require_user_token()));
+/// ```
+pub fn require_user_token() -> GuardLayer {
+    GuardLayer::new(Rule::UserToken)
+}
+
 type Predicate = Box<dyn Fn(&AuthUser) -> bool + Send + Sync>;
 
 enum Rule {
@@ -92,6 +106,7 @@ enum Rule {
     SameUser(String),
     Claim { path: String, expected: Value },
     Predicate(Predicate),
+    UserToken,
 }
 
 impl fmt::Debug for Rule {
@@ -105,6 +120,7 @@ impl fmt::Debug for Rule {
                 .field("expected", expected)
                 .finish(),
             Rule::Predicate(_) => f.write_str("Predicate(..)"),
+            Rule::UserToken => f.write_str("UserToken"),
         }
     }
 }
@@ -181,13 +197,17 @@ impl Rule {
                     Err(forbidden("user requirement not met"))
                 }
             }
+            Rule::UserToken => match user.kind {
+                TokenKind::User => Ok(()),
+                _ => Err(forbidden("machine token on a user route")),
+            },
         }
     }
 }
 
 /// A tower layer refusing requests whose user breaks a rule, with 403 `insufficient_scope`.
 /// Made by [`require_scope`], [`require_scopes`], [`require_same_user`], [`require_claim`],
-/// [`require_user`].
+/// [`require_user`], [`require_user_token`].
 ///
 /// Put it on routes with `route_layer` (on a `Router` or a single `MethodRouter`) behind an
 /// [`AuthLayer`](super::AuthLayer), whose verified user it reuses. Without the layer it

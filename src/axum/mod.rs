@@ -6,7 +6,7 @@
 //! | `Option<AuthUser>` | `None` only when no token was sent | 401 present but invalid token |
 //! | [`TypedClaims<T>`] | all claims as your own `T` | 401, also when the claims do not fit `T` |
 //! | [`AuthLayer`] | guards a router subtree, allow-lists public paths | 401 |
-//! | [`require_scope`], [`require_scopes`], [`require_same_user`], [`require_claim`], [`require_user`] | per-route `route_layer` guards | 403 |
+//! | [`require_scope`], [`require_scopes`], [`require_same_user`], [`require_claim`], [`require_user`], [`require_user_token`] | per-route `route_layer` guards | 403 |
 //!
 //! # Where the verifier comes from
 //! The [`AuthLayer`] holds it and puts it (and the verified user) into the request
@@ -89,8 +89,8 @@ mod token;
 pub use extract::{AuthState, TypedClaims};
 pub use future::ResponseFuture;
 pub use guard::{
-    require_claim, require_same_user, require_scope, require_scopes, require_user, GuardLayer,
-    GuardService,
+    require_claim, require_same_user, require_scope, require_scopes, require_user,
+    require_user_token, GuardLayer, GuardService,
 };
 pub use layer::{AuthLayer, AuthService};
 pub use response::{

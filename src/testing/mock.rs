@@ -313,8 +313,18 @@ impl MockProvider {
             crate::AudienceRule::Issuer => self.provider.issuer().map(str::to_owned),
             _ => self.provider.audiences().first().cloned(),
         };
-        if let Some(audience) = audience {
-            builder = builder.audience(&audience);
+        // A token of the preset's first accepted class (Cognito: `token_use` = "access",
+        // audience in `client_id`).
+        let kind = self.provider.token.default_class_claim();
+        if let Some((claim, value, _)) = &kind {
+            builder = builder.claim(claim, value.as_str());
+        }
+        match (audience, kind.and_then(|(_, _, aud)| aud)) {
+            (Some(audience), Some(claim)) if claim != "aud" => {
+                builder = builder.claim(&claim, audience);
+            }
+            (Some(audience), _) => builder = builder.audience(&audience),
+            (None, _) => {}
         }
         if let Some(claim) = &self.provider.claims().email_verified {
             builder.email_verified_claim = claim.clone();

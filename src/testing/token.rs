@@ -19,6 +19,8 @@ pub struct TokenBuilder {
     key: TestKey,
     alg: Algorithm,
     header: Map<String, Value>,
+    /// `without_claim("iat")` was asked for.
+    omit_iat: bool,
     claims: Map<String, Value>,
     lifetime: i64,
     not_before: Option<i64>,
@@ -45,6 +47,7 @@ impl TokenBuilder {
             key,
             alg,
             header: Map::new(),
+            omit_iat: false,
             claims,
             lifetime: 900,
             not_before: None,
@@ -72,11 +75,14 @@ impl TokenBuilder {
         self
     }
 
-    /// Removes a claim (including defaults such as `exp` or `sub`).
+    /// Removes a claim (including defaults such as `exp`, `iat` or `sub`).
     pub fn without_claim(mut self, name: &str) -> Self {
         self.claims.remove(name);
         if name == "exp" {
             self.lifetime = i64::MIN;
+        }
+        if name == "iat" {
+            self.omit_iat = true;
         }
         self
     }
@@ -236,7 +242,9 @@ impl TokenBuilder {
     fn claims_json(&self) -> Map<String, Value> {
         let now = self.now();
         let mut claims = Map::new();
-        claims.insert("iat".into(), now.into());
+        if !self.omit_iat {
+            claims.insert("iat".into(), now.into());
+        }
         if self.lifetime != i64::MIN {
             claims.insert("exp".into(), (now + self.lifetime).into());
         }

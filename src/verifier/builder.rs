@@ -12,6 +12,7 @@ use crate::dpop::{DpopMode, DpopSettings, NonceIssuer, ReplayStore};
 use crate::error::{AuthError, Result};
 use crate::keys::jwk::VerifyingKey;
 use crate::keys::{self, CachePolicy, JwksLocation, KeyStore};
+use crate::kinds::{ClerkToken, TokenType};
 use crate::provider::{AudienceRule, Issuer, KeySpec, Provider};
 use crate::rules::Rules;
 use crate::verified_cache::VerifiedCache;
@@ -38,6 +39,7 @@ pub struct VerifierBuilder {
     allow_insecure_http: bool,
     verified_cache: Option<u64>,
     any_audience: bool,
+    token_classes: Option<Vec<String>>,
     dpop: DpopSettings,
 }
 
@@ -52,6 +54,7 @@ impl Verifier {
             allow_insecure_http: false,
             verified_cache: None,
             any_audience: false,
+            token_classes: None,
             dpop: DpopSettings::default(),
         }
     }
@@ -100,6 +103,61 @@ impl VerifierBuilder {
         self.provider.audience_rule = AudienceRule::None;
         self.any_audience = true;
         self
+    }
+
+    /// The accepted `typ` header values. Default: the preset's (`[token] typ`), else
+    /// [`TokenType::Any`]. [`TokenType::AccessToken`] also requires the RFC 9068 claims.
+    ///
+    /// ```
+    /// use jwks_auth::{Provider, TokenType, Verifier};
+    /// let verifier = Verifier::builder(Provider::oidc("https://as.example.com")?)
+    ///     .audience("https://api.example.com")
+    ///     .token_type(TokenType::AccessToken)
+    ///     .build()?;
+    /// # Ok::<_, jwks_auth::AuthError>(())
+    /// ```
+    pub fn token_type(mut self, token_type: TokenType) -> Self {
+        self.provider.token.typ = token_type;
+        self
+    }
+
+    /// The accepted token classes, by the names the preset's `[token.classes]` gives them
+    /// (replaces its `accept` list). Default: the preset's.
+    ///
+    /// ```
+    /// use jwks_auth::{Provider, Verifier};
+    /// let cognito = Provider::preset(
+    ///     "cognito",
+    ///     &[("origin", "https://cognito-idp.eu-west-1.amazonaws.com"),
+    ///       ("pool", "eu-west-1_abc"), ("client_id", "app-client")],
+    /// )?;
+    /// let id_tokens = Verifier::builder(cognito).token_classes(["id"]).build()?;
+    /// # Ok::<_, jwks_auth::AuthError>(())
+    /// ```
+    ///
+    /// [`build`](Self::build) fails with [`ErrorKind::Config`](crate::ErrorKind::Config)
+    /// for a name the preset does not define.
+    pub fn token_classes<I, S>(mut self, classes: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.token_classes = Some(classes.into_iter().map(Into::into).collect());
+        self
+    }
+
+    /// The accepted Clerk token kinds (the Clerk preset's classes). Default: session tokens.
+    ///
+    /// ```
+    /// use jwks_auth::{ClerkToken, Provider, Verifier};
+    /// let clerk = Provider::preset("clerk", &[("origin", "https://clerk.example.com")])?;
+    /// let verifier = Verifier::builder(clerk)
+    ///     .clerk_token_kinds([ClerkToken::Session, ClerkToken::Template])
+    ///     .build()?;
+    /// # Ok::<_, jwks_auth::AuthError>(())
+    /// ```
+    pub fn clerk_token_kinds(self, kinds: impl IntoIterator<Item = ClerkToken>) -> Self {
+        self.token_classes(kinds.into_iter().map(ClerkToken::class_name))
     }
 
     /// The allowed algorithms. Default: the preset's. HS* only with a shared secret.
@@ -235,7 +293,8 @@ impl VerifierBuilder {
                 "HS256/384/512 need Provider::shared_secret; asymmetric keys never verify HMAC"
             }));
         }
-        let rules = Rules::compile(provider, self.any_audience)?;
+        let rules =
+            Rules::compile_with(provider, self.any_audience, self.token_classes.as_deref())?;
         let store = key_store(&algorithms, &self)?;
         let store = store.labelled(&provider.name);
         let dpop_mode = self.dpop.mode;

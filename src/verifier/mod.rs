@@ -21,7 +21,7 @@ use crate::error::{AuthError, Result};
 use crate::jws::{self, Buf};
 use crate::keys::jwk::KeyId;
 use crate::keys::{CachePolicy, KeySet, KeyStats, KeyStore};
-use crate::rules::{Rules, Validity};
+use crate::rules::{HeaderClass, Rules, Validity};
 use crate::token_source::TokenSource;
 use crate::verified_cache::VerifiedCache;
 
@@ -61,8 +61,10 @@ struct Inner {
 impl Verifier {
     /// Verifies `token` and returns the user it names.
     ///
-    /// Checks, in order: size and shape, header (`alg` allowed and fitting the key, no `crit`),
-    /// signature, `exp` (required), `nbf`, `iat`, `iss`, `aud`, `azp`, user-id claim.
+    /// Checks, in order: size and shape, header (`alg` allowed and fitting the key, no `crit`,
+    /// `typ` and a header-named token class accepted), signature, `exp` (required), `nbf`,
+    /// `iat`, `iss`, a claim-named token class, `aud`, `azp`, the RFC 9068 claims when
+    /// [`TokenType::AccessToken`](crate::TokenType::AccessToken) is required, user-id claim.
     ///
     /// ```
     /// # #[cfg(feature = "testing")]
@@ -253,7 +255,7 @@ impl Verifier {
             None => None,
         };
         let signed = self.verify_signature(token, clock_now).await?;
-        let (user, validity) = self.check_claims(signed.payload, now)?;
+        let (user, validity) = self.check_claims(&signed, now)?;
         if let (Some(cache), Some(digest), Some(key)) = (&inner.verified, digest, signed.key) {
             cache.insert(digest, &user, validity, key);
         }
@@ -355,6 +357,10 @@ impl Verifier {
         let mut signature_buf = Buf::new();
         let signature = jws::decode_signature(parts.signature, &mut signature_buf)?;
         let kid = header.kid.as_deref();
+        let class = self
+            .inner
+            .rules
+            .check_header(header.typ.as_deref(), header.cat.as_deref())?;
         if let Some(kid) = kid {
             // Debug-formatted: an attacker's kid cannot forge log lines.
             tracing::Span::current().record("kid", tracing::field::debug(kid));
@@ -386,20 +392,25 @@ impl Verifier {
         Ok(Signed {
             payload: parts.payload,
             key,
+            class,
         })
     }
 
     /// Stage rules: decodes the signed payload, checks it, and names its user. Returns the
     /// user and the token's validity window.
-    pub(crate) fn check_claims(&self, payload_b64: &str, now: i64) -> Result<(AuthUser, Validity)> {
+    pub(crate) fn check_claims(
+        &self,
+        signed: &Signed<'_>,
+        now: i64,
+    ) -> Result<(AuthUser, Validity)> {
         let rules = &self.inner.rules;
-        let json = jws::decode_payload(payload_b64)?;
+        let json = jws::decode_payload(signed.payload)?;
         let payload = rules.read(&json)?;
-        let validity = rules.check(&payload, now)?;
-        let mut user = rules.identify(&payload)?;
+        let checked = rules.check_token(&payload, now, signed.class)?;
+        let mut user = rules.identify(&payload, checked.kind)?;
         drop(payload);
         user.claims = Claims::from_json(json);
-        Ok((user, validity))
+        Ok((user, checked.validity))
     }
 
     /// The compiled claim rules.
@@ -420,6 +431,8 @@ impl Verifier {
 pub(crate) struct Signed<'t> {
     pub(crate) payload: &'t str,
     pub(crate) key: Option<KeyId>,
+    /// The token class its header names, when the provider reads one there.
+    pub(crate) class: HeaderClass,
 }
 
 #[cfg(test)]

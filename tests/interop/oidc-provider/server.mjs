@@ -88,9 +88,42 @@ server.listen(Number(process.env.PORT || 0), "127.0.0.1", () => {
     ttl: { ClientCredentials: 600 },
   });
   server.removeAllListeners("request");
-  server.on("request", provider.callback());
+  const callback = provider.callback();
+  server.on("request", (req, res) => {
+    if (DEBUG_SIGN && req.method === "POST" && req.url === "/debug/sign-jwt") {
+      debugSignJwt(req, res);
+    } else {
+      callback(req, res);
+    }
+  });
   process.stdout.write(`listening ${issuer}\n`);
 });
+
+// TEST-ONLY debug endpoint, enabled by DEBUG_SIGN_JWT=1 (the Rust interop test sets it):
+// POST /debug/sign-jwt with {"kid": "...", "payload": {...}} answers a compact JWS of that
+// payload signed by the provider's own RSA key, with header {alg: RS256, typ: JWT, kid}.
+// It mints a JWT of another `typ` signed by the same key as the access tokens (cross-JWT
+// confusion, RFC 8725 §3.11), which oidc-provider itself would not issue for this client.
+// Never enable it outside tests: it signs anything it is given.
+const DEBUG_SIGN = process.env.DEBUG_SIGN_JWT === "1";
+function debugSignJwt(req, res) {
+  let body = "";
+  req.on("data", (chunk) => (body += chunk));
+  req.on("end", () => {
+    try {
+      const { kid, payload } = JSON.parse(body);
+      const b64 = (value) => Buffer.from(JSON.stringify(value)).toString("base64url");
+      const input = `${b64({ alg: "RS256", typ: "JWT", kid })}.${b64(payload)}`;
+      const key = crypto.createPrivateKey({ key: jwks.keys[0], format: "jwk" });
+      const signature = crypto.sign("sha256", Buffer.from(input), key).toString("base64url");
+      res.setHeader("content-type", "text/plain");
+      res.end(`${input}.${signature}`);
+    } catch (err) {
+      res.statusCode = 400;
+      res.end(String(err));
+    }
+  });
+}
 
 function shutdown() {
   server.close();
