@@ -2,7 +2,7 @@
 # Instructions per verify above the floor, counted by callgrind (repeatable on a shared machine,
 # unlike timings). For each algorithm, runs `bench_compare --alloc-probe` with N and 2N verifies
 # in mode `floor` (the bare aws-lc-rs check, key pre-parsed) and `hot` (Verifier::verify with
-# cached keys) and prints (I(2N) - I(N)) / N for both, and their difference.
+# cached keys), all on one token, and prints (I(2N) - I(N)) / N for both, and their difference.
 # Usage: bench/instructions.sh [N] [ALG...]   (default N=1000, algorithms EdDSA ES256 RS256)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -17,6 +17,8 @@ count() { # mode alg n -> total instructions
 }
 printf '%-6s %12s %12s %12s %8s\n' alg floor verify overhead ratio
 for alg in "${algs[@]}"; do
+  # One token for all four runs (ECDSA signatures are randomized; so is their verify cost).
+  PROBE_TOKEN=$("$bin" --print-token "$alg"); export PROBE_TOKEN
   f1=$(count floor "$alg" "$n"); f2=$(count floor "$alg" $((2 * n)))
   v1=$(count hot "$alg" "$n"); v2=$(count hot "$alg" $((2 * n)))
   floor=$(( (f2 - f1) / n )); verify=$(( (v2 - v1) / n ))

@@ -151,7 +151,9 @@ fn alloc_probe(args: &[String]) {
     let n: u64 = args.get(1).expect(usage).parse().expect("count");
     let mode = args.get(2).map_or("hot", String::as_str);
     let keys = TestKeys::new();
-    let token = token(&keys, alg);
+    // The same token for every run of one measurement (`PROBE_TOKEN`): ECDSA signatures are
+    // randomized, and their verification cost differs slightly from one signature to another.
+    let token = std::env::var("PROBE_TOKEN").unwrap_or_else(|_| token(&keys, alg));
     if mode == "floor" {
         let (message, signature) = token.rsplit_once('.').expect("compact JWS");
         let signature = URL_SAFE_NO_PAD.decode(signature).expect("signature");
@@ -175,6 +177,14 @@ fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     match args.first().map(String::as_str) {
         Some("--alloc-probe") => alloc_probe(&args[1..]),
+        Some("--print-token") => {
+            let alg: Algorithm = args
+                .get(1)
+                .expect("--print-token <alg>")
+                .parse()
+                .expect("algorithm");
+            println!("{}", token(&TestKeys::new(), alg));
+        }
         Some(_) => compare(PathBuf::from(args.last().expect("outdir"))),
         None => {
             eprintln!(
