@@ -20,7 +20,7 @@ use jwks_auth::dpop::{
 };
 use jwks_auth::{AuthError, AuthUser, ErrorKind, ManualClock, Provider, Verifier};
 use serde_json::Value;
-use support::node::{NodeProject, NodeServer};
+use support::node::{oidc_provider_dpop_token, NodeProject, NodeServer};
 
 const PROJECT: NodeProject = NodeProject {
     name: "oidc-provider",
@@ -200,21 +200,7 @@ async fn a_dpop_bound_token_from_oidc_provider_is_accepted_only_with_its_proof()
         .as_secs();
     let later = build(Some(ManualClock::at_unix(now + 120)));
     for alg in ["ES256", "EdDSA"] {
-        let out = PROJECT.run(
-            "token.mjs",
-            &[
-                "--issuer",
-                issuer,
-                "--resource",
-                API,
-                "--scope",
-                "read:notes",
-                "--alg",
-                alg,
-            ],
-        );
-        let out: Value = serde_json::from_str(&out).expect("token.mjs prints JSON");
-        assert_eq!(out["token_type"], "DPoP", "{alg}");
+        let out = oidc_provider_dpop_token(&PROJECT, issuer, API, alg);
         let token = out["access_token"].as_str().expect("access_token");
         let key = out["key"].to_string();
 

@@ -14,7 +14,7 @@ use std::sync::OnceLock;
 use aws_lc_rs::digest::{digest, SHA256};
 use jwks_auth::{dangerous, ErrorKind, Provider, TokenKind, TokenType, Verifier};
 use serde_json::Value;
-use support::node::{json_body, NodeProject, NodeServer};
+use support::node::{json_body, oidc_provider_dpop_token, NodeProject, NodeServer};
 use support::{b64, b64_json, header_of, unb64, with_payload};
 
 const PROJECT: NodeProject = NodeProject {
@@ -235,21 +235,7 @@ async fn tampered_access_token_is_refused() {
 #[tokio::test]
 async fn dpop_helper_scripts_bind_the_token_to_the_proof_key() {
     for (alg, kty) in [("ES256", "EC"), ("EdDSA", "OKP")] {
-        let out = PROJECT.run(
-            "token.mjs",
-            &[
-                "--issuer",
-                issuer(),
-                "--resource",
-                API,
-                "--scope",
-                "read:notes",
-                "--alg",
-                alg,
-            ],
-        );
-        let out: Value = serde_json::from_str(&out).expect("token.mjs prints JSON");
-        assert_eq!(out["token_type"], "DPoP", "{alg}");
+        let out = oidc_provider_dpop_token(&PROJECT, issuer(), API, alg);
         let token = out["access_token"].as_str().expect("access_token");
         let jkt = out["jkt"].as_str().expect("jkt");
         assert_eq!(out["jwk"]["kty"], kty, "{alg}");

@@ -283,3 +283,30 @@ pub async fn json_body(response: reqwest::Response, what: &str) -> serde_json::V
     assert!(status.is_success(), "{what}: HTTP {status}: {text}");
     serde_json::from_str(&text).unwrap_or_else(|err| panic!("{what}: not JSON ({err}): {text}"))
 }
+
+/// A DPoP-bound client-credentials token from the oidc-provider project's `token.mjs`
+/// (`tests/interop/oidc-provider`), for `resource` with scope `read:notes`, its proof key
+/// made with `alg`: the script's JSON (`access_token`, `token_type`, `jwk`, `key`, `jkt`).
+pub fn oidc_provider_dpop_token(
+    project: &NodeProject,
+    issuer: &str,
+    resource: &str,
+    alg: &str,
+) -> serde_json::Value {
+    let out = project.run(
+        "token.mjs",
+        &[
+            "--issuer",
+            issuer,
+            "--resource",
+            resource,
+            "--scope",
+            "read:notes",
+            "--alg",
+            alg,
+        ],
+    );
+    let out: serde_json::Value = serde_json::from_str(&out).expect("token.mjs prints JSON");
+    assert_eq!(out["token_type"], "DPoP", "{alg}");
+    out
+}
