@@ -14,6 +14,12 @@
 //! `--alloc-probe <alg> <n> [hot|cached|floor]` instead verifies one token `n` times after a
 //! warm-up (`floor`: the bare signature check) and prints nothing; run it under `valgrind` with two values of `n` and divide the difference
 //! in "total heap usage" allocs by the difference in `n` (see BENCHMARKS.md).
+//!
+//! `--dpop-probe <alg> <n> [bearer|dpop]` verifies one DPoP-bound token `n` times, with
+//! `verify_dpop` and a fresh proof each time (`dpop`), or an unbound token of the same
+//! length with `verify` (`bearer`). The `PROBE_PROOFS` proofs (default `n`) are signed
+//! before the measured loop, so runs with one `PROBE_PROOFS` and two `n` differ only by the
+//! verifies (`bench/instructions.sh --dpop`).
 
 use std::hint::black_box;
 use std::path::PathBuf;
@@ -173,10 +179,78 @@ fn alloc_probe(args: &[String]) {
     verify_loop(&rt, &verifier, &token, n);
 }
 
+fn dpop_probe(args: &[String]) {
+    use jwks_auth::dpop::{DpopMode, DpopRequest};
+    use jwks_auth::testing::{DpopProof, TestKey};
+    use jwks_auth::{KeyFamily, Provider};
+
+    const URL: &str = "https://api.example.com/notes";
+    let usage = "--dpop-probe <alg> <n> [bearer|dpop]";
+    let alg: Algorithm = args.first().expect(usage).parse().expect("algorithm");
+    let n: usize = args.get(1).expect(usage).parse().expect("count");
+    let mode = args.get(2).map_or("dpop", String::as_str);
+    let proofs: usize = std::env::var("PROBE_PROOFS")
+        .ok()
+        .and_then(|value| value.parse().ok())
+        .unwrap_or(n)
+        .max(n + 1);
+    let keys = TestKeys::new();
+    let family = if alg == Algorithm::EdDSA {
+        KeyFamily::Ed25519
+    } else {
+        KeyFamily::P256
+    };
+    let client = TestKey::fixture(family, 1).expect("fixture key");
+    let verifier = Verifier::builder(Provider::static_jwks(&keys.jwks_json()).expect("jwks"))
+        .issuer(common::ISSUER)
+        .audience(common::AUDIENCE)
+        .dpop(DpopMode::Allowed)
+        .build()
+        .expect("verifier");
+    let base = || {
+        keys.token(alg)
+            .issuer(common::ISSUER)
+            .audience(common::AUDIENCE)
+            .expires_in(24 * 3600)
+    };
+    let rt = Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    if mode == "bearer" {
+        // Same length as the bound token; `verify` refuses any token with a `cnf`.
+        let bearer = base().claim("xnf", json!({ "jkt": client.jkt() })).sign();
+        verify_loop(&rt, &verifier, &bearer, n as u64 + 1);
+        return;
+    }
+    let bound = base().dpop_bound(&client).sign();
+    let signed: Vec<String> = (0..proofs)
+        .map(|_| {
+            DpopProof::new(&client)
+                .method("GET")
+                .url(URL)
+                .token(&bound)
+                .sign()
+        })
+        .collect();
+    let request = DpopRequest::new("GET", URL);
+    rt.block_on(async {
+        for proof in &signed[..=n] {
+            black_box(
+                verifier
+                    .verify_dpop(black_box(&bound), &[proof], &request)
+                    .await
+                    .expect("dpop verifies"),
+            );
+        }
+    });
+}
+
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     match args.first().map(String::as_str) {
         Some("--alloc-probe") => alloc_probe(&args[1..]),
+        Some("--dpop-probe") => dpop_probe(&args[1..]),
         Some("--print-token") => {
             let alg: Algorithm = args
                 .get(1)

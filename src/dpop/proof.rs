@@ -1,21 +1,23 @@
 //! The proof checker: one DPoP proof JWT against the request it came with (RFC 9449 §4.3,
 //! §7.1).
 
+use std::borrow::Cow;
 use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
 use serde::de::IgnoredAny;
 use serde::{Deserialize, Deserializer};
-use serde_json::{Map, Number, Value};
+use serde_json::{Number, Value};
 
 use super::nonce::NonceIssuer;
 use super::replay::{InMemoryReplayStore, ReplayStore};
-use super::thumbprint::{jwk_thumbprint, sha256_b64};
+use super::thumbprint::{sha256_b64, thumbprint_of};
 use super::{htu, DpopError};
 use crate::algorithm::{Algorithm, KeyFamily};
 use crate::clock::{Clock, SystemClock};
 use crate::jws;
+use crate::keys::jwk::VerifyingKey;
 
 /// Longest proof accepted, in bytes (an RSA-4096 `jwk` header fits with room to spare).
 pub const MAX_PROOF_BYTES: usize = 8 * 1024;
@@ -23,9 +25,12 @@ pub const MAX_PROOF_BYTES: usize = 8 * 1024;
 pub const MAX_JTI_BYTES: usize = 256;
 const MAX_HEADER_BYTES: usize = 4 * 1024;
 const MAX_PAYLOAD_BYTES: usize = 4 * 1024;
-/// JWK members that only a private or symmetric key has (RFC 7518 §6.2.2, §6.3.2, §6.4).
-const PRIVATE_MEMBERS: [&str; 8] = ["d", "p", "q", "dp", "dq", "qi", "oth", "k"];
 const MAX_IAT_WINDOW: Duration = Duration::from_secs(3600);
+/// Parsed proof keys kept by thumbprint: a client signs every proof with one key, so a
+/// repeat caller skips decoding and validating its key (about a third of a proof check's
+/// work beyond the signature).
+const PROOF_KEY_CACHE_CAPACITY: u64 = 10_000;
+const PROOF_KEY_IDLE: Duration = Duration::from_secs(15 * 60);
 
 /// The proof algorithms accepted by default.
 pub const DEFAULT_ALGORITHMS: [Algorithm; 6] = [
@@ -262,6 +267,10 @@ impl DpopCheckerBuilder {
                 store,
                 nonces: self.nonces,
                 clock: self.clock,
+                keys: moka::sync::Cache::builder()
+                    .max_capacity(PROOF_KEY_CACHE_CAPACITY)
+                    .time_to_idle(PROOF_KEY_IDLE)
+                    .build(),
             }),
         })
     }
@@ -295,6 +304,9 @@ struct Inner {
     store: Arc<dyn ReplayStore>,
     nonces: Option<NonceIssuer>,
     clock: Arc<dyn Clock>,
+    /// Proof keys that verified a proof, by RFC 7638 thumbprint. The thumbprint covers
+    /// exactly the members the key is parsed from, so a hit is the same key.
+    keys: moka::sync::Cache<Box<str>, Arc<VerifyingKey>>,
 }
 
 impl fmt::Debug for DpopChecker {
@@ -311,14 +323,95 @@ impl fmt::Debug for DpopChecker {
 /// The proof's JOSE header, with only what is read. `jku`, `x5u`, `x5c` and `kid` are never
 /// used: the key is the embedded `jwk`, and nothing is fetched.
 #[derive(Deserialize)]
-struct ProofHeader {
-    #[serde(default)]
-    typ: Option<String>,
-    alg: String,
-    #[serde(default)]
-    jwk: Option<Map<String, Value>>,
+struct ProofHeader<'a> {
+    #[serde(default, borrow)]
+    typ: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    alg: Cow<'a, str>,
+    #[serde(default, borrow)]
+    jwk: Option<ProofJwk<'a>>,
     #[serde(default, deserialize_with = "present")]
     crit: bool,
+}
+
+/// The proof's `jwk`: the public members a key is parsed from (and its RFC 7638 thumbprint
+/// computed from), and whether any member only a private or symmetric key has is present
+/// (RFC 7518 §6.2.2, §6.3.2, §6.4). Other members (`alg`, `use`, `kid`, ...) are ignored,
+/// so they can neither narrow nor widen the key.
+#[derive(Deserialize)]
+struct ProofJwk<'a> {
+    #[serde(default, borrow)]
+    kty: Option<Cow<'a, str>>,
+    #[serde(default, borrow)]
+    crv: Option<Cow<'a, str>>,
+    #[serde(default, borrow)]
+    x: Option<Cow<'a, str>>,
+    #[serde(default, borrow)]
+    y: Option<Cow<'a, str>>,
+    #[serde(default, borrow)]
+    n: Option<Cow<'a, str>>,
+    #[serde(default, borrow)]
+    e: Option<Cow<'a, str>>,
+    #[serde(default, deserialize_with = "present")]
+    d: bool,
+    #[serde(default, deserialize_with = "present")]
+    p: bool,
+    #[serde(default, deserialize_with = "present")]
+    q: bool,
+    #[serde(default, deserialize_with = "present")]
+    dp: bool,
+    #[serde(default, deserialize_with = "present")]
+    dq: bool,
+    #[serde(default, deserialize_with = "present")]
+    qi: bool,
+    #[serde(default, deserialize_with = "present")]
+    oth: bool,
+    #[serde(default, deserialize_with = "present")]
+    k: bool,
+}
+
+impl ProofJwk<'_> {
+    fn has_private_members(&self) -> bool {
+        self.d || self.p || self.q || self.dp || self.dq || self.qi || self.oth || self.k
+    }
+
+    fn member(&self, name: &str) -> Option<&str> {
+        let value = match name {
+            "kty" => &self.kty,
+            "crv" => &self.crv,
+            "x" => &self.x,
+            "y" => &self.y,
+            "n" => &self.n,
+            "e" => &self.e,
+            _ => return None,
+        };
+        value.as_deref()
+    }
+
+    /// The key family `kty` and `crv` claim.
+    fn family(&self) -> Option<KeyFamily> {
+        match (self.kty.as_deref()?, self.crv.as_deref()) {
+            ("RSA", _) => Some(KeyFamily::Rsa),
+            ("EC", Some("P-256")) => Some(KeyFamily::P256),
+            ("EC", Some("P-384")) => Some(KeyFamily::P384),
+            ("EC", Some("P-521")) => Some(KeyFamily::P521),
+            ("OKP", Some("Ed25519")) => Some(KeyFamily::Ed25519),
+            _ => None,
+        }
+    }
+
+    /// The key, through the crate's JWK parser (which refuses RSA keys under 2048 bits and
+    /// points off the curve), from the public members only.
+    fn parse(&self, algorithms: &[Algorithm]) -> Result<VerifyingKey, DpopError> {
+        let mut public = serde_json::Map::new();
+        for name in ["kty", "crv", "x", "y", "n", "e"] {
+            if let Some(value) = self.member(name) {
+                public.insert(name.into(), Value::from(value));
+            }
+        }
+        crate::keys::jwk::parse_jwk(Value::Object(public), algorithms)
+            .map_err(|_| invalid("proof jwk is not a usable public key"))
+    }
 }
 
 fn present<'de, D: Deserializer<'de>>(deserializer: D) -> Result<bool, D::Error> {
@@ -375,47 +468,6 @@ fn decode_object(text: &str, max: usize, not_object: &'static str) -> Result<Vec
         return Err(invalid(not_object));
     }
     Ok(bytes)
-}
-
-/// The key family a JWK claims to be, from `kty` and `crv`.
-fn jwk_family(jwk: &Map<String, Value>) -> Option<KeyFamily> {
-    let text = |name: &str| jwk.get(name).and_then(Value::as_str);
-    match (text("kty")?, text("crv")) {
-        ("RSA", _) => Some(KeyFamily::Rsa),
-        ("EC", Some("P-256")) => Some(KeyFamily::P256),
-        ("EC", Some("P-384")) => Some(KeyFamily::P384),
-        ("EC", Some("P-521")) => Some(KeyFamily::P521),
-        ("OKP", Some("Ed25519")) => Some(KeyFamily::Ed25519),
-        _ => None,
-    }
-}
-
-/// Verifies `signature` over `signed` with the public `jwk`, through the crate's JWK
-/// parser (which refuses RSA keys under 2048 bits and points off the curve). Only the
-/// thumbprint members are passed on, so `alg`, `use` or `key_ops` in the proof's `jwk`
-/// cannot narrow or widen the key.
-fn verify_with_jwk(
-    jwk: &Map<String, Value>,
-    alg: Algorithm,
-    signed: &[u8],
-    signature: &[u8],
-) -> Result<(), DpopError> {
-    let mut public = Map::new();
-    for name in ["kty", "crv", "x", "y", "n", "e"] {
-        if let Some(value) = jwk.get(name) {
-            public.insert(name.into(), value.clone());
-        }
-    }
-    let set = serde_json::json!({ "keys": [public] });
-    let body = serde_json::to_vec(&set).map_err(|_| invalid("proof jwk is not usable"))?;
-    let parsed = crate::keys::jwk::parse_jwk_set(&body, &[alg])
-        .map_err(|_| invalid("proof jwk is not usable"))?;
-    let key = parsed
-        .keys
-        .first()
-        .ok_or(invalid("proof jwk is not a usable public key"))?;
-    key.verify(alg, signed, signature)
-        .map_err(|_| invalid("proof signature does not verify"))
 }
 
 impl DpopChecker {
@@ -496,7 +548,7 @@ impl DpopChecker {
         if header.crit {
             return Err(invalid("unsupported critical header parameter"));
         }
-        let alg = match header.alg.as_str() {
+        let alg = match &*header.alg {
             // RFC 9864's fully-specified name for EdDSA over Ed25519.
             "Ed25519" => Algorithm::EdDSA,
             name => name
@@ -510,20 +562,29 @@ impl DpopChecker {
             return Err(invalid("proof algorithm not allowed"));
         }
         let jwk = header.jwk.as_ref().ok_or(invalid("proof has no jwk"))?;
-        if PRIVATE_MEMBERS.iter().any(|name| jwk.contains_key(*name)) {
+        if jwk.has_private_members() {
             return Err(invalid("proof jwk contains private key members"));
         }
-        if jwk_family(jwk) != Some(alg.key_family()) {
+        if jwk.family() != Some(alg.key_family()) {
             return Err(invalid("proof jwk does not fit alg"));
         }
-        let jkt = jwk_thumbprint(jwk)?;
+        let jkt = thumbprint_of(jwk.kty.as_deref(), |name| jwk.member(name))?;
 
         // Signature.
         let mut signature_buf = jws::Buf::new();
         let signature = jws::decode_signature(signature_b64, &mut signature_buf)
             .map_err(|_| invalid("proof signature is not base64url"))?;
         let signed = parts.signing_input;
-        verify_with_jwk(jwk, alg, signed, signature)?;
+        let cached = inner.keys.get(jkt.as_str());
+        let key = match &cached {
+            Some(key) => key,
+            None => &Arc::new(jwk.parse(&inner.algorithms)?),
+        };
+        key.verify(alg, signed, signature)
+            .map_err(|_| invalid("proof signature does not verify"))?;
+        if cached.is_none() {
+            inner.keys.insert(jkt.as_str().into(), Arc::clone(key));
+        }
 
         // Claims.
         let payload_json = decode_object(
@@ -914,7 +975,8 @@ mod tests {
 
     #[test]
     fn every_private_or_symmetric_member_is_refused() {
-        for member in PRIVATE_MEMBERS {
+        // RFC 7518 §6.2.2, §6.3.2, §6.4.
+        for member in ["d", "p", "q", "dp", "dq", "qi", "oth", "k"] {
             let mut jwk = key().public_jwk().unwrap();
             jwk[member] = "AQAB".into();
             assert_eq!(
@@ -923,6 +985,72 @@ mod tests {
                 "{member}"
             );
         }
+    }
+
+    #[test]
+    fn a_member_given_twice_in_the_proof_jwk_is_refused() {
+        let jwk = key().public_jwk().unwrap();
+        let x = jwk["x"].as_str().unwrap().to_owned();
+        let header = proof().sign();
+        let header_json = String::from_utf8(
+            URL_SAFE_NO_PAD
+                .decode(header.split('.').next().unwrap())
+                .unwrap(),
+        )
+        .unwrap();
+        // A second `x` after the real one: which one would a parser keep?
+        let twice = header_json.replacen(
+            &format!("\"x\":\"{x}\""),
+            &format!("\"x\":\"{x}\",\"x\":\"{x}\""),
+            1,
+        );
+        assert_ne!(twice, header_json);
+        let rest = header.split_once('.').unwrap().1;
+        let tampered = format!("{}.{rest}", URL_SAFE_NO_PAD.encode(twice));
+        assert_eq!(
+            reason(check(&tampered)),
+            "proof header is not a valid jose header"
+        );
+    }
+
+    #[test]
+    fn a_cached_proof_key_still_needs_a_valid_signature() {
+        let checker = checker();
+        check_with(&checker, &proof().sign()).expect("first proof caches the key");
+        let (input, signature) = proof()
+            .sign()
+            .rsplit_once('.')
+            .map(|(a, b)| (a.to_owned(), b.to_owned()))
+            .unwrap();
+        let mut bytes = URL_SAFE_NO_PAD.decode(signature).unwrap();
+        bytes[10] ^= 1;
+        let forged = format!("{input}.{}", URL_SAFE_NO_PAD.encode(bytes));
+        assert_eq!(
+            reason(check_with(&checker, &forged)),
+            "proof signature does not verify"
+        );
+    }
+
+    #[test]
+    fn a_cached_proof_key_is_not_used_for_another_key() {
+        let checker = checker();
+        check_with(&checker, &proof().sign()).expect("first proof caches the key");
+        // Another key: its own thumbprint, parsed and checked on its own.
+        let other = TestKey::fixture(KeyFamily::P256, 1).unwrap();
+        let other_proof = || DpopProof::new(&other).url(URL).token(TOKEN).iat(NOW);
+        let other_jkt = other.jkt();
+        let request = DpopRequest::new("GET", URL)
+            .access_token(TOKEN)
+            .cnf_jkt(&other_jkt);
+        let verified = block_on(checker.check(&[&other_proof().sign()], &request))
+            .expect("another key's proof verifies with that key");
+        assert_eq!(verified.jkt(), other.jkt());
+        // And the other key's signature does not pass under the cached key's jwk.
+        let swapped = other_proof().jwk(key().public_jwk().unwrap()).sign();
+        assert_eq!(
+            reason(check_with(&checker, &swapped)),
+            "proof signature does not verify"
+        );
     }
 
     #[test]

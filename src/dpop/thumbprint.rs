@@ -33,7 +33,16 @@ pub(crate) fn sha256_b64(bytes: &[u8]) -> String {
 /// # Ok::<_, jwks_auth::dpop::DpopError>(())
 /// ```
 pub fn jwk_thumbprint(jwk: &Map<String, Value>) -> Result<String, DpopError> {
-    let members: &[&str] = match jwk.get("kty").and_then(Value::as_str) {
+    let kty = jwk.get("kty").and_then(Value::as_str);
+    thumbprint_of(kty, |name| jwk.get(name).and_then(Value::as_str))
+}
+
+/// The RFC 7638 thumbprint of a key of type `kty` whose string members `member` reads.
+pub(crate) fn thumbprint_of<'m>(
+    kty: Option<&str>,
+    member: impl Fn(&str) -> Option<&'m str>,
+) -> Result<String, DpopError> {
+    let members: &[&str] = match kty {
         Some("EC") => &["crv", "kty", "x", "y"],
         Some("RSA") => &["e", "kty", "n"],
         Some("OKP") => &["crv", "kty", "x"],
@@ -41,22 +50,22 @@ pub fn jwk_thumbprint(jwk: &Map<String, Value>) -> Result<String, DpopError> {
     };
     // Written by hand rather than through a `Map`, whose order depends on serde_json's
     // `preserve_order` feature (which any crate in a build may switch on).
-    let mut json = String::from("{");
+    let mut json = Vec::with_capacity(1024);
+    json.push(b'{');
     for (i, &name) in members.iter().enumerate() {
-        let value = jwk
-            .get(name)
-            .and_then(Value::as_str)
-            .ok_or(DpopError::InvalidProof("jwk lacks a required member"))?;
+        let value = member(name).ok_or(DpopError::InvalidProof("jwk lacks a required member"))?;
         if i > 0 {
-            json.push(',');
+            json.push(b',');
         }
-        json.push('"');
-        json.push_str(name);
-        json.push_str("\":");
-        json.push_str(&Value::from(value).to_string());
+        json.push(b'"');
+        json.extend_from_slice(name.as_bytes());
+        json.extend_from_slice(b"\":");
+        // serde_json escapes the string as RFC 7638 §3.3 requires (RFC 8259 escaping).
+        serde_json::to_writer(&mut json, value)
+            .map_err(|_| DpopError::InvalidProof("jwk lacks a required member"))?;
     }
-    json.push('}');
-    Ok(sha256_b64(json.as_bytes()))
+    json.push(b'}');
+    Ok(sha256_b64(&json))
 }
 
 /// The RFC 8705 §3.1 thumbprint of a DER client certificate: base64url(SHA-256(DER)), the
