@@ -125,6 +125,12 @@ impl ProtectedResource {
         serde_json::to_value(&self.metadata).unwrap_or_default()
     }
 
+    /// The document as served: the members in RFC 9728 §2 order, `resource` first.
+    #[cfg_attr(not(feature = "axum"), allow(dead_code))]
+    pub(crate) fn metadata_bytes(&self) -> Vec<u8> {
+        serde_json::to_vec(&self.metadata).unwrap_or_default()
+    }
+
     /// How long clients may cache the document (`Cache-Control: public, max-age=…`).
     pub fn cache_max_age(&self) -> Duration {
         self.max_age

@@ -37,8 +37,7 @@ impl ProtectedResource {
         S: Clone + Send + Sync + 'static,
     {
         // Serialized once; every request gets the same bytes.
-        let body =
-            ::axum::body::Bytes::from(serde_json::to_vec(&self.metadata()).unwrap_or_default());
+        let body = ::axum::body::Bytes::from(self.metadata_bytes());
         let cache = HeaderValue::from_str(&format!(
             "public, max-age={}",
             self.cache_max_age().as_secs()
