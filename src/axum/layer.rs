@@ -135,7 +135,8 @@ impl AuthLayer {
     /// are public, so [`ProtectedResource::router`](crate::ProtectedResource::router) can be
     /// merged inside the layer. Build the verifier with
     /// [`VerifierBuilder::protected_resource`](crate::VerifierBuilder::protected_resource)
-    /// so that tokens for other resources are refused. Default: none.
+    /// so that tokens for other resources are refused. Call it after
+    /// [`config`](Self::config), which replaces every response setting. Default: none.
     ///
     /// ```
     /// use axum::{routing::post, Router};

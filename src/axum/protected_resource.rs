@@ -16,6 +16,10 @@ impl ProtectedResource {
     /// Merge it into the application's router at the root of the resource's origin. Behind
     /// an [`AuthLayer`](super::AuthLayer) with
     /// [`protected_resource`](super::AuthLayer::protected_resource), these paths are public.
+    /// The root path is not the §3.1 location of a resource with a path; it is served for
+    /// clients that fall back to it, so two routers of resources on the same origin overlap
+    /// there (axum refuses to merge them): for several resources per origin, route each
+    /// [`metadata_path`](Self::metadata_path) to its [`metadata`](Self::metadata) yourself.
     ///
     /// ```
     /// use axum::{body::Body, http::Request};

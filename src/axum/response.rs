@@ -32,6 +32,10 @@ use crate::{AuthError, ErrorKind};
 /// (RFC 9449 §7.1), with the error code for a request that used the `DPoP` scheme; in
 /// [`DpopMode::Required`](crate::dpop::DpopMode::Required) the `Bearer` challenge is left
 /// out. A failed replay store answers like `KeysUnavailable` (503 + `Retry-After`).
+///
+/// With a [`ProtectedResource`](crate::ProtectedResource) configured
+/// ([`AuthConfig::protected_resource`]), every challenge ends with
+/// `resource_metadata="<metadata url>"` (RFC 9728 §5.1).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum RejectionKind {
