@@ -137,6 +137,7 @@ async fn path_suffixed_route_serves_the_document_as_cacheable_json() {
         assert_eq!(reply.status, StatusCode::OK, "{path}");
         assert_eq!(reply.headers[header::CONTENT_TYPE], "application/json");
         assert_eq!(reply.headers[header::CACHE_CONTROL], "public, max-age=3600");
+        assert_eq!(reply.headers[header::ACCESS_CONTROL_ALLOW_ORIGIN], "*");
         assert_eq!(reply.json(), resource().metadata());
     }
     let other = send(

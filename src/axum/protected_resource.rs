@@ -11,7 +11,8 @@ impl ProtectedResource {
     /// A router answering `GET` (and `HEAD`) for the metadata document at
     /// [`metadata_path`](Self::metadata_path) and at `/.well-known/oauth-protected-resource`
     /// (for clients that look at the root first), with `Content-Type: application/json` and
-    /// `Cache-Control: public, max-age=…` ([`cache_max_age`](Self::cache_max_age)).
+    /// `Cache-Control: public, max-age=…` ([`cache_max_age`](Self::cache_max_age)) and
+    /// `Access-Control-Allow-Origin: *` (the document is public).
     ///
     /// Merge it into the application's router at the root of the resource's origin. Behind
     /// an [`AuthLayer`](super::AuthLayer) with
@@ -67,6 +68,11 @@ fn document(body: ::axum::body::Bytes, cache: HeaderValue) -> Response {
                 HeaderValue::from_static("application/json"),
             ),
             (header::CACHE_CONTROL, cache),
+            // Public metadata: browser-based clients (MCP inspectors) may read it too.
+            (
+                header::ACCESS_CONTROL_ALLOW_ORIGIN,
+                HeaderValue::from_static("*"),
+            ),
         ],
         body,
     )
