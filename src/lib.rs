@@ -31,6 +31,7 @@ pub mod dpop;
 mod error;
 mod kinds;
 mod multi;
+mod protected_resource;
 mod provider;
 mod token_source;
 
@@ -50,6 +51,7 @@ pub use keys::{
 pub use kinds::{ClerkToken, TokenKind, TokenType};
 pub use multi::MultiVerifier;
 pub use payload::MAX_PAYLOAD_DEPTH;
+pub use protected_resource::{ProtectedResource, ProtectedResourceBuilder, WELL_KNOWN_PATH};
 pub use provider::{AudienceRule, PresetInfo, PresetParam, Provider};
 pub use token_source::{bearer_token, cookie_value, TokenSource};
 pub use verifier::{Verifier, VerifierBuilder};

@@ -129,6 +129,43 @@ impl AuthLayer {
         self
     }
 
+    /// Serves as `resource` (RFC 9728): every challenge carries
+    /// `resource_metadata="<metadata url>"` (see [`AuthConfig::protected_resource`]), and the
+    /// metadata paths (`/.well-known/oauth-protected-resource` and its path-suffixed form)
+    /// are public, so [`ProtectedResource::router`](crate::ProtectedResource::router) can be
+    /// merged inside the layer. Build the verifier with
+    /// [`VerifierBuilder::protected_resource`](crate::VerifierBuilder::protected_resource)
+    /// so that tokens for other resources are refused. Call it after
+    /// [`config`](Self::config), which replaces every response setting. Default: none.
+    ///
+    /// ```
+    /// use axum::{routing::post, Router};
+    /// use jwks_auth::axum::AuthLayer;
+    /// use jwks_auth::{AuthUser, ProtectedResource, Provider, Verifier};
+    /// # fn run() -> Result<(), jwks_auth::AuthError> {
+    /// let resource = ProtectedResource::builder("https://mcp.example.com/mcp")
+    ///     .authorization_server("https://auth.example.com")
+    ///     .build()?;
+    /// let verifier = Verifier::builder(Provider::oidc("https://auth.example.com")?)
+    ///     .protected_resource(&resource)
+    ///     .build()?;
+    /// let app: Router = Router::new()
+    ///     .route("/mcp", post(|user: AuthUser| async move { user.id }))
+    ///     .merge(resource.router())
+    ///     .layer(AuthLayer::new(verifier).protected_resource(&resource));
+    /// # Ok(()) }
+    /// ```
+    pub fn protected_resource(mut self, resource: &crate::ProtectedResource) -> Self {
+        let shared = self.shared_mut();
+        shared.config = shared.config.clone().protected_resource(resource);
+        for path in [crate::WELL_KNOWN_PATH, resource.metadata_path()] {
+            if !shared.public_paths.iter().any(|known| known == path) {
+                shared.public_paths.push(path.to_owned());
+            }
+        }
+        self
+    }
+
     /// Replaces the rejection body here and in the extractors and guards behind the layer.
     /// Default: [`JsonRejection`](super::JsonRejection).
     pub fn rejection_response(mut self, responder: impl RejectionResponse) -> Self {

@@ -83,6 +83,7 @@ mod extract;
 mod future;
 mod guard;
 mod layer;
+mod protected_resource;
 mod response;
 mod token;
 

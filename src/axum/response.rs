@@ -32,6 +32,10 @@ use crate::{AuthError, ErrorKind};
 /// (RFC 9449 §7.1), with the error code for a request that used the `DPoP` scheme; in
 /// [`DpopMode::Required`](crate::dpop::DpopMode::Required) the `Bearer` challenge is left
 /// out. A failed replay store answers like `KeysUnavailable` (503 + `Retry-After`).
+///
+/// With a [`ProtectedResource`](crate::ProtectedResource) configured
+/// ([`AuthConfig::protected_resource`]), every challenge ends with
+/// `resource_metadata="<metadata url>"` (RFC 9728 §5.1).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum RejectionKind {
@@ -186,6 +190,7 @@ impl AuthRejection {
         if let Some(error) = error {
             value.push_str(&format!(", error=\"{error}\""));
         }
+        self.push_resource_metadata(&mut value);
         HeaderValue::from_str(&value).ok()
     }
 
@@ -268,7 +273,8 @@ impl AuthRejection {
             ) || (dpop.used_dpop && self.kind == RejectionKind::InvalidToken)
             {
                 // The error belongs to the DPoP challenge; Bearer is offered without one.
-                let value = format!("Bearer realm=\"{}\"", quoted(self.realm()));
+                let mut value = format!("Bearer realm=\"{}\"", quoted(self.realm()));
+                self.push_resource_metadata(&mut value);
                 return HeaderValue::from_str(&value).ok();
             }
         }
@@ -279,8 +285,17 @@ impl AuthRejection {
         if let (RejectionKind::InsufficientScope, Some(scope)) = (self.kind, &self.scope) {
             value.push_str(&format!(", scope=\"{}\"", quoted(scope)));
         }
+        self.push_resource_metadata(&mut value);
         // Only visible ASCII survives `quoted`, so this cannot fail; fall back regardless.
         Some(HeaderValue::from_str(&value).unwrap_or(HeaderValue::from_static("Bearer")))
+    }
+
+    /// Appends `resource_metadata="<url>"` (RFC 9728 §5.1) when a protected resource is
+    /// configured.
+    fn push_resource_metadata(&self, value: &mut String) {
+        if let Some(url) = self.config.resource_metadata_url() {
+            value.push_str(&format!(", resource_metadata=\"{}\"", quoted(url)));
+        }
     }
 
     /// Seconds for `Retry-After` (only for `KeysUnavailable`).
@@ -424,6 +439,7 @@ pub struct AuthConfig {
     realm: Arc<str>,
     retry_after: Duration,
     responder: Arc<dyn RejectionResponse>,
+    resource_metadata: Option<Arc<str>>,
 }
 
 impl Default for AuthConfig {
@@ -432,6 +448,7 @@ impl Default for AuthConfig {
             realm: Arc::from("api"),
             retry_after: DEFAULT_RETRY_AFTER,
             responder: Arc::new(JsonRejection),
+            resource_metadata: None,
         }
     }
 }
@@ -463,6 +480,31 @@ impl AuthConfig {
         self
     }
 
+    /// Points every challenge at `resource`'s metadata: 401s (and 403 `insufficient_scope`,
+    /// as the MCP authorization spec shows) carry
+    /// `resource_metadata="<`[`metadata_url`](crate::ProtectedResource::metadata_url)`>"`
+    /// (RFC 9728 §5.1), so a client finds where to get a token. Default: none.
+    ///
+    /// ```
+    /// use jwks_auth::axum::{AuthConfig, AuthRejection};
+    /// use jwks_auth::ProtectedResource;
+    /// let resource = ProtectedResource::builder("https://mcp.example.com/mcp").build()?;
+    /// let config = AuthConfig::new().protected_resource(&resource);
+    /// assert_eq!(
+    ///     AuthRejection::missing_token(&config).www_authenticate().unwrap(),
+    ///     r#"Bearer realm="api", resource_metadata="https://mcp.example.com/.well-known/oauth-protected-resource/mcp""#
+    /// );
+    /// # Ok::<_, jwks_auth::AuthError>(())
+    /// ```
+    pub fn protected_resource(mut self, resource: &crate::ProtectedResource) -> Self {
+        self.resource_metadata = Some(Arc::from(resource.metadata_url()));
+        self
+    }
+
+    pub(crate) fn resource_metadata_url(&self) -> Option<&str> {
+        self.resource_metadata.as_deref()
+    }
+
     pub(crate) fn realm_name(&self) -> &str {
         &self.realm
     }
@@ -481,6 +523,7 @@ impl fmt::Debug for AuthConfig {
         f.debug_struct("AuthConfig")
             .field("realm", &self.realm)
             .field("retry_after", &self.retry_after)
+            .field("resource_metadata", &self.resource_metadata)
             .finish_non_exhaustive()
     }
 }

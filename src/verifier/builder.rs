@@ -41,6 +41,8 @@ pub struct VerifierBuilder {
     any_audience: bool,
     token_classes: Option<Vec<String>>,
     dpop: DpopSettings,
+    audience_set: bool,
+    resource: Option<String>,
 }
 
 impl Verifier {
@@ -56,6 +58,8 @@ impl Verifier {
             any_audience: false,
             token_classes: None,
             dpop: DpopSettings::default(),
+            audience_set: false,
+            resource: None,
         }
     }
 }
@@ -90,6 +94,7 @@ impl VerifierBuilder {
         self.provider.audiences = audiences.into_iter().map(Into::into).collect();
         self.provider.audience_rule = AudienceRule::Required;
         self.any_audience = false;
+        self.audience_set = true;
         self
     }
 
@@ -158,6 +163,28 @@ impl VerifierBuilder {
     /// ```
     pub fn clerk_token_kinds(self, kinds: impl IntoIterator<Item = ClerkToken>) -> Self {
         self.token_classes(kinds.into_iter().map(ClerkToken::class_name))
+    }
+
+    /// This verifier guards `resource` (RFC 8707, RFC 9728): unless an audience was set
+    /// here ([`audience`](Self::audience), [`audiences`](Self::audiences),
+    /// [`any_audience`](Self::any_audience)) or the provider names its own (e.g. the Auth0
+    /// API identifier), the audience is the resource URI, required: a token minted for
+    /// another resource is refused. A preset whose audience is its issuer (Better Auth)
+    /// takes the resource URI instead. Default: none.
+    ///
+    /// ```
+    /// use jwks_auth::{Provider, ProtectedResource, Verifier};
+    /// let resource = ProtectedResource::builder("https://mcp.example.com/mcp")
+    ///     .authorization_server("https://auth.example.com")
+    ///     .build()?;
+    /// let verifier = Verifier::builder(Provider::oidc("https://auth.example.com")?)
+    ///     .protected_resource(&resource)
+    ///     .build()?;
+    /// # Ok::<_, jwks_auth::AuthError>(())
+    /// ```
+    pub fn protected_resource(mut self, resource: &crate::ProtectedResource) -> Self {
+        self.resource = Some(resource.resource().to_owned());
+        self
     }
 
     /// The allowed algorithms. Default: the preset's. HS* only with a shared secret.
@@ -278,8 +305,17 @@ impl VerifierBuilder {
     /// algorithm's hash (HS256 32 bytes, HS384 48, HS512 64), a required audience that is
     /// missing, a plain http JWKS URL on a remote host, a [`CachePolicy`] out of range (see
     /// its docs).
-    pub fn build(self) -> Result<Verifier> {
+    pub fn build(mut self) -> Result<Verifier> {
         self.policy.validate()?;
+        if let Some(resource) = self.resource.take() {
+            let unset = !self.audience_set
+                && !self.any_audience
+                && self.provider.audiences.iter().all(String::is_empty);
+            if unset {
+                self.provider.audiences = vec![resource];
+                self.provider.audience_rule = AudienceRule::Required;
+            }
+        }
         let provider = &self.provider;
         let algorithms = provider.algorithms.clone();
         if algorithms.is_empty() {

@@ -33,6 +33,18 @@ const RESOURCE_SERVERS = {
   },
 };
 
+// More resource indicators from EXTRA_RESOURCES (space-separated URIs, e.g. the loopback URL
+// of the MCP server in tests/interop_mcp.rs): JWT access tokens with scope `mcp:tools`, RS256.
+for (const uri of (process.env.EXTRA_RESOURCES || "").split(/\s+/).filter(Boolean)) {
+  RESOURCE_SERVERS[uri] = {
+    scope: "mcp:tools",
+    audience: uri,
+    accessTokenFormat: "jwt",
+    accessTokenTTL: 600,
+    jwt: { sign: { alg: "RS256" } },
+  };
+}
+
 // Fresh signing keys per start: one RSA key (RS256, the provider default) and one P-256
 // key (ES256). oidc-provider derives each kid (the JWK thumbprint).
 function privateJwk(type, options, alg) {
