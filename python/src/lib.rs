@@ -3,7 +3,7 @@
 //! The Python-facing API (`Provider`, `Verifier`, `AuthUser`, the exceptions) is documented
 //! in `python/jwks_auth/__init__.pyi`; this module binds [`jwks_auth`] one to one. Every
 //! verification runs on the tokio runtime of `pyo3-async-runtimes`: `verify_sync` blocks on
-//! it with the GIL released, and `verify` returns an awaitable (see [`PyVerifier::verify`]).
+//! it with the GIL released, and `verify` returns an awaitable (see `PyVerifier::verify`).
 //!
 //! Error messages come from [`jwks_auth::AuthError`]'s `Display`, which never contains the
 //! token, a secret or an expected value; the exceptions are the Python classes of
