@@ -38,8 +38,9 @@ provider names cookies (Clerk's ``__session``), tokens are also read from them, 
 
 from typing import Any, Awaitable, Callable, Dict, Iterable, List, Optional, Sequence
 
-from fastapi import Depends, FastAPI, HTTPException, Request
+from fastapi import Depends, FastAPI, HTTPException, Request, Security
 from fastapi.responses import JSONResponse
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from ._errors import AuthError, InvalidRequest, MissingToken
 from ._jwks_auth import AuthUser, Verifier
@@ -250,7 +251,16 @@ async def _authenticate(request: Request, verifier: Verifier, required: bool) ->
     return user
 
 
-async def current_user(request: Request, verifier: Verifier = Depends(get_verifier)) -> AuthUser:
+# Declares the bearer scheme in the OpenAPI document (the "Authorize" button of /docs); it
+# never answers by itself (`auto_error=False`): the token is read and judged below.
+_bearer_scheme = HTTPBearer(auto_error=False, description="A JWT issued by the provider")
+
+
+async def current_user(
+    request: Request,
+    verifier: Verifier = Depends(get_verifier),
+    _openapi: Optional[HTTPAuthorizationCredentials] = Security(_bearer_scheme),
+) -> AuthUser:
     """The verified user of the request, or a 401/400/503 answer.
 
     ``user: AuthUser = Depends(current_user)``
@@ -261,7 +271,9 @@ async def current_user(request: Request, verifier: Verifier = Depends(get_verifi
 
 
 async def optional_user(
-    request: Request, verifier: Verifier = Depends(get_verifier)
+    request: Request,
+    verifier: Verifier = Depends(get_verifier),
+    _openapi: Optional[HTTPAuthorizationCredentials] = Security(_bearer_scheme),
 ) -> Optional[AuthUser]:
     """The verified user, or ``None`` when the request carries no token (a bad token is
     still refused with 401: a client that sends one meant to authenticate)."""

@@ -298,3 +298,9 @@ def test_unconfigured_app_fails_loudly(mock_provider):
     with TestClient(app, raise_server_exceptions=False) as client:
         response = client.get("/api/me", headers=bearer(mock_provider.token().sign()))
         assert response.status_code == 500
+
+
+def test_openapi_declares_the_bearer_scheme(client):
+    schema = client.get("/openapi.json").json()
+    assert schema["components"]["securitySchemes"]["HTTPBearer"]["scheme"] == "bearer"
+    assert schema["paths"]["/api/me"]["get"]["security"] == [{"HTTPBearer": []}]
