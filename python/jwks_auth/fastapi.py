@@ -181,15 +181,18 @@ def _authorization_token(values: List[str]) -> Optional[str]:
     text = values[0]
     if not _visible_ascii(text):
         raise InvalidRequest("authorization header is not visible ascii")
-    parts = text.split()
-    if not parts:
+    words = text.split()
+    if not words:
         raise InvalidRequest("empty authorization header")
-    if parts[0].lower() != "bearer":
+    if words[0].lower() != "bearer":
         # 401 with a plain challenge (RFC 6750 §3: no error code for another scheme).
         raise _UnsupportedScheme("authorization scheme is not bearer")
-    if len(parts) != 2:
+    # As `jwks_auth::bearer_token`: the scheme, one space, exactly one token.
+    scheme, _, rest = text.strip().partition(" ")
+    token = rest.strip()
+    if scheme.lower() != "bearer" or not token or any(c.isspace() for c in token):
         raise InvalidRequest("expected exactly one bearer token")
-    return parts[1]
+    return token
 
 
 class _UnsupportedScheme(AuthError):

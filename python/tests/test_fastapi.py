@@ -128,6 +128,8 @@ def test_other_scheme_401_invalid_request(client):
         [("authorization", "")],
         [("authorization", "Bearer")],
         [("authorization", "Bearer a.b.c extra")],
+        [("authorization", "Bearer\ta.b.c")],
+        [("authorization", "Bearer a.b.c\u00e9".encode("utf-8"))],
         [("authorization", "Bearer a.b.c"), ("authorization", "Bearer d.e.f")],
     ],
 )
