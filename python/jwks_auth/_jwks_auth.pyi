@@ -74,7 +74,12 @@ class Verifier:
         user_id_claim: Optional[str] = None,
     ) -> None: ...
     def verify(self, token: str) -> Awaitable[AuthUser]:
-        """``await verifier.verify(token)``; raises ``AuthError`` subclasses."""
+        """``await verifier.verify(token)``; raises ``AuthError`` subclasses.
+
+        An awaitable, not a coroutine: ``await`` it, or pass it to ``asyncio.gather`` /
+        ``asyncio.ensure_future`` (``asyncio.create_task`` wants a coroutine). With the keys
+        cached it completes at once; a key fetch runs on the Rust runtime.
+        """
     def verify_sync(self, token: str) -> AuthUser:
         """Blocking verify (the GIL is released); raises ``AuthError`` subclasses."""
     def warm_up(self) -> Awaitable[None]: ...

@@ -284,3 +284,15 @@ def test_mock_provider_context_manager_closes():
         assert uri.startswith("http://127.0.0.1:")
     with pytest.raises(RuntimeError):
         mock.token()
+
+
+def test_verify_awaitables_work_with_gather_and_ensure_future(mock_provider, verifier):
+    tokens = [mock_provider.token().sub(f"u{i}").sign() for i in range(3)]
+
+    async def main():
+        # The first verify fetches (an asyncio future), the others find the keys cached.
+        users = await asyncio.gather(*(verifier.verify(t) for t in tokens))
+        task = asyncio.ensure_future(verifier.verify(tokens[0]))
+        return [u.id for u in users], (await task).id
+
+    assert asyncio.run(main()) == (["u0", "u1", "u2"], "u0")
