@@ -1,0 +1,308 @@
+"""jwks_auth.fastapi against a FastAPI app with TestClient: every status, headers, bodies."""
+
+from typing import Optional
+
+import pytest
+from fastapi import Depends, FastAPI, Request
+from fastapi.testclient import TestClient
+
+from jwks_auth import AuthUser, Verifier
+from jwks_auth.fastapi import (
+    AuthMiddleware,
+    configure,
+    current_user,
+    get_verifier,
+    optional_user,
+    require_same_user,
+    require_scopes,
+)
+from jwks_auth.testing import MockProvider
+
+BEARER = 'Bearer realm="api"'
+INVALID_TOKEN = 'Bearer realm="api", error="invalid_token"'
+INVALID_REQUEST = 'Bearer realm="api", error="invalid_request"'
+
+
+def make_app(verifier: Verifier, **settings) -> FastAPI:
+    app = FastAPI()
+    configure(app, verifier, **settings)
+
+    @app.get("/health")
+    async def health():
+        return {"ok": True}
+
+    @app.get("/api/me")
+    async def me(user: AuthUser = Depends(current_user)):
+        return {"id": user.id, "email": user.email, "scopes": user.scopes, "kind": user.kind}
+
+    @app.get("/api/maybe")
+    async def maybe(user: Optional[AuthUser] = Depends(optional_user)):
+        return {"id": user.id if user else None}
+
+    @app.get("/api/notes", dependencies=[Depends(require_scopes("read:notes"))])
+    async def notes():
+        return {"notes": []}
+
+    @app.get("/api/admin")
+    async def admin(user: AuthUser = Depends(require_scopes("admin", "write:all"))):
+        return {"id": user.id}
+
+    @app.get("/api/users/{user_id}")
+    async def profile(user_id: str, user: AuthUser = Depends(require_same_user("user_id"))):
+        return {"id": user_id}
+
+    @app.get("/sync")
+    def sync_route(user: AuthUser = Depends(current_user)):
+        return {"id": user.id}
+
+    return app
+
+
+@pytest.fixture
+def client(verifier):
+    with TestClient(make_app(verifier)) as client:
+        yield client
+
+
+def bearer(token: str) -> dict:
+    return {"Authorization": f"Bearer {token}"}
+
+
+def assert_no_token_echo(response, token: str) -> None:
+    text = response.text + "".join(f"{k}:{v}" for k, v in response.headers.items())
+    for part in token.split("."):
+        if len(part) > 8:
+            assert part not in text
+
+
+def test_valid_token_200(client, mock_provider):
+    token = mock_provider.token().sub("user_1").email("ada@example.com").sign()
+    response = client.get("/api/me", headers=bearer(token))
+    assert response.status_code == 200
+    assert response.json() == {
+        "id": "user_1",
+        "email": "ada@example.com",
+        "scopes": [],
+        "kind": "user",
+    }
+    # Sync (threadpool) routes work too.
+    assert client.get("/sync", headers=bearer(token)).json() == {"id": "user_1"}
+
+
+def test_no_token_401_missing_token(client):
+    response = client.get("/api/me")
+    assert response.status_code == 401
+    assert response.headers["www-authenticate"] == BEARER
+    assert response.json() == {"error": "missing_token"}
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda m: m.token().expired().sign(),
+        lambda m: m.token().sign_with_wrong_key(),
+        lambda m: m.token().issuer("https://evil.example").sign(),
+        lambda m: m.token().sign_none(),
+        lambda m: "garbage-token",
+    ],
+)
+def test_rejected_token_401_invalid_token(client, mock_provider, make):
+    token = make(mock_provider)
+    response = client.get("/api/me", headers=bearer(token))
+    assert response.status_code == 401
+    assert response.headers["www-authenticate"] == INVALID_TOKEN
+    assert response.json() == {"error": "invalid_token"}
+    assert_no_token_echo(response, token)
+
+
+def test_other_scheme_401_invalid_request(client):
+    response = client.get("/api/me", headers={"Authorization": "Basic Zm9vOmJhcg=="})
+    assert response.status_code == 401
+    assert response.headers["www-authenticate"] == BEARER
+    assert response.json() == {"error": "invalid_request"}
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        [("authorization", "")],
+        [("authorization", "Bearer")],
+        [("authorization", "Bearer a.b.c extra")],
+        [("authorization", "Bearer\ta.b.c")],
+        [("authorization", "Bearer a.b.c\u00e9".encode("utf-8"))],
+        [("authorization", "Bearer a.b.c"), ("authorization", "Bearer d.e.f")],
+    ],
+)
+def test_malformed_authorization_400_invalid_request(client, headers):
+    response = client.get("/api/me", headers=headers)
+    assert response.status_code == 400
+    assert response.headers["www-authenticate"] == INVALID_REQUEST
+    assert response.json() == {"error": "invalid_request"}
+
+
+def test_missing_scope_403_insufficient_scope(client, mock_provider):
+    token = mock_provider.token().scope("write:notes").sign()
+    response = client.get("/api/notes", headers=bearer(token))
+    assert response.status_code == 403
+    assert response.headers["www-authenticate"] == (
+        'Bearer realm="api", error="insufficient_scope", scope="read:notes"'
+    )
+    assert response.json() == {"error": "insufficient_scope", "scope": "read:notes"}
+    ok = client.get("/api/notes", headers=bearer(mock_provider.token().scope("read:notes").sign()))
+    assert ok.status_code == 200
+
+
+def test_require_scopes_needs_every_scope(client, mock_provider):
+    one = mock_provider.token().scope("admin").sign()
+    assert client.get("/api/admin", headers=bearer(one)).status_code == 403
+    both = mock_provider.token().sub("root").scope("admin write:all").sign()
+    response = client.get("/api/admin", headers=bearer(both))
+    assert (response.status_code, response.json()) == (200, {"id": "root"})
+
+
+def test_require_same_user_403_for_another_user(client, mock_provider):
+    token = mock_provider.token().sub("alice").sign()
+    assert client.get("/api/users/alice", headers=bearer(token)).status_code == 200
+    response = client.get("/api/users/bob", headers=bearer(token))
+    assert response.status_code == 403
+    assert response.headers["www-authenticate"] == (
+        'Bearer realm="api", error="insufficient_scope"'
+    )
+    assert response.json() == {"error": "insufficient_scope"}
+
+
+def test_keys_unavailable_503_with_retry_after(client, mock_provider):
+    mock_provider.fail_next(5, 503)
+    token = mock_provider.token().sign()
+    response = client.get("/api/me", headers=bearer(token))
+    assert response.status_code == 503
+    assert response.headers["retry-after"] == "30"
+    assert "www-authenticate" not in response.headers
+    assert response.json() == {"error": "temporarily_unavailable"}
+    assert_no_token_echo(response, token)
+
+
+def test_realm_and_retry_after_are_configurable(mock_provider, verifier):
+    with TestClient(make_app(verifier, realm="notes", retry_after=7)) as client:
+        assert client.get("/api/me").headers["www-authenticate"] == 'Bearer realm="notes"'
+        mock_provider.fail_next(5, 503)
+        response = client.get("/api/me", headers=bearer(mock_provider.token().sign()))
+        assert (response.status_code, response.headers["retry-after"]) == (503, "7")
+
+
+def test_optional_user(client, mock_provider):
+    assert client.get("/api/maybe").json() == {"id": None}
+    token = mock_provider.token().sub("u9").sign()
+    assert client.get("/api/maybe", headers=bearer(token)).json() == {"id": "u9"}
+    # A bad token is still refused: the client meant to authenticate.
+    bad = client.get("/api/maybe", headers=bearer(mock_provider.token().expired().sign()))
+    assert bad.status_code == 401
+
+
+def test_rotation_through_the_app_costs_exactly_one_refetch(client, mock_provider):
+    assert client.get("/api/me", headers=bearer(mock_provider.token().sign())).status_code == 200
+    assert mock_provider.jwks_requests == 1
+    mock_provider.rotate()
+    rotated = mock_provider.token().sub("after-rotation").sign()
+    for _ in range(5):
+        response = client.get("/api/me", headers=bearer(rotated))
+        assert response.json()["id"] == "after-rotation"
+    assert mock_provider.jwks_requests == 2
+
+
+def test_clerk_session_cookie():
+    with MockProvider("clerk") as mock:
+        app = make_app(Verifier(mock.provider()))
+        token = mock.token().sub("user_clerk").sign()
+        with TestClient(app) as client:
+            client.cookies.set("__session", token)
+            response = client.get("/api/me")
+            assert (response.status_code, response.json()["id"]) == (200, "user_clerk")
+            # A present but malformed Authorization header is not a reason to use the cookie.
+            response = client.get("/api/me", headers={"Authorization": ""})
+            assert response.status_code == 400
+
+
+def test_cookie_is_ignored_for_bearer_only_presets(client, mock_provider):
+    client.cookies.set("__session", mock_provider.token().sign())
+    assert client.get("/api/me").status_code == 401
+
+
+def test_middleware_guards_every_api_route(mock_provider, verifier):
+    app = FastAPI()
+    configure(app, verifier)
+    app.add_middleware(AuthMiddleware, public_paths=["/api/public"])
+    calls = []
+
+    @app.get("/api/anything")
+    async def anything(request: Request):
+        calls.append("anything")
+        return {"id": request.state.user.id}
+
+    @app.get("/api/me")
+    async def me(user: AuthUser = Depends(current_user)):
+        return {"id": user.id}
+
+    @app.get("/api/public")
+    async def public():
+        return {"public": True}
+
+    @app.get("/")
+    async def index():
+        return {"index": True}
+
+    with TestClient(app) as client:
+        response = client.get("/api/anything")
+        assert response.status_code == 401
+        assert response.headers["www-authenticate"] == BEARER
+        assert response.json() == {"error": "missing_token"}
+        assert calls == []  # the route never ran
+        bad = client.get("/api/anything", headers=bearer("x.y.z"))
+        assert (bad.status_code, bad.json()) == (401, {"error": "invalid_token"})
+        assert client.get("/api/public").status_code == 200
+        assert client.get("/").status_code == 200
+        token = mock_provider.token().sub("mw").sign()
+        assert client.get("/api/anything", headers=bearer(token)).json() == {"id": "mw"}
+        assert client.get("/api/me", headers=bearer(token)).json() == {"id": "mw"}
+        assert calls == ["anything"]
+        mock_provider.fail_next(5, 503)
+    # A fresh verifier: its first fetch fails.
+    app2 = FastAPI()
+    fresh = Verifier(mock_provider.provider())
+    app2.add_middleware(AuthMiddleware, verifier=fresh)
+
+    @app2.get("/api/x")
+    async def x():
+        return {}
+
+    with TestClient(app2) as client:
+        response = client.get("/api/x", headers=bearer(mock_provider.token().sign()))
+        assert (response.status_code, response.headers["retry-after"]) == (503, "30")
+
+
+def test_verifier_can_be_overridden(mock_provider, verifier):
+    app = make_app(verifier)
+    with MockProvider("better-auth") as other:
+        app.dependency_overrides[get_verifier] = lambda: Verifier(other.provider())
+        with TestClient(app) as client:
+            mine = client.get("/api/me", headers=bearer(mock_provider.token().sign()))
+            theirs = client.get("/api/me", headers=bearer(other.token().sign()))
+            assert (mine.status_code, theirs.status_code) == (401, 200)
+
+
+def test_unconfigured_app_fails_loudly(mock_provider):
+    app = FastAPI()
+
+    @app.get("/api/me")
+    async def me(user: AuthUser = Depends(current_user)):
+        return {}
+
+    with TestClient(app, raise_server_exceptions=False) as client:
+        response = client.get("/api/me", headers=bearer(mock_provider.token().sign()))
+        assert response.status_code == 500
+
+
+def test_openapi_declares_the_bearer_scheme(client):
+    schema = client.get("/openapi.json").json()
+    assert schema["components"]["securitySchemes"]["HTTPBearer"]["scheme"] == "bearer"
+    assert schema["paths"]["/api/me"]["get"]["security"] == [{"HTTPBearer": []}]
