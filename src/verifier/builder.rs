@@ -14,6 +14,7 @@ use crate::keys::jwk::VerifyingKey;
 use crate::keys::{self, CachePolicy, JwksLocation, KeyStore};
 use crate::kinds::{ClerkToken, TokenType};
 use crate::provider::{AudienceRule, Issuer, KeySpec, Provider};
+use crate::revocation::{FailurePolicy, RevocationStage, RevocationStore};
 use crate::rules::Rules;
 use crate::verified_cache::VerifiedCache;
 
@@ -41,6 +42,8 @@ pub struct VerifierBuilder {
     any_audience: bool,
     token_classes: Option<Vec<String>>,
     dpop: DpopSettings,
+    revocation: Option<Arc<dyn RevocationStore>>,
+    revocation_failure: FailurePolicy,
 }
 
 impl Verifier {
@@ -56,6 +59,8 @@ impl Verifier {
             any_audience: false,
             token_classes: None,
             dpop: DpopSettings::default(),
+            revocation: None,
+            revocation_failure: FailurePolicy::Closed,
         }
     }
 }
@@ -270,6 +275,35 @@ impl VerifierBuilder {
         self
     }
 
+    /// Turn revocation on: after the claim rules, every verify asks `store` whether the
+    /// token was revoked (`jti` denylist, "revoked before" instants per `sid`, `sub` and
+    /// issuer; see [`revocation`](crate::revocation)). Revoke through
+    /// [`Verifier::revocations`]. Default: off.
+    ///
+    /// ```
+    /// use jwks_auth::revocation::{FailurePolicy, InMemoryRevocationStore};
+    /// use jwks_auth::{Provider, Verifier};
+    /// let verifier = Verifier::builder(Provider::oidc("https://as.example.com")?)
+    ///     .audience("https://api.example.com")
+    ///     .revocation(InMemoryRevocationStore::default())
+    ///     .revocation_failure(FailurePolicy::Closed)
+    ///     .build()?;
+    /// assert!(verifier.revocations().is_some());
+    /// # Ok::<_, jwks_auth::AuthError>(())
+    /// ```
+    pub fn revocation(mut self, store: impl RevocationStore) -> Self {
+        self.revocation = Some(Arc::new(store));
+        self
+    }
+
+    /// What a verify does when the revocation store cannot answer:
+    /// [`FailurePolicy::Closed`] (503, the default) or [`FailurePolicy::Open`] (accept, with
+    /// a `WARN` event each time).
+    pub fn revocation_failure(mut self, policy: FailurePolicy) -> Self {
+        self.revocation_failure = policy;
+        self
+    }
+
     /// Builds the verifier.
     ///
     /// # Errors
@@ -313,6 +347,10 @@ impl VerifierBuilder {
                 verified,
                 dpop_mode,
                 dpop,
+                revocation: self.revocation.map(|store| RevocationStage {
+                    store,
+                    policy: self.revocation_failure,
+                }),
             }),
         })
     }
