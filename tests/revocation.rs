@@ -128,9 +128,11 @@ async fn user_revocation_refuses_that_subs_tokens_issued_at_or_before_the_instan
 async fn revoke_all_refuses_every_token_issued_at_or_before_the_instant() {
     let s = Setup::new().await;
     let old = s.token_at(-10).sub("user_9").sid("sess_9").sign();
+    let at_instant = s.token_at(-3).sub("user_9").sid("sess_9").sign();
     let newer = s.token_at(-2).sign();
     s.revocations.revoke_all(s.now() - 3).await.unwrap();
     assert_eq!(s.kind(&old).await, Some(ErrorKind::Revoked));
+    assert_eq!(s.kind(&at_instant).await, Some(ErrorKind::Revoked));
     assert_eq!(s.kind(&newer).await, None);
 }
 
@@ -236,6 +238,16 @@ async fn an_instant_is_forgotten_after_the_max_token_lifetime() {
         .is_revoked(&TokenFacts::new(None, None, None, Some(1), 1_010_000))
         .await
         .unwrap());
+}
+
+#[tokio::test]
+async fn absurd_times_neither_panic_nor_lose_the_revocation() {
+    let s = Setup::new().await;
+    let token = s.token_at(-10).sign();
+    s.revocations.revoke_token("jti-1", i64::MAX).await.unwrap();
+    s.revocations.revoke_user("user_1", i64::MAX).await.unwrap();
+    s.revocations.revoke_all(i64::MIN).await.unwrap();
+    assert_eq!(s.kind(&token).await, Some(ErrorKind::Revoked));
 }
 
 #[tokio::test]

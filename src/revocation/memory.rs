@@ -31,7 +31,8 @@ impl moka::Expiry<Box<str>, Entry> for ForgetAt {
     ) -> Option<Duration> {
         let now = self.0.now().as_secs();
         let forget_at = u64::try_from(entry.forget_at).unwrap_or(0);
-        Some(Duration::from_secs(forget_at.saturating_sub(now)))
+        // Capped, so an absurd `exp` stays far from the cache clock's limits.
+        Some(Duration::from_secs(forget_at.saturating_sub(now)).min(super::MAX_RETENTION))
     }
 
     fn expire_after_update(

@@ -213,6 +213,9 @@ pub struct Revocations {
 /// Longest id accepted by the `revoke_*` methods (bytes).
 const MAX_ID_BYTES: usize = 1024;
 
+/// The longest any entry is kept (10 years), whatever its `exp` or instant says.
+pub(crate) const MAX_RETENTION: Duration = Duration::from_secs(10 * 365 * 24 * 3600);
+
 impl Revocations {
     /// The least time a `jti` entry outlives its token's `exp` (5 minutes), so a token still
     /// accepted within the leeway stays refused.

@@ -511,7 +511,11 @@ impl RedisRevocationStore {
             ),
             Revocation::All { at } => ("all".to_owned(), *at, shared.state.instant_forget_at(*at)),
         };
-        let ttl_ms = forget_at.saturating_sub(now).saturating_mul(1000);
+        let max_ms = i64::try_from(super::MAX_RETENTION.as_millis()).unwrap_or(i64::MAX);
+        let ttl_ms = forget_at
+            .saturating_sub(now)
+            .saturating_mul(1000)
+            .min(max_ms);
         if ttl_ms <= 0 {
             // Can no longer match any token accepted by the rules.
             return Ok(());
@@ -623,7 +627,9 @@ impl RedisReplayStore {
 
 impl ReplayStore for RedisReplayStore {
     fn check_and_remember(&self, id: &str, until: Duration) -> StoreFuture<'_> {
-        let ttl = until.saturating_sub(self.clock.now());
+        let ttl = until
+            .saturating_sub(self.clock.now())
+            .min(super::MAX_RETENTION);
         let ttl_ms = u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX).max(1);
         let key = format!("{}dpop:{id}", self.prefix);
         let mut conn = self.manager.clone();
