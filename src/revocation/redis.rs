@@ -1,36 +1,7 @@
 //! Redis-backed revocation and DPoP replay state (feature `redis`), through the `redis`
 //! crate's tokio connection manager and pub/sub.
 //!
-//! **Design: no round trip per verify.** Each [`RedisRevocationStore`] keeps the whole
-//! revocation state in process memory (the same maps as
-//! [`InMemoryRevocationStore`](super::InMemoryRevocationStore)) and answers
-//! [`is_revoked`](RevocationStore::is_revoked) from there, without awaiting. Redis is the
-//! shared record and the messenger:
-//!
-//! * a revocation is written with one Lua script (keep the later instant, `PX` = how long the
-//!   entry can matter, bump a version counter, `PUBLISH` the change) and applied locally;
-//! * every instance subscribes to the channel and applies each change as it arrives
-//!   (milliseconds);
-//! * every `sync_interval` (250 ms) it reads the version counter (one `GET`): when it differs
-//!   from what it has applied (a message was missed, Redis restarted), it re-reads every
-//!   entry (`SCAN` + `MGET`); it also does so after each (re)subscription;
-//! * an instance whose last successful read is older than `max_staleness` (1 s) answers
-//!   "unavailable": with [`FailurePolicy::Closed`](super::FailurePolicy::Closed) its verifies
-//!   fail with 503 until Redis is back. So a revocation is enforced on every instance within
-//!   `max_staleness`, or the instance refuses to serve.
-//!
-//! Why not one pipelined round trip per verify: it would add a network round trip (~50-500 µs)
-//! to every request and make every request fail (or fail open) the moment Redis blips; the
-//! synced copy costs a few hash lookups and a `GET` per instance every 250 ms.
-//!
-//! **Layout** (prefix `jwks-auth:` by default): `{prefix}rv:jti:<jti>` = forget time (the
-//! token's `exp` plus the leeway margin), `PX` until then; `{prefix}rv:sid:<sid>`,
-//! `{prefix}rv:sub:<sub>`, `{prefix}rv:all` = the instant (Unix seconds), `PX` = instant +
-//! max token lifetime − now; `{prefix}rv-version` the change counter; channel
-//! `{prefix}rv-channel`; DPoP proof ids `{prefix}dpop:<id>` ([`RedisReplayStore`]).
-//! An instance never forgets what it has seen before the entry's own expiry, so a Redis
-//! restart without persistence loses revocations only for instances started after it: run
-//! Redis with AOF or RDB persistence when that matters.
+//! The design is documented on [`RedisRevocationStore`].
 
 use std::fmt;
 use std::future::Future;
@@ -439,8 +410,38 @@ impl Drop for AbortOnDrop {
 }
 
 /// Revocations shared by a fleet through Redis, answered from an in-memory copy kept in
-/// sync (see the [module docs](self) for the design). Cheap to clone; pass a clone to each
-/// verifier of the process.
+/// sync. Cheap to clone; pass a clone to each verifier of the process.
+///
+/// **Design: no round trip per verify.** Each [`RedisRevocationStore`] keeps the whole
+/// revocation state in process memory (the same maps as
+/// [`InMemoryRevocationStore`](super::InMemoryRevocationStore)) and answers
+/// [`is_revoked`](RevocationStore::is_revoked) from there, without awaiting. Redis is the
+/// shared record and the messenger:
+///
+/// * a revocation is written with one Lua script (keep the later instant, `PX` = how long the
+///   entry can matter, bump a version counter, `PUBLISH` the change) and applied locally;
+/// * every instance subscribes to the channel and applies each change as it arrives
+///   (milliseconds);
+/// * every `sync_interval` (250 ms) it reads the version counter (one `GET`): when it differs
+///   from what it has applied (a message was missed, Redis restarted), it re-reads every
+///   entry (`SCAN` + `MGET`); it also does so after each (re)subscription;
+/// * an instance whose last successful read is older than `max_staleness` (1 s) answers
+///   "unavailable": with [`FailurePolicy::Closed`](super::FailurePolicy::Closed) its verifies
+///   fail with 503 until Redis is back. So a revocation is enforced on every instance within
+///   `max_staleness`, or the instance refuses to serve.
+///
+/// Why not one pipelined round trip per verify: it would add a network round trip (~50-500 µs)
+/// to every request and make every request fail (or fail open) the moment Redis blips; the
+/// synced copy costs a few hash lookups and a `GET` per instance every 250 ms.
+///
+/// **Layout** (prefix `jwks-auth:` by default): `{prefix}rv:jti:<jti>` = forget time (the
+/// token's `exp` plus the leeway margin), `PX` until then; `{prefix}rv:sid:<sid>`,
+/// `{prefix}rv:sub:<sub>`, `{prefix}rv:all` = the instant (Unix seconds), `PX` = instant +
+/// max token lifetime − now; `{prefix}rv-version` the change counter; channel
+/// `{prefix}rv-channel`; DPoP proof ids `{prefix}dpop:<id>` ([`RedisReplayStore`]).
+/// An instance never forgets what it has seen before the entry's own expiry, so a Redis
+/// restart without persistence loses revocations only for instances started after it: run
+/// Redis with AOF or RDB persistence when that matters.
 ///
 /// ```no_run
 /// # async fn run() -> Result<(), jwks_auth::AuthError> {
