@@ -17,6 +17,20 @@ use jwks_auth::testing::{DpopProof, MockProvider, TestKey};
 use jwks_auth::{ErrorKind, KeyFamily, Verifier};
 use support::redis::RedisServer;
 
+/// A log sink for the fail-open warning.
+#[derive(Clone, Default)]
+struct Buffer(Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for Buffer {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
 /// The propagation bound the design promises.
 const BOUND: Duration = Duration::from_secs(1);
 /// How long an outage or a recovery may take to be noticed (staleness bound plus
@@ -251,8 +265,21 @@ async fn redis_down_fails_closed_or_open_as_configured_and_recovers_after_a_rest
     assert!(down.is_some(), "fail-closed verifier kept accepting");
     let err = closed.verify(&token).await.unwrap_err();
     assert_eq!(err.status(), 503);
-    // Same store, fail-open policy: accepted (with a warning).
-    open.verify(&token).await.unwrap();
+    // Same store, fail-open policy: accepted, with a warning that names no token content.
+    let buffer = Buffer::default();
+    let writer = buffer.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_writer(move || writer.clone())
+        .with_max_level(tracing_subscriber::filter::LevelFilter::WARN)
+        .with_ansi(false)
+        .finish();
+    {
+        let _guard = tracing::subscriber::set_default(subscriber);
+        open.verify(&token).await.unwrap();
+    }
+    let log = String::from_utf8(buffer.0.lock().unwrap().clone()).unwrap();
+    assert!(log.contains("WARN") && log.contains("fail-open"), "{log}");
+    assert!(!log.contains(token.split('.').nth(1).unwrap()), "{log}");
     // Revoking needs Redis.
     let revocations = closed.revocations().unwrap();
     let err = revocations

@@ -278,7 +278,11 @@ impl VerifierBuilder {
     /// Turn revocation on: after the claim rules, every verify asks `store` whether the
     /// token was revoked (`jti` denylist, "revoked before" instants per `sid`, `sub` and
     /// issuer; see [`revocation`](crate::revocation)). Revoke through
-    /// [`Verifier::revocations`]. Default: off.
+    /// [`Verifier::revocations`]. Default: off; the in-memory store
+    /// ([`InMemoryRevocationStore::default()`](crate::revocation::InMemoryRevocationStore))
+    /// is the one to start with, the Redis store (feature `redis`) the one for a fleet. An
+    /// in-memory store forgets entries by its own clock: give it the verifier's
+    /// (`InMemoryRevocationStore::clock`) when that is not the system clock.
     ///
     /// ```
     /// use jwks_auth::revocation::{FailurePolicy, InMemoryRevocationStore};
