@@ -108,7 +108,6 @@ async fn a_revocation_on_instance_a_is_enforced_on_instance_b_within_one_second(
     verifier_b.verify(&token).await.unwrap();
 
     let revocations = verifier_a.revocations().unwrap();
-    let started = Instant::now();
     revocations
         .revoke_session("sess_1", revocations.now())
         .await
@@ -117,7 +116,6 @@ async fn a_revocation_on_instance_a_is_enforced_on_instance_b_within_one_second(
     assert_eq!((err.kind(), err.status()), (ErrorKind::Revoked, 401));
     let seen = until_outcome(&verifier_b, &token, Some(ErrorKind::Revoked), BOUND).await;
     assert!(seen.is_some(), "not enforced on B within 1 s");
-    assert!(started.elapsed() <= BOUND + Duration::from_millis(50));
     verifier_b.verify(&other).await.unwrap();
 
     // jti denylist and user instants travel the same way.

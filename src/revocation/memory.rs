@@ -266,3 +266,27 @@ impl RevocationStore for InMemoryRevocationStore {
         Box::pin(std::future::ready(Ok(())))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::clock::ManualClock;
+
+    #[test]
+    fn a_full_store_admits_the_newest_revocation_and_evicts_the_oldest() {
+        let clock = ManualClock::at_unix(1_000);
+        let state = State::new(2, Duration::from_secs(3600), Arc::new(clock));
+        let user = |sub: &str| Revocation::User {
+            sub: sub.into(),
+            at: 1_000,
+        };
+        let revoked =
+            |sub: &str| state.is_revoked(&TokenFacts::new(None, None, Some(sub), Some(900), 1_000));
+        for sub in ["a", "b", "c", "d"] {
+            state.apply(&user(sub));
+            state.sub.run_pending_tasks();
+            assert!(revoked(sub), "{sub} not admitted");
+        }
+        assert!(!revoked("a"));
+    }
+}
