@@ -13,6 +13,12 @@
 //!   claim of the same size), with a fresh proof per iteration (made outside the timed
 //!   part): the second signature check, the thumbprint, `htu` and the replay insert.
 //!   `cargo bench --bench verify -- dpop` runs only this group.
+//! * `revocation/<path>/<store>`: the same EdDSA token (with `jti`, `sid`, `iat`) verified
+//!   without revocation (`off`), with the in-memory store (`memory`) and with the Redis store
+//!   (`redis`, nothing revoked; the bench starts a `redis-server` on loopback, and skips the
+//!   case with a message when there is none); `<path>` is `full` (signature checked) or
+//!   `cached` (verified-cache hit: the added cost stands out of the signature's noise).
+//!   `cargo bench --bench verify --features redis -- revocation` runs only this group.
 //!
 //! A key lookup on its own is not reachable through the public API; it is part of
 //! `verify_hot - floor`.
@@ -267,8 +273,139 @@ fn dpop(c: &mut Criterion) {
     group.finish();
 }
 
+/// A `redis-server` for the bench, killed on drop.
+#[cfg(feature = "redis")]
+struct BenchRedis(std::process::Child, u16);
+
+#[cfg(feature = "redis")]
+impl BenchRedis {
+    fn start() -> Option<BenchRedis> {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .ok()?
+            .port();
+        let child = std::process::Command::new("redis-server")
+            .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
+            .args(["--save", "", "--appendonly", "no"])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .ok()?;
+        let server = BenchRedis(child, port);
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            if Instant::now() > deadline {
+                return None;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        Some(server)
+    }
+}
+
+#[cfg(feature = "redis")]
+impl Drop for BenchRedis {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn revocation(c: &mut Criterion) {
+    use jwks_auth::revocation::InMemoryRevocationStore;
+    use jwks_auth::Provider;
+
+    let keys = TestKeys::new();
+    let rt = current_thread();
+    let alg = Algorithm::EdDSA;
+    let token = keys
+        .token(alg)
+        .issuer(common::ISSUER)
+        .audience(common::AUDIENCE)
+        .claim("jti", "a3f9c2d4-7b1e-4c55-9e0a-2f6d8b1c4e77")
+        .sid("sess_2bX9kQ7mRtLw")
+        .expires_in(24 * 3600)
+        .sign();
+    let build = |cached: bool,
+                 store: Option<
+        Box<dyn FnOnce(jwks_auth::VerifierBuilder) -> jwks_auth::VerifierBuilder>,
+    >| {
+        let mut builder = Verifier::builder(Provider::static_jwks(&keys.jwks_json()).unwrap())
+            .issuer(common::ISSUER)
+            .audience(common::AUDIENCE);
+        if cached {
+            builder = builder.cache_verified(10_000);
+        }
+        if let Some(add) = store {
+            builder = add(builder);
+        }
+        builder.build().expect("verifier")
+    };
+    // The Redis store syncs on its own runtime thread, as in a service.
+    #[cfg(feature = "redis")]
+    let redis_rt = Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .expect("runtime");
+    #[cfg(feature = "redis")]
+    let redis = BenchRedis::start();
+    #[cfg(feature = "redis")]
+    let redis_store = redis.as_ref().map(|server| {
+        redis_rt
+            .block_on(
+                jwks_auth::revocation::RedisRevocationStore::builder(format!(
+                    "redis://127.0.0.1:{}/",
+                    server.1
+                ))
+                .connect(),
+            )
+            .expect("redis store")
+    });
+    #[cfg(feature = "redis")]
+    if redis_store.is_none() {
+        eprintln!("revocation/*/redis skipped: redis-server could not be started");
+    }
+    #[cfg(not(feature = "redis"))]
+    eprintln!("revocation/*/redis skipped: build with `--features redis`");
+
+    let mut group = configure(c, "revocation");
+    for (path, cached) in [("full", false), ("cached", true)] {
+        let mut cases: Vec<(&str, Verifier)> = vec![
+            ("off", build(cached, None)),
+            (
+                "memory",
+                build(
+                    cached,
+                    Some(Box::new(|b| {
+                        b.revocation(InMemoryRevocationStore::default())
+                    })),
+                ),
+            ),
+        ];
+        #[cfg(feature = "redis")]
+        if let Some(store) = &redis_store {
+            let store = store.clone();
+            cases.push((
+                "redis",
+                build(cached, Some(Box::new(move |b| b.revocation(store)))),
+            ));
+        }
+        for (name, verifier) in cases {
+            rt.block_on(verifier.verify(&token))
+                .expect("token verifies");
+            group.bench_function(format!("{path}/{name}"), |b| {
+                b.to_async(&rt)
+                    .iter(|| async { verifier.verify(black_box(&token)).await.unwrap() })
+            });
+        }
+    }
+    group.finish();
+}
+
 fn main() {
     let mut c = Criterion::default().configure_from_args();
+    revocation(&mut c);
     dpop(&mut c);
     floor(&mut c);
     verify_hot(&mut c);

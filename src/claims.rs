@@ -44,6 +44,12 @@ impl Claims {
         })))
     }
 
+    /// The verified payload JSON, unless the claims were built from a map.
+    pub(crate) fn json_text(&self) -> Option<&str> {
+        let text = self.0.as_deref()?.json.as_str();
+        (!text.is_empty()).then_some(text)
+    }
+
     /// The claim at `path` (a name, or a dotted path into nested objects).
     ///
     /// ```

@@ -101,6 +101,13 @@ pub enum ErrorKind {
     /// The token is bound (`cnf`) to a key or certificate the request does not prove, e.g.
     /// a DPoP-bound token sent as a bearer token (401, `error="invalid_token"`).
     BindingMismatch,
+    /// The token was revoked before its `exp`: its `jti` is on the denylist, or it was issued
+    /// at or before a "revoked before" instant of its session, user or issuer (401,
+    /// `error="invalid_token"`). See [`revocation`](crate::revocation).
+    Revoked,
+    /// The revocation store could not answer (or has not synced within its bound) and the
+    /// failure policy is closed (503).
+    RevocationStoreUnavailable,
 }
 
 impl ErrorKind {
@@ -108,7 +115,9 @@ impl ErrorKind {
     pub const fn status(self) -> u16 {
         match self {
             ErrorKind::Forbidden => 403,
-            ErrorKind::KeysUnavailable | ErrorKind::ReplayStoreUnavailable => 503,
+            ErrorKind::KeysUnavailable
+            | ErrorKind::ReplayStoreUnavailable
+            | ErrorKind::RevocationStoreUnavailable => 503,
             ErrorKind::Config => 500,
             _ => 401,
         }
@@ -138,6 +147,8 @@ impl ErrorKind {
             ErrorKind::UseDpopNonce => "use-dpop-nonce",
             ErrorKind::ReplayStoreUnavailable => "replay-store-unavailable",
             ErrorKind::BindingMismatch => "binding-mismatch",
+            ErrorKind::Revoked => "revoked",
+            ErrorKind::RevocationStoreUnavailable => "revocation-store-unavailable",
         }
     }
 }
@@ -306,6 +317,15 @@ impl AuthError {
     ) -> Self {
         Self::new(ErrorKind::KeysUnavailable, Detail::Owned(reason.into())).with_source(source)
     }
+
+    pub(crate) fn revoked() -> Self {
+        Self::new(ErrorKind::Revoked, Detail::None)
+    }
+
+    pub(crate) fn revocation_store_unavailable(source: crate::dpop::StoreError) -> Self {
+        Self::new(ErrorKind::RevocationStoreUnavailable, Detail::None)
+            .with_source(Some(Box::new(source)))
+    }
 }
 
 impl From<crate::dpop::DpopError> for AuthError {
@@ -364,6 +384,8 @@ impl fmt::Display for AuthError {
             ErrorKind::UseDpopNonce => write!(f, "use dpop nonce: {detail}"),
             ErrorKind::ReplayStoreUnavailable => f.write_str("dpop replay store unavailable"),
             ErrorKind::BindingMismatch => write!(f, "token binding mismatch: {detail}"),
+            ErrorKind::Revoked => f.write_str("token revoked"),
+            ErrorKind::RevocationStoreUnavailable => f.write_str("revocation store unavailable"),
         }
     }
 }

@@ -15,6 +15,8 @@
 //   axum/    layer.rs (AuthLayer), extract.rs, guard.rs (scope and same-user guards),
 //            response.rs (rejections, WWW-Authenticate), future.rs, dpop.rs
 //   token_source.rs where a request carries its token; error.rs the one error type
+//   revocation/ the stage after the rules (jti denylist, revoked-before instants): memory.rs,
+//            redis.rs (feature `redis`: synced copy, DPoP replay store)
 mod jws;
 mod keys;
 mod metrics;
@@ -33,6 +35,7 @@ mod kinds;
 mod multi;
 mod protected_resource;
 mod provider;
+pub mod revocation;
 mod token_source;
 
 #[cfg(feature = "axum")]

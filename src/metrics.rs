@@ -70,7 +70,7 @@ mod on {
     use crate::error::ErrorKind;
 
     /// Every `ErrorKind`, in declaration order (`kind as usize` indexes it).
-    const KINDS: [ErrorKind; 21] = [
+    const KINDS: [ErrorKind; 23] = [
         ErrorKind::MissingToken,
         ErrorKind::Malformed,
         ErrorKind::UnsupportedAlgorithm,
@@ -92,6 +92,8 @@ mod on {
         ErrorKind::UseDpopNonce,
         ErrorKind::ReplayStoreUnavailable,
         ErrorKind::BindingMismatch,
+        ErrorKind::Revoked,
+        ErrorKind::RevocationStoreUnavailable,
     ];
 
     /// The handles of one verifier, labelled with its provider.

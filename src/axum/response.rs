@@ -31,7 +31,8 @@ use crate::{AuthError, ErrorKind};
 /// When the verifier takes DPoP proofs, every 401 also carries a `DPoP algs="…"` challenge
 /// (RFC 9449 §7.1), with the error code for a request that used the `DPoP` scheme; in
 /// [`DpopMode::Required`](crate::dpop::DpopMode::Required) the `Bearer` challenge is left
-/// out. A failed replay store answers like `KeysUnavailable` (503 + `Retry-After`).
+/// out. A failed replay or revocation store answers like `KeysUnavailable` (503 +
+/// `Retry-After`); a revoked token is `InvalidToken`.
 ///
 /// With a [`ProtectedResource`](crate::ProtectedResource) configured
 /// ([`AuthConfig::protected_resource`]), every challenge ends with
@@ -206,7 +207,11 @@ impl AuthRejection {
                 RejectionKind::InvalidDpopProof
             }
             ErrorKind::UseDpopNonce => RejectionKind::UseDpopNonce,
-            ErrorKind::ReplayStoreUnavailable => RejectionKind::KeysUnavailable,
+            ErrorKind::ReplayStoreUnavailable | ErrorKind::RevocationStoreUnavailable => {
+                RejectionKind::KeysUnavailable
+            }
+            // A revoked token is an invalid token (RFC 6750 `invalid_token`).
+            ErrorKind::Revoked => RejectionKind::InvalidToken,
             _ => RejectionKind::InvalidToken,
         };
         match kind {

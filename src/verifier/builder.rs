@@ -14,6 +14,7 @@ use crate::keys::jwk::VerifyingKey;
 use crate::keys::{self, CachePolicy, JwksLocation, KeyStore};
 use crate::kinds::{ClerkToken, TokenType};
 use crate::provider::{AudienceRule, Issuer, KeySpec, Provider};
+use crate::revocation::{FailurePolicy, RevocationStage, RevocationStore};
 use crate::rules::Rules;
 use crate::verified_cache::VerifiedCache;
 
@@ -43,6 +44,8 @@ pub struct VerifierBuilder {
     dpop: DpopSettings,
     audience_set: bool,
     resource: Option<String>,
+    revocation: Option<Arc<dyn RevocationStore>>,
+    revocation_failure: FailurePolicy,
 }
 
 impl Verifier {
@@ -60,6 +63,8 @@ impl Verifier {
             dpop: DpopSettings::default(),
             audience_set: false,
             resource: None,
+            revocation: None,
+            revocation_failure: FailurePolicy::Closed,
         }
     }
 }
@@ -297,6 +302,39 @@ impl VerifierBuilder {
         self
     }
 
+    /// Turn revocation on: after the claim rules, every verify asks `store` whether the
+    /// token was revoked (`jti` denylist, "revoked before" instants per `sid`, `sub` and
+    /// issuer; see [`revocation`](crate::revocation)). Revoke through
+    /// [`Verifier::revocations`]. Default: off; the in-memory store
+    /// ([`InMemoryRevocationStore::default()`](crate::revocation::InMemoryRevocationStore))
+    /// is the one to start with, the Redis store (feature `redis`) the one for a fleet. An
+    /// in-memory store forgets entries by its own clock: give it the verifier's
+    /// (`InMemoryRevocationStore::clock`) when that is not the system clock.
+    ///
+    /// ```
+    /// use jwks_auth::revocation::{FailurePolicy, InMemoryRevocationStore};
+    /// use jwks_auth::{Provider, Verifier};
+    /// let verifier = Verifier::builder(Provider::oidc("https://as.example.com")?)
+    ///     .audience("https://api.example.com")
+    ///     .revocation(InMemoryRevocationStore::default())
+    ///     .revocation_failure(FailurePolicy::Closed)
+    ///     .build()?;
+    /// assert!(verifier.revocations().is_some());
+    /// # Ok::<_, jwks_auth::AuthError>(())
+    /// ```
+    pub fn revocation(mut self, store: impl RevocationStore) -> Self {
+        self.revocation = Some(Arc::new(store));
+        self
+    }
+
+    /// What a verify does when the revocation store cannot answer:
+    /// [`FailurePolicy::Closed`] (503, the default) or [`FailurePolicy::Open`] (accept, with
+    /// a `WARN` event each time).
+    pub fn revocation_failure(mut self, policy: FailurePolicy) -> Self {
+        self.revocation_failure = policy;
+        self
+    }
+
     /// Builds the verifier.
     ///
     /// # Errors
@@ -349,6 +387,10 @@ impl VerifierBuilder {
                 verified,
                 dpop_mode,
                 dpop,
+                revocation: self.revocation.map(|store| RevocationStage {
+                    store,
+                    policy: self.revocation_failure,
+                }),
             }),
         })
     }

@@ -21,6 +21,7 @@ use crate::error::{AuthError, Result};
 use crate::jws::{self, Buf};
 use crate::keys::jwk::KeyId;
 use crate::keys::{CachePolicy, KeySet, KeyStats, KeyStore};
+use crate::revocation::{RevocationStage, Revocations};
 use crate::rules::{HeaderClass, Rules, Validity};
 use crate::token_source::TokenSource;
 use crate::verified_cache::VerifiedCache;
@@ -56,6 +57,7 @@ struct Inner {
     verified: Option<VerifiedCache>,
     dpop_mode: DpopMode,
     dpop: Option<DpopChecker>,
+    revocation: Option<RevocationStage>,
 }
 
 impl Verifier {
@@ -234,12 +236,34 @@ impl Verifier {
         self.inner.dpop.as_ref()
     }
 
-    /// The token checks alone, whatever its `cnf`.
+    /// A handle to revoke tokens ([`VerifierBuilder::revocation`]), sharing this verifier's
+    /// store and clock; `None` when revocation is off.
+    pub fn revocations(&self) -> Option<Revocations> {
+        let stage = self.inner.revocation.as_ref()?;
+        let leeway = Duration::from_secs(u64::try_from(self.inner.rules.leeway()).unwrap_or(0));
+        Some(Revocations::from_parts(
+            stage.store.clone(),
+            self.inner.clock.clone(),
+            leeway,
+        ))
+    }
+
+    /// The token checks alone, whatever its `cnf`, then the revocation stage.
     async fn verify_token(&self, token: &str) -> Result<AuthUser> {
         let inner = &*self.inner;
-        // One clock read serves the key cache and the claim checks.
+        // One clock read serves the key cache, the claim checks and revocation.
         let clock_now = inner.clock.now();
         let now = i64::try_from(clock_now.as_secs()).unwrap_or(i64::MAX);
+        let user = self.check_token(token, clock_now, now).await?;
+        if let Some(stage) = &inner.revocation {
+            stage.check(&user.claims, now).await?;
+        }
+        Ok(user)
+    }
+
+    /// Signature and claim rules (through the verified-token cache when on).
+    async fn check_token(&self, token: &str, clock_now: Duration, now: i64) -> Result<AuthUser> {
+        let inner = &*self.inner;
         // A token verified before, with its key still published, skips the signature.
         let digest = match &inner.verified {
             Some(cache) => {

@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod node;
+pub mod redis;
 pub mod reply;
 
 use std::path::PathBuf;
