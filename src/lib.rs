@@ -32,12 +32,18 @@ mod error;
 mod kinds;
 mod multi;
 mod provider;
+#[cfg(any(feature = "axum", feature = "actix", feature = "tonic"))]
+mod rejection;
 mod token_source;
 
+#[cfg(feature = "actix")]
+pub mod actix;
 #[cfg(feature = "axum")]
 pub mod axum;
 #[cfg(feature = "testing")]
 pub mod testing;
+#[cfg(feature = "tonic")]
+pub mod tonic;
 
 pub use algorithm::{Algorithm, KeyFamily, UnknownAlgorithm};
 pub use claims::{AuthUser, ClaimMap, Claims};
