@@ -58,7 +58,7 @@
 //! let anonymous = test::TestRequest::get().uri("/api/me").to_request();
 //! let response = test::call_service(&app, anonymous).await;
 //! assert_eq!(response.status(), 401);
-//! assert_eq!(response.headers()["www-authenticate"], r#"Bearer realm="api""#);
+//! assert_eq!(response.headers().get("www-authenticate").unwrap(), r#"Bearer realm="api""#);
 //! # Ok(()) }
 //! ```
 
