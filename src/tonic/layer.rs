@@ -152,7 +152,7 @@ pub fn require_user_token<T>(request: &::tonic::Request<T>) -> Result<&AuthUser,
 /// Authenticates every gRPC call that reaches the wrapped service (a tonic `Router` through
 /// `Server::builder().layer(..)`, or one service), except public methods and services, and
 /// puts the [`AuthUser`] into the request extensions. Refusals are gRPC statuses (see the
-/// [module docs](self)).
+/// [module docs](crate::tonic)).
 ///
 /// Paths are the gRPC paths `/package.Service/Method`, compared exactly.
 #[derive(Clone)]

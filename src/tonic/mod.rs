@@ -2,7 +2,7 @@
 //! helpers ([`auth_user`], [`require_scope`], [`require_scopes`], [`require_user_token`]).
 //!
 //! The layer reads the `authorization` metadata (`Bearer <token>`, scheme in any case, one
-//! value), verifies the token, and puts the [`AuthUser`] into the request extensions, where
+//! value), verifies the token, and puts the [`AuthUser`](crate::AuthUser) into the request extensions, where
 //! a method finds it with `request.extensions().get::<AuthUser>()` (or [`auth_user`]). Per
 //! method or service (keyed by the gRPC path `/package.Service/Method`) it can let calls
 //! through without a token or require scopes.

@@ -66,7 +66,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             axum::serve(listener, app).await?;
         }
         "jwt-authorizer" => {
-            use jwt_authorizer::{IntoLayer, JwtAuthorizer, JwtClaims, RegisteredClaims, Validation};
+            use jwt_authorizer::{
+                IntoLayer, JwtAuthorizer, JwtClaims, RegisteredClaims, Validation,
+            };
             let validation = Validation::new()
                 .iss(&[mock.issuer()])
                 .aud(&[MOCK_AUDIENCE]);
@@ -77,13 +79,14 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             let app = axum07::Router::new()
                 .route(
                     "/me",
-                    axum07::routing::get(|JwtClaims(claims): JwtClaims<RegisteredClaims>| async move {
-                        let id: Value = claims.sub.map_or(Value::Null, Value::from);
-                        axum07::Json(json!({ "id": id }))
-                    }),
+                    axum07::routing::get(
+                        |JwtClaims(claims): JwtClaims<RegisteredClaims>| async move {
+                            let id: Value = claims.sub.map_or(Value::Null, Value::from);
+                            axum07::Json(json!({ "id": id }))
+                        },
+                    ),
                 )
                 .layer(vec![authorizer].into_layer());
-            let listener = tokio::net::TcpListener::from_std(listener.into_std()?)?;
             axum07::serve(listener, app).await?;
         }
         other => return Err(format!("unknown variant `{other}`; {usage}").into()),
