@@ -35,13 +35,19 @@ mod kinds;
 mod multi;
 mod protected_resource;
 mod provider;
+#[cfg(any(feature = "axum", feature = "actix", feature = "tonic"))]
+mod rejection;
 pub mod revocation;
 mod token_source;
 
+#[cfg(feature = "actix")]
+pub mod actix;
 #[cfg(feature = "axum")]
 pub mod axum;
 #[cfg(feature = "testing")]
 pub mod testing;
+#[cfg(feature = "tonic")]
+pub mod tonic;
 
 pub use algorithm::{Algorithm, KeyFamily, UnknownAlgorithm};
 pub use claims::{AuthUser, ClaimMap, Claims};

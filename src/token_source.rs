@@ -50,10 +50,24 @@ pub fn bearer_token(header_value: &str) -> Result<&str> {
         return Err(AuthError::malformed("authorization scheme is not Bearer"));
     }
     let token = rest.trim();
-    if token.is_empty() || token.contains(char::is_whitespace) {
+    if token.is_empty() || has_whitespace(token) {
         return Err(AuthError::malformed("expected exactly one bearer token"));
     }
     Ok(token)
+}
+
+/// Whether `text` contains a character for which [`char::is_whitespace`] holds. Runs on
+/// every request, over the whole token: an ASCII text (every header value) is scanned in
+/// byte blocks the compiler vectorizes, not char by char.
+fn has_whitespace(text: &str) -> bool {
+    if !text.is_ascii() {
+        return text.contains(char::is_whitespace);
+    }
+    // The ASCII characters `char::is_whitespace` accepts: tab, LF, VT, FF, CR, space.
+    let is_space = |b: u8| b == b' ' || (b'\t'..=b'\r').contains(&b);
+    text.as_bytes()
+        .chunks(32)
+        .any(|block| block.iter().fold(false, |found, &b| found | is_space(b)))
 }
 
 /// The value of cookie `name` in a `Cookie` header value.
@@ -69,7 +83,10 @@ pub fn cookie_value<'a>(cookie_header: &'a str, name: &str) -> Option<&'a str> {
 }
 
 /// Why a request's credentials were refused before any verification.
-#[cfg_attr(not(feature = "axum"), allow(dead_code))] // read by the axum integration
+#[cfg_attr(
+    not(any(feature = "axum", feature = "actix", feature = "tonic")),
+    allow(dead_code)
+)] // read by the axum integration
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum RequestError {
     /// The `Authorization` header is unusable (several, empty, not visible ASCII, not
@@ -80,7 +97,10 @@ pub(crate) enum RequestError {
 }
 
 /// A request's headers, as far as finding a token goes.
-#[cfg_attr(not(feature = "axum"), allow(dead_code))] // implemented by the axum integration
+#[cfg_attr(
+    not(any(feature = "axum", feature = "actix", feature = "tonic")),
+    allow(dead_code)
+)] // implemented by the axum integration
 pub(crate) trait RequestHeaders {
     /// The `Authorization` header values; `None` for a value that is not visible ASCII.
     fn authorization(&self) -> impl Iterator<Item = Option<&str>>;
@@ -93,7 +113,10 @@ pub(crate) trait RequestHeaders {
 ///
 /// A present but unusable `Authorization` header (empty or blank included) is an error, not a
 /// reason to fall back to a cookie: the client meant to authenticate with it.
-#[cfg_attr(not(feature = "axum"), allow(dead_code))] // called by the axum integration
+#[cfg_attr(
+    not(any(feature = "axum", feature = "actix", feature = "tonic")),
+    allow(dead_code)
+)] // called by the axum integration
 pub(crate) fn find_token<'h>(
     headers: &'h impl RequestHeaders,
     sources: &[TokenSource],
@@ -197,6 +220,27 @@ mod tests {
                 "{bad}"
             );
         }
+    }
+
+    #[test]
+    fn whitespace_anywhere_in_a_long_token_is_refused_as_char_is_whitespace_defines_it() {
+        let long = "a".repeat(700);
+        assert_eq!(bearer_token(&format!("Bearer {long}")).unwrap(), long);
+        for space in [
+            ' ', '\t', '\n', '\u{0B}', '\u{0C}', '\r', '\u{A0}', '\u{2003}',
+        ] {
+            for at in [1, 31, 32, 33, 699] {
+                let mut token = long.clone();
+                token.insert(at, space);
+                assert_eq!(
+                    bearer_token(&format!("Bearer {token}")).unwrap_err().kind(),
+                    ErrorKind::Malformed,
+                    "{space:?} at {at}"
+                );
+            }
+        }
+        // Other control characters are not whitespace: the JWS parser judges them.
+        assert!(bearer_token("Bearer a\u{1}b").is_ok());
     }
 
     #[test]

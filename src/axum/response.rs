@@ -10,114 +10,23 @@ use std::time::Duration;
 
 use ::axum::http::{header, HeaderValue, StatusCode};
 use ::axum::response::{IntoResponse, Json, Response};
-use serde_json::{json, Value};
+use serde_json::Value;
 
-use crate::{AuthError, ErrorKind};
+use crate::AuthError;
 
-/// Why a request was refused; decides the status, the challenge and the body's error code.
-///
-/// | kind | status | `WWW-Authenticate` | body `error` |
-/// |---|---|---|---|
-/// | `MissingToken` | 401 | `Bearer realm="api"` | `missing_token` |
-/// | `UnsupportedScheme` | 401 | `Bearer realm="api"` | `invalid_request` |
-/// | `MalformedRequest` | 400 | `Bearer realm="api", error="invalid_request"` | `invalid_request` |
-/// | `InvalidToken` | 401 | `Bearer realm="api", error="invalid_token"` | `invalid_token` |
-/// | `InsufficientScope` | 403 | `Bearer realm="api", error="insufficient_scope"[, scope="…"]` | `insufficient_scope` |
-/// | `KeysUnavailable` | 503 + `Retry-After` | none | `temporarily_unavailable` |
-/// | `Misconfigured` | 500 | none | `server_error` |
-/// | `InvalidDpopProof` | 401 | `DPoP algs="…", error="invalid_dpop_proof"` | `invalid_dpop_proof` |
-/// | `UseDpopNonce` | 401 + `DPoP-Nonce` | `DPoP algs="…", error="use_dpop_nonce"` | `use_dpop_nonce` |
-///
-/// When the verifier takes DPoP proofs, every 401 also carries a `DPoP algs="…"` challenge
-/// (RFC 9449 §7.1), with the error code for a request that used the `DPoP` scheme; in
-/// [`DpopMode::Required`](crate::dpop::DpopMode::Required) the `Bearer` challenge is left
-/// out. A failed replay or revocation store answers like `KeysUnavailable` (503 +
-/// `Retry-After`); a revoked token is `InvalidToken`.
-///
-/// With a [`ProtectedResource`](crate::ProtectedResource) configured
-/// ([`AuthConfig::protected_resource`]), every challenge ends with
-/// `resource_metadata="<metadata url>"` (RFC 9728 §5.1).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum RejectionKind {
-    /// The request carried no token at all.
-    MissingToken,
-    /// `Authorization` names a scheme other than `Bearer`. RFC 6750 §3.1: a client that used
-    /// another method gets a challenge without an error code.
-    UnsupportedScheme,
-    /// A `Bearer` header without exactly one token, an empty or blank `Authorization` header,
-    /// several `Authorization` headers, or a path parameter a guard compares that is not
-    /// UTF-8 (RFC 6750 `invalid_request`, answered with 400 as §3.1 says).
-    MalformedRequest,
-    /// A token was sent and failed verification (bad signature, expired, wrong audience, …).
-    InvalidToken,
-    /// The token is valid but a guard refused it (scope, same user, claim predicate).
-    InsufficientScope,
-    /// The provider's signing keys could not be fetched and none are cached.
-    KeysUnavailable,
-    /// The server is misconfigured (no verifier reachable, a guard naming a missing path
-    /// parameter, an invalid verifier setup).
-    Misconfigured,
-    /// A DPoP proof is missing, invalid or replayed (RFC 9449 `invalid_dpop_proof`).
-    InvalidDpopProof,
-    /// The DPoP proof lacks the server's current nonce (RFC 9449 `use_dpop_nonce`); the
-    /// response carries a fresh `DPoP-Nonce`.
-    UseDpopNonce,
-}
+pub(crate) use crate::rejection::DpopChallenge;
+pub use crate::rejection::RejectionKind;
+use crate::rejection::{self, Challenge};
 
 impl RejectionKind {
     /// The HTTP status answered for this kind.
     pub const fn status(self) -> StatusCode {
-        match self {
-            RejectionKind::MissingToken
-            | RejectionKind::UnsupportedScheme
-            | RejectionKind::InvalidToken
-            | RejectionKind::InvalidDpopProof
-            | RejectionKind::UseDpopNonce => StatusCode::UNAUTHORIZED,
-            RejectionKind::MalformedRequest => StatusCode::BAD_REQUEST,
-            RejectionKind::InsufficientScope => StatusCode::FORBIDDEN,
-            RejectionKind::KeysUnavailable => StatusCode::SERVICE_UNAVAILABLE,
-            RejectionKind::Misconfigured => StatusCode::INTERNAL_SERVER_ERROR,
-        }
-    }
-
-    /// The `error` code of the default JSON body, e.g. `invalid_token`.
-    pub const fn error_code(self) -> &'static str {
-        match self {
-            RejectionKind::MissingToken => "missing_token",
-            RejectionKind::UnsupportedScheme | RejectionKind::MalformedRequest => "invalid_request",
-            RejectionKind::InvalidToken => "invalid_token",
-            RejectionKind::InsufficientScope => "insufficient_scope",
-            RejectionKind::KeysUnavailable => "temporarily_unavailable",
-            RejectionKind::Misconfigured => "server_error",
-            RejectionKind::InvalidDpopProof => "invalid_dpop_proof",
-            RejectionKind::UseDpopNonce => "use_dpop_nonce",
-        }
-    }
-
-    /// The RFC 6750 `error` attribute of the challenge, if this kind carries one.
-    const fn challenge_error(self) -> Option<&'static str> {
-        match self {
-            RejectionKind::MalformedRequest => Some("invalid_request"),
-            RejectionKind::InvalidToken => Some("invalid_token"),
-            RejectionKind::InsufficientScope => Some("insufficient_scope"),
-            RejectionKind::InvalidDpopProof => Some("invalid_dpop_proof"),
-            RejectionKind::UseDpopNonce => Some("use_dpop_nonce"),
-            _ => None,
-        }
-    }
-
-    const fn description(self) -> &'static str {
-        match self {
-            RejectionKind::MissingToken => "no bearer token in the request",
-            RejectionKind::UnsupportedScheme => "authorization scheme is not Bearer",
-            RejectionKind::MalformedRequest => "malformed authorization header",
-            RejectionKind::InvalidToken => "invalid bearer token",
-            RejectionKind::InsufficientScope => "insufficient scope",
-            RejectionKind::KeysUnavailable => "signing keys unavailable",
-            RejectionKind::Misconfigured => "authentication is misconfigured",
-            RejectionKind::InvalidDpopProof => "invalid dpop proof",
-            RejectionKind::UseDpopNonce => "dpop nonce required",
+        match self.status_code() {
+            400 => StatusCode::BAD_REQUEST,
+            403 => StatusCode::FORBIDDEN,
+            500 => StatusCode::INTERNAL_SERVER_ERROR,
+            503 => StatusCode::SERVICE_UNAVAILABLE,
+            _ => StatusCode::UNAUTHORIZED,
         }
     }
 }
@@ -136,19 +45,6 @@ pub struct AuthRejection {
     scope: Option<String>,
     config: AuthConfig,
     dpop: Option<DpopChallenge>,
-}
-
-/// What a verifier taking DPoP proofs adds to a rejection: the `DPoP` challenge.
-#[derive(Debug, Clone)]
-pub(crate) struct DpopChallenge {
-    /// Space-separated proof algorithms.
-    pub(crate) algs: String,
-    /// The current server nonce, when nonces are on.
-    pub(crate) nonce: Option<String>,
-    /// The request used the `DPoP` scheme (its errors go into the DPoP challenge).
-    pub(crate) used_dpop: bool,
-    /// DPoP is required: no `Bearer` challenge.
-    pub(crate) required: bool,
 }
 
 impl AuthRejection {
@@ -176,50 +72,25 @@ impl AuthRejection {
     /// The `DPoP` challenge (RFC 9449 §7.1), when the verifier takes DPoP proofs and this
     /// is a 401, e.g. `DPoP algs="ES256 EdDSA", error="invalid_dpop_proof"`.
     pub fn dpop_challenge(&self) -> Option<HeaderValue> {
-        let dpop = self.dpop.as_ref()?;
-        if self.status() != StatusCode::UNAUTHORIZED {
-            return None;
-        }
-        let mut value = format!("DPoP algs=\"{}\"", quoted(&dpop.algs));
-        let error = match self.kind {
-            RejectionKind::InvalidDpopProof | RejectionKind::UseDpopNonce => {
-                self.kind.challenge_error()
-            }
-            RejectionKind::InvalidToken if dpop.used_dpop || dpop.required => Some("invalid_token"),
-            _ => None,
-        };
-        if let Some(error) = error {
-            value.push_str(&format!(", error=\"{error}\""));
-        }
-        self.push_resource_metadata(&mut value);
+        let value = self.challenge().dpop_challenge()?;
         HeaderValue::from_str(&value).ok()
+    }
+
+    /// The framework-neutral parts of the response.
+    fn challenge(&self) -> Challenge<'_> {
+        Challenge {
+            kind: self.kind,
+            realm: self.realm(),
+            scope: self.scope.as_deref(),
+            dpop: self.dpop.as_ref(),
+            resource_metadata: self.config.resource_metadata_url(),
+        }
     }
 
     /// The rejection for a failed [`Verifier::verify`](crate::Verifier::verify), logged
     /// without the token.
     pub(crate) fn from_verify_error(error: AuthError, config: &AuthConfig) -> Self {
-        let kind = match error.kind() {
-            ErrorKind::KeysUnavailable => RejectionKind::KeysUnavailable,
-            ErrorKind::Config => RejectionKind::Misconfigured,
-            ErrorKind::Forbidden => RejectionKind::InsufficientScope,
-            ErrorKind::MissingToken => RejectionKind::MissingToken,
-            ErrorKind::InvalidDpopProof | ErrorKind::DpopReplayed => {
-                RejectionKind::InvalidDpopProof
-            }
-            ErrorKind::UseDpopNonce => RejectionKind::UseDpopNonce,
-            ErrorKind::ReplayStoreUnavailable | ErrorKind::RevocationStoreUnavailable => {
-                RejectionKind::KeysUnavailable
-            }
-            // A revoked token is an invalid token (RFC 6750 `invalid_token`).
-            ErrorKind::Revoked => RejectionKind::InvalidToken,
-            _ => RejectionKind::InvalidToken,
-        };
-        match kind {
-            RejectionKind::KeysUnavailable | RejectionKind::Misconfigured => {
-                tracing::warn!(kind = %error.kind(), error = %error, "request refused");
-            }
-            _ => tracing::debug!(kind = %error.kind(), error = %error, "bearer token rejected"),
-        }
+        let kind = RejectionKind::of_verify_error(&error);
         AuthRejection::new(kind, error, config)
     }
 
@@ -262,61 +133,19 @@ impl AuthRejection {
     /// assert_eq!(rejection.www_authenticate().unwrap(), r#"Bearer realm="notes""#);
     /// ```
     pub fn www_authenticate(&self) -> Option<HeaderValue> {
-        if matches!(
-            self.kind,
-            RejectionKind::KeysUnavailable | RejectionKind::Misconfigured
-        ) {
-            return None;
-        }
-        if let Some(dpop) = &self.dpop {
-            if dpop.required {
-                return None;
-            }
-            if matches!(
-                self.kind,
-                RejectionKind::InvalidDpopProof | RejectionKind::UseDpopNonce
-            ) || (dpop.used_dpop && self.kind == RejectionKind::InvalidToken)
-            {
-                // The error belongs to the DPoP challenge; Bearer is offered without one.
-                let mut value = format!("Bearer realm=\"{}\"", quoted(self.realm()));
-                self.push_resource_metadata(&mut value);
-                return HeaderValue::from_str(&value).ok();
-            }
-        }
-        let mut value = format!("Bearer realm=\"{}\"", quoted(self.realm()));
-        if let Some(error) = self.kind.challenge_error() {
-            value.push_str(&format!(", error=\"{error}\""));
-        }
-        if let (RejectionKind::InsufficientScope, Some(scope)) = (self.kind, &self.scope) {
-            value.push_str(&format!(", scope=\"{}\"", quoted(scope)));
-        }
-        self.push_resource_metadata(&mut value);
+        let value = self.challenge().www_authenticate()?;
         // Only visible ASCII survives `quoted`, so this cannot fail; fall back regardless.
         Some(HeaderValue::from_str(&value).unwrap_or(HeaderValue::from_static("Bearer")))
     }
 
-    /// Appends `resource_metadata="<url>"` (RFC 9728 §5.1) when a protected resource is
-    /// configured.
-    fn push_resource_metadata(&self, value: &mut String) {
-        if let Some(url) = self.config.resource_metadata_url() {
-            value.push_str(&format!(", resource_metadata=\"{}\"", quoted(url)));
-        }
-    }
-
     /// Seconds for `Retry-After` (only for `KeysUnavailable`).
     pub fn retry_after_secs(&self) -> Option<u64> {
-        (self.kind == RejectionKind::KeysUnavailable)
-            .then(|| self.config.retry_after_duration().as_secs().max(1))
+        rejection::retry_after_secs(self.kind, self.config.retry_after_duration())
     }
 
     /// The default body: `{"error": "<code>"}`, plus `"scope"` when a scope guard refused.
     pub fn body_json(&self) -> Value {
-        match (&self.scope, self.kind) {
-            (Some(scope), RejectionKind::InsufficientScope) => {
-                json!({ "error": self.kind.error_code(), "scope": scope })
-            }
-            _ => json!({ "error": self.kind.error_code() }),
-        }
+        self.challenge().body_json()
     }
 
     /// The rejection for a request without a token, under `config`'s realm.
@@ -327,18 +156,6 @@ impl AuthRejection {
             config,
         )
     }
-}
-
-/// Escapes a quoted-string (RFC 9110 §5.6.4) and drops characters a header cannot carry.
-fn quoted(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars().filter(|c| c.is_ascii_graphic() || *c == ' ') {
-        if c == '"' || c == '\\' {
-            out.push('\\');
-        }
-        out.push(c);
-    }
-    out
 }
 
 impl fmt::Debug for AuthRejection {
@@ -424,8 +241,7 @@ impl RejectionResponse for JsonRejection {
     }
 }
 
-/// Default `Retry-After` for 503 answers: the key fetcher's default refresh cooldown.
-pub const DEFAULT_RETRY_AFTER: Duration = Duration::from_secs(30);
+pub use crate::rejection::DEFAULT_RETRY_AFTER;
 
 /// How rejections are answered: the challenge realm, `Retry-After`, and the body.
 ///
@@ -536,12 +352,6 @@ impl fmt::Debug for AuthConfig {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn quoted_escapes_quotes_and_drops_control_characters() {
-        assert_eq!(quoted(r#"a"b\c"#), r#"a\"b\\c"#);
-        assert_eq!(quoted("x\r\ny"), "xy");
-    }
 
     #[test]
     fn display_is_a_short_phrase_without_detail() {

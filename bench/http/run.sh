@@ -1,0 +1,96 @@
+#!/usr/bin/env bash
+# What auth costs per HTTP request: the same axum service (`GET /me`, a small JSON body)
+# with no auth, jwks-auth's AuthLayer, jwks-auth with the verified-token cache, and
+# jwt-authorizer, each loaded with wrk on loopback. Prints a markdown table.
+#
+#   bench/http/run.sh                          # all four variants, 10 s each
+#   VARIANTS="none jwks-auth" DURATION=5s bench/http/run.sh
+#
+# Settings (environment): VARIANTS, DURATION (10s), WARMUP (3s), THREADS (2),
+# CONNECTIONS (64), PORT (18080), ROUNDS (1), BENCH_TARGET_DIR (bench/http/target).
+# With ROUNDS > 1 the variants run in turn that many times and the table shows each
+# variant's best round (the one least disturbed by other load on a shared machine).
+# Installs wrk with apt-get when it is missing (as root). Builds with --release.
+set -euo pipefail
+HERE="$(cd "$(dirname "$0")" && pwd)"
+VARIANTS="${VARIANTS:-none jwks-auth jwks-auth-cached jwt-authorizer}"
+DURATION="${DURATION:-10s}"
+WARMUP="${WARMUP:-3s}"
+THREADS="${THREADS:-2}"
+CONNECTIONS="${CONNECTIONS:-64}"
+PORT="${PORT:-18080}"
+ROUNDS="${ROUNDS:-1}"
+export CARGO_TARGET_DIR="${BENCH_TARGET_DIR:-$HERE/target}"
+
+if ! command -v wrk >/dev/null; then
+    echo "installing wrk" >&2
+    apt-get install -y wrk >/dev/null 2>&1 || { apt-get update >/dev/null && apt-get install -y wrk >/dev/null; }
+fi
+(cd "$HERE" && cargo build --release --quiet)
+BIN="$CARGO_TARGET_DIR/release/jwks-auth-http-bench"
+OUT="$(mktemp -d)"
+URL="http://127.0.0.1:$PORT/me"
+SERVER=""
+cleanup() {
+    if [ -n "$SERVER" ]; then kill "$SERVER" 2>/dev/null || true; fi
+    rm -rf "$OUT"
+}
+trap cleanup EXIT
+
+status_of() { curl -s -o /dev/null -w '%{http_code}' "$@" "$URL"; }
+
+for round in $(seq 1 "$ROUNDS"); do
+for variant in $VARIANTS; do
+    rm -f "$OUT/token"
+    "$BIN" "$variant" "$PORT" "$OUT/token" 2>"$OUT/$variant.log" &
+    SERVER=$!
+    for _ in $(seq 1 100); do
+        if [ -s "$OUT/token" ] && [ "$(status_of || true)" != "000" ]; then break; fi
+        sleep 0.1
+    done
+    TOKEN="$(cat "$OUT/token")"
+    AUTH="authorization: Bearer $TOKEN"
+    # Every variant must answer the token with 200; the authenticated ones refuse a request
+    # without it.
+    got="$(status_of -H "$AUTH")"
+    if [ "$got" != 200 ]; then
+        echo "$variant: GET /me answered $got, not 200" >&2
+        cat "$OUT/$variant.log" >&2
+        exit 1
+    fi
+    if [ "$variant" != none ] && [ "$(status_of)" != 401 ]; then
+        echo "$variant: GET /me without a token was not refused with 401" >&2
+        exit 1
+    fi
+    wrk -t"$THREADS" -c"$CONNECTIONS" -d"$WARMUP" -H "$AUTH" "$URL" >/dev/null
+    wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" --latency -H "$AUTH" "$URL" >"$OUT/$variant.$round.wrk"
+    kill "$SERVER"
+    wait "$SERVER" 2>/dev/null || true
+    SERVER=""
+done
+done
+
+echo "| variant | requests/s | vs. no auth | p50 | p99 |"
+echo "|---|---:|---:|---:|---:|"
+BASE=""
+for variant in $VARIANTS; do
+    best=0 file=""
+    for round in $(seq 1 "$ROUNDS"); do
+        rps="$(awk '/^Requests\/sec:/ {print $2}' "$OUT/$variant.$round.wrk")"
+        if awk -v a="$rps" -v b="$best" 'BEGIN {exit !(a > b)}'; then
+            best="$rps" file="$OUT/$variant.$round.wrk"
+        fi
+    done
+    rps="$(awk '/^Requests\/sec:/ {print $2}' "$file")"
+    p50="$(awk '$1 == "50%" {print $2}' "$file")"
+    p99="$(awk '$1 == "99%" {print $2}' "$file")"
+    errors="$(cat "$OUT/$variant".*.wrk | awk '/Non-2xx or 3xx responses:/ {print "non-2xx"} /Socket errors:/ {print "socket errors"}')"
+    if [ "$variant" = none ]; then BASE="$rps"; fi
+    ratio="$(if [ -n "$BASE" ]; then awk -v a="$rps" -v b="$BASE" 'BEGIN {printf "%.2f×", a / b}'; else echo "n/a"; fi)"
+    if [ -n "$errors" ]; then
+        echo "$variant: wrk reported errors ($errors):" >&2
+        cat "$OUT/$variant".*.wrk >&2
+        exit 1
+    fi
+    printf '| %s | %.0f | %s | %s | %s |\n' "$variant" "$rps" "$ratio" "$p50" "$p99"
+done

@@ -1,0 +1,286 @@
+//! Route guards answering 403, as middleware for a resource or scope: [`require_scope`],
+//! [`require_scopes`], [`require_same_user`], [`require_claim`], [`require_user`] and
+//! [`require_user_token`].
+
+use std::fmt;
+use std::future::{ready, Future, Ready};
+use std::pin::Pin;
+use std::rc::Rc;
+use std::sync::Arc;
+
+use actix_web::body::EitherBody;
+use actix_web::dev::{forward_ready, Service, ServiceRequest, ServiceResponse, Transform};
+use actix_web::{Error, ResponseError};
+use serde_json::Value;
+
+use super::extract::{config_of, user_of};
+use super::response::{AuthConfig, AuthRejection, RejectionKind};
+use crate::{AuthError, AuthUser, TokenKind};
+
+/// Requires the token to grant `scope` (in `scope` or a permissions claim). Refused: 403
+/// `insufficient_scope` with `scope="<scope>"`.
+///
+/// ```
+/// use actix_web::{web, App};
+/// use jwks_auth::actix::require_scope;
+/// let app = App::new().service(
+///     web::resource("/admin")
+///         .wrap(require_scope("admin"))
+///         .route(web::get().to(|| async { "hi" })),
+/// );
+/// ```
+pub fn require_scope(scope: impl Into<String>) -> GuardMiddleware {
+    require_scopes([scope])
+}
+
+/// Requires every one of `scopes`. Refused: 403 with `scope="<all of them>"`.
+pub fn require_scopes<I, S>(scopes: I) -> GuardMiddleware
+where
+    I: IntoIterator<Item = S>,
+    S: Into<String>,
+{
+    GuardMiddleware::new(Rule::Scopes(scopes.into_iter().map(Into::into).collect()))
+}
+
+/// Requires the path parameter `param` (e.g. `user_id` in `/users/{user_id}/notes`) to equal
+/// the user's id, compared after percent-decoding. Wrap the resource that declares it; a
+/// resource without that parameter is a configuration error (500), and a parameter that does
+/// not decode to UTF-8 (`/users/%FF/notes`) is 400 `invalid_request`.
+///
+/// ```
+/// use actix_web::{web, App};
+/// use jwks_auth::actix::require_same_user;
+/// let app = App::new().service(
+///     web::resource("/users/{user_id}/notes")
+///         .wrap(require_same_user("user_id"))
+///         .route(web::get().to(|| async { "[]" })),
+/// );
+/// ```
+pub fn require_same_user(param: impl Into<String>) -> GuardMiddleware {
+    GuardMiddleware::new(Rule::SameUser(param.into()))
+}
+
+/// Requires the claim at `path` (a name or a dotted path) to equal `expected`, or, when the
+/// claim is an array, to contain it: `require_claim("role", "admin")`.
+pub fn require_claim(path: impl Into<String>, expected: impl Into<Value>) -> GuardMiddleware {
+    GuardMiddleware::new(Rule::Claim {
+        path: path.into(),
+        expected: expected.into(),
+    })
+}
+
+/// Requires `predicate(user)` to hold, for any other rule. An email claim proves nothing
+/// unless the provider verified it: check [`AuthUser::email_verified`] as well.
+pub fn require_user<F>(predicate: F) -> GuardMiddleware
+where
+    F: Fn(&AuthUser) -> bool + Send + Sync + 'static,
+{
+    GuardMiddleware::new(Rule::Predicate(Box::new(predicate)))
+}
+
+/// Requires a user's token: refuses machine tokens ([`TokenKind::Machine`]) with 403, for
+/// routes that act on behalf of a person.
+pub fn require_user_token() -> GuardMiddleware {
+    GuardMiddleware::new(Rule::UserToken)
+}
+
+type Predicate = Box<dyn Fn(&AuthUser) -> bool + Send + Sync>;
+
+enum Rule {
+    Scopes(Vec<String>),
+    SameUser(String),
+    Claim { path: String, expected: Value },
+    Predicate(Predicate),
+    UserToken,
+}
+
+impl fmt::Debug for Rule {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Rule::Scopes(scopes) => f.debug_tuple("Scopes").field(scopes).finish(),
+            Rule::SameUser(param) => f.debug_tuple("SameUser").field(param).finish(),
+            Rule::Claim { path, expected } => f
+                .debug_struct("Claim")
+                .field("path", path)
+                .field("expected", expected)
+                .finish(),
+            Rule::Predicate(_) => f.write_str("Predicate(..)"),
+            Rule::UserToken => f.write_str("UserToken"),
+        }
+    }
+}
+
+impl Rule {
+    fn check(
+        &self,
+        user: &AuthUser,
+        request: &ServiceRequest,
+        config: &AuthConfig,
+    ) -> Result<(), AuthRejection> {
+        let forbidden = |what: &str| {
+            tracing::debug!(user = %user.id, rule = what, "guard refused the request");
+            AuthRejection::new(
+                RejectionKind::InsufficientScope,
+                AuthError::forbidden(what.to_owned()),
+                config,
+            )
+        };
+        match self {
+            Rule::Scopes(scopes) => {
+                if scopes.iter().all(|scope| user.has_scope(scope)) {
+                    Ok(())
+                } else {
+                    Err(forbidden("missing scope").with_scope(scopes.join(" ")))
+                }
+            }
+            Rule::SameUser(name) => {
+                let Some(raw) = request.match_info().get(name) else {
+                    tracing::warn!(param = %name, "require_same_user: the resource has no such path parameter; wrap a resource that declares it");
+                    return Err(AuthRejection::new(
+                        RejectionKind::Misconfigured,
+                        AuthError::config(format!("no path parameter `{name}`")),
+                        config,
+                    ));
+                };
+                // The router leaves `%`, `/` and `+` encoded: decode the rest here. It also
+                // replaced bytes that are not UTF-8 with U+FFFD; the raw path tells whether
+                // the client sent such bytes (a malformed request, not another user).
+                let decoded = percent_encoding::percent_decode_str(raw).decode_utf8();
+                let value = match decoded {
+                    Ok(value) if !value.contains('\u{FFFD}') || raw_path_is_utf8(request) => value,
+                    _ => {
+                        return Err(AuthRejection::new(
+                            RejectionKind::MalformedRequest,
+                            AuthError::malformed("path parameter is not UTF-8"),
+                            config,
+                        ))
+                    }
+                };
+                if value == user.id.as_str() {
+                    Ok(())
+                } else {
+                    Err(forbidden("not the same user"))
+                }
+            }
+            Rule::Claim { path, expected } => {
+                let holds = match user.claims.get(path) {
+                    Some(Value::Array(items)) => items.contains(expected),
+                    Some(value) => value == expected,
+                    None => false,
+                };
+                if holds {
+                    Ok(())
+                } else {
+                    Err(forbidden("claim requirement not met"))
+                }
+            }
+            Rule::Predicate(predicate) => {
+                if predicate(user) {
+                    Ok(())
+                } else {
+                    Err(forbidden("user requirement not met"))
+                }
+            }
+            Rule::UserToken => match user.kind {
+                TokenKind::User => Ok(()),
+                _ => Err(forbidden("machine token on a user route")),
+            },
+        }
+    }
+}
+
+/// Whether the request path as sent percent-decodes to UTF-8.
+fn raw_path_is_utf8(request: &ServiceRequest) -> bool {
+    percent_encoding::percent_decode_str(request.uri().path())
+        .decode_utf8()
+        .is_ok()
+}
+
+/// Middleware refusing requests whose user breaks a rule, with 403 `insufficient_scope`.
+/// Made by [`require_scope`], [`require_scopes`], [`require_same_user`], [`require_claim`],
+/// [`require_user`], [`require_user_token`].
+///
+/// Wrap a resource (or scope) with it, behind an [`AuthMiddleware`](super::AuthMiddleware)
+/// whose verified user it reuses. Without the middleware it authenticates by itself with
+/// the app's `web::Data<Verifier>`, so a missing or bad token still gets 401, not 403.
+#[derive(Clone, Debug)]
+#[must_use]
+pub struct GuardMiddleware {
+    rule: Arc<Rule>,
+}
+
+impl GuardMiddleware {
+    fn new(rule: Rule) -> Self {
+        GuardMiddleware {
+            rule: Arc::new(rule),
+        }
+    }
+}
+
+impl<S, B> Transform<S, ServiceRequest> for GuardMiddleware
+where
+    S: Service<ServiceRequest, Response = ServiceResponse<B>, Error = Error> + 'static,
+    B: 'static,
+{
+    type Response = ServiceResponse<EitherBody<B>>;
+    type Error = Error;
+    type Transform = GuardService<S>;
+    type InitError = ();
+    type Future = Ready<Result<Self::Transform, Self::InitError>>;
+
+    fn new_transform(&self, service: S) -> Self::Future {
+        ready(Ok(GuardService {
+            service: Rc::new(service),
+            rule: self.rule.clone(),
+        }))
+    }
+}
+
+/// The service made by [`GuardMiddleware`].
+pub struct GuardService<S> {
+    service: Rc<S>,
+    rule: Arc<Rule>,
+}
+
+impl<S> fmt::Debug for GuardService<S> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("GuardService")
+            .field("rule", &self.rule)
+            .finish_non_exhaustive()
+    }
+}
+
+type LocalFuture<T> = Pin<Box<dyn Future<Output = T>>>;
+
+impl<S, B> Service<ServiceRequest> for GuardService<S>
+where
+    S: Service<ServiceRequest, Response = ServiceResponse<B>, Error = Error> + 'static,
+    B: 'static,
+{
+    type Response = ServiceResponse<EitherBody<B>>;
+    type Error = Error;
+    type Future = LocalFuture<Result<Self::Response, Self::Error>>;
+
+    forward_ready!(service);
+
+    fn call(&self, request: ServiceRequest) -> Self::Future {
+        let service = self.service.clone();
+        let rule = self.rule.clone();
+        Box::pin(async move {
+            let http_request = request.request().clone();
+            let config = config_of(&http_request);
+            let checked = match user_of(&http_request).await {
+                Ok(Some(user)) => rule.check(&user, &request, &config),
+                Ok(None) => Err(AuthRejection::missing_token(&config)),
+                Err(rejection) => Err(rejection),
+            };
+            drop(http_request);
+            if let Err(rejection) = checked {
+                let response = rejection.error_response();
+                return Ok(request.into_response(response).map_into_right_body());
+            }
+            let response = service.call(request).await?;
+            Ok(response.map_into_left_body())
+        })
+    }
+}

@@ -1,0 +1,76 @@
+//! actix-web extractors, a middleware and route guards (feature `actix`, actix-web 4).
+//!
+//! | piece | what it does | refuses with |
+//! |---|---|---|
+//! | [`AuthUser`](crate::AuthUser) extractor | the verified user | 401 missing or invalid token |
+//! | [`OptionalAuthUser`] | `None` only when no token was sent | 401 present but invalid token |
+//! | [`TypedClaims<T>`] | all claims as your own `T` | 401, also when the claims do not fit `T` |
+//! | [`AuthMiddleware`] | guards an app, scope or resource, allow-lists public paths | 401 |
+//! | [`require_scope`], [`require_scopes`], [`require_same_user`], [`require_claim`], [`require_user`], [`require_user_token`] | per-resource guard middleware | 403 |
+//!
+//! Statuses, `WWW-Authenticate` challenges (RFC 6750) and JSON bodies are the axum
+//! integration's, from the same code: see [`RejectionKind`]. The token comes from the
+//! verifier's token sources: `Authorization: Bearer` and, for Clerk, the `__session` cookie.
+//! DPoP proofs are taken by the axum layer only.
+//!
+//! # Where the verifier comes from
+//! The [`AuthMiddleware`] holds it and puts it (and the verified user) into the request
+//! extensions. Without the middleware, the extractors take it from `web::Data<Verifier>`
+//! (`App::app_data(web::Data::new(verifier))`). A user the middleware already verified is
+//! reused, never verified twice.
+//!
+//! # `Option<AuthUser>`
+//! actix-web's own `Option<T>` extractor answers `None` whenever `T` fails, so
+//! `Option<AuthUser>` cannot tell a forged token from no token. Use [`OptionalAuthUser`].
+//!
+//! # Example
+//! ```
+//! use actix_web::{test, web, App};
+//! use jwks_auth::actix::{require_scope, AuthMiddleware};
+//! use jwks_auth::{testing::MockProvider, AuthUser, Verifier};
+//!
+//! # #[actix_web::main]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let mock = MockProvider::better_auth().await; // stands in for your Better Auth server
+//! let verifier = Verifier::builder(mock.provider()).build()?;
+//! let app = test::init_service(
+//!     App::new()
+//!         .route("/health", web::get().to(|| async { "ok" }))
+//!         .route("/api/me", web::get().to(|user: AuthUser| async move { user.id }))
+//!         .service(
+//!             web::resource("/api/admin")
+//!                 .wrap(require_scope("admin"))
+//!                 .route(web::get().to(|| async { "admin" })),
+//!         )
+//!         .wrap(AuthMiddleware::new(verifier).public_path("/health")),
+//! )
+//! .await;
+//!
+//! let token = mock.token().sub("user_1").scope("read").sign();
+//! let get = |uri: &str| {
+//!     test::TestRequest::get()
+//!         .uri(uri)
+//!         .insert_header(("authorization", format!("Bearer {token}")))
+//!         .to_request()
+//! };
+//! assert_eq!(test::call_service(&app, get("/api/me")).await.status(), 200);
+//! assert_eq!(test::call_service(&app, get("/api/admin")).await.status(), 403);
+//! let anonymous = test::TestRequest::get().uri("/api/me").to_request();
+//! let response = test::call_service(&app, anonymous).await;
+//! assert_eq!(response.status(), 401);
+//! assert_eq!(response.headers().get("www-authenticate").unwrap(), r#"Bearer realm="api""#);
+//! # Ok(()) }
+//! ```
+
+mod extract;
+mod guard;
+mod middleware;
+mod response;
+
+pub use extract::{OptionalAuthUser, TypedClaims};
+pub use guard::{
+    require_claim, require_same_user, require_scope, require_scopes, require_user,
+    require_user_token, GuardMiddleware, GuardService,
+};
+pub use middleware::{AuthMiddleware, AuthMiddlewareService};
+pub use response::{AuthConfig, AuthRejection, RejectionKind};

@@ -1,0 +1,886 @@
+//! The actix-web extractors, `AuthMiddleware` and guards, driven with `actix_web::test` and
+//! real tokens from a mock provider: every failure kind the axum tests cover, with exact
+//! status, challenge and body (the same mapping), plus one test over a real loopback socket.
+
+use actix_web::body::MessageBody;
+use actix_web::dev::{Service, ServiceResponse};
+use actix_web::http::header;
+use actix_web::{test, web, App, HttpMessage, HttpResponse};
+use jwks_auth::actix::{
+    require_claim, require_same_user, require_scope, require_scopes, require_user,
+    require_user_token, AuthConfig, AuthMiddleware, AuthRejection, OptionalAuthUser, TypedClaims,
+};
+use jwks_auth::testing::MockProvider;
+use jwks_auth::{AuthUser, Verifier};
+use serde_json::{json, Value};
+
+/// A response taken apart for assertions.
+#[derive(Debug)]
+struct Reply {
+    status: u16,
+    headers: header::HeaderMap,
+    body: String,
+}
+
+impl Reply {
+    fn json(&self) -> Value {
+        serde_json::from_str(&self.body).expect("a JSON body")
+    }
+
+    fn challenge(&self) -> Option<&str> {
+        self.headers
+            .get(header::WWW_AUTHENTICATE)
+            .map(|v| v.to_str().unwrap())
+    }
+
+    /// Status, exact challenge and exact JSON body of a rejection, which must not echo
+    /// `token`.
+    fn assert_rejected(&self, status: u16, challenge: Option<&str>, body: Value, token: &str) {
+        assert_eq!(self.status, status, "body: {}", self.body);
+        assert_eq!(self.challenge(), challenge);
+        assert_eq!(self.json(), body);
+        if !token.is_empty() {
+            assert!(!self.body.contains(token), "the body echoes the token");
+        }
+    }
+}
+
+/// `GET uri` with these headers (appended, so a name may repeat), answered by `app`.
+async fn send<S, B>(app: &S, uri: &str, headers: &[(&str, &str)]) -> Reply
+where
+    S: Service<actix_http::Request, Response = ServiceResponse<B>, Error = actix_web::Error>,
+    B: MessageBody,
+{
+    let mut request = test::TestRequest::get().uri(uri);
+    for (name, value) in headers {
+        request = request.append_header((*name, *value));
+    }
+    let response = test::call_service(app, request.to_request()).await;
+    let status = response.status().as_u16();
+    let headers = response.headers().clone();
+    let body = test::read_body(response).await;
+    Reply {
+        status,
+        headers,
+        body: String::from_utf8(body.to_vec()).unwrap(),
+    }
+}
+
+fn bearer(token: &str) -> String {
+    format!("Bearer {token}")
+}
+
+#[derive(serde::Deserialize)]
+struct DemoClaims {
+    sub: String,
+    tenant: String,
+}
+
+/// Extractors only; the verifier comes from `web::Data`.
+fn extractor_routes(config: &mut web::ServiceConfig) {
+    config
+        .route(
+            "/me",
+            web::get().to(|user: AuthUser| async move { user.id }),
+        )
+        .route(
+            "/maybe",
+            web::get().to(|OptionalAuthUser(user): OptionalAuthUser| async move {
+                user.map_or_else(|| "anonymous".to_owned(), |u| u.id)
+            }),
+        )
+        .route(
+            "/claims",
+            web::get().to(|TypedClaims(claims): TypedClaims<DemoClaims>| async move {
+                format!("{}@{}", claims.sub, claims.tenant)
+            }),
+        );
+}
+
+fn data(mock: &MockProvider) -> web::Data<Verifier> {
+    web::Data::new(Verifier::builder(mock.provider()).build().unwrap())
+}
+
+macro_rules! extractor_app {
+    ($mock:expr) => {
+        test::init_service(
+            App::new()
+                .app_data(data(&$mock))
+                .configure(extractor_routes),
+        )
+        .await
+    };
+}
+
+const INVALID_TOKEN: &str = r#"Bearer realm="api", error="invalid_token""#;
+const INVALID_REQUEST: &str = r#"Bearer realm="api", error="invalid_request""#;
+
+/// `GET /me` with `token` is refused as 401 `invalid_token`, without echoing the token.
+async fn assert_invalid_token(token: String, mock: MockProvider) {
+    let app = extractor_app!(mock);
+    send(&app, "/me", &[("authorization", &bearer(&token))])
+        .await
+        .assert_rejected(
+            401,
+            Some(INVALID_TOKEN),
+            json!({"error": "invalid_token"}),
+            &token,
+        );
+}
+
+#[actix_web::test]
+async fn valid_token_reaches_the_handler() {
+    let mock = MockProvider::better_auth().await;
+    let app = extractor_app!(mock);
+    let token = mock.token().sub("user_1").sign();
+    let reply = send(&app, "/me", &[("authorization", &bearer(&token))]).await;
+    assert_eq!((reply.status, reply.body.as_str()), (200, "user_1"));
+}
+
+#[actix_web::test]
+async fn scheme_is_case_insensitive() {
+    let mock = MockProvider::better_auth().await;
+    let app = extractor_app!(mock);
+    let token = mock.token().sub("user_1").sign();
+    let header = format!("bearer {token}");
+    assert_eq!(
+        send(&app, "/me", &[("authorization", &header)])
+            .await
+            .status,
+        200
+    );
+}
+
+#[actix_web::test]
+async fn missing_token_is_401_without_error_code() {
+    let mock = MockProvider::better_auth().await;
+    let app = extractor_app!(mock);
+    send(&app, "/me", &[]).await.assert_rejected(
+        401,
+        Some(r#"Bearer realm="api""#),
+        json!({"error": "missing_token"}),
+        "",
+    );
+}
+
+#[actix_web::test]
+async fn basic_scheme_is_401_without_error_code() {
+    let mock = MockProvider::better_auth().await;
+    let app = extractor_app!(mock);
+    send(&app, "/me", &[("authorization", "Basic dXNlcjpwYXNz")])
+        .await
+        .assert_rejected(
+            401,
+            Some(r#"Bearer realm="api""#),
+            json!({"error": "invalid_request"}),
+            "dXNlcjpwYXNz",
+        );
+}
+
+#[actix_web::test]
+async fn two_tokens_are_an_invalid_request() {
+    let mock = MockProvider::better_auth().await;
+    let app = extractor_app!(mock);
+    let token = mock.token().sign();
+    let header = format!("Bearer {token} {token}");
+    send(&app, "/me", &[("authorization", &header)])
+        .await
+        .assert_rejected(
+            400,
+            Some(INVALID_REQUEST),
+            json!({"error": "invalid_request"}),
+            &token,
+        );
+}
+
+#[actix_web::test]
+async fn two_authorization_headers_are_an_invalid_request() {
+    let mock = MockProvider::better_auth().await;
+    let app = extractor_app!(mock);
+    let token = mock.token().sign();
+    let value = bearer(&token);
+    send(
+        &app,
+        "/me",
+        &[("authorization", &value), ("authorization", &value)],
+    )
+    .await
+    .assert_rejected(
+        400,
+        Some(INVALID_REQUEST),
+        json!({"error": "invalid_request"}),
+        &token,
+    );
+}
+
+#[actix_web::test]
+async fn invalid_signature_is_invalid_token() {
+    let mock = MockProvider::better_auth().await;
+    let token = mock.token().sign_with_wrong_key();
+    assert_invalid_token(token, mock).await;
+}
+
+#[actix_web::test]
+async fn expired_token_is_invalid_token() {
+    let mock = MockProvider::better_auth().await;
+    let token = mock.token().expired().sign();
+    assert_invalid_token(token, mock).await;
+}
+
+#[actix_web::test]
+async fn wrong_audience_is_invalid_token() {
+    let mock = MockProvider::better_auth().await;
+    let token = mock.token().audience("https://other.example").sign();
+    assert_invalid_token(token, mock).await;
+}
+
+#[actix_web::test]
+async fn unknown_kid_is_invalid_token() {
+    let mock = MockProvider::better_auth().await;
+    let token = mock.token().kid("no-such-key").sign();
+    assert_invalid_token(token, mock).await;
+}
+
+#[actix_web::test]
+async fn optional_user_is_none_only_without_a_token() {
+    let mock = MockProvider::better_auth().await;
+    let app = extractor_app!(mock);
+    let reply = send(&app, "/maybe", &[]).await;
+    assert_eq!((reply.status, reply.body.as_str()), (200, "anonymous"));
+
+    let token = mock.token().sub("user_1").sign();
+    let reply = send(&app, "/maybe", &[("authorization", &bearer(&token))]).await;
+    assert_eq!(reply.body, "user_1");
+
+    let bad = mock.token().expired().sign();
+    send(&app, "/maybe", &[("authorization", &bearer(&bad))])
+        .await
+        .assert_rejected(
+            401,
+            Some(INVALID_TOKEN),
+            json!({"error": "invalid_token"}),
+            &bad,
+        );
+    let reply = send(&app, "/maybe", &[("authorization", "Bearer a b")]).await;
+    assert_eq!(reply.status, 400);
+}
+
+#[actix_web::test]
+async fn typed_claims_deserialize_or_reject() {
+    let mock = MockProvider::better_auth().await;
+    let app = extractor_app!(mock);
+    let token = mock.token().sub("user_1").claim("tenant", "acme").sign();
+    let reply = send(&app, "/claims", &[("authorization", &bearer(&token))]).await;
+    assert_eq!((reply.status, reply.body.as_str()), (200, "user_1@acme"));
+
+    let without_tenant = mock.token().sub("user_1").sign();
+    send(
+        &app,
+        "/claims",
+        &[("authorization", &bearer(&without_tenant))],
+    )
+    .await
+    .assert_rejected(
+        401,
+        Some(INVALID_TOKEN),
+        json!({"error": "invalid_token"}),
+        &without_tenant,
+    );
+}
+
+#[actix_web::test]
+async fn clerk_session_cookie_is_a_token_source() {
+    let mock = MockProvider::clerk().await;
+    let app = extractor_app!(mock);
+    let token = mock.token().sub("user_clerk").sign();
+    let cookie = format!("theme=dark; __session={token}");
+    let reply = send(&app, "/me", &[("cookie", &cookie)]).await;
+    assert_eq!((reply.status, reply.body.as_str()), (200, "user_clerk"));
+
+    let bad = mock.token().sign_with_wrong_key();
+    let cookie = format!("__session={bad}");
+    send(&app, "/me", &[("cookie", &cookie)])
+        .await
+        .assert_rejected(
+            401,
+            Some(INVALID_TOKEN),
+            json!({"error": "invalid_token"}),
+            &bad,
+        );
+}
+
+#[actix_web::test]
+async fn an_empty_authorization_header_is_an_invalid_request_not_a_missing_token() {
+    let mock = MockProvider::better_auth().await;
+    let app = extractor_app!(mock);
+    for value in ["", "   ", "\t"] {
+        for path in ["/me", "/maybe"] {
+            send(&app, path, &[("authorization", value)])
+                .await
+                .assert_rejected(
+                    400,
+                    Some(INVALID_REQUEST),
+                    json!({"error": "invalid_request"}),
+                    "",
+                );
+        }
+    }
+}
+
+#[actix_web::test]
+async fn an_empty_authorization_header_does_not_fall_back_to_the_session_cookie() {
+    let mock = MockProvider::clerk().await;
+    let app = extractor_app!(mock);
+    let token = mock.token().sub("user_clerk").sign();
+    let cookie = format!("__session={token}");
+    for value in ["", " "] {
+        send(
+            &app,
+            "/me",
+            &[("authorization", value), ("cookie", &cookie)],
+        )
+        .await
+        .assert_rejected(
+            400,
+            Some(INVALID_REQUEST),
+            json!({"error": "invalid_request"}),
+            &token,
+        );
+    }
+}
+
+#[actix_web::test]
+async fn cookie_is_ignored_for_bearer_only_presets() {
+    let mock = MockProvider::better_auth().await;
+    let app = extractor_app!(mock);
+    let token = mock.token().sign();
+    let cookie = format!("__session={token}");
+    send(&app, "/me", &[("cookie", &cookie)])
+        .await
+        .assert_rejected(
+            401,
+            Some(r#"Bearer realm="api""#),
+            json!({"error": "missing_token"}),
+            &token,
+        );
+}
+
+#[actix_web::test]
+async fn keys_unavailable_is_503_with_retry_after() {
+    let mock = MockProvider::better_auth().await;
+    // Cold verifier: no keys cached, and every fetch fails.
+    let app = extractor_app!(mock);
+    mock.fail_next(10, 500);
+    let token = mock.token().sign();
+    let reply = send(&app, "/me", &[("authorization", &bearer(&token))]).await;
+    reply.assert_rejected(
+        503,
+        None,
+        json!({"error": "temporarily_unavailable"}),
+        &token,
+    );
+    assert_eq!(reply.headers.get(header::RETRY_AFTER).unwrap(), "30");
+    assert!(!reply.body.contains("provider error"), "no internal detail");
+}
+
+#[actix_web::test]
+async fn no_verifier_anywhere_is_500() {
+    let app = test::init_service(App::new().configure(extractor_routes)).await;
+    send(&app, "/me", &[("authorization", "Bearer a.b.c")])
+        .await
+        .assert_rejected(500, None, json!({"error": "server_error"}), "a.b.c");
+}
+
+#[actix_web::test]
+async fn extractor_uses_a_user_already_in_the_extensions() {
+    // No verifier and no token: only a user put there beforehand can satisfy the extractor.
+    let app = test::init_service(App::new().configure(extractor_routes).wrap_fn(
+        |request, service| {
+            request
+                .extensions_mut()
+                .insert(AuthUser::new("user_injected"));
+            service.call(request)
+        },
+    ))
+    .await;
+    let reply = send(&app, "/me", &[]).await;
+    assert_eq!((reply.status, reply.body.as_str()), (200, "user_injected"));
+}
+
+/// The middleware on everything, `/health`, `/whoami` and `/docs/...` public.
+macro_rules! middleware_app {
+    ($verifier:expr) => {
+        test::init_service(
+            App::new()
+                .route("/health", web::get().to(|| async { "ok" }))
+                .route("/docs/intro", web::get().to(|| async { "docs" }))
+                .route(
+                    "/docsearch",
+                    web::get().to(|| async { "should be protected" }),
+                )
+                .route(
+                    "/whoami",
+                    web::get().to(|OptionalAuthUser(user): OptionalAuthUser| async move {
+                        user.map_or_else(|| "anonymous".to_owned(), |u| u.id)
+                    }),
+                )
+                .route(
+                    "/api/me",
+                    web::get().to(|request: actix_web::HttpRequest| async move {
+                        // The middleware's user, straight from the extensions.
+                        let user = request.extensions().get::<AuthUser>().cloned().unwrap();
+                        HttpResponse::Ok().json(json!({"id": user.id, "email": user.email}))
+                    }),
+                )
+                .wrap(
+                    AuthMiddleware::new($verifier)
+                        .public_path("/health")
+                        .public_path("/whoami")
+                        .public_prefix("/docs"),
+                ),
+        )
+        .await
+    };
+}
+
+#[actix_web::test]
+async fn middleware_allow_list_and_protection() {
+    let mock = MockProvider::better_auth().await;
+    let app = middleware_app!(Verifier::builder(mock.provider()).build().unwrap());
+    assert_eq!(send(&app, "/health", &[]).await.body, "ok");
+    assert_eq!(send(&app, "/docs/intro", &[]).await.body, "docs");
+    for path in ["/docsearch", "/api/me"] {
+        send(&app, path, &[]).await.assert_rejected(
+            401,
+            Some(r#"Bearer realm="api""#),
+            json!({"error": "missing_token"}),
+            "",
+        );
+    }
+    let token = mock
+        .token()
+        .sub("user_demo")
+        .email("demo@example.com")
+        .sign();
+    let reply = send(&app, "/api/me", &[("authorization", &bearer(&token))]).await;
+    assert_eq!(reply.status, 200);
+    assert_eq!(
+        reply.json(),
+        json!({"id": "user_demo", "email": "demo@example.com"})
+    );
+    let bad = mock.token().sign_with_wrong_key();
+    send(&app, "/api/me", &[("authorization", &bearer(&bad))])
+        .await
+        .assert_rejected(
+            401,
+            Some(INVALID_TOKEN),
+            json!({"error": "invalid_token"}),
+            &bad,
+        );
+}
+
+#[actix_web::test]
+async fn public_path_still_verifies_an_optional_token() {
+    let mock = MockProvider::better_auth().await;
+    let app = middleware_app!(Verifier::builder(mock.provider()).build().unwrap());
+    assert_eq!(send(&app, "/whoami", &[]).await.body, "anonymous");
+    let token = mock.token().sub("user_1").sign();
+    let reply = send(&app, "/whoami", &[("authorization", &bearer(&token))]).await;
+    assert_eq!(reply.body, "user_1");
+    let bad = mock.token().expired().sign();
+    let reply = send(&app, "/whoami", &[("authorization", &bearer(&bad))]).await;
+    assert_eq!(reply.status, 401);
+}
+
+#[actix_web::test]
+async fn middleware_realm_is_configurable() {
+    let mock = MockProvider::better_auth().await;
+    let verifier = Verifier::builder(mock.provider()).build().unwrap();
+    let app = test::init_service(
+        App::new()
+            .route(
+                "/me",
+                web::get().to(|user: AuthUser| async move { user.id }),
+            )
+            .wrap(AuthMiddleware::new(verifier).realm("notes")),
+    )
+    .await;
+    let token = mock.token().expired().sign();
+    send(&app, "/me", &[("authorization", &bearer(&token))])
+        .await
+        .assert_rejected(
+            401,
+            Some(r#"Bearer realm="notes", error="invalid_token""#),
+            json!({"error": "invalid_token"}),
+            &token,
+        );
+}
+
+fn custom_body(rejection: &AuthRejection) -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("application/problem+json")
+        .json(json!({
+            "type": "about:blank",
+            "title": rejection.to_string(),
+            "code": rejection.kind().error_code(),
+        }))
+}
+
+#[actix_web::test]
+async fn custom_rejection_body_keeps_status_and_challenge() {
+    let mock = MockProvider::better_auth().await;
+    let verifier = Verifier::builder(mock.provider()).build().unwrap();
+    let config = AuthConfig::new().rejection_response(custom_body);
+    let app = test::init_service(
+        App::new()
+            .route(
+                "/me",
+                web::get().to(|user: AuthUser| async move { user.id }),
+            )
+            .wrap(AuthMiddleware::new(verifier).config(config)),
+    )
+    .await;
+    let token = mock.token().sign_with_wrong_key();
+    let reply = send(&app, "/me", &[("authorization", &bearer(&token))]).await;
+    reply.assert_rejected(
+        401,
+        Some(INVALID_TOKEN),
+        json!({"type": "about:blank", "title": "invalid bearer token", "code": "invalid_token"}),
+        &token,
+    );
+    assert_eq!(
+        reply.headers.get(header::CONTENT_TYPE).unwrap(),
+        "application/problem+json"
+    );
+}
+
+#[actix_web::test]
+async fn custom_rejection_body_for_extractors_through_app_data() {
+    let mock = MockProvider::better_auth().await;
+    let config = AuthConfig::new()
+        .realm("notes")
+        .rejection_response(custom_body);
+    let app = test::init_service(
+        App::new()
+            .app_data(data(&mock))
+            .app_data(config)
+            .configure(extractor_routes),
+    )
+    .await;
+    send(&app, "/me", &[]).await.assert_rejected(
+        401,
+        Some(r#"Bearer realm="notes""#),
+        json!({"type": "about:blank", "title": "no bearer token in the request", "code": "missing_token"}),
+        "",
+    );
+}
+
+const NOT_ALLOWED: &str = r#"Bearer realm="api", error="insufficient_scope""#;
+
+fn guarded_routes(config: &mut web::ServiceConfig) {
+    config
+        .service(
+            web::resource("/admin")
+                .wrap(require_scope("admin"))
+                .route(web::get().to(|| async { "admin area" })),
+        )
+        .service(
+            web::resource("/reports")
+                .wrap(require_scopes(["read", "reports"]))
+                .route(web::get().to(|| async { "reports" })),
+        )
+        .service(
+            web::resource("/users/{user_id}/notes")
+                .wrap(require_same_user("user_id"))
+                .route(
+                    web::get().to(|user: AuthUser| async move { format!("notes of {}", user.id) }),
+                ),
+        )
+        .service(
+            web::resource("/misconfigured")
+                .wrap(require_same_user("user_id"))
+                .route(web::get().to(|| async { "unreachable" })),
+        )
+        .service(
+            web::resource("/editors")
+                .wrap(require_claim("roles", "editor"))
+                .route(web::get().to(|| async { "editors" })),
+        )
+        .service(
+            web::resource("/org-admin")
+                .wrap(require_claim("org.role", "admin"))
+                .route(web::get().to(|| async { "org admin" })),
+        )
+        .service(
+            web::resource("/staff")
+                .wrap(require_user(|user| {
+                    user.email
+                        .as_deref()
+                        .is_some_and(|email| email.ends_with("@example.com"))
+                }))
+                .route(web::get().to(|| async { "staff" })),
+        )
+        .service(
+            web::resource("/me")
+                .wrap(require_user_token())
+                .route(web::get().to(|| async { "me" })),
+        );
+}
+
+macro_rules! guarded_app {
+    ($mock:expr) => {
+        test::init_service(
+            App::new()
+                .configure(guarded_routes)
+                .wrap(AuthMiddleware::new(
+                    Verifier::builder($mock.provider()).build().unwrap(),
+                )),
+        )
+        .await
+    };
+}
+
+async fn get_as<S, B>(app: &S, uri: &str, token: &str) -> Reply
+where
+    S: Service<actix_http::Request, Response = ServiceResponse<B>, Error = actix_web::Error>,
+    B: MessageBody,
+{
+    send(app, uri, &[("authorization", &bearer(token))]).await
+}
+
+#[actix_web::test]
+async fn scope_guard_refuses_with_the_required_scope() {
+    let mock = MockProvider::better_auth().await;
+    let app = guarded_app!(mock);
+    let reader = mock.token().scope("read").sign();
+    get_as(&app, "/admin", &reader).await.assert_rejected(
+        403,
+        Some(r#"Bearer realm="api", error="insufficient_scope", scope="admin""#),
+        json!({"error": "insufficient_scope", "scope": "admin"}),
+        &reader,
+    );
+    let admin = mock.token().scope("read admin").sign();
+    let reply = get_as(&app, "/admin", &admin).await;
+    assert_eq!((reply.status, reply.body.as_str()), (200, "admin area"));
+}
+
+#[actix_web::test]
+async fn scope_guard_needs_every_scope() {
+    let mock = MockProvider::better_auth().await;
+    let app = guarded_app!(mock);
+    let partial = mock.token().scope("read").sign();
+    get_as(&app, "/reports", &partial).await.assert_rejected(
+        403,
+        Some(r#"Bearer realm="api", error="insufficient_scope", scope="read reports""#),
+        json!({"error": "insufficient_scope", "scope": "read reports"}),
+        &partial,
+    );
+    let both = mock.token().scope("reports read").sign();
+    assert_eq!(get_as(&app, "/reports", &both).await.status, 200);
+}
+
+#[actix_web::test]
+async fn guarded_route_without_token_is_401_not_403() {
+    let mock = MockProvider::better_auth().await;
+    let app = guarded_app!(mock);
+    let reply = send(&app, "/admin", &[]).await;
+    assert_eq!(reply.status, 401);
+    assert_eq!(reply.challenge(), Some(r#"Bearer realm="api""#));
+}
+
+#[actix_web::test]
+async fn same_user_guard_allows_the_owner() {
+    let mock = MockProvider::better_auth().await;
+    let app = guarded_app!(mock);
+    let token = mock.token().sub("user_1").sign();
+    let reply = get_as(&app, "/users/user_1/notes", &token).await;
+    assert_eq!(
+        (reply.status, reply.body.as_str()),
+        (200, "notes of user_1")
+    );
+}
+
+#[actix_web::test]
+async fn same_user_guard_compares_the_percent_decoded_parameter() {
+    let mock = MockProvider::better_auth().await;
+    let app = guarded_app!(mock);
+    for (sub, uri) in [
+        ("auth0|42", "/users/auth0%7C42/notes"),
+        ("a/b", "/users/a%2Fb/notes"),
+        ("a+b%", "/users/a%2Bb%25/notes"),
+    ] {
+        let token = mock.token().sub(sub).sign();
+        let reply = get_as(&app, uri, &token).await;
+        assert_eq!(reply.status, 200, "{uri}: {}", reply.body);
+    }
+    let token = mock.token().sub("a%2Fb").sign();
+    assert_eq!(
+        get_as(&app, "/users/a%2Fb/notes", &token).await.status,
+        403,
+        "compared decoded, not as sent"
+    );
+}
+
+#[actix_web::test]
+async fn same_user_guard_refuses_another_user() {
+    let mock = MockProvider::better_auth().await;
+    let app = guarded_app!(mock);
+    let token = mock.token().sub("user_1").sign();
+    get_as(&app, "/users/user_2/notes", &token)
+        .await
+        .assert_rejected(
+            403,
+            Some(NOT_ALLOWED),
+            json!({"error": "insufficient_scope"}),
+            &token,
+        );
+}
+
+#[actix_web::test]
+async fn same_user_guard_on_a_parameter_that_is_not_utf8_is_400_invalid_request() {
+    let mock = MockProvider::better_auth().await;
+    let app = guarded_app!(mock);
+    let token = mock.token().sub("user_1").sign();
+    for uri in ["/users/%FF/notes", "/users/user_1%C3/notes"] {
+        get_as(&app, uri, &token).await.assert_rejected(
+            400,
+            Some(INVALID_REQUEST),
+            json!({"error": "invalid_request"}),
+            &token,
+        );
+    }
+}
+
+#[actix_web::test]
+async fn same_user_guard_on_a_resource_without_the_parameter_is_500() {
+    let mock = MockProvider::better_auth().await;
+    let app = guarded_app!(mock);
+    let token = mock.token().sub("user_1").sign();
+    get_as(&app, "/misconfigured", &token)
+        .await
+        .assert_rejected(500, None, json!({"error": "server_error"}), &token);
+}
+
+#[actix_web::test]
+async fn claim_guard_matches_values_and_array_members() {
+    let mock = MockProvider::better_auth().await;
+    let app = guarded_app!(mock);
+    let editor = mock
+        .token()
+        .claim("roles", json!(["viewer", "editor"]))
+        .sign();
+    assert_eq!(get_as(&app, "/editors", &editor).await.status, 200);
+    let viewer = mock.token().claim("roles", json!(["viewer"])).sign();
+    get_as(&app, "/editors", &viewer).await.assert_rejected(
+        403,
+        Some(NOT_ALLOWED),
+        json!({"error": "insufficient_scope"}),
+        &viewer,
+    );
+    let org_admin = mock.token().claim("org", json!({"role": "admin"})).sign();
+    assert_eq!(get_as(&app, "/org-admin", &org_admin).await.status, 200);
+    let no_org = mock.token().sign();
+    get_as(&app, "/org-admin", &no_org).await.assert_rejected(
+        403,
+        Some(NOT_ALLOWED),
+        json!({"error": "insufficient_scope"}),
+        &no_org,
+    );
+}
+
+#[actix_web::test]
+async fn predicate_guard() {
+    let mock = MockProvider::better_auth().await;
+    let app = guarded_app!(mock);
+    let staff = mock.token().email("ann@example.com").sign();
+    assert_eq!(get_as(&app, "/staff", &staff).await.status, 200);
+    let outsider = mock.token().email("bob@elsewhere.test").sign();
+    get_as(&app, "/staff", &outsider).await.assert_rejected(
+        403,
+        Some(NOT_ALLOWED),
+        json!({"error": "insufficient_scope"}),
+        &outsider,
+    );
+}
+
+#[actix_web::test]
+async fn user_token_guard_refuses_client_credentials_tokens_with_403() {
+    let mock = MockProvider::better_auth().await;
+    let app = guarded_app!(mock);
+    let user = mock.token().claim("client_id", "app-1").sign();
+    let reply = get_as(&app, "/me", &user).await;
+    assert_eq!((reply.status, reply.body.as_str()), (200, "me"));
+    let machine = mock.token().sub("app-1").claim("client_id", "app-1").sign();
+    let reply = get_as(&app, "/me", &machine).await;
+    assert_eq!(reply.status, 403, "body: {}", reply.body);
+    assert!(!reply.body.contains(&machine));
+}
+
+#[actix_web::test]
+async fn guard_without_the_middleware_authenticates_by_itself() {
+    let mock = MockProvider::better_auth().await;
+    let app = test::init_service(App::new().app_data(data(&mock)).configure(guarded_routes)).await;
+    assert_eq!(send(&app, "/admin", &[]).await.status, 401);
+    let bad = mock.token().scope("admin").sign_with_wrong_key();
+    assert_eq!(get_as(&app, "/admin", &bad).await.status, 401);
+    let reader = mock.token().scope("read").sign();
+    assert_eq!(get_as(&app, "/admin", &reader).await.status, 403);
+    let admin = mock.token().scope("admin").sign();
+    assert_eq!(get_as(&app, "/admin", &admin).await.status, 200);
+}
+
+#[actix_web::test]
+async fn real_socket_round_trip() {
+    let mock = MockProvider::better_auth().await;
+    let verifier = Verifier::builder(mock.provider()).build().unwrap();
+    let server = actix_web::HttpServer::new(move || {
+        App::new()
+            .route("/health", web::get().to(|| async { "ok" }))
+            .route(
+                "/api/me",
+                web::get().to(|user: AuthUser| async move {
+                    HttpResponse::Ok().json(json!({"id": user.id, "email": user.email}))
+                }),
+            )
+            .wrap(AuthMiddleware::new(verifier.clone()).public_path("/health"))
+    })
+    .workers(1)
+    .disable_signals()
+    .bind(("127.0.0.1", 0))
+    .unwrap();
+    let base = format!("http://{}", server.addrs()[0]);
+    let server = server.run();
+    let handle = server.handle();
+    actix_web::rt::spawn(server);
+
+    let client = reqwest::Client::new();
+    let health = client.get(format!("{base}/health")).send().await.unwrap();
+    assert_eq!(health.status(), 200);
+    let anonymous = client.get(format!("{base}/api/me")).send().await.unwrap();
+    assert_eq!(anonymous.status(), 401);
+    assert_eq!(
+        anonymous.headers()["www-authenticate"],
+        r#"Bearer realm="api""#
+    );
+    assert_eq!(
+        anonymous.json::<Value>().await.unwrap(),
+        json!({"error": "missing_token"})
+    );
+    let token = mock
+        .token()
+        .sub("user_demo")
+        .email("demo@example.com")
+        .sign();
+    let me = client
+        .get(format!("{base}/api/me"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(me.status(), 200);
+    assert_eq!(
+        me.json::<Value>().await.unwrap(),
+        json!({"id": "user_demo", "email": "demo@example.com"})
+    );
+    handle.stop(false).await;
+}
