@@ -31,6 +31,8 @@ mod clock;
 pub mod dangerous;
 pub mod dpop;
 mod error;
+#[cfg(any(feature = "axum", feature = "actix"))]
+mod guard_rule;
 mod kinds;
 mod multi;
 mod protected_resource;

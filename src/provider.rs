@@ -399,6 +399,7 @@ pub struct PresetInfo {
     /// `{token.<claim>}` ones that each token fills itself.
     pub params: Vec<PresetParam>,
     /// How long the mock provider's tokens live (`[mock] token_lifetime_secs`, default 1 h).
+    #[cfg_attr(not(feature = "testing"), allow(dead_code))] // read by the testing kit only
     pub(crate) mock_token_lifetime: Duration,
     label: String,
     audience_claims: Vec<String>,

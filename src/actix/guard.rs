@@ -11,11 +11,12 @@ use std::sync::Arc;
 use actix_web::body::EitherBody;
 use actix_web::dev::{forward_ready, Service, ServiceRequest, ServiceResponse, Transform};
 use actix_web::{Error, ResponseError};
-use serde_json::Value;
 
 use super::extract::{config_of, user_of};
-use super::response::{AuthConfig, AuthRejection, RejectionKind};
-use crate::{AuthError, AuthUser, TokenKind};
+use super::response::{AuthConfig, AuthRejection};
+use crate::guard_rule::{PathParam, Rule};
+use crate::AuthUser;
+use serde_json::Value;
 
 /// Requires the token to grant `scope` (in `scope` or a permissions claim). Refused: 403
 /// `insufficient_scope` with `scope="<scope>"`.
@@ -78,115 +79,36 @@ where
     GuardMiddleware::new(Rule::Predicate(Box::new(predicate)))
 }
 
-/// Requires a user's token: refuses machine tokens ([`TokenKind::Machine`]) with 403, for
+/// Requires a user's token: refuses machine tokens ([`TokenKind::Machine`](crate::TokenKind::Machine)) with 403, for
 /// routes that act on behalf of a person.
 pub fn require_user_token() -> GuardMiddleware {
     GuardMiddleware::new(Rule::UserToken)
 }
 
-type Predicate = Box<dyn Fn(&AuthUser) -> bool + Send + Sync>;
-
-enum Rule {
-    Scopes(Vec<String>),
-    SameUser(String),
-    Claim { path: String, expected: Value },
-    Predicate(Predicate),
-    UserToken,
-}
-
-impl fmt::Debug for Rule {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Rule::Scopes(scopes) => f.debug_tuple("Scopes").field(scopes).finish(),
-            Rule::SameUser(param) => f.debug_tuple("SameUser").field(param).finish(),
-            Rule::Claim { path, expected } => f
-                .debug_struct("Claim")
-                .field("path", path)
-                .field("expected", expected)
-                .finish(),
-            Rule::Predicate(_) => f.write_str("Predicate(..)"),
-            Rule::UserToken => f.write_str("UserToken"),
-        }
-    }
-}
-
-impl Rule {
-    fn check(
-        &self,
-        user: &AuthUser,
-        request: &ServiceRequest,
-        config: &AuthConfig,
-    ) -> Result<(), AuthRejection> {
-        let forbidden = |what: &str| {
-            tracing::debug!(user = %user.id, rule = what, "guard refused the request");
-            AuthRejection::new(
-                RejectionKind::InsufficientScope,
-                AuthError::forbidden(what.to_owned()),
-                config,
-            )
+/// The rule's verdict, as this framework's rejection; reads the path parameter a
+/// same-user rule compares.
+fn check(
+    rule: &Rule,
+    user: &AuthUser,
+    request: &ServiceRequest,
+    config: &AuthConfig,
+) -> Result<(), AuthRejection> {
+    let param = rule.path_param().map(|name| {
+        let Some(raw) = request.match_info().get(name) else {
+            return PathParam::Missing;
         };
-        match self {
-            Rule::Scopes(scopes) => {
-                if scopes.iter().all(|scope| user.has_scope(scope)) {
-                    Ok(())
-                } else {
-                    Err(forbidden("missing scope").with_scope(scopes.join(" ")))
-                }
+        // The router leaves `%`, `/` and `+` encoded: decode the rest here. It also
+        // replaced bytes that are not UTF-8 with U+FFFD; the raw path tells whether
+        // the client sent such bytes (a malformed request, not another user).
+        match percent_encoding::percent_decode_str(raw).decode_utf8() {
+            Ok(value) if !value.contains('\u{FFFD}') || raw_path_is_utf8(request) => {
+                PathParam::Value(value.into_owned())
             }
-            Rule::SameUser(name) => {
-                let Some(raw) = request.match_info().get(name) else {
-                    tracing::warn!(param = %name, "require_same_user: the resource has no such path parameter; wrap a resource that declares it");
-                    return Err(AuthRejection::new(
-                        RejectionKind::Misconfigured,
-                        AuthError::config(format!("no path parameter `{name}`")),
-                        config,
-                    ));
-                };
-                // The router leaves `%`, `/` and `+` encoded: decode the rest here. It also
-                // replaced bytes that are not UTF-8 with U+FFFD; the raw path tells whether
-                // the client sent such bytes (a malformed request, not another user).
-                let decoded = percent_encoding::percent_decode_str(raw).decode_utf8();
-                let value = match decoded {
-                    Ok(value) if !value.contains('\u{FFFD}') || raw_path_is_utf8(request) => value,
-                    _ => {
-                        return Err(AuthRejection::new(
-                            RejectionKind::MalformedRequest,
-                            AuthError::malformed("path parameter is not UTF-8"),
-                            config,
-                        ))
-                    }
-                };
-                if value == user.id.as_str() {
-                    Ok(())
-                } else {
-                    Err(forbidden("not the same user"))
-                }
-            }
-            Rule::Claim { path, expected } => {
-                let holds = match user.claims.get(path) {
-                    Some(Value::Array(items)) => items.contains(expected),
-                    Some(value) => value == expected,
-                    None => false,
-                };
-                if holds {
-                    Ok(())
-                } else {
-                    Err(forbidden("claim requirement not met"))
-                }
-            }
-            Rule::Predicate(predicate) => {
-                if predicate(user) {
-                    Ok(())
-                } else {
-                    Err(forbidden("user requirement not met"))
-                }
-            }
-            Rule::UserToken => match user.kind {
-                TokenKind::User => Ok(()),
-                _ => Err(forbidden("machine token on a user route")),
-            },
+            _ => PathParam::NotUtf8,
         }
-    }
+    });
+    rule.judge(user, param)
+        .map_err(|refusal| AuthRejection::from_refusal(refusal, config))
 }
 
 /// Whether the request path as sent percent-decodes to UTF-8.
@@ -270,7 +192,7 @@ where
             let http_request = request.request().clone();
             let config = config_of(&http_request);
             let checked = match user_of(&http_request).await {
-                Ok(Some(user)) => rule.check(&user, &request, &config),
+                Ok(Some(user)) => check(&rule, &user, &request, &config),
                 Ok(None) => Err(AuthRejection::missing_token(&config)),
                 Err(rejection) => Err(rejection),
             };

@@ -48,6 +48,16 @@ impl AuthRejection {
         AuthRejection::new(kind, error, config)
     }
 
+    /// The rejection for a guard's refusal.
+    pub(crate) fn from_refusal(refusal: crate::guard_rule::Refusal, config: &AuthConfig) -> Self {
+        let (kind, error, scope) = refusal.into_parts();
+        let rejection = AuthRejection::new(kind, error, config);
+        match scope {
+            Some(scope) => rejection.with_scope(scope),
+            None => rejection,
+        }
+    }
+
     pub(crate) fn with_scope(mut self, scope: String) -> Self {
         self.scope = Some(scope);
         self

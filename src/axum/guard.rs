@@ -1,7 +1,6 @@
 //! Route guards answering 403: [`require_scope`], [`require_scopes`], [`require_same_user`],
 //! [`require_claim`], [`require_user`] and [`require_user_token`].
 
-use std::fmt;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
@@ -9,13 +8,14 @@ use ::axum::extract::rejection::RawPathParamsRejection;
 use ::axum::extract::{FromRequestParts, RawPathParams, Request};
 use ::axum::http::request::Parts;
 use ::axum::response::{IntoResponse, Response};
-use serde_json::Value;
 use tower::{Layer, Service};
 
 use super::extract::{config_of, user_from_parts};
 use super::future::ResponseFuture;
-use super::response::{AuthConfig, AuthRejection, RejectionKind};
-use crate::{AuthError, AuthUser, TokenKind};
+use super::response::{AuthConfig, AuthRejection};
+use crate::guard_rule::{PathParam, Rule};
+use crate::AuthUser;
+use serde_json::Value;
 
 /// Requires the token to grant `scope` (in `scope` or a permissions claim). Refused: 403
 /// `insufficient_scope` with `scope="<scope>"`.
@@ -85,7 +85,7 @@ where
     GuardLayer::new(Rule::Predicate(Box::new(predicate)))
 }
 
-/// Requires a user's token: refuses machine tokens ([`TokenKind::Machine`]: client-credentials
+/// Requires a user's token: refuses machine tokens ([`TokenKind::Machine`](crate::TokenKind::Machine): client-credentials
 /// grants, where `sub` equals `client_id`, and classes the preset marks as machine, such as
 /// Clerk M2M tokens) with 403, for routes that act on behalf of a person.
 ///
@@ -99,110 +99,31 @@ pub fn require_user_token() -> GuardLayer {
     GuardLayer::new(Rule::UserToken)
 }
 
-type Predicate = Box<dyn Fn(&AuthUser) -> bool + Send + Sync>;
-
-enum Rule {
-    Scopes(Vec<String>),
-    SameUser(String),
-    Claim { path: String, expected: Value },
-    Predicate(Predicate),
-    UserToken,
-}
-
-impl fmt::Debug for Rule {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Rule::Scopes(scopes) => f.debug_tuple("Scopes").field(scopes).finish(),
-            Rule::SameUser(param) => f.debug_tuple("SameUser").field(param).finish(),
-            Rule::Claim { path, expected } => f
-                .debug_struct("Claim")
-                .field("path", path)
-                .field("expected", expected)
-                .finish(),
-            Rule::Predicate(_) => f.write_str("Predicate(..)"),
-            Rule::UserToken => f.write_str("UserToken"),
-        }
-    }
-}
-
-impl Rule {
-    async fn check(
-        &self,
-        user: &AuthUser,
-        parts: &mut Parts,
-        config: &AuthConfig,
-    ) -> Result<(), AuthRejection> {
-        let forbidden = |what: &str| {
-            tracing::debug!(user = %user.id, rule = what, "guard refused the request");
-            AuthRejection::new(
-                RejectionKind::InsufficientScope,
-                AuthError::forbidden(what.to_owned()),
-                config,
-            )
-        };
-        match self {
-            Rule::Scopes(scopes) => {
-                if scopes.iter().all(|scope| user.has_scope(scope)) {
-                    Ok(())
-                } else {
-                    Err(forbidden("missing scope").with_scope(scopes.join(" ")))
-                }
-            }
-            Rule::SameUser(name) => {
-                let value = match RawPathParams::from_request_parts(parts, &()).await {
-                    Ok(params) => params
-                        .iter()
-                        .find(|(key, _)| key == name)
-                        .map(|(_, value)| value.to_owned()),
-                    // The client sent a path that does not decode to text: its request is
-                    // malformed, the route is not misconfigured.
-                    Err(RawPathParamsRejection::InvalidUtf8InPathParam(_)) => {
-                        return Err(AuthRejection::new(
-                            RejectionKind::MalformedRequest,
-                            AuthError::malformed("path parameter is not UTF-8"),
-                            config,
-                        ))
-                    }
-                    Err(_) => None,
-                };
-                match value {
-                    Some(value) if value == user.id => Ok(()),
-                    Some(_) => Err(forbidden("not the same user")),
-                    None => {
-                        tracing::warn!(param = %name, "require_same_user: the route has no such path parameter; use route_layer on a route that declares it");
-                        Err(AuthRejection::new(
-                            RejectionKind::Misconfigured,
-                            AuthError::config(format!("no path parameter `{name}`")),
-                            config,
-                        ))
-                    }
-                }
-            }
-            Rule::Claim { path, expected } => {
-                let holds = match user.claims.get(path) {
-                    Some(Value::Array(items)) => items.contains(expected),
-                    Some(value) => value == expected,
-                    None => false,
-                };
-                if holds {
-                    Ok(())
-                } else {
-                    Err(forbidden("claim requirement not met"))
-                }
-            }
-            Rule::Predicate(predicate) => {
-                if predicate(user) {
-                    Ok(())
-                } else {
-                    Err(forbidden("user requirement not met"))
-                }
-            }
-            Rule::UserToken => match user.kind {
-                TokenKind::User => Ok(()),
-                _ => Err(forbidden("machine token on a user route")),
-            },
-        }
-    }
+/// The rule's verdict, as this framework's rejection; reads the path parameter a
+/// same-user rule compares.
+async fn check(
+    rule: &Rule,
+    user: &AuthUser,
+    parts: &mut Parts,
+    config: &AuthConfig,
+) -> Result<(), AuthRejection> {
+    let param = match rule.path_param() {
+        None => None,
+        Some(name) => Some(match RawPathParams::from_request_parts(parts, &()).await {
+            Ok(params) => params
+                .iter()
+                .find(|(key, _)| *key == name)
+                .map_or(PathParam::Missing, |(_, value)| {
+                    PathParam::Value(value.to_owned())
+                }),
+            // The client sent a path that does not decode to text: its request is
+            // malformed, the route is not misconfigured.
+            Err(RawPathParamsRejection::InvalidUtf8InPathParam(_)) => PathParam::NotUtf8,
+            Err(_) => PathParam::Missing,
+        }),
+    };
+    rule.judge(user, param)
+        .map_err(|refusal| AuthRejection::from_refusal(refusal, config))
 }
 
 /// A tower layer refusing requests whose user breaks a rule, with 403 `insufficient_scope`.
@@ -271,7 +192,7 @@ where
                 Ok(None) => return Ok(AuthRejection::missing_token(&config).into_response()),
                 Err(rejection) => return Ok(rejection.into_response()),
             };
-            if let Err(rejection) = rule.check(&user, &mut parts, &config).await {
+            if let Err(rejection) = check(&rule, &user, &mut parts, &config).await {
                 return Ok(rejection.into_response());
             }
             let response = inner.call(Request::from_parts(parts, body)).await?;

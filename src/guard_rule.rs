@@ -1,0 +1,149 @@
+//! What the route guards of every framework decide (`require_scope`, `require_same_user`,
+//! `require_claim`, `require_user`, `require_user_token`): the rule and its verdict on a
+//! user. Each framework reads the path parameter its own way and turns a [`Refusal`] into
+//! its rejection.
+
+use std::fmt;
+
+use serde_json::Value;
+
+use crate::rejection::RejectionKind;
+use crate::{AuthError, AuthUser, TokenKind};
+
+type Predicate = Box<dyn Fn(&AuthUser) -> bool + Send + Sync>;
+
+/// One guard's requirement.
+pub(crate) enum Rule {
+    Scopes(Vec<String>),
+    SameUser(String),
+    Claim { path: String, expected: Value },
+    Predicate(Predicate),
+    UserToken,
+}
+
+/// The path parameter a same-user rule compares, as the framework found it.
+pub(crate) enum PathParam {
+    /// The decoded value.
+    Value(String),
+    /// The route declares no such parameter (a configuration error).
+    Missing,
+    /// The client sent bytes that do not decode to UTF-8 (a malformed request).
+    NotUtf8,
+}
+
+/// Why a guard refused.
+#[derive(Debug)]
+pub(crate) enum Refusal {
+    /// 403: the user does not meet the rule (`what` names it, `scope` for a scope rule).
+    Forbidden {
+        what: &'static str,
+        scope: Option<String>,
+    },
+    /// 500: the route has no parameter of that name.
+    MissingParam(String),
+    /// 400: the parameter is not UTF-8.
+    ParamNotUtf8,
+}
+
+impl Refusal {
+    /// The rejection kind, the error kept as its source, and the scope for the challenge.
+    pub(crate) fn into_parts(self) -> (RejectionKind, AuthError, Option<String>) {
+        match self {
+            Refusal::Forbidden { what, scope } => (
+                RejectionKind::InsufficientScope,
+                AuthError::forbidden(what.to_owned()),
+                scope,
+            ),
+            Refusal::MissingParam(name) => (
+                RejectionKind::Misconfigured,
+                AuthError::config(format!("no path parameter `{name}`")),
+                None,
+            ),
+            Refusal::ParamNotUtf8 => (
+                RejectionKind::MalformedRequest,
+                AuthError::malformed("path parameter is not UTF-8"),
+                None,
+            ),
+        }
+    }
+}
+
+impl fmt::Debug for Rule {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Rule::Scopes(scopes) => f.debug_tuple("Scopes").field(scopes).finish(),
+            Rule::SameUser(param) => f.debug_tuple("SameUser").field(param).finish(),
+            Rule::Claim { path, expected } => f
+                .debug_struct("Claim")
+                .field("path", path)
+                .field("expected", expected)
+                .finish(),
+            Rule::Predicate(_) => f.write_str("Predicate(..)"),
+            Rule::UserToken => f.write_str("UserToken"),
+        }
+    }
+}
+
+impl Rule {
+    /// The path parameter this rule compares, if any.
+    pub(crate) fn path_param(&self) -> Option<&str> {
+        match self {
+            Rule::SameUser(name) => Some(name),
+            _ => None,
+        }
+    }
+
+    /// The verdict on `user`; `param` is the value of [`path_param`](Self::path_param)
+    /// (ignored by the other rules).
+    pub(crate) fn judge(&self, user: &AuthUser, param: Option<PathParam>) -> Result<(), Refusal> {
+        let forbidden = |what: &'static str| {
+            tracing::debug!(user = %user.id, rule = what, "guard refused the request");
+            Err(Refusal::Forbidden { what, scope: None })
+        };
+        match self {
+            Rule::Scopes(scopes) => {
+                if scopes.iter().all(|scope| user.has_scope(scope)) {
+                    Ok(())
+                } else {
+                    tracing::debug!(user = %user.id, rule = "missing scope", "guard refused the request");
+                    Err(Refusal::Forbidden {
+                        what: "missing scope",
+                        scope: Some(scopes.join(" ")),
+                    })
+                }
+            }
+            Rule::SameUser(name) => match param.unwrap_or(PathParam::Missing) {
+                PathParam::Value(value) if value == user.id => Ok(()),
+                PathParam::Value(_) => forbidden("not the same user"),
+                PathParam::NotUtf8 => Err(Refusal::ParamNotUtf8),
+                PathParam::Missing => {
+                    tracing::warn!(param = %name, "require_same_user: the route has no such path parameter; guard a route that declares it");
+                    Err(Refusal::MissingParam(name.clone()))
+                }
+            },
+            Rule::Claim { path, expected } => {
+                let holds = match user.claims.get(path) {
+                    Some(Value::Array(items)) => items.contains(expected),
+                    Some(value) => value == expected,
+                    None => false,
+                };
+                if holds {
+                    Ok(())
+                } else {
+                    forbidden("claim requirement not met")
+                }
+            }
+            Rule::Predicate(predicate) => {
+                if predicate(user) {
+                    Ok(())
+                } else {
+                    forbidden("user requirement not met")
+                }
+            }
+            Rule::UserToken => match user.kind {
+                TokenKind::User => Ok(()),
+                _ => forbidden("machine token on a user route"),
+            },
+        }
+    }
+}
