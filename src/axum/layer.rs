@@ -9,9 +9,9 @@ use ::axum::response::{IntoResponse, Response};
 use tower::{Layer, Service};
 
 use super::dpop::{self, Origin};
-use super::extract::user_from_parts;
 use super::future::ResponseFuture;
 use super::response::{AuthConfig, AuthRejection, RejectionResponse};
+use super::token::verify_request;
 use crate::Verifier;
 
 /// Authenticates every request that reaches the wrapped service, except allow-listed public
@@ -283,8 +283,14 @@ where
                         None
                     }
                     Some(Err(rejection)) => Some(rejection),
-                    None => match user_from_parts(&mut parts, &()).await {
-                        Ok(Some(_)) => None,
+                    // Verified here and moved into the extensions (the extractors' copy).
+                    None => match verify_request(&parts.headers, &shared.verifier, &shared.config)
+                        .await
+                    {
+                        Ok(Some(user)) => {
+                            parts.extensions.insert(user);
+                            None
+                        }
                         Ok(None) => Some(AuthRejection::missing_token(&shared.config)),
                         Err(rejection) => Some(rejection),
                     },
