@@ -92,6 +92,33 @@ impl Claims {
         if claims.map.get().is_none() && !json.contains("cnf") && !json.contains("\\u") {
             return Ok(None);
         }
+        if claims.map.get().is_none() {
+            // Only `cnf` out of the text: building the whole claim map costs an allocation
+            // per claim. A text serde refuses here (a member given twice) takes the map path.
+            use serde_json::value::RawValue;
+            #[derive(Deserialize)]
+            struct OnlyCnf<'a> {
+                // Any value, `null` included (refused below, as from the map).
+                #[serde(borrow, default, deserialize_with = "present_raw")]
+                cnf: Option<&'a RawValue>,
+            }
+            fn present_raw<'de, D: Deserializer<'de>>(
+                deserializer: D,
+            ) -> Result<Option<&'de RawValue>, D::Error> {
+                <&RawValue>::deserialize(deserializer).map(Some)
+            }
+            if let Ok(only) = serde_json::from_str::<OnlyCnf<'_>>(json) {
+                return match only.cnf {
+                    None => Ok(None),
+                    Some(raw) => {
+                        let cnf: Value = serde_json::from_str(raw.get()).map_err(|_| {
+                            crate::dpop::DpopError::BindingMismatch("cnf is not an object")
+                        })?;
+                        crate::dpop::Confirmation::from_claim(&cnf).map(Some)
+                    }
+                };
+            }
+        }
         match self.as_map().get("cnf") {
             None => Ok(None),
             Some(cnf) => crate::dpop::Confirmation::from_claim(cnf).map(Some),

@@ -530,6 +530,45 @@ async fn a_dpop_bound_token_sent_as_bearer_is_refused() {
 }
 
 #[tokio::test]
+async fn a_token_with_any_cnf_value_is_never_a_bearer_token() {
+    let keys = TestKeys::new();
+    let verifier = dpop_verifier(&keys, DpopMode::Allowed);
+    for cnf in [json!(null), json!({}), json!("jkt"), json!([]), json!(1)] {
+        let token = keys
+            .token(Algorithm::RS256)
+            .claim("cnf", cnf.clone())
+            .sign();
+        let err = verifier.verify(&token).await.unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::BindingMismatch, "cnf {cnf}");
+    }
+}
+
+#[tokio::test]
+async fn a_bound_token_verifies_with_its_proof_whatever_else_its_claims_hold() {
+    let keys = TestKeys::new();
+    let verifier = dpop_verifier(&keys, DpopMode::Allowed);
+    // Escaped member names, nested objects and arrays around `cnf`: the binding is still read.
+    let token = keys
+        .token(Algorithm::RS256)
+        .claim(
+            "nested",
+            json!({ "cnf": { "jkt": "not this one" }, "list": [1, {"a": null}] }),
+        )
+        .claim(
+            "x\u{1}",
+            json!("a control character makes the payload hold a \\u escape"),
+        )
+        .dpop_bound(&client_key())
+        .sign();
+    let proof = DpopProof::new(&client_key()).url(URL).token(&token).sign();
+    let request = DpopRequest::new("GET", URL);
+    verifier
+        .verify_dpop(&token, &[&proof], &request)
+        .await
+        .expect("bound token and its proof verify");
+}
+
+#[tokio::test]
 async fn a_certificate_bound_token_is_refused_by_plain_verify() {
     let keys = TestKeys::new();
     let verifier = dpop_verifier(&keys, DpopMode::Off);
