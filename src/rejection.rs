@@ -277,7 +277,6 @@ pub(crate) fn quoted(text: &str) -> String {
 /// Whether `path` is one of `paths` or lies under one of `prefixes` on whole segments
 /// (`/docs` opens `/docs` and `/docs/...`, not `/docsearch`). No decoding or normalizing:
 /// a near miss stays protected.
-#[cfg_attr(not(any(feature = "actix", feature = "tonic")), allow(dead_code))]
 pub(crate) fn is_public(path: &str, paths: &[String], prefixes: &[String]) -> bool {
     paths.iter().any(|p| p == path)
         || prefixes.iter().any(|prefix| {

@@ -205,12 +205,7 @@ impl Shared {
     }
 
     fn is_public(&self, path: &str) -> bool {
-        self.public_paths.iter().any(|p| p == path)
-            || self.public_prefixes.iter().any(|prefix| {
-                path.strip_prefix(prefix.as_str()).is_some_and(|rest| {
-                    rest.is_empty() || rest.starts_with('/') || prefix.ends_with('/')
-                })
-            })
+        crate::rejection::is_public(path, &self.public_paths, &self.public_prefixes)
     }
 }
 
