@@ -60,15 +60,8 @@ pub fn bearer_token(header_value: &str) -> Result<&str> {
 /// every request, over the whole token: an ASCII text (every header value) is scanned in
 /// byte blocks the compiler vectorizes, not char by char.
 fn has_whitespace(text: &str) -> bool {
-    // A token is visible ASCII (base64url and dots): one branch-free pass over fixed blocks
-    // that the compiler turns into SIMD compares settles it.
-    let visible = |b: u8| b.wrapping_sub(0x21) < 0x5e; // '!' ..= '~'
-    let (blocks, tail) = text.as_bytes().split_at(text.len() / 64 * 64);
-    if blocks
-        .chunks_exact(64)
-        .all(|block| block.iter().fold(true, |ok, &b| ok & visible(b)))
-        && tail.iter().all(|&b| visible(b))
-    {
+    // A token is visible ASCII (base64url and dots), which settles it.
+    if is_visible_ascii(text.as_bytes()) {
         return false;
     }
     if !text.is_ascii() {
@@ -79,6 +72,48 @@ fn has_whitespace(text: &str) -> bool {
     text.as_bytes()
         .chunks(32)
         .any(|block| block.iter().fold(false, |found, &b| found | is_space(b)))
+}
+
+/// Whether every byte is visible ASCII (`!` ..= `~`): one branch-free pass over fixed
+/// blocks that the compiler turns into SIMD compares.
+fn is_visible_ascii(bytes: &[u8]) -> bool {
+    let visible_block = |block: &[u8; 64]| {
+        block
+            .iter()
+            .fold(true, |ok, &b| ok & (b.wrapping_sub(0x21) < 0x5e))
+    };
+    let mut blocks = bytes.chunks_exact(64);
+    let whole = blocks.all(|block| visible_block(block.try_into().expect("64 bytes")));
+    // The tail padded with a visible byte takes the same vectorized check.
+    let mut tail = [b'!'; 64];
+    let rest = blocks.remainder();
+    tail[..rest.len()].copy_from_slice(rest);
+    whole && visible_block(&tail)
+}
+
+/// A header value as text, when it is visible ASCII, spaces and tabs (what
+/// `http::HeaderValue::to_str` accepts).
+fn header_text(value: &[u8]) -> Option<&str> {
+    let allowed = |&b: &u8| b == b'\t' || (0x20..0x7f).contains(&b);
+    if !value.iter().all(allowed) {
+        return None;
+    }
+    std::str::from_utf8(value).ok()
+}
+
+/// The token of `Bearer <token>` with one space and a token of visible ASCII: the shape
+/// nearly every request has, checked in one pass. `None` for anything else, which the
+/// general parser then settles.
+fn plain_bearer(value: &[u8]) -> Option<&str> {
+    let (scheme, token) = value.split_at_checked(b"Bearer ".len())?;
+    if !scheme[..6].eq_ignore_ascii_case(b"bearer")
+        || scheme[6] != b' '
+        || token.is_empty()
+        || !is_visible_ascii(token)
+    {
+        return None;
+    }
+    std::str::from_utf8(token).ok()
 }
 
 /// The value of cookie `name` in a `Cookie` header value.
@@ -113,8 +148,8 @@ pub(crate) enum RequestError {
     allow(dead_code)
 )] // implemented by the axum integration
 pub(crate) trait RequestHeaders {
-    /// The `Authorization` header values; `None` for a value that is not visible ASCII.
-    fn authorization(&self) -> impl Iterator<Item = Option<&str>>;
+    /// The `Authorization` header values, as sent.
+    fn authorization(&self) -> impl Iterator<Item = &[u8]>;
     /// The `Cookie` header values that are visible ASCII.
     fn cookies(&self) -> impl Iterator<Item = &str>;
 }
@@ -162,7 +197,19 @@ fn authorization_token(
         (Some(_), Some(_)) => return Err(malformed("several authorization headers")),
         (Some(value), None) => value,
     };
-    let text = value.ok_or_else(|| malformed("authorization header is not visible ASCII"))?;
+    match plain_bearer(value) {
+        Some(token) => Ok(Some(token)),
+        None => any_authorization_token(value),
+    }
+}
+
+/// The token of any `Authorization` header value (the general parser).
+fn any_authorization_token(
+    value: &[u8],
+) -> std::result::Result<Option<&str>, (RequestError, AuthError)> {
+    let malformed = |what| (RequestError::Malformed, AuthError::malformed(what));
+    let text =
+        header_text(value).ok_or_else(|| malformed("authorization header is not visible ASCII"))?;
     // RFC 6750 §3.1: a header without credentials is a malformed request, not "no token"
     // (and never a reason to read a cookie instead).
     let scheme = text
@@ -189,11 +236,11 @@ mod tests {
     struct Headers(Vec<(&'static str, Option<&'static str>)>);
 
     impl RequestHeaders for Headers {
-        fn authorization(&self) -> impl Iterator<Item = Option<&str>> {
+        fn authorization(&self) -> impl Iterator<Item = &[u8]> {
             self.0
                 .iter()
                 .filter(|(name, _)| *name == "authorization")
-                .map(|(_, value)| *value)
+                .map(|(_, value)| value.map_or(&b"\x01 not ascii \xff"[..], str::as_bytes))
         }
         fn cookies(&self) -> impl Iterator<Item = &str> {
             self.0
@@ -211,6 +258,45 @@ mod tests {
         find_token(&headers, sources)
             .map(|token| token.map(str::to_owned))
             .map_err(|(kind, _)| kind)
+    }
+
+    /// The one-pass parser of the common shape answers exactly as the general one, over
+    /// every value built from the pieces a header can be made of.
+    #[test]
+    fn the_plain_bearer_shortcut_agrees_with_the_general_parser() {
+        let pieces: [&[u8]; 14] = [
+            b"Bearer",
+            b"bearer",
+            b"BEARER",
+            b"Basic",
+            b" ",
+            b"  ",
+            b"\t",
+            b"a.b.c",
+            b"x",
+            b"\x7f",
+            b"\x01",
+            "é".as_bytes(),
+            b"\xff",
+            b"",
+        ];
+        let mut checked = 0;
+        for a in pieces {
+            for b in pieces {
+                for c in pieces {
+                    for d in pieces {
+                        let value = [a, b, c, d].concat();
+                        let general = any_authorization_token(&value);
+                        // Where the shortcut declines, only the general parser answers.
+                        if let Some(token) = plain_bearer(&value) {
+                            assert_eq!(general.as_ref().ok(), Some(&Some(token)), "{value:?}");
+                            checked += 1;
+                        }
+                    }
+                }
+            }
+        }
+        assert!(checked > 100, "{checked} values took the shortcut");
     }
 
     fn bearer_then_session() -> [TokenSource; 2] {

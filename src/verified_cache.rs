@@ -3,62 +3,106 @@
 //!
 //! [`VerifierBuilder::cache_verified`]: crate::VerifierBuilder::cache_verified
 
+use std::hash::{BuildHasherDefault, Hash, Hasher};
 use std::sync::Arc;
-use std::time::Duration;
 
 use crate::claims::AuthUser;
-use crate::clock::Clock;
 use crate::error::{ErrorKind, Result};
 use crate::keys::jwk::KeyId;
 use crate::rules::Validity;
 
 /// Successful verifications, keyed by SHA-256 of the token (the token itself is not kept).
-#[derive(Debug)]
+///
+/// A `quick_cache` (S3-FIFO, sharded, no background work): a hit is a shard read lock, a
+/// probe and a reference bit, the cheapest lookup that still bounds the entries. It has no
+/// per-entry expiry: every lookup checks the token's validity (as a verification would),
+/// an expired entry found is removed, and one never asked for again leaves with the
+/// eviction of cold entries.
 pub(crate) struct VerifiedCache {
-    entries: moka::sync::Cache<[u8; 32], Arc<CachedUser>>,
+    entries: quick_cache::sync::Cache<
+        Digest,
+        Arc<CachedUser>,
+        quick_cache::UnitWeighter,
+        BuildHasherDefault<DigestHasher>,
+    >,
+}
+
+impl std::fmt::Debug for VerifiedCache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("VerifiedCache")
+            .field("entries", &self.entries.len())
+            .field("capacity", &self.entries.capacity())
+            .finish()
+    }
+}
+
+/// SHA-256 of a token: the cache key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Digest([u8; 32]);
+
+impl Hash for Digest {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        let mut head = [0u8; 8];
+        head.copy_from_slice(&self.0[..8]);
+        state.write_u64(u64::from_le_bytes(head));
+    }
+}
+
+/// The map's hash of a [`Digest`] is 64 bits of the digest itself: already uniform, so
+/// hashing it again (SipHash, on every request) buys nothing. Only tokens whose signature
+/// verified are inserted, so no one can fill the map with colliding keys; a lookup with any
+/// other digest only probes.
+#[derive(Default, Clone)]
+pub(crate) struct DigestHasher(u64);
+
+impl Hasher for DigestHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        // Not reached through `Digest`; folds anything else in, so the hasher stays total.
+        for &byte in bytes {
+            self.0 = self.0.rotate_left(8) ^ u64::from(byte);
+        }
+    }
+
+    fn write_u64(&mut self, value: u64) {
+        self.0 ^= value;
+    }
 }
 
 #[derive(Debug)]
 struct CachedUser {
     user: AuthUser,
+    /// The token has a `cnf` claim (or might: one the quick look cannot rule out), so it is
+    /// no bearer token: [`VerifiedCache::get_unbound`] leaves it to the full path.
+    maybe_bound: bool,
     validity: Validity,
     /// The key that verified the token: the entry is served only while it is published.
     key: KeyId,
 }
 
-/// Entries live no longer than their token, measured on the verifier's clock.
-struct ExpireWithToken(Arc<dyn Clock>);
-
-impl moka::Expiry<[u8; 32], Arc<CachedUser>> for ExpireWithToken {
-    fn expire_after_create(
-        &self,
-        _key: &[u8; 32],
-        value: &Arc<CachedUser>,
-        _created_at: std::time::Instant,
-    ) -> Option<Duration> {
-        let now = i64::try_from(self.0.now().as_secs()).unwrap_or(i64::MAX);
-        Some(Duration::from_secs(
-            value.validity.exp.saturating_sub(now).max(0) as u64,
-        ))
-    }
-}
-
 impl VerifiedCache {
-    pub(crate) fn new(max_entries: u64, clock: Arc<dyn Clock>) -> Self {
+    pub(crate) fn new(max_entries: u64) -> Self {
+        let max_entries = usize::try_from(max_entries).unwrap_or(usize::MAX).max(1);
         VerifiedCache {
-            entries: moka::sync::Cache::builder()
-                .max_capacity(max_entries)
-                .expire_after(ExpireWithToken(clock))
-                .build(),
+            entries: quick_cache::sync::Cache::with(
+                max_entries,
+                max_entries as u64,
+                quick_cache::UnitWeighter,
+                BuildHasherDefault::default(),
+                quick_cache::sync::DefaultLifecycle::default(),
+            ),
         }
     }
 
     /// The cache key of `token`.
-    pub(crate) fn digest(token: &str) -> [u8; 32] {
+    pub(crate) fn digest(token: &str) -> Digest {
         let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, token.as_bytes());
         let mut out = [0u8; 32];
         out.copy_from_slice(digest.as_ref());
-        out
+        Digest(out)
     }
 
     /// The cached user for `digest`, if its entry is still valid and `published` says its
@@ -71,7 +115,7 @@ impl VerifiedCache {
     /// full verification.
     pub(crate) fn get(
         &self,
-        digest: &[u8; 32],
+        digest: &Digest,
         now: i64,
         leeway: i64,
         published: impl FnOnce(KeyId) -> bool,
@@ -80,24 +124,42 @@ impl VerifiedCache {
             return Ok(None);
         };
         if !published(entry.key) {
-            self.entries.invalidate(digest);
+            self.entries.remove(digest);
             return Ok(None);
         }
         if let Err(error) = entry.validity.check(now, leeway) {
             if error.kind() == ErrorKind::Expired {
-                self.entries.invalidate(digest);
+                self.entries.remove(digest);
             }
             return Err(error);
         }
         Ok(Some(entry.user.clone()))
     }
 
+    /// [`get`](Self::get) of a hit that settles a bearer verification: `None` for a miss,
+    /// a failed check, or a token that may be sender-constrained.
+    pub(crate) fn get_unbound(
+        &self,
+        digest: &Digest,
+        now: i64,
+        leeway: i64,
+        published: impl FnOnce(KeyId) -> bool,
+    ) -> Option<AuthUser> {
+        let entry = self.entries.get(digest)?;
+        if entry.maybe_bound || !published(entry.key) || entry.validity.check(now, leeway).is_err()
+        {
+            return None;
+        }
+        Some(entry.user.clone())
+    }
+
     /// Remembers `user`, verified by `key`, until `validity` ends.
-    pub(crate) fn insert(&self, digest: [u8; 32], user: &AuthUser, validity: Validity, key: KeyId) {
+    pub(crate) fn insert(&self, digest: Digest, user: &AuthUser, validity: Validity, key: KeyId) {
         self.entries.insert(
             digest,
             Arc::new(CachedUser {
                 user: user.clone(),
+                maybe_bound: !matches!(user.claims.confirmation(), Ok(None)),
                 validity,
                 key,
             }),
@@ -108,6 +170,7 @@ impl VerifiedCache {
 #[cfg(all(test, feature = "testing"))]
 mod tests {
     use super::*;
+    use crate::clock::Clock;
     use crate::testing::MockProvider;
     use crate::Verifier;
 

@@ -17,8 +17,8 @@ use crate::{AuthError, AuthUser, Verifier};
 type LocalFuture<T> = Pin<Box<dyn Future<Output = Result<T, AuthRejection>>>>;
 
 impl RequestHeaders for HeaderMap {
-    fn authorization(&self) -> impl Iterator<Item = Option<&str>> {
-        self.get_all(AUTHORIZATION).map(|value| value.to_str().ok())
+    fn authorization(&self) -> impl Iterator<Item = &[u8]> {
+        self.get_all(AUTHORIZATION).map(|value| value.as_bytes())
     }
 
     fn cookies(&self) -> impl Iterator<Item = &str> {

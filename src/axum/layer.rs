@@ -204,6 +204,18 @@ impl Shared {
         )
     }
 
+    /// The user of a request whose bearer token the verified-token cache answers at once
+    /// (see `Verifier::verify_cached`), on a protected path with no DPoP in play. `None`
+    /// sends the request down the full path, which answers every other case.
+    fn cached_user(&self, request: &Request) -> Option<crate::AuthUser> {
+        if self.verifier.dpop_checker().is_some() || self.is_public(request.uri().path()) {
+            return None;
+        }
+        let token =
+            super::token::find_token(request.headers(), self.verifier.token_sources()).ok()??;
+        self.verifier.verify_cached(token)
+    }
+
     fn is_public(&self, path: &str) -> bool {
         crate::rejection::is_public(path, &self.public_paths, &self.public_prefixes)
     }
@@ -260,10 +272,19 @@ where
         self.inner.poll_ready(cx)
     }
 
-    fn call(&mut self, request: Request) -> Self::Future {
+    fn call(&mut self, mut request: Request) -> Self::Future {
         // The ready service goes into the future; its fresh clone stays for the next call.
         let clone = self.inner.clone();
         let mut inner = std::mem::replace(&mut self.inner, clone);
+        if let Some(user) = self.shared.cached_user(&request) {
+            let extensions = request.extensions_mut();
+            extensions.insert(self.shared.verifier.clone());
+            extensions.insert(self.shared.config.clone());
+            extensions.insert(user);
+            return ResponseFuture::new(
+                async move { Ok(inner.call(request).await?.into_response()) },
+            );
+        }
         let shared = self.shared.clone();
         ResponseFuture::new(async move {
             let public = shared.is_public(request.uri().path());

@@ -266,7 +266,12 @@ pub use crate::rejection::DEFAULT_RETRY_AFTER;
 /// ```
 #[derive(Clone)]
 #[must_use]
-pub struct AuthConfig {
+pub struct AuthConfig(Arc<Settings>);
+
+/// Behind one `Arc`: the layer clones the config into every request's extensions, and each
+/// reference count is a write other cores contend for.
+#[derive(Clone)]
+struct Settings {
     realm: Arc<str>,
     retry_after: Duration,
     responder: Arc<dyn RejectionResponse>,
@@ -275,12 +280,12 @@ pub struct AuthConfig {
 
 impl Default for AuthConfig {
     fn default() -> Self {
-        AuthConfig {
+        AuthConfig(Arc::new(Settings {
             realm: Arc::from("api"),
             retry_after: DEFAULT_RETRY_AFTER,
             responder: Arc::new(JsonRejection),
             resource_metadata: None,
-        }
+        }))
     }
 }
 
@@ -293,21 +298,21 @@ impl AuthConfig {
     /// The `realm` of the `WWW-Authenticate` challenge (quotes and backslashes are escaped,
     /// control characters dropped). Default: `api`.
     pub fn realm(mut self, realm: impl Into<String>) -> Self {
-        self.realm = Arc::from(realm.into());
+        Arc::make_mut(&mut self.0).realm = Arc::from(realm.into());
         self
     }
 
     /// `Retry-After` when the provider's keys are unavailable (whole seconds, at least 1).
     /// Default: 30 seconds.
     pub fn retry_after(mut self, retry_after: Duration) -> Self {
-        self.retry_after = retry_after;
+        Arc::make_mut(&mut self.0).retry_after = retry_after;
         self
     }
 
     /// Replaces the rejection body (status and challenge headers stay the crate's).
     /// Default: [`JsonRejection`].
     pub fn rejection_response(mut self, responder: impl RejectionResponse) -> Self {
-        self.responder = Arc::new(responder);
+        Arc::make_mut(&mut self.0).responder = Arc::new(responder);
         self
     }
 
@@ -328,33 +333,33 @@ impl AuthConfig {
     /// # Ok::<_, jwks_auth::AuthError>(())
     /// ```
     pub fn protected_resource(mut self, resource: &crate::ProtectedResource) -> Self {
-        self.resource_metadata = Some(Arc::from(resource.metadata_url()));
+        Arc::make_mut(&mut self.0).resource_metadata = Some(Arc::from(resource.metadata_url()));
         self
     }
 
     pub(crate) fn resource_metadata_url(&self) -> Option<&str> {
-        self.resource_metadata.as_deref()
+        self.0.resource_metadata.as_deref()
     }
 
     pub(crate) fn realm_name(&self) -> &str {
-        &self.realm
+        &self.0.realm
     }
 
     pub(crate) fn retry_after_duration(&self) -> Duration {
-        self.retry_after
+        self.0.retry_after
     }
 
     pub(crate) fn responder(&self) -> &dyn RejectionResponse {
-        &*self.responder
+        &*self.0.responder
     }
 }
 
 impl fmt::Debug for AuthConfig {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("AuthConfig")
-            .field("realm", &self.realm)
-            .field("retry_after", &self.retry_after)
-            .field("resource_metadata", &self.resource_metadata)
+            .field("realm", &self.0.realm)
+            .field("retry_after", &self.0.retry_after)
+            .field("resource_metadata", &self.0.resource_metadata)
             .finish_non_exhaustive()
     }
 }

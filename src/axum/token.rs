@@ -9,10 +9,10 @@ use crate::token_source::{self, RequestError, RequestHeaders};
 use crate::{AuthError, AuthUser, TokenSource, Verifier};
 
 impl RequestHeaders for HeaderMap {
-    fn authorization(&self) -> impl Iterator<Item = Option<&str>> {
+    fn authorization(&self) -> impl Iterator<Item = &[u8]> {
         self.get_all(AUTHORIZATION)
             .iter()
-            .map(|value| value.to_str().ok())
+            .map(|value| value.as_bytes())
     }
 
     fn cookies(&self) -> impl Iterator<Item = &str> {

@@ -21,11 +21,11 @@ use crate::{AuthError, AuthUser, TokenKind, TokenSource, Verifier};
 struct Metadata<'a>(&'a HeaderMap);
 
 impl RequestHeaders for Metadata<'_> {
-    fn authorization(&self) -> impl Iterator<Item = Option<&str>> {
+    fn authorization(&self) -> impl Iterator<Item = &[u8]> {
         self.0
             .get_all(AUTHORIZATION)
             .iter()
-            .map(|value| value.to_str().ok())
+            .map(|value| value.as_bytes())
     }
 
     fn cookies(&self) -> impl Iterator<Item = &str> {

@@ -258,10 +258,12 @@ impl VerifierBuilder {
     /// Remember up to `max_entries` verified tokens so that repeated verifies of the same
     /// token skip the signature check. Default: off.
     ///
-    /// A hit still re-checks `exp`/`nbf` against the clock; entries expire no later than the
-    /// token and are served only while the exact key that verified them (same kid, same key
-    /// material) is in the current key set. The trade-off: a revoked key is noticed only at
-    /// the next key refresh, the same as for uncached tokens.
+    /// A hit still re-checks `exp`/`nbf` against the clock (an expired entry is never
+    /// served, and is dropped when asked for; one never asked for again leaves with the
+    /// eviction of cold entries) and is served only while the exact key that verified it
+    /// (same kid, same key material) is in the current key set. The trade-off: a revoked
+    /// key is noticed only at the next key refresh, the same as for uncached tokens. Keyed
+    /// by SHA-256 of the token: the token itself is not kept. `0` turns the cache off.
     pub fn cache_verified(mut self, max_entries: u64) -> Self {
         self.verified_cache = Some(max_entries);
         self
@@ -375,7 +377,9 @@ impl VerifierBuilder {
         let dpop = self.dpop.build(self.clock.clone())?;
         let verified = self
             .verified_cache
-            .map(|max| VerifiedCache::new(max, self.clock.clone()));
+            // Room for nothing is no cache.
+            .filter(|&max| max > 0)
+            .map(VerifiedCache::new);
         Ok(Verifier {
             inner: Arc::new(Inner {
                 provider_name: self.provider.name,

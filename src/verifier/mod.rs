@@ -24,7 +24,7 @@ use crate::keys::{CachePolicy, KeySet, KeyStats, KeyStore};
 use crate::revocation::{RevocationStage, Revocations};
 use crate::rules::{HeaderClass, Rules, Validity};
 use crate::token_source::TokenSource;
-use crate::verified_cache::VerifiedCache;
+use crate::verified_cache::{Digest, VerifiedCache};
 
 mod builder;
 
@@ -97,27 +97,87 @@ impl Verifier {
     /// keys cannot be fetched and none are cached.
     pub async fn verify(&self, token: &str) -> Result<AuthUser> {
         use tracing::Instrument;
-        // Fields are filled as they become known; the token itself is never recorded.
-        let span = tracing::debug_span!(
+        let digest = match self.cached_answer(token) {
+            Ok(user) => return Ok(user),
+            Err(digest) => digest,
+        };
+        let span = self.verify_span();
+        // A disabled span (no subscriber wants it) still costs an enter, an exit and a
+        // record: skipped.
+        let result = if span.is_disabled() {
+            self.verify_bearer(token, digest).await
+        } else {
+            self.verify_bearer(token, digest)
+                .instrument(span.clone())
+                .await
+        };
+        let kind = result.as_ref().err().map(AuthError::kind);
+        if !span.is_disabled() {
+            span.record("outcome", kind.map_or("ok", |kind| kind.as_str()));
+        }
+        self.inner.store.metrics().verification(kind);
+        result
+    }
+
+    /// The span of one verification. Fields are filled as they become known; the token
+    /// itself is never recorded.
+    fn verify_span(&self) -> tracing::Span {
+        tracing::debug_span!(
             target: "jwks_auth::verify",
             "verify",
             provider = %self.inner.provider_name,
             kid = tracing::field::Empty,
             outcome = tracing::field::Empty,
-        );
-        let result = self.verify_bearer(token).instrument(span.clone()).await;
-        let kind = result.as_ref().err().map(AuthError::kind);
-        span.record("outcome", kind.map_or("ok", |kind| kind.as_str()));
-        self.inner.store.metrics().verification(kind);
-        result
+        )
+    }
+
+    /// [`verify`](Self::verify) answered at once from the verified-token cache, when it can
+    /// be (see [`cached_answer`](Self::cached_answer)); `None` leaves the token to `verify`.
+    /// It spares a framework integration the async path and its per-request clones on the
+    /// hottest path of all.
+    #[cfg_attr(
+        not(any(feature = "axum", feature = "actix", feature = "tonic")),
+        allow(dead_code)
+    )]
+    pub(crate) fn verify_cached(&self, token: &str) -> Option<AuthUser> {
+        self.cached_answer(token).ok()
+    }
+
+    /// The user of a repeated, unbound bearer token from the verified-token cache, when no
+    /// revocation stage needs asking and no span recording. Otherwise the token's digest, if
+    /// the cache was looked at, for the full verification to reuse: it gives the same answer
+    /// (a failure included) the long way.
+    fn cached_answer(&self, token: &str) -> std::result::Result<AuthUser, Option<Digest>> {
+        let inner = &*self.inner;
+        let Some(cache) = inner.verified.as_ref() else {
+            return Err(None);
+        };
+        if inner.revocation.is_some()
+            || inner.dpop_mode == DpopMode::Required
+            // (Any subscriber that could want the span settles the quick global check.)
+            || (tracing::level_enabled!(tracing::Level::DEBUG) && !self.verify_span().is_disabled())
+        {
+            return Err(None);
+        }
+        let now = i64::try_from(inner.clock.now().as_secs()).unwrap_or(i64::MAX);
+        let digest = VerifiedCache::digest(token);
+        let leeway = inner.rules.leeway();
+        let Some(hit) = cache.get_unbound(&digest, now, leeway, |id| inner.store.holds_key(id))
+        else {
+            return Err(Some(digest));
+        };
+        let metrics = inner.store.metrics();
+        metrics.verified_cache(true);
+        metrics.verification(None);
+        Ok(hit)
     }
 
     /// [`verify`](Self::verify) without the span: a token with a `cnf` is never a bearer token.
-    async fn verify_bearer(&self, token: &str) -> Result<AuthUser> {
+    async fn verify_bearer(&self, token: &str, digest: Option<Digest>) -> Result<AuthUser> {
         if self.inner.dpop_mode == DpopMode::Required {
             return Err(crate::dpop::DpopError::MissingProof.into());
         }
-        let user = self.verify_token(token).await?;
+        let user = self.verify_token(token, digest).await?;
         match user.claims.confirmation()? {
             None => Ok(user),
             // Bound to a key or certificate: never a bearer token (RFC 9449 §7.2).
@@ -185,7 +245,7 @@ impl Verifier {
             .dpop
             .as_ref()
             .ok_or_else(|| AuthError::config("dpop is off for this verifier"))?;
-        let user = self.verify_token(token).await?;
+        let user = self.verify_token(token, None).await?;
         let cnf = user
             .claims
             .confirmation()?
@@ -218,7 +278,7 @@ impl Verifier {
         if self.inner.dpop_mode == DpopMode::Required {
             return Err(crate::dpop::DpopError::MissingProof.into());
         }
-        let user = self.verify_token(token).await?;
+        let user = self.verify_token(token, None).await?;
         if let Some(cnf) = user.claims.confirmation()? {
             cnf.check(None, Some(cert_der))?;
         }
@@ -248,13 +308,14 @@ impl Verifier {
         ))
     }
 
-    /// The token checks alone, whatever its `cnf`, then the revocation stage.
-    async fn verify_token(&self, token: &str) -> Result<AuthUser> {
+    /// The token checks alone, whatever its `cnf`, then the revocation stage. `digest`: the
+    /// token's cache key, when already computed.
+    async fn verify_token(&self, token: &str, digest: Option<Digest>) -> Result<AuthUser> {
         let inner = &*self.inner;
         // One clock read serves the key cache, the claim checks and revocation.
         let clock_now = inner.clock.now();
         let now = i64::try_from(clock_now.as_secs()).unwrap_or(i64::MAX);
-        let user = self.check_token(token, clock_now, now).await?;
+        let user = self.check_token(token, clock_now, now, digest).await?;
         if let Some(stage) = &inner.revocation {
             stage.check(&user.claims, now).await?;
         }
@@ -262,12 +323,18 @@ impl Verifier {
     }
 
     /// Signature and claim rules (through the verified-token cache when on).
-    async fn check_token(&self, token: &str, clock_now: Duration, now: i64) -> Result<AuthUser> {
+    async fn check_token(
+        &self,
+        token: &str,
+        clock_now: Duration,
+        now: i64,
+        digest: Option<Digest>,
+    ) -> Result<AuthUser> {
         let inner = &*self.inner;
         // A token verified before, with its key still published, skips the signature.
         let digest = match &inner.verified {
             Some(cache) => {
-                let digest = VerifiedCache::digest(token);
+                let digest = digest.unwrap_or_else(|| VerifiedCache::digest(token));
                 let leeway = inner.rules.leeway();
                 let hit = cache.get(&digest, now, leeway, |id| inner.store.holds_key(id))?;
                 inner.store.metrics().verified_cache(hit.is_some());
@@ -372,51 +439,90 @@ impl Verifier {
     }
 
     async fn verify_signature<'t>(&self, token: &'t str, now: Duration) -> Result<Signed<'t>> {
-        let parts = jws::split(token)?;
-        let header = jws::decode_header(parts.header)?;
-        let alg = header.alg;
-        if !self.inner.algorithms.contains(&alg) {
-            return Err(AuthError::unsupported_algorithm("algorithm not allowed"));
+        match self.signature_with_current_keys(token, now)? {
+            Some(signed) => Ok(signed),
+            // Boxed: the fetch future is kilobytes, and every verify future would otherwise
+            // carry (and move) it on the hot path too.
+            None => Box::pin(self.signature_with_resolved_keys(token)).await,
         }
-        let mut signature_buf = Buf::new();
-        let signature = jws::decode_signature(parts.signature, &mut signature_buf)?;
-        let kid = header.kid.as_deref();
-        let class = self
-            .inner
-            .rules
-            .check_header(header.typ.as_deref(), header.cat.as_deref())?;
-        if let Some(kid) = kid {
-            // Debug-formatted: an attacker's kid cannot forge log lines.
-            tracing::Span::current().record("kid", tracing::field::debug(kid));
-        }
+    }
 
+    /// Hot path: the signature checked under the current key set's read lock (no await, no
+    /// allocation, no reference-count traffic between cores). `None` when that set cannot
+    /// answer (no keys yet, stale, unknown `kid`): the keys must be resolved first.
+    fn signature_with_current_keys<'t>(
+        &self,
+        token: &'t str,
+        now: Duration,
+    ) -> Result<Option<Signed<'t>>> {
+        let mut signature_buf = Buf::new();
+        let token = self.parse_signed(token, &mut signature_buf)?;
         let store = &self.inner.store;
-        let max_kidless = store.policy().max_kidless_candidates;
-        // Only the verified-token cache needs to know which key signed (a `Copy` id: no
-        // allocation).
-        let verify_with = |set: &KeySet| {
-            let key = set.verify(kid, alg, parts.signing_input, signature, max_kidless)?;
-            Ok::<_, AuthError>(self.inner.verified.as_ref().map(|_| key.id))
-        };
-        // Hot path: verify under the current set's read lock (no await, no allocation, no
-        // reference-count traffic between cores).
-        let hot = store.with_fresh_set(now, |set| {
-            if !set.knows(kid, alg) {
+        let checked = store.with_fresh_set(now, |set| {
+            if !set.knows(token.kid(), token.alg) {
                 return None;
             }
             if store.claim_refresh_ahead(set, now) {
                 self.spawn_refresh_ahead();
             }
-            Some(verify_with(set))
+            Some(self.verify_with(set, &token))
         });
-        let key = match hot {
-            Some(result) => result?,
-            None => verify_with(&*store.resolve(kid, alg).await?)?,
-        };
-        Ok(Signed {
-            payload: parts.payload,
-            key,
+        checked.transpose()
+    }
+
+    /// The signature checked after fetching or refreshing the keys as the policy allows.
+    async fn signature_with_resolved_keys<'t>(&self, token: &'t str) -> Result<Signed<'t>> {
+        let mut signature_buf = Buf::new();
+        let token = self.parse_signed(token, &mut signature_buf)?;
+        let set = self.inner.store.resolve(token.kid(), token.alg).await?;
+        self.verify_with(&set, &token)
+    }
+
+    /// Shape and header checks; the signature decoded into `signature_buf`.
+    fn parse_signed<'t, 'b>(
+        &self,
+        token: &'t str,
+        signature_buf: &'b mut Buf,
+    ) -> Result<ParsedToken<'t, 'b>> {
+        let parts = jws::split(token)?;
+        let header = jws::decode_header(parts.header)?;
+        if !self.inner.algorithms.contains(&header.alg) {
+            return Err(AuthError::unsupported_algorithm("algorithm not allowed"));
+        }
+        let signature = jws::decode_signature(parts.signature, signature_buf)?;
+        let class = self
+            .inner
+            .rules
+            .check_header(header.typ.as_deref(), header.cat.as_deref())?;
+        if let Some(kid) = header.kid.as_deref() {
+            // Debug-formatted: an attacker's kid cannot forge log lines.
+            tracing::Span::current().record("kid", tracing::field::debug(kid));
+        }
+        Ok(ParsedToken {
+            parts,
+            alg: header.alg,
+            kid: header.kid,
+            signature,
             class,
+        })
+    }
+
+    /// The signature of `token` checked with `set`.
+    fn verify_with<'t>(&self, set: &KeySet, token: &ParsedToken<'t, '_>) -> Result<Signed<'t>> {
+        let max_kidless = self.inner.store.policy().max_kidless_candidates;
+        let key = set.verify(
+            token.kid(),
+            token.alg,
+            token.parts.signing_input,
+            token.signature,
+            max_kidless,
+        )?;
+        Ok(Signed {
+            payload: token.parts.payload,
+            // Only the verified-token cache needs to know which key signed (a `Copy` id:
+            // no allocation).
+            key: self.inner.verified.as_ref().map(|_| key.id),
+            class: token.class,
         })
     }
 
@@ -446,6 +552,21 @@ impl Verifier {
     #[cfg(test)]
     pub(crate) fn verified_cache(&self) -> Option<&VerifiedCache> {
         self.inner.verified.as_ref()
+    }
+}
+
+/// A token whose shape and header passed, its signature not yet checked.
+struct ParsedToken<'t, 'b> {
+    parts: jws::Compact<'t>,
+    alg: Algorithm,
+    kid: Option<Arc<str>>,
+    signature: &'b [u8],
+    class: HeaderClass,
+}
+
+impl ParsedToken<'_, '_> {
+    fn kid(&self) -> Option<&str> {
+        self.kid.as_deref()
     }
 }
 

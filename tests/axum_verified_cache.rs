@@ -1,0 +1,207 @@
+//! The `AuthLayer` answering a repeated token from the verified-token cache
+//! (`VerifierBuilder::cache_verified`) before entering the async path: every case the full
+//! verification refuses must still be refused there, and everything it records (spans,
+//! revocations) must still happen. To tell a cache hit from a full verification, tests make
+//! the full path fail: provider down and keys older than TTL + `max_stale`.
+
+mod support;
+
+use std::io;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::routing::get;
+use axum::Router;
+use jwks_auth::axum::AuthLayer;
+use jwks_auth::dpop::certificate_thumbprint;
+use jwks_auth::revocation::InMemoryRevocationStore;
+use jwks_auth::testing::MockProvider;
+use jwks_auth::{AuthUser, CachePolicy, ManualClock, Verifier};
+use serde_json::json;
+use support::reply::{request, send, Reply};
+
+const HOUR: Duration = Duration::from_secs(3600);
+
+fn builder(mock: &MockProvider, clock: &ManualClock) -> jwks_auth::VerifierBuilder {
+    Verifier::builder(mock.provider())
+        .clock(clock.clone())
+        .cache_policy(CachePolicy::default().max_stale(HOUR))
+        .cache_verified(100)
+}
+
+fn app(verifier: Verifier) -> Router {
+    Router::new()
+        .route("/me", get(|user: AuthUser| async move { user.id }))
+        .layer(AuthLayer::new(verifier))
+}
+
+/// A token valid for four hours from the clock's time, for `sub`.
+fn long_token(mock: &MockProvider, clock: &ManualClock, sub: &str) -> String {
+    mock.token()
+        .at(clock.now_secs())
+        .expires_in(4 * 3600)
+        .sub(sub)
+        .sign()
+}
+
+/// Provider down, cached keys older than TTL + max_stale: full verification is impossible.
+fn break_key_path(mock: &MockProvider, clock: &ManualClock) {
+    mock.fail_next(10_000, 500);
+    clock.advance(2 * HOUR);
+}
+
+async fn get_me(app: &Router, token: &str) -> Reply {
+    let auth = format!("Bearer {token}");
+    send(app, request("/me", &[("authorization", &auth)])).await
+}
+
+#[tokio::test]
+async fn a_repeated_token_is_answered_from_the_cache_behind_the_layer() {
+    let mock = MockProvider::better_auth().await;
+    let clock = ManualClock::starting_now();
+    let app = app(builder(&mock, &clock).build().unwrap());
+    let token = long_token(&mock, &clock, "cached_user");
+    assert_eq!(get_me(&app, &token).await.body, "cached_user");
+    break_key_path(&mock, &clock);
+    let reply = get_me(&app, &token).await;
+    assert_eq!(
+        (reply.status.as_u16(), reply.body.as_str()),
+        (200, "cached_user")
+    );
+    // Another token needs the (broken) key path.
+    let other = long_token(&mock, &clock, "other");
+    assert_eq!(get_me(&app, &other).await.status.as_u16(), 503);
+}
+
+#[tokio::test]
+async fn a_cached_token_is_refused_behind_the_layer_once_expired() {
+    let mock = MockProvider::better_auth().await;
+    let clock = ManualClock::starting_now();
+    let app = app(builder(&mock, &clock).build().unwrap());
+    let token = mock.token().at(clock.now_secs()).expires_in(120).sign();
+    assert_eq!(get_me(&app, &token).await.status.as_u16(), 200);
+    clock.advance(Duration::from_secs(10 * 60));
+    let reply = get_me(&app, &token).await;
+    assert_eq!(reply.status.as_u16(), 401);
+    assert!(
+        reply
+            .challenge()
+            .unwrap()
+            .contains("error=\"invalid_token\""),
+        "{reply:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_cached_token_is_refused_behind_the_layer_once_its_key_is_gone() {
+    let mock = MockProvider::better_auth().await;
+    let clock = ManualClock::starting_now();
+    let verifier = builder(&mock, &clock).build().unwrap();
+    let app = app(verifier.clone());
+    let old_kid = mock.current_kid();
+    let token = long_token(&mock, &clock, "rotated_out");
+    assert_eq!(get_me(&app, &token).await.status.as_u16(), 200);
+    mock.rotate();
+    mock.remove_key(&old_kid);
+    verifier.warm_up().await.unwrap();
+    assert_eq!(get_me(&app, &token).await.status.as_u16(), 401);
+}
+
+/// A certificate-bound token, verified (and cached) with its certificate, is still no
+/// bearer token: the layer's cache answer must not skip the `cnf` check.
+#[tokio::test]
+async fn a_bound_token_in_the_cache_is_no_bearer_token_behind_the_layer() {
+    let mock = MockProvider::better_auth().await;
+    let clock = ManualClock::starting_now();
+    let verifier = builder(&mock, &clock).build().unwrap();
+    let app = app(verifier.clone());
+    let cert = b"fake DER client certificate";
+    let token = mock
+        .token()
+        .at(clock.now_secs())
+        .expires_in(4 * 3600)
+        .claim("cnf", json!({ "x5t#S256": certificate_thumbprint(cert) }))
+        .sign();
+    verifier
+        .verify_with_certificate(&token, cert)
+        .await
+        .unwrap();
+    break_key_path(&mock, &clock);
+    // Cached: the certificate path still answers without the keys...
+    verifier
+        .verify_with_certificate(&token, cert)
+        .await
+        .unwrap();
+    // ...and the bearer path refuses it, twice (the refusal is not cached as a success).
+    for _ in 0..2 {
+        let reply = get_me(&app, &token).await;
+        assert_eq!(reply.status.as_u16(), 401, "{reply:?}");
+    }
+}
+
+#[tokio::test]
+async fn a_cached_token_revoked_later_is_refused_behind_the_layer() {
+    let mock = MockProvider::better_auth().await;
+    let clock = ManualClock::starting_now();
+    let verifier = builder(&mock, &clock)
+        .revocation(InMemoryRevocationStore::default())
+        .build()
+        .unwrap();
+    let app = app(verifier.clone());
+    let token = long_token(&mock, &clock, "leaving");
+    assert_eq!(get_me(&app, &token).await.status.as_u16(), 200);
+    assert_eq!(get_me(&app, &token).await.status.as_u16(), 200);
+    let revocations = verifier.revocations().unwrap();
+    revocations
+        .revoke_user("leaving", revocations.now())
+        .await
+        .unwrap();
+    let reply = get_me(&app, &token).await;
+    assert_eq!(reply.status.as_u16(), 401, "{reply:?}");
+}
+
+#[derive(Clone, Default)]
+struct Buffer(Arc<Mutex<Vec<u8>>>);
+
+impl io::Write for Buffer {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+/// With a subscriber that wants the `verify` span, a cache hit behind the layer still has
+/// one (the shortcut is only taken when no span would be recorded).
+#[tokio::test(flavor = "current_thread")]
+async fn a_cache_hit_behind_the_layer_still_closes_a_verify_span_when_one_is_wanted() {
+    use tracing_subscriber::fmt::format::FmtSpan;
+    let buffer = Buffer::default();
+    let writer = buffer.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_writer(move || writer.clone())
+        .with_max_level(tracing_subscriber::filter::LevelFilter::DEBUG)
+        .with_span_events(FmtSpan::CLOSE)
+        .with_ansi(false)
+        .finish();
+    // This thread's default (the runtime is this thread): other tests are not affected.
+    let _guard = tracing::subscriber::set_default(subscriber);
+
+    let mock = MockProvider::better_auth().await;
+    let clock = ManualClock::starting_now();
+    let app = app(builder(&mock, &clock).build().unwrap());
+    let token = long_token(&mock, &clock, "traced");
+    for _ in 0..3 {
+        assert_eq!(get_me(&app, &token).await.status.as_u16(), 200);
+    }
+    let logs = String::from_utf8(buffer.0.lock().unwrap().clone()).unwrap();
+    let closes = logs
+        .lines()
+        .filter(|line| line.contains("verify{") && line.contains("close"))
+        .filter(|line| line.contains("outcome=\"ok\""))
+        .count();
+    assert_eq!(closes, 3, "{logs}");
+    assert!(!logs.contains(&token), "a token was logged");
+}
