@@ -9,7 +9,8 @@
 # Settings (environment): VARIANTS, DURATION (10s), WARMUP (3s), THREADS (2),
 # CONNECTIONS (64), PORT (18080), ROUNDS (1), BENCH_TARGET_DIR (bench/http/target).
 # With ROUNDS > 1 the variants run in turn that many times and the table shows each
-# variant's best round (the one least disturbed by other load on a shared machine).
+# variant's best round (the one least disturbed by other load on a shared machine); every
+# round's requests/s follow the table, to show the spread.
 # Installs wrk with apt-get when it is missing (as root). Builds with --release.
 set -euo pipefail
 HERE="$(cd "$(dirname "$0")" && pwd)"
@@ -94,3 +95,12 @@ for variant in $VARIANTS; do
     fi
     printf '| %s | %.0f | %s | %s | %s |\n' "$variant" "$rps" "$ratio" "$p50" "$p99"
 done
+if [ "$ROUNDS" -gt 1 ]; then
+    echo
+    for variant in $VARIANTS; do
+        rounds="$(for round in $(seq 1 "$ROUNDS"); do
+            awk '/^Requests\/sec:/ {printf "%.0f ", $2}' "$OUT/$variant.$round.wrk"
+        done)"
+        echo "- $variant, requests/s by round: ${rounds% }"
+    done
+fi

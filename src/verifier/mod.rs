@@ -47,6 +47,9 @@ pub struct Verifier {
 }
 
 #[derive(Debug)]
+// Its own cache lines, apart from the `Arc`'s counts: every request clones the `Arc` on
+// some core while other cores read these fields.
+#[repr(align(128))]
 struct Inner {
     provider_name: String,
     algorithms: Vec<Algorithm>,
