@@ -47,6 +47,15 @@ impl Claims {
         })))
     }
 
+    /// The same claims with a reference count of their own: a copy of the payload text
+    /// (parsed again if asked), or a shared handle when there is no text.
+    pub(crate) fn detached(&self) -> Self {
+        match self.json_text() {
+            Some(json) => Claims::from_json(json.to_owned()),
+            None => self.clone(),
+        }
+    }
+
     /// The verified payload JSON, unless the claims were built from a map.
     pub(crate) fn json_text(&self) -> Option<&str> {
         let text = self.0.as_deref()?.json.as_str();

@@ -4,7 +4,6 @@
 //! [`VerifierBuilder::cache_verified`]: crate::VerifierBuilder::cache_verified
 
 use std::hash::{BuildHasherDefault, Hash, Hasher};
-use std::sync::Arc;
 
 use crate::claims::AuthUser;
 use crate::error::{ErrorKind, Result};
@@ -21,7 +20,7 @@ use crate::rules::Validity;
 pub(crate) struct VerifiedCache {
     entries: quick_cache::sync::Cache<
         Digest,
-        Arc<CachedUser>,
+        CachedUser,
         quick_cache::UnitWeighter,
         BuildHasherDefault<DigestHasher>,
     >,
@@ -72,10 +71,9 @@ impl Hasher for DigestHasher {
     }
 }
 
+/// Stored by value, and cloned out under the shard's read lock: a hit writes to no
+/// reference count that other cores share (see the `Clone` impl).
 #[derive(Debug)]
-// Its own cache lines, apart from the `Arc`'s counts: every request clones the `Arc` on
-// some core while other cores read these fields.
-#[repr(align(128))]
 struct CachedUser {
     user: AuthUser,
     /// The token has a `cnf` claim (or might: one the quick look cannot rule out), so it is
@@ -84,6 +82,29 @@ struct CachedUser {
     validity: Validity,
     /// The key that verified the token: the entry is served only while it is published.
     key: KeyId,
+}
+
+/// A clone gets claims of its own (a copy of the payload text, parsed lazily on its own):
+/// a popular token served on every core at once would otherwise make each hit, and each
+/// clone of the user after it, write to the one shared `Arc` count of its claims.
+impl Clone for CachedUser {
+    fn clone(&self) -> Self {
+        let user = &self.user;
+        CachedUser {
+            user: AuthUser {
+                id: user.id.clone(),
+                email: user.email.clone(),
+                email_verified: user.email_verified,
+                scopes: user.scopes.clone(),
+                client_id: user.client_id.clone(),
+                kind: user.kind,
+                claims: user.claims.detached(),
+            },
+            maybe_bound: self.maybe_bound,
+            validity: self.validity,
+            key: self.key,
+        }
+    }
 }
 
 impl VerifiedCache {
@@ -136,7 +157,7 @@ impl VerifiedCache {
             }
             return Err(error);
         }
-        Ok(Some(entry.user.clone()))
+        Ok(Some(entry.user))
     }
 
     /// [`get`](Self::get) of a hit that settles a bearer verification: `None` for a miss,
@@ -153,19 +174,19 @@ impl VerifiedCache {
         {
             return None;
         }
-        Some(entry.user.clone())
+        Some(entry.user)
     }
 
     /// Remembers `user`, verified by `key`, until `validity` ends.
     pub(crate) fn insert(&self, digest: Digest, user: &AuthUser, validity: Validity, key: KeyId) {
         self.entries.insert(
             digest,
-            Arc::new(CachedUser {
+            CachedUser {
                 user: user.clone(),
                 maybe_bound: !matches!(user.claims.confirmation(), Ok(None)),
                 validity,
                 key,
-            }),
+            },
         );
     }
 }

@@ -334,3 +334,34 @@ async fn entries_survive_a_refresh_that_republishes_the_same_key() {
     break_key_path(&mock, &clock);
     verifier.verify(&token).await.unwrap();
 }
+
+#[tokio::test]
+async fn a_cache_hit_has_the_same_user_and_every_claim_of_the_token() {
+    let mock = MockProvider::better_auth().await;
+    let clock = real_time_clock();
+    let verifier = caching_verifier(&mock, &clock, 100);
+    let token = mock
+        .token()
+        .at(clock.now_secs())
+        .expires_in(4 * 3600)
+        .sub("claims_user")
+        .claim(
+            "org",
+            serde_json::json!({ "id": "org_1", "roles": ["admin"] }),
+        )
+        .sign();
+    let first = verifier.verify(&token).await.unwrap();
+    break_key_path(&mock, &clock);
+    for _ in 0..2 {
+        let hit = verifier.verify(&token).await.unwrap();
+        assert_eq!(hit, first);
+        assert_eq!(
+            hit.claims.get("org.roles"),
+            Some(&serde_json::json!(["admin"]))
+        );
+        assert_eq!(
+            hit.claims.get("sub"),
+            Some(&serde_json::json!("claims_user"))
+        );
+    }
+}
