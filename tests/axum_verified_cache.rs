@@ -6,8 +6,6 @@
 
 mod support;
 
-use std::io;
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use axum::routing::get;
@@ -19,6 +17,8 @@ use jwks_auth::testing::MockProvider;
 use jwks_auth::{AuthUser, CachePolicy, ManualClock, Verifier};
 use serde_json::json;
 use support::reply::{request, send, Reply};
+use support::{break_key_path, long_token};
+use tracing_subscriber::filter::LevelFilter;
 
 const HOUR: Duration = Duration::from_secs(3600);
 
@@ -33,21 +33,6 @@ fn app(verifier: Verifier) -> Router {
     Router::new()
         .route("/me", get(|user: AuthUser| async move { user.id }))
         .layer(AuthLayer::new(verifier))
-}
-
-/// A token valid for four hours from the clock's time, for `sub`.
-fn long_token(mock: &MockProvider, clock: &ManualClock, sub: &str) -> String {
-    mock.token()
-        .at(clock.now_secs())
-        .expires_in(4 * 3600)
-        .sub(sub)
-        .sign()
-}
-
-/// Provider down, cached keys older than TTL + max_stale: full verification is impossible.
-fn break_key_path(mock: &MockProvider, clock: &ManualClock) {
-    mock.fail_next(10_000, 500);
-    clock.advance(2 * HOUR);
 }
 
 async fn get_me(app: &Router, token: &str) -> Reply {
@@ -160,32 +145,11 @@ async fn a_cached_token_revoked_later_is_refused_behind_the_layer() {
     assert_eq!(reply.status.as_u16(), 401, "{reply:?}");
 }
 
-#[derive(Clone, Default)]
-struct Buffer(Arc<Mutex<Vec<u8>>>);
-
-impl io::Write for Buffer {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> io::Result<()> {
-        Ok(())
-    }
-}
-
 /// With a subscriber that wants the `verify` span, a cache hit behind the layer still has
 /// one (the shortcut is only taken when no span would be recorded).
 #[tokio::test(flavor = "current_thread")]
 async fn a_cache_hit_behind_the_layer_still_closes_a_verify_span_when_one_is_wanted() {
-    use tracing_subscriber::fmt::format::FmtSpan;
-    let buffer = Buffer::default();
-    let writer = buffer.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_writer(move || writer.clone())
-        .with_max_level(tracing_subscriber::filter::LevelFilter::DEBUG)
-        .with_span_events(FmtSpan::CLOSE)
-        .with_ansi(false)
-        .finish();
+    let (subscriber, buffer) = support::logs::capture(LevelFilter::DEBUG, true);
     // This thread's default (the runtime is this thread): other tests are not affected.
     let _guard = tracing::subscriber::set_default(subscriber);
 
@@ -196,7 +160,7 @@ async fn a_cache_hit_behind_the_layer_still_closes_a_verify_span_when_one_is_wan
     for _ in 0..3 {
         assert_eq!(get_me(&app, &token).await.status.as_u16(), 200);
     }
-    let logs = String::from_utf8(buffer.0.lock().unwrap().clone()).unwrap();
+    let logs = buffer.text();
     let closes = logs
         .lines()
         .filter(|line| line.contains("verify{") && line.contains("close"))

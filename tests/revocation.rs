@@ -3,9 +3,10 @@
 //! revoked; `auth_time` before `iat`), expiry of entries, the failure policy, and every
 //! verify path (bearer, verified-cache hit, DPoP, certificate, axum).
 
-use std::io;
+mod support;
+
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use jwks_auth::dpop::{DpopMode, DpopRequest};
@@ -15,6 +16,7 @@ use jwks_auth::revocation::{
 };
 use jwks_auth::testing::{DpopProof, MockProvider, TestKey};
 use jwks_auth::{ErrorKind, KeyFamily, ManualClock, Verifier, VerifierBuilder};
+use tracing_subscriber::filter::LevelFilter;
 
 struct Setup {
     mock: MockProvider,
@@ -376,28 +378,9 @@ async fn a_failing_store_fails_closed_with_503_by_default() {
     assert!(verifier.verify(&token).await.is_ok());
 }
 
-#[derive(Clone, Default)]
-struct Buffer(Arc<Mutex<Vec<u8>>>);
-
-impl io::Write for Buffer {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> io::Result<()> {
-        Ok(())
-    }
-}
-
 #[tokio::test(flavor = "current_thread")]
 async fn a_failing_store_fails_open_when_configured_with_a_warning_each_time() {
-    let buffer = Buffer::default();
-    let writer = buffer.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_writer(move || writer.clone())
-        .with_max_level(tracing_subscriber::filter::LevelFilter::WARN)
-        .with_ansi(false)
-        .finish();
+    let (subscriber, buffer) = support::logs::capture(LevelFilter::WARN, false);
     let _guard = tracing::subscriber::set_default(subscriber);
 
     let mock = MockProvider::auth0().await;
@@ -410,7 +393,7 @@ async fn a_failing_store_fails_open_when_configured_with_a_warning_each_time() {
     let token = mock.token().sub("user_open").sign();
     verifier.verify(&token).await.unwrap();
     verifier.verify(&token).await.unwrap();
-    let log = String::from_utf8(buffer.0.lock().unwrap().clone()).unwrap();
+    let log = buffer.text();
     let warnings: Vec<&str> = log
         .lines()
         .filter(|line| line.contains("WARN") && line.contains("fail-open"))

@@ -2,10 +2,13 @@
 //! from a full verification, the tests make the full path fail: the provider errors and the
 //! clock passes TTL + `max_stale`, so an uncached verify answers `KeysUnavailable`.
 
+mod support;
+
 use std::time::Duration;
 
 use jwks_auth::testing::{MockProvider, TestKey};
 use jwks_auth::{CachePolicy, Clock, ErrorKind, KeyFamily, ManualClock, Verifier};
+use support::{break_key_path, long_token};
 
 const HOUR: Duration = Duration::from_secs(3600);
 
@@ -21,21 +24,6 @@ fn caching_verifier(mock: &MockProvider, clock: &ManualClock, entries: u64) -> V
         .cache_verified(entries)
         .build()
         .unwrap()
-}
-
-/// A token valid for four hours from the clock's time, for `sub`.
-fn long_token(mock: &MockProvider, clock: &ManualClock, sub: &str) -> String {
-    mock.token()
-        .at(clock.now_secs())
-        .expires_in(4 * 3600)
-        .sub(sub)
-        .sign()
-}
-
-/// Provider down, cached keys older than TTL + max_stale: full verification is impossible.
-fn break_key_path(mock: &MockProvider, clock: &ManualClock) {
-    mock.fail_next(10_000, 500);
-    clock.advance(2 * HOUR);
 }
 
 #[tokio::test]

@@ -1,39 +1,16 @@
 //! The `tracing` span around each verify: debug level, provider, kid and outcome fields,
 //! never the token. One test in this binary: it owns the global subscriber and its buffer.
 
-use std::io;
-use std::sync::{Arc, Mutex};
+mod support;
 
 use jwks_auth::testing::MockProvider;
 use jwks_auth::Verifier;
-use tracing_subscriber::fmt::format::FmtSpan;
-
-#[derive(Clone, Default)]
-struct Buffer(Arc<Mutex<Vec<u8>>>);
-
-impl io::Write for Buffer {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> io::Result<()> {
-        Ok(())
-    }
-}
+use tracing_subscriber::filter::LevelFilter;
 
 #[tokio::test]
 async fn each_verify_closes_a_debug_span_with_provider_kid_and_outcome_but_no_token() {
-    use tracing_subscriber::util::SubscriberInitExt as _;
-    let buffer = Buffer::default();
-    let writer = buffer.clone();
-    tracing_subscriber::fmt()
-        .with_writer(move || writer.clone())
-        .with_max_level(tracing_subscriber::filter::LevelFilter::DEBUG)
-        .with_span_events(FmtSpan::CLOSE)
-        .with_ansi(false)
-        .finish()
-        .try_init()
-        .expect("no other global subscriber");
+    let (subscriber, buffer) = support::logs::capture(LevelFilter::DEBUG, true);
+    tracing::subscriber::set_global_default(subscriber).expect("no other global subscriber");
 
     let mock = MockProvider::better_auth().await;
     let verifier = Verifier::builder(mock.provider()).build().unwrap();
@@ -43,7 +20,7 @@ async fn each_verify_closes_a_debug_span_with_provider_kid_and_outcome_but_no_to
     verifier.verify(&expired).await.unwrap_err();
     verifier.verify("not.a.token").await.unwrap_err();
 
-    let logs = String::from_utf8(buffer.0.lock().unwrap().clone()).unwrap();
+    let logs = buffer.text();
     let closes: Vec<&str> = logs
         .lines()
         .filter(|line| line.contains("verify{") && line.contains("close"))

@@ -2,6 +2,7 @@
 //! Each binary uses only part of them, hence the `dead_code` allowance.
 #![allow(dead_code)]
 
+pub mod logs;
 pub mod node;
 pub mod redis;
 pub mod reply;
@@ -94,4 +95,24 @@ pub fn fixture_text(relative: &str) -> String {
 pub fn fixture_json(relative: &str) -> Value {
     serde_json::from_str(&fixture_text(relative))
         .unwrap_or_else(|err| panic!("fixtures/{relative}: {err}"))
+}
+
+/// A token valid for four hours from `clock`'s time, for `sub`.
+pub fn long_token(
+    mock: &jwks_auth::testing::MockProvider,
+    clock: &ManualClock,
+    sub: &str,
+) -> String {
+    mock.token()
+        .at(clock.now_secs())
+        .expires_in(4 * 3600)
+        .sub(sub)
+        .sign()
+}
+
+/// Provider down and cached keys older than TTL + an hour of `max_stale`: a full
+/// verification is then impossible, so only a verified-token cache hit can succeed.
+pub fn break_key_path(mock: &jwks_auth::testing::MockProvider, clock: &ManualClock) {
+    mock.fail_next(10_000, 500);
+    clock.advance(std::time::Duration::from_secs(2 * 3600));
 }
