@@ -78,7 +78,7 @@ pub(crate) async fn user_from_parts<S: AuthState>(
             &config,
         ));
     };
-    let user = verify_request(&parts.headers, &verifier, &config).await?;
+    let user = verify_request(&parts.headers, &verifier, &config, None).await?;
     if let Some(user) = &user {
         parts.extensions.insert(user.clone());
     }

@@ -12,6 +12,7 @@ use super::dpop::{self, Origin};
 use super::future::ResponseFuture;
 use super::response::{AuthConfig, AuthRejection, RejectionResponse};
 use super::token::verify_request;
+use crate::verified_cache::Digest;
 use crate::Verifier;
 
 /// Authenticates every request that reaches the wrapped service, except allow-listed public
@@ -205,15 +206,16 @@ impl Shared {
     }
 
     /// The user of a request whose bearer token the verified-token cache answers at once
-    /// (see `Verifier::verify_cached`), on a protected path with no DPoP in play. `None`
-    /// sends the request down the full path, which answers every other case.
-    fn cached_user(&self, request: &Request) -> Option<crate::AuthUser> {
+    /// (see `Verifier::cached_answer`), on a protected path with no DPoP in play. Otherwise
+    /// the token's digest, if computed, for the full path, which answers every other case.
+    fn cached_user(&self, request: &Request) -> Result<crate::AuthUser, Option<Digest>> {
         if self.verifier.dpop_checker().is_some() || self.is_public(request.uri().path()) {
-            return None;
+            return Err(None);
         }
-        let token =
-            super::token::find_token(request.headers(), self.verifier.token_sources()).ok()??;
-        self.verifier.verify_cached(token)
+        match super::token::find_token(request.headers(), self.verifier.token_sources()) {
+            Ok(Some(token)) => self.verifier.cached_answer(token),
+            _ => Err(None),
+        }
     }
 
     fn is_public(&self, path: &str) -> bool {
@@ -276,15 +278,18 @@ where
         // The ready service goes into the future; its fresh clone stays for the next call.
         let clone = self.inner.clone();
         let mut inner = std::mem::replace(&mut self.inner, clone);
-        if let Some(user) = self.shared.cached_user(&request) {
-            let extensions = request.extensions_mut();
-            extensions.insert(self.shared.verifier.clone());
-            extensions.insert(self.shared.config.clone());
-            extensions.insert(user);
-            return ResponseFuture::new(
-                async move { Ok(inner.call(request).await?.into_response()) },
-            );
-        }
+        let digest = match self.shared.cached_user(&request) {
+            Ok(user) => {
+                let extensions = request.extensions_mut();
+                extensions.insert(self.shared.verifier.clone());
+                extensions.insert(self.shared.config.clone());
+                extensions.insert(user);
+                return ResponseFuture::new(async move {
+                    Ok(inner.call(request).await?.into_response())
+                });
+            }
+            Err(digest) => digest,
+        };
         let shared = self.shared.clone();
         ResponseFuture::new(async move {
             let public = shared.is_public(request.uri().path());
@@ -300,8 +305,13 @@ where
                     }
                     Some(Err(rejection)) => Some(rejection),
                     // Verified here and moved into the extensions (the extractors' copy).
-                    None => match verify_request(&parts.headers, &shared.verifier, &shared.config)
-                        .await
+                    None => match verify_request(
+                        &parts.headers,
+                        &shared.verifier,
+                        &shared.config,
+                        digest,
+                    )
+                    .await
                     {
                         Ok(Some(user)) => {
                             parts.extensions.insert(user);

@@ -6,6 +6,7 @@ use ::axum::http::HeaderMap;
 use super::response::AuthConfig;
 use super::response::{AuthRejection, RejectionKind};
 use crate::token_source::{self, RequestError, RequestHeaders};
+use crate::verified_cache::Digest;
 use crate::{AuthError, AuthUser, TokenSource, Verifier};
 
 impl RequestHeaders for HeaderMap {
@@ -37,11 +38,13 @@ pub(crate) fn find_token<'h>(
     })
 }
 
-/// Verifies the request's token: `Ok(None)` when it carries none.
+/// Verifies the request's token: `Ok(None)` when it carries none. `digest`: the token's
+/// verified-cache key, when a cache lookup already computed it.
 pub(crate) async fn verify_request(
     headers: &HeaderMap,
     verifier: &Verifier,
     config: &AuthConfig,
+    digest: Option<Digest>,
 ) -> Result<Option<AuthUser>, AuthRejection> {
     let token = match find_token(headers, verifier.token_sources()) {
         Ok(Some(token)) => token,
@@ -51,7 +54,11 @@ pub(crate) async fn verify_request(
             return Err(AuthRejection::new(kind, error, config));
         }
     };
-    match verifier.verify(token).await {
+    let verified = match digest {
+        Some(digest) => verifier.verify_after_lookup(token, Some(digest)).await,
+        None => verifier.verify(token).await,
+    };
+    match verified {
         Ok(user) => Ok(Some(user)),
         Err(error) => Err(AuthRejection::from_verify_error(error, config)),
     }

@@ -99,11 +99,20 @@ impl Verifier {
     /// [`ErrorKind::KeysUnavailable`](crate::ErrorKind::KeysUnavailable) when the provider's
     /// keys cannot be fetched and none are cached.
     pub async fn verify(&self, token: &str) -> Result<AuthUser> {
+        match self.cached_answer(token) {
+            Ok(user) => Ok(user),
+            Err(digest) => self.verify_after_lookup(token, digest).await,
+        }
+    }
+
+    /// [`verify`](Self::verify) past its [`cached_answer`](Self::cached_answer), which gave
+    /// the token's `digest` if it looked.
+    pub(crate) async fn verify_after_lookup(
+        &self,
+        token: &str,
+        digest: Option<Digest>,
+    ) -> Result<AuthUser> {
         use tracing::Instrument;
-        let digest = match self.cached_answer(token) {
-            Ok(user) => return Ok(user),
-            Err(digest) => digest,
-        };
         let span = self.verify_span();
         // A disabled span (no subscriber wants it) still costs an enter, an exit and a
         // record: skipped.
@@ -134,23 +143,16 @@ impl Verifier {
         )
     }
 
-    /// [`verify`](Self::verify) answered at once from the verified-token cache, when it can
-    /// be (see [`cached_answer`](Self::cached_answer)); `None` leaves the token to `verify`.
-    /// It spares a framework integration the async path and its per-request clones on the
-    /// hottest path of all.
-    #[cfg_attr(
-        not(any(feature = "axum", feature = "actix", feature = "tonic")),
-        allow(dead_code)
-    )]
-    pub(crate) fn verify_cached(&self, token: &str) -> Option<AuthUser> {
-        self.cached_answer(token).ok()
-    }
-
     /// The user of a repeated, unbound bearer token from the verified-token cache, when no
     /// revocation stage needs asking and no span recording. Otherwise the token's digest, if
-    /// the cache was looked at, for the full verification to reuse: it gives the same answer
-    /// (a failure included) the long way.
-    fn cached_answer(&self, token: &str) -> std::result::Result<AuthUser, Option<Digest>> {
+    /// the cache was looked at, for [`verify_after_lookup`](Self::verify_after_lookup) to
+    /// reuse: it gives the same answer (a failure included) the long way. A framework
+    /// integration calls it before any async work: a hit then costs no future and no clone
+    /// of shared state.
+    pub(crate) fn cached_answer(
+        &self,
+        token: &str,
+    ) -> std::result::Result<AuthUser, Option<Digest>> {
         let inner = &*self.inner;
         let Some(cache) = inner.verified.as_ref() else {
             return Err(None);
