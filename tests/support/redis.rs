@@ -96,13 +96,19 @@ impl RedisServer {
             );
             return None;
         };
-        let mut server = RedisServer {
-            binary: binary.to_owned(),
-            port: free_port(),
-            child: None,
-        };
-        server.restart();
-        Some(server)
+        // A port found free can be taken by a parallel test's server before ours binds it:
+        // then ours exits and the other one answers. Try other ports until ours does.
+        for _ in 0..10 {
+            let mut server = RedisServer {
+                binary: binary.to_owned(),
+                port: free_port(),
+                child: None,
+            };
+            if server.spawn_and_wait() {
+                return Some(server);
+            }
+        }
+        panic!("redis-server did not start on any of 10 free ports");
     }
 
     /// `redis://127.0.0.1:<port>/`.
@@ -120,6 +126,15 @@ impl RedisServer {
 
     /// Starts the server again on the same port (after [`kill`](Self::kill)), empty.
     pub fn restart(&mut self) {
+        assert!(
+            self.spawn_and_wait(),
+            "redis-server did not restart on its port"
+        );
+    }
+
+    /// Spawns the server on `self.port`; true once it answers as itself (the process
+    /// listening is this child, not another test's server on a reused port).
+    fn spawn_and_wait(&mut self) -> bool {
         self.kill();
         let port = self.port.to_string();
         let child = Command::new(&self.binary)
@@ -138,13 +153,54 @@ impl RedisServer {
             .stderr(Stdio::null())
             .spawn()
             .expect("spawn redis-server");
+        let pid = child.id();
         self.child = Some(child);
         let deadline = Instant::now() + STARTUP_TIMEOUT;
-        while TcpStream::connect(("127.0.0.1", self.port)).is_err() {
-            assert!(Instant::now() < deadline, "redis-server did not start");
+        while Instant::now() < deadline {
+            let exited = self
+                .child
+                .as_mut()
+                .is_some_and(|child| child.try_wait().ok().flatten().is_some());
+            if exited {
+                self.child = None;
+                return false;
+            }
+            if server_pid(self.port) == Some(pid) {
+                return true;
+            }
             std::thread::sleep(Duration::from_millis(20));
         }
+        self.kill();
+        false
     }
+}
+
+fn has_pid_line(reply: &[u8]) -> bool {
+    let text = String::from_utf8_lossy(reply);
+    text.find("process_id:")
+        .is_some_and(|at| text[at..].contains("\r\n"))
+}
+
+/// The `process_id` the server on `port` reports (`INFO server`), if one answers.
+fn server_pid(port: u16) -> Option<u32> {
+    use std::io::{Read, Write};
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).ok()?;
+    stream.set_read_timeout(Some(Duration::from_secs(2))).ok()?;
+    stream
+        .write_all(b"*2\r\n$4\r\nINFO\r\n$6\r\nserver\r\n")
+        .ok()?;
+    let mut reply = Vec::new();
+    let mut buf = [0u8; 4096];
+    // Until the `process_id:` line is complete (the reply's order puts it early).
+    while !has_pid_line(&reply) {
+        match stream.read(&mut buf) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => reply.extend_from_slice(&buf[..n]),
+        }
+    }
+    let text = String::from_utf8_lossy(&reply);
+    let line = text.lines().find(|line| line.starts_with("process_id:"))?;
+    line["process_id:".len()..].trim().parse().ok()
 }
 
 impl Drop for RedisServer {
