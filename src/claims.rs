@@ -22,9 +22,8 @@ use crate::payload::{number_date, Field, Fields, Payload, StringOrList};
 #[derive(Clone, Default)]
 pub struct Claims(Option<Arc<LazyClaims>>); // `None`: no claims (no allocation)
 
-// Its own cache lines, apart from the `Arc`'s counts: every request clones the `Arc` on
-// some core while other cores read these fields.
-#[repr(align(128))]
+// Not shared across requests: a verified-token cache hit copies the text (`detached`), so no
+// reference count is written by every core.
 struct LazyClaims {
     /// The payload JSON (empty for claims built from a map).
     json: String,

@@ -268,28 +268,28 @@ where
 {
     type Response = Response;
     type Error = S::Error;
-    type Future = ResponseFuture<S::Error>;
+    type Future = ResponseFuture<S::Error, S::Future>;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
         self.inner.poll_ready(cx)
     }
 
     fn call(&mut self, mut request: Request) -> Self::Future {
-        // The ready service goes into the future; its fresh clone stays for the next call.
-        let clone = self.inner.clone();
-        let mut inner = std::mem::replace(&mut self.inner, clone);
         let digest = match self.shared.cached_user(&request) {
             Ok(user) => {
                 let extensions = request.extensions_mut();
                 extensions.insert(self.shared.verifier.clone());
                 extensions.insert(self.shared.config.clone());
                 extensions.insert(user);
-                return ResponseFuture::new(async move {
-                    Ok(inner.call(request).await?.into_response())
-                });
+                // Nothing to await first: the ready service is called here, and its future
+                // is the response future (no clone of the service, no box).
+                return ResponseFuture::inner(self.inner.call(request));
             }
             Err(digest) => digest,
         };
+        // The ready service goes into the future; its fresh clone stays for the next call.
+        let clone = self.inner.clone();
+        let mut inner = std::mem::replace(&mut self.inner, clone);
         let shared = self.shared.clone();
         ResponseFuture::new(async move {
             let public = shared.is_public(request.uri().path());
