@@ -112,6 +112,29 @@ async fn a_token_with_a_changed_signature_never_hits_the_cache() {
     assert_eq!(err.kind(), ErrorKind::InvalidSignature);
 }
 
+/// The cache keys on the signature's digest and the signed part: both halves may be cached,
+/// in two entries, and still the pair is no hit.
+#[tokio::test]
+async fn the_signed_part_of_one_cached_token_with_the_signature_of_another_is_no_hit() {
+    let mock = MockProvider::better_auth().await;
+    let clock = real_time_clock();
+    let verifier = caching_verifier(&mock, &clock, 100);
+    let first = long_token(&mock, &clock, "first");
+    let second = long_token(&mock, &clock, "second");
+    verifier.verify(&first).await.unwrap();
+    verifier.verify(&second).await.unwrap();
+    let (signed, _) = first.rsplit_once('.').unwrap();
+    let (_, signature) = second.rsplit_once('.').unwrap();
+    let err = verifier
+        .verify(&format!("{signed}.{signature}"))
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::InvalidSignature);
+    // The cached tokens themselves are still hits.
+    assert_eq!(verifier.verify(&first).await.unwrap().id, "first");
+    assert_eq!(verifier.verify(&second).await.unwrap().id, "second");
+}
+
 #[tokio::test]
 async fn a_cached_token_is_rejected_once_expired() {
     let mock = MockProvider::better_auth().await;

@@ -263,7 +263,10 @@ impl VerifierBuilder {
     /// eviction of cold entries) and is served only while the exact key that verified it
     /// (same kid, same key material) is in the current key set. The trade-off: a revoked
     /// key is noticed only at the next key refresh, the same as for uncached tokens. Keyed
-    /// by SHA-256 of the token: the token itself is not kept. `0` turns the cache off.
+    /// by SHA-256 of the token's signature and by its signed part (`header.payload`, which
+    /// without the signature is no credential): the token itself is not kept. Each entry
+    /// holds that signed part and the claims, so memory grows with `max_entries` times the
+    /// token size. `0` turns the cache off.
     pub fn cache_verified(mut self, max_entries: u64) -> Self {
         self.verified_cache = Some(max_entries);
         self

@@ -167,7 +167,8 @@ impl Verifier {
         let now = i64::try_from(inner.clock.now().as_secs()).unwrap_or(i64::MAX);
         let digest = VerifiedCache::digest(token);
         let leeway = inner.rules.leeway();
-        let Some(hit) = cache.get_unbound(&digest, now, leeway, |id| inner.store.holds_key(id))
+        let Some(hit) =
+            cache.get_unbound(token, &digest, now, leeway, |id| inner.store.holds_key(id))
         else {
             return Err(Some(digest));
         };
@@ -341,7 +342,7 @@ impl Verifier {
             Some(cache) => {
                 let digest = digest.unwrap_or_else(|| VerifiedCache::digest(token));
                 let leeway = inner.rules.leeway();
-                let hit = cache.get(&digest, now, leeway, |id| inner.store.holds_key(id))?;
+                let hit = cache.get(token, &digest, now, leeway, |id| inner.store.holds_key(id))?;
                 inner.store.metrics().verified_cache(hit.is_some());
                 if let Some(user) = hit {
                     return Ok(user);
@@ -353,7 +354,7 @@ impl Verifier {
         let signed = self.verify_signature(token, clock_now).await?;
         let (user, validity) = self.check_claims(&signed, now)?;
         if let (Some(cache), Some(digest), Some(key)) = (&inner.verified, digest, signed.key) {
-            cache.insert(digest, &user, validity, key);
+            cache.insert(token, digest, &user, validity, key);
         }
         Ok(user)
     }
