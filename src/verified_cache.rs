@@ -56,7 +56,11 @@ impl Digest {
 /// A token's signed part (`header.payload`) and its signature (`""` for a token without a
 /// `.`: such a token never verified, so it is never found).
 fn split(token: &str) -> (&str, &str) {
-    token.rsplit_once('.').unwrap_or(("", token))
+    match memchr::memrchr(b'.', token.as_bytes()) {
+        // Both halves are on char boundaries: `.` is ASCII.
+        Some(dot) => (&token[..dot], &token[dot + 1..]),
+        None => ("", token),
+    }
 }
 
 /// An entry's key: the digest of the token's signature and its signed part.

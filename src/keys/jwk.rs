@@ -45,7 +45,7 @@ pub(crate) struct VerifyingKey {
 /// material. Two parses of the same published key share it; a kid reused for new material,
 /// or the same material narrowed to other algorithms, gets another. The verified-token cache
 /// stores it to serve an entry only while that exact key is published.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub(crate) struct KeyId(u64);
 
 impl KeyId {

@@ -1,6 +1,6 @@
 //! [`KeySet`]: one fetched (or fixed) set of verification keys, indexed by `kid`.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -28,7 +28,8 @@ pub(crate) struct KeySet {
 struct Index {
     keys: Vec<VerifyingKey>,
     by_kid: HashMap<Box<str>, usize>,
-    ids: HashSet<KeyId>,
+    /// Sorted: a binary search over a few ids beats hashing one on every cache hit.
+    ids: Vec<KeyId>,
     fingerprint: String,
 }
 
@@ -43,7 +44,8 @@ impl KeySet {
             .enumerate()
             .filter_map(|(i, key)| key.kid.clone().map(|kid| (kid, i)))
             .collect();
-        let ids = keys.iter().map(|key| key.id).collect();
+        let mut ids: Vec<KeyId> = keys.iter().map(|key| key.id).collect();
+        ids.sort_unstable();
         let fingerprint = fingerprint(&keys);
         KeySet {
             index: Arc::new(Index {
@@ -131,7 +133,7 @@ impl KeySet {
 
     /// Whether this exact key (kid, algorithms and material) is in the set. No allocation.
     pub(crate) fn holds(&self, id: KeyId) -> bool {
-        self.index.ids.contains(&id)
+        self.index.ids.binary_search(&id).is_ok()
     }
 }
 

@@ -2,7 +2,9 @@
 //! stale-if-error, refresh-ahead, the negative cache of unknown kids, and the counters.
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, RwLock};
+use std::sync::Arc;
+
+use arc_swap::ArcSwapOption;
 use std::time::Duration;
 
 use super::discovery::JwksLocation;
@@ -84,7 +86,9 @@ pub(crate) struct KeyStore {
     allowed: Vec<Algorithm>,
     policy: CachePolicy,
     clock: Arc<dyn Clock>,
-    current: RwLock<Option<Arc<KeySet>>>,
+    /// Read on every verification (and every verified-token cache hit) on every core: a
+    /// load writes nothing other cores share, unlike a lock's reader count.
+    current: ArcSwapOption<KeySet>,
     gate: tokio::sync::Mutex<GateState>,
     attempts: AtomicU64,
     negative: moka::sync::Cache<Box<str>, Duration>,
@@ -121,7 +125,7 @@ impl KeyStore {
             allowed,
             policy,
             clock,
-            current: RwLock::new(current),
+            current: ArcSwapOption::new(current),
             gate: tokio::sync::Mutex::new(GateState::default()),
             attempts: AtomicU64::new(0),
             negative,
@@ -175,11 +179,10 @@ impl KeyStore {
     }
 
     /// Whether the current key set (fresh or stale) holds the key `id`: the verified-token
-    /// cache's check on every hit. A read lock and a hash lookup: no await, no allocation.
+    /// cache's check on every hit. A load and a binary search: no await, no allocation.
     pub(crate) fn holds_key(&self, id: KeyId) -> bool {
         self.current
-            .read()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .load()
             .as_deref()
             .is_some_and(|set| set.holds(id))
     }
@@ -189,10 +192,7 @@ impl KeyStore {
     }
 
     fn snapshot(&self) -> Option<Arc<KeySet>> {
-        self.current
-            .read()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .clone()
+        self.current.load_full()
     }
 
     /// Runs `f` on the current key set if it is fresh: the hot path, no await.
@@ -202,10 +202,7 @@ impl KeyStore {
         f: impl FnOnce(&KeySet) -> Option<R>,
     ) -> Option<R> {
         // The guard is held only for this synchronous call, never across an await.
-        let current = self
-            .current
-            .read()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let current = self.current.load();
         let set = current.as_deref().filter(|set| now < set.fresh_until)?;
         f(set)
     }
@@ -456,13 +453,7 @@ impl KeyStore {
     }
 
     fn install(&self, set: Arc<KeySet>) {
-        let previous = self
-            .current
-            .write()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .replace(set);
-        // The old set is dropped outside the lock.
-        drop(previous);
+        self.current.store(Some(set));
     }
 
     pub(crate) fn stats(&self) -> KeyStats {
