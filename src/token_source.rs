@@ -116,6 +116,32 @@ fn plain_bearer(value: &[u8]) -> Option<&str> {
     std::str::from_utf8(token).ok()
 }
 
+/// The bytes after `Bearer ` in the request's one `Authorization` header, when `Bearer` is
+/// the first token source: unchecked, for a verified-token cache lookup alone. A hit means
+/// they equal a token that verified (base64url and dots only), which [`find_token`] would
+/// have returned as it is; anything else goes to [`find_token`].
+#[cfg_attr(not(feature = "axum"), allow(dead_code))] // called by the axum integration
+pub(crate) fn bearer_bytes<'h>(
+    headers: &'h impl RequestHeaders,
+    sources: &[TokenSource],
+) -> Option<&'h [u8]> {
+    if !matches!(sources.first(), None | Some(TokenSource::Bearer)) {
+        return None;
+    }
+    let mut values = headers.authorization();
+    let (Some(value), None) = (values.next(), values.next()) else {
+        return None;
+    };
+    let (scheme, token) = value.split_at_checked(b"Bearer ".len())?;
+    (scheme[..6].eq_ignore_ascii_case(b"bearer") && scheme[6] == b' ').then_some(token)
+}
+
+/// Whether `token` (from [`bearer_bytes`]) is what [`find_token`] returns for its header.
+#[cfg_attr(not(feature = "axum"), allow(dead_code))] // called by the axum integration
+pub(crate) fn is_plain_bearer_token(token: &[u8]) -> bool {
+    !token.is_empty() && is_visible_ascii(token)
+}
+
 /// The value of cookie `name` in a `Cookie` header value.
 ///
 /// ```

@@ -55,11 +55,10 @@ impl Digest {
 
 /// A token's signed part (`header.payload`) and its signature (`""` for a token without a
 /// `.`: such a token never verified, so it is never found).
-fn split(token: &str) -> (&str, &str) {
-    match memchr::memrchr(b'.', token.as_bytes()) {
-        // Both halves are on char boundaries: `.` is ASCII.
+fn split(token: &[u8]) -> (&[u8], &[u8]) {
+    match memchr::memrchr(b'.', token) {
         Some(dot) => (&token[..dot], &token[dot + 1..]),
-        None => ("", token),
+        None => (&[], token),
     }
 }
 
@@ -67,7 +66,7 @@ fn split(token: &str) -> (&str, &str) {
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct EntryKey {
     signature: Digest,
-    signed: Box<str>,
+    signed: Box<[u8]>,
 }
 
 impl Hash for EntryKey {
@@ -79,11 +78,11 @@ impl Hash for EntryKey {
 /// A lookup's key, borrowing the request's token: found only when both halves are equal.
 struct TokenKey<'a> {
     signature: &'a Digest,
-    signed: &'a str,
+    signed: &'a [u8],
 }
 
 impl<'a> TokenKey<'a> {
-    fn new(token: &'a str, signature: &'a Digest) -> Self {
+    fn new(token: &'a [u8], signature: &'a Digest) -> Self {
         TokenKey {
             signature,
             signed: split(token).0,
@@ -178,9 +177,9 @@ impl VerifiedCache {
     }
 
     /// The digest half of `token`'s cache key (see [`VerifiedCache`]).
-    pub(crate) fn digest(token: &str) -> Digest {
+    pub(crate) fn digest(token: &[u8]) -> Digest {
         let signature = split(token).1;
-        let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, signature.as_bytes());
+        let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, signature);
         let mut out = [0u8; 32];
         out.copy_from_slice(digest.as_ref());
         Digest(out)
@@ -196,7 +195,7 @@ impl VerifiedCache {
     /// full verification.
     pub(crate) fn get(
         &self,
-        token: &str,
+        token: &[u8],
         digest: &Digest,
         now: i64,
         leeway: i64,
@@ -223,7 +222,7 @@ impl VerifiedCache {
     /// a failed check, or a token that may be sender-constrained.
     pub(crate) fn get_unbound(
         &self,
-        token: &str,
+        token: &[u8],
         digest: &Digest,
         now: i64,
         leeway: i64,
@@ -241,7 +240,7 @@ impl VerifiedCache {
     /// `key`, until `validity` ends.
     pub(crate) fn insert(
         &self,
-        token: &str,
+        token: &[u8],
         digest: Digest,
         user: &AuthUser,
         validity: Validity,
@@ -281,7 +280,7 @@ mod tests {
         let old_kid = mock.current_kid();
         let token = mock.token().sub("raced").sign();
         let cache = verifier.verified_cache().unwrap();
-        let digest = VerifiedCache::digest(&token);
+        let digest = VerifiedCache::digest(token.as_bytes());
 
         // The verify, up to its insert.
         let signed = verifier.check_signature(&token).await.unwrap();
@@ -292,7 +291,13 @@ mod tests {
         mock.remove_key(&old_kid);
         verifier.warm_up().await.unwrap();
         // The verify goes on and inserts.
-        cache.insert(&token, digest, &user, validity, signed.key.unwrap());
+        cache.insert(
+            token.as_bytes(),
+            digest,
+            &user,
+            validity,
+            signed.key.unwrap(),
+        );
 
         let err = verifier.verify(&token).await.unwrap_err();
         assert_eq!(err.kind(), ErrorKind::UnknownKey);

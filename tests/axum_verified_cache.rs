@@ -169,3 +169,51 @@ async fn a_cache_hit_behind_the_layer_still_closes_a_verify_span_when_one_is_wan
     assert_eq!(closes, 3, "{logs}");
     assert!(!logs.contains(&token), "a token was logged");
 }
+
+/// A hit reads the `Authorization` header's bytes without the parser's checks: the header
+/// forms the parser refuses must still be refused, whatever token they carry.
+#[tokio::test]
+async fn a_cached_token_in_a_header_the_parser_refuses_is_still_refused_behind_the_layer() {
+    let mock = MockProvider::better_auth().await;
+    let clock = ManualClock::starting_now();
+    let app = app(builder(&mock, &clock).build().unwrap());
+    let token = long_token(&mock, &clock, "cached_user");
+    assert_eq!(get_me(&app, &token).await.status.as_u16(), 200);
+    break_key_path(&mock, &clock);
+
+    let auth = format!("Bearer {token}");
+    let twice = send(
+        &app,
+        request("/me", &[("authorization", &auth), ("authorization", &auth)]),
+    )
+    .await;
+    assert_eq!(twice.status.as_u16(), 400);
+    let other_scheme = format!("Basic {token}");
+    let reply = send(&app, request("/me", &[("authorization", &other_scheme)])).await;
+    assert_eq!(reply.status.as_u16(), 401);
+    // The scheme is case-insensitive (RFC 7235 §2.1), on the cache's path as on the parser's.
+    let lower = format!("bearer {token}");
+    let reply = send(&app, request("/me", &[("authorization", &lower)])).await;
+    assert_eq!(
+        (reply.status.as_u16(), reply.body.as_str()),
+        (200, "cached_user")
+    );
+}
+
+/// Clerk's session cookie (the preset's second token source) is answered from the cache too.
+#[tokio::test]
+async fn a_cached_token_in_a_session_cookie_is_answered_from_the_cache_behind_the_layer() {
+    let mock = MockProvider::clerk().await;
+    let clock = ManualClock::starting_now();
+    let app = app(builder(&mock, &clock).build().unwrap());
+    let token = long_token(&mock, &clock, "cookie_user");
+    let cookie = format!("__session={token}");
+    let by_cookie = || request("/me", &[("cookie", &cookie)]);
+    assert_eq!(send(&app, by_cookie()).await.status.as_u16(), 200);
+    break_key_path(&mock, &clock);
+    let reply = send(&app, by_cookie()).await;
+    assert_eq!(
+        (reply.status.as_u16(), reply.body.as_str()),
+        (200, "cookie_user")
+    );
+}

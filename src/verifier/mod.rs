@@ -99,7 +99,7 @@ impl Verifier {
     /// [`ErrorKind::KeysUnavailable`](crate::ErrorKind::KeysUnavailable) when the provider's
     /// keys cannot be fetched and none are cached.
     pub async fn verify(&self, token: &str) -> Result<AuthUser> {
-        match self.cached_answer(token) {
+        match self.cached_answer(token.as_bytes()) {
             Ok(user) => Ok(user),
             Err(digest) => self.verify_after_lookup(token, digest).await,
         }
@@ -151,7 +151,7 @@ impl Verifier {
     /// of shared state.
     pub(crate) fn cached_answer(
         &self,
-        token: &str,
+        token: &[u8],
     ) -> std::result::Result<AuthUser, Option<Digest>> {
         let inner = &*self.inner;
         let Some(cache) = inner.verified.as_ref() else {
@@ -340,9 +340,11 @@ impl Verifier {
         // A token verified before, with its key still published, skips the signature.
         let digest = match &inner.verified {
             Some(cache) => {
-                let digest = digest.unwrap_or_else(|| VerifiedCache::digest(token));
+                let digest = digest.unwrap_or_else(|| VerifiedCache::digest(token.as_bytes()));
                 let leeway = inner.rules.leeway();
-                let hit = cache.get(token, &digest, now, leeway, |id| inner.store.holds_key(id))?;
+                let hit = cache.get(token.as_bytes(), &digest, now, leeway, |id| {
+                    inner.store.holds_key(id)
+                })?;
                 inner.store.metrics().verified_cache(hit.is_some());
                 if let Some(user) = hit {
                     return Ok(user);
@@ -354,7 +356,7 @@ impl Verifier {
         let signed = self.verify_signature(token, clock_now).await?;
         let (user, validity) = self.check_claims(&signed, now)?;
         if let (Some(cache), Some(digest), Some(key)) = (&inner.verified, digest, signed.key) {
-            cache.insert(token, digest, &user, validity, key);
+            cache.insert(token.as_bytes(), digest, &user, validity, key);
         }
         Ok(user)
     }
