@@ -22,8 +22,6 @@ use crate::payload::{number_date, Field, Fields, Payload, StringOrList};
 #[derive(Clone, Default)]
 pub struct Claims(Option<Arc<LazyClaims>>); // `None`: no claims (no allocation)
 
-// Not shared across requests: a verified-token cache hit copies the text (`detached`), so no
-// reference count is written by every core.
 struct LazyClaims {
     /// The payload JSON (empty for claims built from a map).
     json: String,
@@ -44,15 +42,6 @@ impl Claims {
             json,
             map: OnceLock::new(),
         })))
-    }
-
-    /// The same claims with a reference count of their own: a copy of the payload text
-    /// (parsed again if asked), or a shared handle when there is no text.
-    pub(crate) fn detached(&self) -> Self {
-        match self.json_text() {
-            Some(json) => Claims::from_json(json.to_owned()),
-            None => self.clone(),
-        }
     }
 
     /// The verified payload JSON, unless the claims were built from a map.
