@@ -62,6 +62,16 @@ pub(crate) async fn user_from_parts<S: AuthState>(
     if let Some(user) = parts.extensions.get::<AuthUser>() {
         return Ok(Some(user.clone()));
     }
+    // Boxed: a verification's future is large (near 1 KiB), and every handler future taking a
+    // user would carry that size, moved with it, even when the layer has verified already.
+    Box::pin(verify_from_parts(parts, state)).await
+}
+
+/// [`user_from_parts`] without a user in the extensions: verifies the request's token.
+async fn verify_from_parts<S: AuthState>(
+    parts: &mut Parts,
+    state: &S,
+) -> Result<Option<AuthUser>, AuthRejection> {
     let config = config_of(parts);
     let Some(verifier) = parts
         .extensions

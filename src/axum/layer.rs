@@ -19,9 +19,9 @@ use crate::Verifier;
 /// paths, and puts the [`AuthUser`](crate::AuthUser) into the request extensions (where the
 /// extractors and guards find it without verifying again).
 ///
-/// It also puts the [`Verifier`] and the [`AuthConfig`] into the extensions, so extractors
-/// and guards behind it need nothing in the router state, and `Option<AuthUser>` works on
-/// public paths.
+/// It also puts the [`Verifier`] and a set [`AuthConfig`] into the extensions (the default
+/// is left out: extractors and guards fall back to it), so extractors and guards behind it
+/// need nothing in the router state, and `Option<AuthUser>` works on public paths.
 ///
 /// ```
 /// use axum::{routing::get, Router};
@@ -49,6 +49,9 @@ pub struct AuthLayer {
 struct Shared {
     verifier: Verifier,
     config: AuthConfig,
+    /// The config was set (`config`, `realm`, ...): requests carry it. The default is left
+    /// out, as the extractors fall back to it: one extension fewer per request.
+    configured: bool,
     public_paths: Vec<String>,
     public_prefixes: Vec<String>,
     origin: Origin,
@@ -61,6 +64,7 @@ impl AuthLayer {
             shared: Arc::new(Shared {
                 verifier,
                 config: AuthConfig::default(),
+                configured: false,
                 public_paths: Vec::new(),
                 public_prefixes: Vec::new(),
                 origin: Origin::default(),
@@ -74,6 +78,7 @@ impl AuthLayer {
             self.shared = Arc::new(Shared {
                 verifier: self.shared.verifier.clone(),
                 config: self.shared.config.clone(),
+                configured: self.shared.configured,
                 public_paths: self.shared.public_paths.clone(),
                 public_prefixes: self.shared.public_prefixes.clone(),
                 origin: self.shared.origin.clone(),
@@ -97,7 +102,9 @@ impl AuthLayer {
 
     /// All response settings at once. Default: [`AuthConfig::default`].
     pub fn config(mut self, config: AuthConfig) -> Self {
-        self.shared_mut().config = config;
+        let shared = self.shared_mut();
+        shared.config = config;
+        shared.configured = true;
         self
     }
 
@@ -105,6 +112,7 @@ impl AuthLayer {
     pub fn realm(mut self, realm: impl Into<String>) -> Self {
         let shared = self.shared_mut();
         shared.config = shared.config.clone().realm(realm);
+        shared.configured = true;
         self
     }
 
@@ -159,6 +167,7 @@ impl AuthLayer {
     pub fn protected_resource(mut self, resource: &crate::ProtectedResource) -> Self {
         let shared = self.shared_mut();
         shared.config = shared.config.clone().protected_resource(resource);
+        shared.configured = true;
         for path in [crate::WELL_KNOWN_PATH, resource.metadata_path()] {
             if !shared.public_paths.iter().any(|known| known == path) {
                 shared.public_paths.push(path.to_owned());
@@ -172,6 +181,7 @@ impl AuthLayer {
     pub fn rejection_response(mut self, responder: impl RejectionResponse) -> Self {
         let shared = self.shared_mut();
         shared.config = shared.config.clone().rejection_response(responder);
+        shared.configured = true;
         self
     }
 }
@@ -287,7 +297,9 @@ where
             Ok(user) => {
                 let extensions = request.extensions_mut();
                 extensions.insert(self.shared.verifier.clone());
-                extensions.insert(self.shared.config.clone());
+                if self.shared.configured {
+                    extensions.insert(self.shared.config.clone());
+                }
                 extensions.insert(user);
                 // Nothing to await first: the ready service is called here, and its future
                 // is the response future (no clone of the service, no box).
@@ -303,7 +315,9 @@ where
             let public = shared.is_public(request.uri().path());
             let (mut parts, body) = request.into_parts();
             parts.extensions.insert(shared.verifier.clone());
-            parts.extensions.insert(shared.config.clone());
+            if shared.configured {
+                parts.extensions.insert(shared.config.clone());
+            }
             let challenge = dpop::challenge(&shared.verifier, false);
             if !public {
                 let refused = match shared.dpop_user(&parts).await {
