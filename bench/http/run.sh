@@ -10,7 +10,8 @@
 # CONNECTIONS (64), PORT (18080), ROUNDS (1), BENCH_TARGET_DIR (bench/http/target).
 # With ROUNDS > 1 the variants run in turn that many times and the table shows each
 # variant's best round (the one least disturbed by other load on a shared machine); every
-# round's requests/s follow the table, to show the spread.
+# round's requests/s follow the table, to show the spread, and then each variant's median
+# ratio to no auth within a round.
 # Installs wrk with apt-get when it is missing (as root). Builds with --release.
 set -euo pipefail
 HERE="$(cd "$(dirname "$0")" && pwd)"
@@ -40,8 +41,12 @@ trap cleanup EXIT
 
 status_of() { curl -s -o /dev/null -w '%{http_code}' "$@" "$URL"; }
 
+REVERSED="$(echo $VARIANTS | tr ' ' '\n' | tac | tr '\n' ' ')"
 for round in $(seq 1 "$ROUNDS"); do
-for variant in $VARIANTS; do
+# Every other round in reverse order, so that a drift in machine speed favours no variant.
+order="$VARIANTS"
+if [ $((round % 2)) = 0 ]; then order="$REVERSED"; fi
+for variant in $order; do
     rm -f "$OUT/token"
     "$BIN" "$variant" "$PORT" "$OUT/token" 2>"$OUT/$variant.log" &
     SERVER=$!
@@ -103,4 +108,19 @@ if [ "$ROUNDS" -gt 1 ]; then
         done)"
         echo "- $variant, requests/s by round: ${rounds% }"
     done
+    # Each round runs the variants back to back, so a ratio within a round shares that
+    # round's machine speed: its median is steadier than the ratio of two best rounds.
+    if [[ " $VARIANTS " == *" none "* ]]; then
+        echo
+        for variant in $VARIANTS; do
+            [ "$variant" = none ] && continue
+            ratios="$(for round in $(seq 1 "$ROUNDS"); do
+                a="$(awk '/^Requests\/sec:/ {print $2}' "$OUT/$variant.$round.wrk")"
+                b="$(awk '/^Requests\/sec:/ {print $2}' "$OUT/none.$round.wrk")"
+                awk -v a="$a" -v b="$b" 'BEGIN {printf "%.2f\n", a / b}'
+            done | sort -n)"
+            median="$(echo "$ratios" | awk '{r[NR] = $1} END {if (NR % 2) print r[(NR + 1) / 2]; else printf "%.2f", (r[NR / 2] + r[NR / 2 + 1]) / 2}')"
+            echo "- $variant vs. no auth in the same round: median ${median}× (rounds: $(echo $ratios))"
+        done
+    fi
 fi
