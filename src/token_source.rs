@@ -105,15 +105,17 @@ fn header_text(value: &[u8]) -> Option<&str> {
 /// nearly every request has, checked in one pass. `None` for anything else, which the
 /// general parser then settles.
 fn plain_bearer(value: &[u8]) -> Option<&str> {
-    let (scheme, token) = value.split_at_checked(b"Bearer ".len())?;
-    if !scheme[..6].eq_ignore_ascii_case(b"bearer")
-        || scheme[6] != b' '
-        || token.is_empty()
-        || !is_visible_ascii(token)
-    {
+    let token = after_bearer(value)?;
+    if !is_plain_bearer_token(token) {
         return None;
     }
     std::str::from_utf8(token).ok()
+}
+
+/// The bytes after a `Bearer ` (any case, one space) that starts `value`.
+fn after_bearer(value: &[u8]) -> Option<&[u8]> {
+    let (scheme, token) = value.split_at_checked(b"Bearer ".len())?;
+    (scheme[..6].eq_ignore_ascii_case(b"bearer") && scheme[6] == b' ').then_some(token)
 }
 
 /// The bytes after `Bearer ` in the request's one `Authorization` header, when `Bearer` is
@@ -132,12 +134,10 @@ pub(crate) fn bearer_bytes<'h>(
     let (Some(value), None) = (values.next(), values.next()) else {
         return None;
     };
-    let (scheme, token) = value.split_at_checked(b"Bearer ".len())?;
-    (scheme[..6].eq_ignore_ascii_case(b"bearer") && scheme[6] == b' ').then_some(token)
+    after_bearer(value)
 }
 
 /// Whether `token` (from [`bearer_bytes`]) is what [`find_token`] returns for its header.
-#[cfg_attr(not(feature = "axum"), allow(dead_code))] // called by the axum integration
 pub(crate) fn is_plain_bearer_token(token: &[u8]) -> bool {
     !token.is_empty() && is_visible_ascii(token)
 }

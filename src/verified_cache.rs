@@ -1,5 +1,6 @@
 //! The last stage, when turned on ([`VerifierBuilder::cache_verified`]): successful
-//! verifications remembered by token (without keeping it), so a repeated token skips the signature check.
+//! verifications remembered by token (without keeping it), so a repeated token skips the
+//! signature check.
 //!
 //! [`VerifierBuilder::cache_verified`]: crate::VerifierBuilder::cache_verified
 
