@@ -102,17 +102,13 @@ impl AuthLayer {
 
     /// All response settings at once. Default: [`AuthConfig::default`].
     pub fn config(mut self, config: AuthConfig) -> Self {
-        let shared = self.shared_mut();
-        shared.config = config;
-        shared.configured = true;
+        self.shared_mut().set_config(|_| config);
         self
     }
 
     /// The realm of the `WWW-Authenticate` challenge. Default: `api`.
     pub fn realm(mut self, realm: impl Into<String>) -> Self {
-        let shared = self.shared_mut();
-        shared.config = shared.config.clone().realm(realm);
-        shared.configured = true;
+        self.shared_mut().set_config(|config| config.realm(realm));
         self
     }
 
@@ -166,8 +162,7 @@ impl AuthLayer {
     /// ```
     pub fn protected_resource(mut self, resource: &crate::ProtectedResource) -> Self {
         let shared = self.shared_mut();
-        shared.config = shared.config.clone().protected_resource(resource);
-        shared.configured = true;
+        shared.set_config(|config| config.protected_resource(resource));
         for path in [crate::WELL_KNOWN_PATH, resource.metadata_path()] {
             if !shared.public_paths.iter().any(|known| known == path) {
                 shared.public_paths.push(path.to_owned());
@@ -179,14 +174,20 @@ impl AuthLayer {
     /// Replaces the rejection body here and in the extractors and guards behind the layer.
     /// Default: [`JsonRejection`](super::JsonRejection).
     pub fn rejection_response(mut self, responder: impl RejectionResponse) -> Self {
-        let shared = self.shared_mut();
-        shared.config = shared.config.clone().rejection_response(responder);
-        shared.configured = true;
+        self.shared_mut()
+            .set_config(|config| config.rejection_response(responder));
         self
     }
 }
 
 impl Shared {
+    /// Replaces the response settings with `change` of the current ones; requests then carry
+    /// them in their extensions.
+    fn set_config(&mut self, change: impl FnOnce(AuthConfig) -> AuthConfig) {
+        self.config = change(self.config.clone());
+        self.configured = true;
+    }
+
     /// The user of a request with `Authorization: DPoP`, when the verifier takes proofs;
     /// `None` for every other request.
     async fn dpop_user(
