@@ -7,7 +7,10 @@
 #   VARIANTS="none jwks-auth" DURATION=5s bench/http/run.sh
 #
 # Settings (environment): VARIANTS, DURATION (10s), WARMUP (3s), THREADS (2),
-# CONNECTIONS (64), PORT (18080), ROUNDS (1), BENCH_TARGET_DIR (bench/http/target).
+# CONNECTIONS (64), PORT (18080), ROUNDS (1), BENCH_TARGET_DIR (bench/http/target), PIN (off).
+# PIN=1 runs the server on CPU 0 alone (so its runtime starts one worker) and wrk on CPU 1:
+# the throughput of one server core, without the two processes trading cores and cache
+# lines. Use it with THREADS=1.
 # With ROUNDS > 1 the variants run in turn that many times and the table shows each
 # variant's best round (the one least disturbed by other load on a shared machine); every
 # round's requests/s follow the table, to show the spread, and then each variant's median
@@ -22,6 +25,8 @@ THREADS="${THREADS:-2}"
 CONNECTIONS="${CONNECTIONS:-64}"
 PORT="${PORT:-18080}"
 ROUNDS="${ROUNDS:-1}"
+SERVER_CPU=() CLIENT_CPU=()
+if [ "${PIN:-}" = 1 ]; then SERVER_CPU=(taskset -c 0) CLIENT_CPU=(taskset -c 1); fi
 export CARGO_TARGET_DIR="${BENCH_TARGET_DIR:-$HERE/target}"
 
 if ! command -v wrk >/dev/null; then
@@ -48,7 +53,7 @@ order="$VARIANTS"
 if [ $((round % 2)) = 0 ]; then order="$REVERSED"; fi
 for variant in $order; do
     rm -f "$OUT/token"
-    "$BIN" "$variant" "$PORT" "$OUT/token" 2>"$OUT/$variant.log" &
+    "${SERVER_CPU[@]}" "$BIN" "$variant" "$PORT" "$OUT/token" 2>"$OUT/$variant.log" &
     SERVER=$!
     for _ in $(seq 1 100); do
         if [ -s "$OUT/token" ] && [ "$(status_of || true)" != "000" ]; then break; fi
@@ -68,8 +73,8 @@ for variant in $order; do
         echo "$variant: GET /me without a token was not refused with 401" >&2
         exit 1
     fi
-    wrk -t"$THREADS" -c"$CONNECTIONS" -d"$WARMUP" -H "$AUTH" "$URL" >/dev/null
-    wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" --latency -H "$AUTH" "$URL" >"$OUT/$variant.$round.wrk"
+    "${CLIENT_CPU[@]}" wrk -t"$THREADS" -c"$CONNECTIONS" -d"$WARMUP" -H "$AUTH" "$URL" >/dev/null
+    "${CLIENT_CPU[@]}" wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" --latency -H "$AUTH" "$URL" >"$OUT/$variant.$round.wrk"
     kill "$SERVER"
     wait "$SERVER" 2>/dev/null || true
     SERVER=""
