@@ -6,21 +6,12 @@
 #   bench/http/instructions.sh none jwks-auth-cached
 #
 # Under valgrind aws-lc takes its SHA-256 code without SHA-NI, so a digest counts more
-# instructions here than it costs on the hardware. Needs valgrind and wrk; builds like run.sh.
+# instructions here than it costs on the hardware. Needs valgrind; installs wrk and builds
+# like run.sh.
 set -euo pipefail
 HERE="$(cd "$(dirname "$0")" && pwd)"
 PORT="${PORT:-18082}"
-export CARGO_TARGET_DIR="${BENCH_TARGET_DIR:-$HERE/target}"
-(cd "$HERE" && cargo build --release --quiet)
-BIN="$CARGO_TARGET_DIR/release/jwks-auth-http-bench"
-OUT="$(mktemp -d)"
-SERVER=""
-cleanup() {
-    if [ -n "$SERVER" ]; then kill "$SERVER" 2>/dev/null || true; fi
-    rm -rf "$OUT"
-}
-trap cleanup EXIT
-URL="http://127.0.0.1:$PORT/me"
+source "$HERE/setup.sh"
 if [ "$#" = 0 ]; then set -- none jwks-auth-cached; fi
 for variant in "$@"; do
     rm -f "$OUT/token" "$OUT"/cg.*

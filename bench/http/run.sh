@@ -27,22 +27,7 @@ PORT="${PORT:-18080}"
 ROUNDS="${ROUNDS:-1}"
 SERVER_CPU=() CLIENT_CPU=()
 if [ "${PIN:-}" = 1 ]; then SERVER_CPU=(taskset -c 0) CLIENT_CPU=(taskset -c 1); fi
-export CARGO_TARGET_DIR="${BENCH_TARGET_DIR:-$HERE/target}"
-
-if ! command -v wrk >/dev/null; then
-    echo "installing wrk" >&2
-    apt-get install -y wrk >/dev/null 2>&1 || { apt-get update >/dev/null && apt-get install -y wrk >/dev/null; }
-fi
-(cd "$HERE" && cargo build --release --quiet)
-BIN="$CARGO_TARGET_DIR/release/jwks-auth-http-bench"
-OUT="$(mktemp -d)"
-URL="http://127.0.0.1:$PORT/me"
-SERVER=""
-cleanup() {
-    if [ -n "$SERVER" ]; then kill "$SERVER" 2>/dev/null || true; fi
-    rm -rf "$OUT"
-}
-trap cleanup EXIT
+source "$HERE/setup.sh"
 
 status_of() { curl -s -o /dev/null -w '%{http_code}' "$@" "$URL"; }
 
