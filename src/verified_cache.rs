@@ -166,8 +166,9 @@ impl VerifiedCache {
     }
 
     /// The cached user for `token` (whose [`digest`](Self::digest) is `digest`), if its entry
-    /// is still valid and `published` says its key is still in the current key set. An entry whose key is gone is dropped, and the
-    /// token goes through full verification (which then fails for want of the key).
+    /// is still valid and `published` says its key is still in the current key set. An entry
+    /// whose key is gone is dropped, and the token goes through full verification (which then
+    /// fails for want of the key).
     ///
     /// # Errors
     /// [`ErrorKind::Expired`](crate::ErrorKind::Expired) and
