@@ -6,11 +6,11 @@
 #   bench/http/run.sh                          # all four variants, 10 s each
 #   VARIANTS="none jwks-auth" DURATION=5s bench/http/run.sh
 #
-# Settings (environment): VARIANTS, DURATION (10s), WARMUP (3s), THREADS (2),
+# Settings (environment): VARIANTS, DURATION (10s), WARMUP (3s), THREADS (2; 1 with PIN=1),
 # CONNECTIONS (64), PORT (18080), ROUNDS (1), BENCH_TARGET_DIR (bench/http/target), PIN (off).
 # PIN=1 runs the server on CPU 0 alone (so its runtime starts one worker) and wrk on CPU 1:
 # the throughput of one server core, without the two processes trading cores and cache
-# lines. Use it with THREADS=1.
+# lines.
 # With ROUNDS > 1 the variants run in turn that many times and the table shows each
 # variant's best round (the one least disturbed by other load on a shared machine); every
 # round's requests/s follow the table, to show the spread, and then each variant's median
@@ -21,7 +21,7 @@ HERE="$(cd "$(dirname "$0")" && pwd)"
 VARIANTS="${VARIANTS:-none jwks-auth jwks-auth-cached jwt-authorizer}"
 DURATION="${DURATION:-10s}"
 WARMUP="${WARMUP:-3s}"
-THREADS="${THREADS:-2}"
+THREADS="${THREADS:-$(if [ "${PIN:-}" = 1 ]; then echo 1; else echo 2; fi)}"
 CONNECTIONS="${CONNECTIONS:-64}"
 PORT="${PORT:-18080}"
 ROUNDS="${ROUNDS:-1}"
