@@ -44,6 +44,22 @@ impl Claims {
         })))
     }
 
+    /// The same claims in an allocation of their own: a clone that shares no reference count.
+    pub(crate) fn unshared(&self) -> Self {
+        Claims(self.0.as_deref().map(|lazy| {
+            Arc::new(LazyClaims {
+                json: lazy.json.clone(),
+                map: lazy.map.clone(),
+            })
+        }))
+    }
+
+    /// Both are one allocation (clones of each other, not [`unshared`](Self::unshared)).
+    #[cfg(test)]
+    pub(crate) fn shares_allocation_with(&self, other: &Claims) -> bool {
+        matches!((&self.0, &other.0), (Some(a), Some(b)) if Arc::ptr_eq(a, b))
+    }
+
     /// The verified payload JSON, unless the claims were built from a map.
     pub(crate) fn json_text(&self) -> Option<&str> {
         let text = self.0.as_deref()?.json.as_str();

@@ -4,7 +4,9 @@
 //!
 //! [`VerifierBuilder::cache_verified`]: crate::VerifierBuilder::cache_verified
 
+use std::cell::RefCell;
 use std::hash::{BuildHasherDefault, Hash, Hasher};
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::claims::AuthUser;
 use crate::error::{ErrorKind, Result};
@@ -23,7 +25,12 @@ use crate::rules::Validity;
 /// per-entry expiry: every lookup checks the token's validity (as a verification would),
 /// an expired entry found is removed, and one never asked for again leaves with the
 /// eviction of cold entries.
+///
+/// In front of it each thread keeps copies of the few entries it hits again and again
+/// ([`Near`]), so that cores serving one token do not all write to its shard's lock.
 pub(crate) struct VerifiedCache {
+    /// Tells this cache's entries in the threads' [`Near`] copies from other caches'.
+    id: u64,
     entries: quick_cache::sync::Cache<
         EntryKey,
         CachedUser,
@@ -127,6 +134,45 @@ impl Hasher for DigestHasher {
     }
 }
 
+/// How many hit entries each thread keeps a copy of (see [`Near`]).
+const NEAR_SLOTS: usize = 8;
+
+static NEXT_CACHE_ID: AtomicU64 = AtomicU64::new(0);
+
+thread_local! {
+    static NEAR: RefCell<Near> = const {
+        RefCell::new(Near {
+            slots: [const { None }; NEAR_SLOTS],
+            seen: [0; NEAR_SLOTS],
+        })
+    };
+}
+
+/// A thread's own copies of the entries it hits again and again, in front of the shared map.
+///
+/// A hit in the shared map takes its shard's read lock and clones the claims' `Arc`: writes
+/// to cache lines every core shares, so that cores serving one token (the usual load: one
+/// client, one token, many requests) keep moving those lines between them. A hit here
+/// writes only to memory of this thread: a copy with claims of its own. Each slot holds the
+/// entry whose digest maps to it; an entry is copied on its second consecutive shared hit
+/// there, so many different tokens cost one write each, not a copy. A copy answers exactly
+/// as its shared entry would: the same key match and the same checks on every hit (validity,
+/// key published, not bound); nothing else removes shared entries that
+/// [`VerifiedCache::get_unbound`] serves, so a copy is never staler than its original. A
+/// copy outlives its cache only until its slot is reused or its thread ends.
+struct Near {
+    slots: [Option<NearEntry>; NEAR_SLOTS],
+    /// The digest head of the last shared hit mapped to each slot.
+    seen: [u64; NEAR_SLOTS],
+}
+
+struct NearEntry {
+    cache: u64,
+    signature: Digest,
+    signed: Box<[u8]>,
+    entry: CachedUser,
+}
+
 /// Stored by value, and cloned out under the shard's read lock. The clone shares the
 /// claims (one `Arc`): two fewer allocations and copies per hit than claims of its own,
 /// which measured no faster with two cores serving one token (BENCHMARKS.md), and a map
@@ -142,10 +188,18 @@ struct CachedUser {
     key: KeyId,
 }
 
+impl CachedUser {
+    /// The entry may answer a bearer verification now.
+    fn serves_bearer(&self, now: i64, leeway: i64, published: impl Fn(KeyId) -> bool) -> bool {
+        !self.maybe_bound && published(self.key) && self.validity.check(now, leeway).is_ok()
+    }
+}
+
 impl VerifiedCache {
     pub(crate) fn new(max_entries: u64) -> Self {
         let max_entries = usize::try_from(max_entries).unwrap_or(usize::MAX).max(1);
         VerifiedCache {
+            id: NEXT_CACHE_ID.fetch_add(1, Ordering::Relaxed),
             entries: quick_cache::sync::Cache::with(
                 max_entries,
                 max_entries as u64,
@@ -207,13 +261,55 @@ impl VerifiedCache {
         digest: &Digest,
         now: i64,
         leeway: i64,
-        published: impl FnOnce(KeyId) -> bool,
+        published: impl Fn(KeyId) -> bool,
     ) -> Option<AuthUser> {
-        let entry = self.entries.get(&TokenKey::new(token, digest))?;
-        if entry.maybe_bound || !published(entry.key) || entry.validity.check(now, leeway).is_err()
-        {
+        let signed = split(token).0;
+        // The digest is uniform: its head picks the slot.
+        let slot = (digest.head() % NEAR_SLOTS as u64) as usize;
+        // `try_with`: no copies (only the shared map) while the thread's locals are torn down.
+        let near = NEAR.try_with(|near| {
+            let mut near = near.borrow_mut();
+            let copy = near.slots[slot].as_ref()?;
+            if copy.cache != self.id || copy.signature != *digest || *copy.signed != *signed {
+                return None;
+            }
+            if copy.entry.serves_bearer(now, leeway, &published) {
+                return Some(copy.entry.user.clone());
+            }
+            // Its key gone or its time up: the shared entry answers (a newer one may be there).
+            near.slots[slot] = None;
+            None
+        });
+        if let Ok(Some(user)) = near {
+            return Some(user);
+        }
+        let entry = self.entries.get(&TokenKey {
+            signature: digest,
+            signed,
+        })?;
+        if !entry.serves_bearer(now, leeway, &published) {
             return None;
         }
+        let _ = NEAR.try_with(|near| {
+            let mut near = near.borrow_mut();
+            let head = digest.head();
+            if near.seen[slot] == head {
+                near.slots[slot] = Some(NearEntry {
+                    cache: self.id,
+                    signature: *digest,
+                    signed: signed.into(),
+                    entry: CachedUser {
+                        user: AuthUser {
+                            claims: entry.user.claims.unshared(),
+                            ..entry.user.clone()
+                        },
+                        ..entry
+                    },
+                });
+            } else {
+                near.seen[slot] = head;
+            }
+        });
         Some(entry.user)
     }
 
@@ -248,6 +344,106 @@ mod tests {
     use crate::clock::Clock;
     use crate::testing::MockProvider;
     use crate::Verifier;
+
+    impl VerifiedCache {
+        /// The calling thread holds a copy of this cache's entry for `token`.
+        fn has_near_copy(&self, token: &[u8]) -> bool {
+            let digest = Self::digest(token);
+            NEAR.with(|near| {
+                near.borrow().slots.iter().flatten().any(|copy| {
+                    copy.cache == self.id
+                        && copy.signature == digest
+                        && *copy.signed == *split(token).0
+                })
+            })
+        }
+    }
+
+    /// A token verified once (an entry in the shared map), its cache, and `now`.
+    async fn cached_token(mock: &MockProvider) -> (Verifier, String, i64) {
+        let verifier = Verifier::builder(mock.provider())
+            .cache_verified(100)
+            .build()
+            .unwrap();
+        let token = mock.token().sub("near").expires_in(600).sign();
+        verifier.verify(&token).await.unwrap();
+        let now = i64::try_from(crate::SystemClock.now().as_secs()).unwrap();
+        (verifier, token, now)
+    }
+
+    fn lookup(cache: &VerifiedCache, token: &str, now: i64, published: bool) -> Option<AuthUser> {
+        let digest = VerifiedCache::digest(token.as_bytes());
+        cache.get_unbound(token.as_bytes(), &digest, now, 0, |_| published)
+    }
+
+    #[tokio::test]
+    async fn a_token_hit_twice_in_a_row_is_copied_to_the_thread_with_claims_of_its_own() {
+        let mock = MockProvider::auth0().await;
+        let (verifier, token, now) = cached_token(&mock).await;
+        let cache = verifier.verified_cache().unwrap();
+
+        assert_eq!(lookup(cache, &token, now, true).unwrap().id, "near");
+        assert!(
+            !cache.has_near_copy(token.as_bytes()),
+            "one hit copies nothing"
+        );
+        let shared = lookup(cache, &token, now, true).unwrap();
+        assert!(cache.has_near_copy(token.as_bytes()));
+
+        // The shared entry gone (evicted), the copy still answers, sharing no claims with it.
+        let digest = VerifiedCache::digest(token.as_bytes());
+        cache
+            .entries
+            .remove(&TokenKey::new(token.as_bytes(), &digest));
+        let near = lookup(cache, &token, now, true).unwrap();
+        assert_eq!(near, shared);
+        assert!(!near.claims.shares_allocation_with(&shared.claims));
+        assert!(shared.claims.shares_allocation_with(&shared.clone().claims));
+    }
+
+    #[tokio::test]
+    async fn a_copy_answers_only_while_its_key_is_published_and_its_token_valid() {
+        let mock = MockProvider::auth0().await;
+        let (verifier, token, now) = cached_token(&mock).await;
+        let cache = verifier.verified_cache().unwrap();
+        lookup(cache, &token, now, true).unwrap();
+        lookup(cache, &token, now, true).unwrap();
+        assert!(cache.has_near_copy(token.as_bytes()));
+
+        assert!(lookup(cache, &token, now + 600, true).is_none(), "expired");
+        assert!(
+            !cache.has_near_copy(token.as_bytes()),
+            "an unusable copy is dropped"
+        );
+
+        lookup(cache, &token, now, true).unwrap();
+        lookup(cache, &token, now, true).unwrap();
+        assert!(cache.has_near_copy(token.as_bytes()));
+        assert!(
+            lookup(cache, &token, now, false).is_none(),
+            "key no longer published"
+        );
+        assert!(!cache.has_near_copy(token.as_bytes()));
+    }
+
+    #[tokio::test]
+    async fn a_copy_answers_only_for_its_own_cache() {
+        let mock = MockProvider::auth0().await;
+        let (verifier, token, now) = cached_token(&mock).await;
+        let cache = verifier.verified_cache().unwrap();
+        lookup(cache, &token, now, true).unwrap();
+        lookup(cache, &token, now, true).unwrap();
+        assert!(cache.has_near_copy(token.as_bytes()));
+
+        // Another verifier (another provider's keys) never saw this token.
+        let other = MockProvider::auth0().await;
+        let other = Verifier::builder(other.provider())
+            .cache_verified(100)
+            .build()
+            .unwrap();
+        assert!(lookup(other.verified_cache().unwrap(), &token, now, true).is_none());
+        assert!(other.verify(&token).await.is_err());
+    }
 
     /// The race of issue 14 item 8, step by step: a verify checks the signature with a key,
     /// a refresh removes that key, and only then does the verify insert its entry.

@@ -4,7 +4,9 @@
 //! - `none`: no authentication;
 //! - `jwks-auth`: jwks-auth's `AuthLayer`, every request's signature checked;
 //! - `jwks-auth-cached`: the same with the verified-token cache on (`cache_verified`);
-//! - `jwt-authorizer`: jwt-authorizer's layer (axum 0.7, which that crate is built on).
+//! - `jwt-authorizer`: jwt-authorizer's layer (axum 0.7, which that crate is built on);
+//! - `extension` (not in `run.sh`'s default list): no verification, an `Extension` layer
+//!   handing every request the same `AuthUser`: what any layer plus extractor costs.
 //!
 //! All variants take the same RS256 token, signed by a mock Auth0 provider whose JWKS is
 //! served on loopback; the authenticated ones check issuer, audience and expiry. The server
@@ -46,6 +48,19 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                 "/me",
                 axum::routing::get(|| async { axum::Json(json!({ "id": "user_bench" })) }),
             );
+            axum::serve(listener, app).await?;
+        }
+        "extension" => {
+            let app = axum::Router::new()
+                .route(
+                    "/me",
+                    axum::routing::get(
+                        |axum::Extension(user): axum::Extension<AuthUser>| async move {
+                            axum::Json(json!({ "id": user.id }))
+                        },
+                    ),
+                )
+                .layer(axum::Extension(AuthUser::new("user_bench")));
             axum::serve(listener, app).await?;
         }
         "jwks-auth" | "jwks-auth-cached" => {
