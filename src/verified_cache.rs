@@ -376,6 +376,13 @@ mod tests {
         cache.get_unbound(token.as_bytes(), &digest, now, 0, |_| published)
     }
 
+    /// Two hits in a row: the thread has its copy.
+    fn copy_to_thread(cache: &VerifiedCache, token: &str, now: i64) {
+        lookup(cache, token, now, true).unwrap();
+        lookup(cache, token, now, true).unwrap();
+        assert!(cache.has_near_copy(token.as_bytes()));
+    }
+
     #[tokio::test]
     async fn a_token_hit_twice_in_a_row_is_copied_to_the_thread_with_claims_of_its_own() {
         let mock = MockProvider::auth0().await;
@@ -406,9 +413,7 @@ mod tests {
         let mock = MockProvider::auth0().await;
         let (verifier, token, now) = cached_token(&mock).await;
         let cache = verifier.verified_cache().unwrap();
-        lookup(cache, &token, now, true).unwrap();
-        lookup(cache, &token, now, true).unwrap();
-        assert!(cache.has_near_copy(token.as_bytes()));
+        copy_to_thread(cache, &token, now);
 
         assert!(lookup(cache, &token, now + 600, true).is_none(), "expired");
         assert!(
@@ -416,9 +421,7 @@ mod tests {
             "an unusable copy is dropped"
         );
 
-        lookup(cache, &token, now, true).unwrap();
-        lookup(cache, &token, now, true).unwrap();
-        assert!(cache.has_near_copy(token.as_bytes()));
+        copy_to_thread(cache, &token, now);
         assert!(
             lookup(cache, &token, now, false).is_none(),
             "key no longer published"
@@ -431,9 +434,7 @@ mod tests {
         let mock = MockProvider::auth0().await;
         let (verifier, token, now) = cached_token(&mock).await;
         let cache = verifier.verified_cache().unwrap();
-        lookup(cache, &token, now, true).unwrap();
-        lookup(cache, &token, now, true).unwrap();
-        assert!(cache.has_near_copy(token.as_bytes()));
+        copy_to_thread(cache, &token, now);
 
         // Another verifier (another provider's keys) never saw this token.
         let other = MockProvider::auth0().await;
