@@ -173,6 +173,13 @@ struct NearEntry {
     entry: CachedUser,
 }
 
+impl NearEntry {
+    /// A copy of `cache`'s entry for the token split into `signature` and `signed`.
+    fn is_for(&self, cache: u64, signature: &Digest, signed: &[u8]) -> bool {
+        self.cache == cache && self.signature == *signature && *self.signed == *signed
+    }
+}
+
 /// Stored by value, and cloned out under the shard's read lock. The clone shares the
 /// claims (one `Arc`): two fewer allocations and copies per hit than claims of its own,
 /// which measured no faster with two cores serving one token (BENCHMARKS.md), and a map
@@ -270,7 +277,7 @@ impl VerifiedCache {
         let near = NEAR.try_with(|near| {
             let mut near = near.borrow_mut();
             let copy = near.slots[slot].as_ref()?;
-            if copy.cache != self.id || copy.signature != *digest || *copy.signed != *signed {
+            if !copy.is_for(self.id, digest, signed) {
                 return None;
             }
             if copy.entry.serves_bearer(now, leeway, &published) {
@@ -350,11 +357,11 @@ mod tests {
         fn has_near_copy(&self, token: &[u8]) -> bool {
             let digest = Self::digest(token);
             NEAR.with(|near| {
-                near.borrow().slots.iter().flatten().any(|copy| {
-                    copy.cache == self.id
-                        && copy.signature == digest
-                        && *copy.signed == *split(token).0
-                })
+                near.borrow()
+                    .slots
+                    .iter()
+                    .flatten()
+                    .any(|copy| copy.is_for(self.id, &digest, split(token).0))
             })
         }
     }
