@@ -272,7 +272,8 @@ impl VerifiedCache {
     ) -> Option<AuthUser> {
         let signed = split(token).0;
         // The digest is uniform: its head picks the slot.
-        let slot = (digest.head() % NEAR_SLOTS as u64) as usize;
+        let head = digest.head();
+        let slot = (head % NEAR_SLOTS as u64) as usize;
         // `try_with`: no copies (only the shared map) while the thread's locals are torn down.
         let near = NEAR.try_with(|near| {
             let mut near = near.borrow_mut();
@@ -299,7 +300,6 @@ impl VerifiedCache {
         }
         let _ = NEAR.try_with(|near| {
             let mut near = near.borrow_mut();
-            let head = digest.head();
             if near.seen[slot] == head {
                 near.slots[slot] = Some(NearEntry {
                     cache: self.id,
