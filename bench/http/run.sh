@@ -16,6 +16,8 @@
 # variant's best round (the one least disturbed by other load on a shared machine); every
 # round's requests/s follow the table, to show the spread, and then each variant's median
 # ratio to no auth within a round.
+# For a ratio between variants, paired.sh (short alternating bursts, servers kept up) is
+# steadier than rounds of this script.
 # Installs wrk with apt-get when it is missing (as root). Builds with --release.
 set -euo pipefail
 HERE="$(cd "$(dirname "$0")" && pwd)"
