@@ -18,10 +18,7 @@ for variant in "$@"; do
     valgrind --tool=callgrind --callgrind-out-file="$OUT/cg.$variant" \
         "$BIN" "$variant" "$PORT" "$OUT/token" 2>"$OUT/$variant.log" &
     SERVER=$!
-    for _ in $(seq 1 600); do
-        if [ -s "$OUT/token" ] && curl -s -o /dev/null "$URL"; then break; fi
-        sleep 0.2
-    done
+    wait_for_server "$OUT/token" "$URL" 1200 # valgrind starts slowly
     AUTH="authorization: Bearer $(cat "$OUT/token")"
     wrk -t1 -c16 -d3s -H "$AUTH" "$URL" >/dev/null
     callgrind_control -z "$SERVER" >/dev/null 2>&1

@@ -40,21 +40,10 @@ for i in "${!SPECS[@]}"; do
     port=$((PORT + i))
     "$bin" "$variant" "$port" "$OUT/token.$i" 2>"$OUT/server.$i.log" &
     SERVERS+=("$!")
-    for _ in $(seq 1 100); do
-        if [ -s "$OUT/token.$i" ] &&
-            [ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$port/me" || true)" != 000 ]; then
-            break
-        fi
-        sleep 0.1
-    done
     url="http://127.0.0.1:$port/me"
+    wait_for_server "$OUT/token.$i" "$url"
     auth="authorization: Bearer $(cat "$OUT/token.$i")"
-    got="$(curl -s -o /dev/null -w '%{http_code}' -H "$auth" "$url")"
-    if [ "$got" != 200 ]; then
-        echo "$spec: GET /me answered $got, not 200" >&2
-        cat "$OUT/server.$i.log" >&2
-        exit 1
-    fi
+    expect_ok "$url" "$auth" "$OUT/server.$i.log"
     wrk -t"$THREADS" -c"$CONNECTIONS" -d"$WARMUP" -H "$auth" "$url" >/dev/null
 done
 

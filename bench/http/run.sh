@@ -43,20 +43,12 @@ for variant in $order; do
     rm -f "$OUT/token"
     "${SERVER_CPU[@]}" "$BIN" "$variant" "$PORT" "$OUT/token" 2>"$OUT/$variant.log" &
     SERVER=$!
-    for _ in $(seq 1 100); do
-        if [ -s "$OUT/token" ] && [ "$(status_of || true)" != "000" ]; then break; fi
-        sleep 0.1
-    done
+    wait_for_server "$OUT/token" "$URL"
     TOKEN="$(cat "$OUT/token")"
     AUTH="authorization: Bearer $TOKEN"
     # Every variant must answer the token with 200; the authenticated ones refuse a request
     # without it.
-    got="$(status_of -H "$AUTH")"
-    if [ "$got" != 200 ]; then
-        echo "$variant: GET /me answered $got, not 200" >&2
-        cat "$OUT/$variant.log" >&2
-        exit 1
-    fi
+    expect_ok "$URL" "$AUTH" "$OUT/$variant.log"
     if [ "$variant" != none ] && [ "$variant" != extension ] && [ "$(status_of)" != 401 ]; then
         echo "$variant: GET /me without a token was not refused with 401" >&2
         exit 1
