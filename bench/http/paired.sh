@@ -25,7 +25,7 @@ CONNECTIONS="${CONNECTIONS:-64}"
 PORT="${PORT:-18090}"
 source "$HERE/setup.sh"
 
-SERVERS=()
+SERVERS=() AUTHS=()
 stop_servers() {
     for pid in "${SERVERS[@]}"; do kill "$pid" 2>/dev/null || true; done
     cleanup
@@ -42,12 +42,11 @@ for i in "${!SPECS[@]}"; do
     SERVERS+=("$!")
     url="http://127.0.0.1:$port/me"
     wait_for_server "$OUT/token.$i" "$url"
-    auth="authorization: Bearer $(cat "$OUT/token.$i")"
-    expect_ok "$url" "$auth" "$OUT/server.$i.log"
-    wrk -t"$THREADS" -c"$CONNECTIONS" -d"$WARMUP" -H "$auth" "$url" >/dev/null
+    AUTHS+=("authorization: Bearer $(cat "$OUT/token.$i")")
+    expect_ok "$url" "${AUTHS[$i]}" "$OUT/server.$i.log"
+    wrk -t"$THREADS" -c"$CONNECTIONS" -d"$WARMUP" -H "${AUTHS[$i]}" "$url" >/dev/null
 done
 
-ORDER=("${!SPECS[@]}")
 for round in $(seq 1 "$ROUNDS"); do
     # Every other round in reverse order, so that no variant always runs first.
     if [ $((round % 2)) = 0 ]; then
@@ -56,8 +55,7 @@ for round in $(seq 1 "$ROUNDS"); do
         ORDER=("${!SPECS[@]}")
     fi
     for i in "${ORDER[@]}"; do
-        auth="authorization: Bearer $(cat "$OUT/token.$i")"
-        wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" -H "$auth" \
+        wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" -H "${AUTHS[$i]}" \
             "http://127.0.0.1:$((PORT + i))/me" >"$OUT/wrk.$i.$round"
         if grep -q 'Non-2xx\|Socket errors' "$OUT/wrk.$i.$round"; then
             echo "${SPECS[$i]}: wrk reported errors:" >&2
