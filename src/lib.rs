@@ -31,6 +31,7 @@ mod clock;
 pub mod dangerous;
 pub mod dpop;
 mod error;
+mod expiring_map;
 #[cfg(any(feature = "axum", feature = "actix"))]
 mod guard_rule;
 mod kinds;

@@ -274,16 +274,69 @@ pub(crate) fn quoted(text: &str) -> String {
     out
 }
 
-/// Whether `path` is one of `paths` or lies under one of `prefixes` on whole segments
-/// (`/docs` opens `/docs` and `/docs/...`, not `/docsearch`). No decoding or normalizing:
-/// a near miss stays protected.
-pub(crate) fn is_public(path: &str, paths: &[String], prefixes: &[String]) -> bool {
-    paths.iter().any(|p| p == path)
-        || prefixes.iter().any(|prefix| {
-            path.strip_prefix(prefix.as_str()).is_some_and(|rest| {
-                rest.is_empty() || rest.starts_with('/') || prefix.ends_with('/')
-            })
-        })
+/// The paths a layer serves without a token: exact paths and whole-segment prefixes (`/docs`
+/// opens `/docs` and `/docs/...`, not `/docsearch`). No decoding or normalizing: a near miss
+/// stays protected.
+///
+/// An empty path or prefix (an unset environment variable, say) would open every path: it is
+/// a configuration error, and a layer holding one answers every request with 500
+/// (`Misconfigured`) rather than serving anything without a token.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct PublicRoutes {
+    paths: Vec<String>,
+    prefixes: Vec<String>,
+    /// An empty path or prefix was given.
+    invalid: bool,
+}
+
+/// A [`PublicRoutes`] holding an empty path or prefix.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct EmptyPublicRoute;
+
+impl EmptyPublicRoute {
+    /// The rejection's error (logged, never sent).
+    pub(crate) fn error(self) -> AuthError {
+        AuthError::config("an empty public path or prefix is configured")
+    }
+}
+
+impl PublicRoutes {
+    /// Serves `path` (exactly) without a token.
+    pub(crate) fn add_path(&mut self, path: String) {
+        self.note_empty(&path);
+        if !self.paths.contains(&path) {
+            self.paths.push(path);
+        }
+    }
+
+    /// Serves `prefix` and the paths under it without a token.
+    pub(crate) fn add_prefix(&mut self, prefix: String) {
+        self.note_empty(&prefix);
+        self.prefixes.push(prefix);
+    }
+
+    fn note_empty(&mut self, value: &str) {
+        if value.is_empty() {
+            tracing::error!(
+                "empty public path or prefix configured: every request will be answered with 500"
+            );
+            self.invalid = true;
+        }
+    }
+
+    /// Whether `path` is served without a token; [`EmptyPublicRoute`] when the
+    /// configuration holds an empty path or prefix.
+    pub(crate) fn is_public(&self, path: &str) -> Result<bool, EmptyPublicRoute> {
+        if self.invalid {
+            return Err(EmptyPublicRoute);
+        }
+        Ok(self.paths.iter().any(|p| p == path)
+            || self.prefixes.iter().any(|prefix| {
+                path.strip_prefix(prefix.as_str()).is_some_and(|rest| {
+                    rest.is_empty() || rest.starts_with('/') || prefix.ends_with('/')
+                })
+            }))
+    }
 }
 
 #[cfg(test)]
@@ -302,8 +355,9 @@ mod tests {
 
     #[test]
     fn public_prefixes_match_whole_segments() {
-        let paths = ["/health".to_owned()];
-        let prefixes = ["/docs".to_owned()];
+        let mut routes = PublicRoutes::default();
+        routes.add_path("/health".to_owned());
+        routes.add_prefix("/docs".to_owned());
         for (path, public) in [
             ("/health", true),
             ("/health/deep", false),
@@ -312,7 +366,23 @@ mod tests {
             ("/docsearch", false),
             ("/api/me", false),
         ] {
-            assert_eq!(is_public(path, &paths, &prefixes), public, "{path}");
+            assert_eq!(routes.is_public(path), Ok(public), "{path}");
+        }
+    }
+
+    #[test]
+    fn an_empty_public_path_or_prefix_is_a_configuration_error() {
+        for empty_prefix in [true, false] {
+            let mut routes = PublicRoutes::default();
+            routes.add_prefix("/docs".to_owned());
+            if empty_prefix {
+                routes.add_prefix(String::new());
+            } else {
+                routes.add_path(String::new());
+            }
+            for path in ["/api/me", "/docs", "/"] {
+                assert_eq!(routes.is_public(path), Err(EmptyPublicRoute), "{path}");
+            }
         }
     }
 

@@ -480,6 +480,27 @@ async fn middleware_allow_list_and_protection() {
 }
 
 #[actix_web::test]
+async fn an_empty_public_prefix_is_a_configuration_error_not_an_open_door() {
+    let mock = MockProvider::better_auth().await;
+    let verifier = Verifier::builder(mock.provider()).build().unwrap();
+    let app = test::init_service(
+        App::new()
+            .route(
+                "/api/me",
+                web::get().to(|| async { "served without a token" }),
+            )
+            .wrap(AuthMiddleware::new(verifier).public_prefix("")),
+    )
+    .await;
+    send(&app, "/api/me", &[]).await.assert_rejected(
+        500,
+        None,
+        json!({"error": "server_error"}),
+        "",
+    );
+}
+
+#[actix_web::test]
 async fn public_path_still_verifies_an_optional_token() {
     let mock = MockProvider::better_auth().await;
     let app = middleware_app!(Verifier::builder(mock.provider()).build().unwrap());

@@ -448,6 +448,38 @@ async fn public_path_still_verifies_an_optional_token() {
 }
 
 #[tokio::test]
+async fn an_empty_public_prefix_or_path_is_a_configuration_error_not_an_open_door() {
+    let mock = MockProvider::better_auth().await;
+    let verifier = Verifier::builder(mock.provider()).build().unwrap();
+    let token = mock.token().sub("user_1").sign();
+    for layer in [
+        AuthLayer::new(verifier.clone()).public_prefix(""),
+        AuthLayer::new(verifier.clone())
+            .public_path("/health")
+            .public_path(""),
+    ] {
+        let app: Router = Router::new()
+            .route("/api/me", get(|| async { "served without a token" }))
+            .route("/health", get(|| async { "ok" }))
+            .layer(layer);
+        for path in ["/api/me", "/health"] {
+            send(&app, request(path, &[])).await.assert_rejected(
+                500,
+                None,
+                json!({"error": "server_error"}),
+                "",
+            );
+        }
+        let reply = send(
+            &app,
+            request("/api/me", &[("authorization", &bearer(&token))]),
+        )
+        .await;
+        assert_eq!(reply.status, StatusCode::INTERNAL_SERVER_ERROR);
+    }
+}
+
+#[tokio::test]
 async fn layer_realm_is_configurable() {
     let mock = MockProvider::better_auth().await;
     let verifier = Verifier::builder(mock.provider()).build().unwrap();

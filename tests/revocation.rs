@@ -215,7 +215,7 @@ async fn a_jti_entry_is_kept_past_exp_for_the_leeway_then_forgotten() {
 }
 
 #[tokio::test]
-async fn an_instant_is_forgotten_after_the_max_token_lifetime() {
+async fn an_instant_is_forgotten_after_the_max_token_lifetime_and_the_leeway_margin() {
     let clock = ManualClock::at_unix(1_000_000);
     let store = InMemoryRevocationStore::new(16)
         .max_token_lifetime(Duration::from_secs(600))
@@ -227,9 +227,11 @@ async fn an_instant_is_forgotten_after_the_max_token_lifetime() {
         })
         .await
         .unwrap();
+    // Kept for the lifetime plus the leeway margin after it.
+    let margin = Revocations::MIN_RETENTION_MARGIN.as_secs() as i64;
     let at = |now| TokenFacts::new(None, None, Some("u"), Some(999_000), now);
-    assert!(store.is_revoked(&at(1_000_599)).await.unwrap());
-    assert!(!store.is_revoked(&at(1_000_600)).await.unwrap());
+    assert!(store.is_revoked(&at(1_000_600 + margin - 1)).await.unwrap());
+    assert!(!store.is_revoked(&at(1_000_600 + margin)).await.unwrap());
     // An instant already out of its lifetime is not recorded at all.
     clock.advance(Duration::from_secs(10_000));
     store
@@ -240,6 +242,113 @@ async fn an_instant_is_forgotten_after_the_max_token_lifetime() {
         .is_revoked(&TokenFacts::new(None, None, None, Some(1), 1_010_000))
         .await
         .unwrap());
+}
+
+#[tokio::test]
+async fn a_token_revoked_at_issue_stays_refused_through_the_leeway_after_its_exp() {
+    let mock = MockProvider::auth0().await;
+    let clock = ManualClock::starting_now();
+    let lifetime = Duration::from_secs(600);
+    let store = InMemoryRevocationStore::new(16)
+        .max_token_lifetime(lifetime)
+        .clock(clock.clone());
+    let verifier = Verifier::builder(mock.provider())
+        .clock(clock.clone())
+        .leeway(Duration::from_secs(60))
+        .revocation(store)
+        .build()
+        .unwrap();
+    let now = clock.now_secs();
+    // The longest-lived token the store guards, issued in the second of the logout.
+    let token = mock.token().at(now).expires_in(600).sid("s1").sign();
+    let revocations = verifier.revocations().unwrap();
+    revocations.revoke_session("s1", now).await.unwrap();
+    for after_exp in [0, 30, 59] {
+        clock.set(Duration::from_secs((now + 600 + after_exp) as u64));
+        let err = verifier.verify(&token).await.unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Revoked, "{after_exp} s after exp");
+    }
+    clock.set(Duration::from_secs((now + 600 + 61) as u64));
+    assert_eq!(
+        verifier.verify(&token).await.unwrap_err().kind(),
+        ErrorKind::Expired
+    );
+}
+
+#[tokio::test]
+async fn a_flood_of_revocations_never_evicts_a_victims_and_is_refused_loudly() {
+    let mock = MockProvider::auth0().await;
+    let verifier = Verifier::builder(mock.provider())
+        .revocation(InMemoryRevocationStore::new(4))
+        .build()
+        .unwrap();
+    let revocations = verifier.revocations().unwrap();
+    let now = revocations.now();
+    let victim = mock.token().at(now - 5).sid("victim").sign();
+    revocations.revoke_session("victim", now).await.unwrap();
+    let mut refused = 0;
+    for i in 0..50 {
+        match revocations.revoke_session(&format!("flood-{i}"), now).await {
+            Ok(()) => {}
+            Err(err) => {
+                assert_eq!(err.kind(), ErrorKind::RevocationStoreUnavailable);
+                assert_eq!(err.status(), 503);
+                refused += 1;
+            }
+        }
+    }
+    assert_eq!(refused, 47, "the store holds 4 sessions");
+    assert_eq!(
+        verifier.verify(&victim).await.unwrap_err().kind(),
+        ErrorKind::Revoked
+    );
+}
+
+#[tokio::test]
+async fn revoke_user_matches_the_presets_user_id_claim() {
+    let mock = MockProvider::start("entra-id", jwks_auth::Algorithm::RS256).await;
+    let verifier = Verifier::builder(mock.provider())
+        .revocation(InMemoryRevocationStore::default())
+        .build()
+        .unwrap();
+    let revocations = verifier.revocations().unwrap();
+    let now = revocations.now();
+    let token = mock
+        .token()
+        .at(now - 5)
+        .sub("pairwise-sub")
+        .claim("oid", "object-id-1")
+        .sign();
+    let user = verifier.verify(&token).await.unwrap();
+    assert_eq!(user.id, "object-id-1");
+    revocations.revoke_user("pairwise-sub", now).await.unwrap();
+    assert!(
+        verifier.verify(&token).await.is_ok(),
+        "matched sub, not the id"
+    );
+    revocations.revoke_user(&user.id, now).await.unwrap();
+    assert_eq!(
+        verifier.verify(&token).await.unwrap_err().kind(),
+        ErrorKind::Revoked
+    );
+}
+
+#[tokio::test]
+async fn a_leeway_longer_than_the_retention_margin_is_refused_with_revocation_on() {
+    let mock = MockProvider::auth0().await;
+    let build = |leeway: u64, revocation: bool| {
+        let builder = Verifier::builder(mock.provider()).leeway(Duration::from_secs(leeway));
+        let builder = if revocation {
+            builder.revocation(InMemoryRevocationStore::default())
+        } else {
+            builder
+        };
+        builder.build().map(drop).map_err(|err| err.kind())
+    };
+    let margin = Revocations::MIN_RETENTION_MARGIN.as_secs();
+    assert_eq!(build(margin, true), Ok(()));
+    assert_eq!(build(margin + 1, true), Err(ErrorKind::Config));
+    assert_eq!(build(margin + 1, false), Ok(()));
 }
 
 #[tokio::test]

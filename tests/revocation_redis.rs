@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 use jwks_auth::dpop::{DpopMode, DpopRequest};
 use jwks_auth::revocation::{FailurePolicy, RedisReplayStore, RedisRevocationStore};
 use jwks_auth::testing::{DpopProof, MockProvider, TestKey};
-use jwks_auth::{ErrorKind, KeyFamily, Verifier};
+use jwks_auth::{ErrorKind, KeyFamily, ManualClock, Verifier};
 use support::redis::RedisServer;
 
 /// A log sink for the fail-open warning.
@@ -302,4 +302,107 @@ async fn redis_down_fails_closed_or_open_as_configured_and_recovers_after_a_rest
         seen.is_some(),
         "not enforced on B within 1 s after the restart"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_proof_at_the_old_edge_of_its_window_cannot_be_replayed_through_redis() {
+    let Some(redis) = RedisServer::start() else {
+        return;
+    };
+    let mock = MockProvider::auth0().await;
+    // Half a second into the current second: the proof below passes until its end.
+    let clock = ManualClock::at_unix(now() as u64);
+    clock.advance(Duration::from_millis(500));
+    let replay = RedisReplayStore::connect(&redis.url())
+        .unwrap()
+        .prefix("t5:")
+        .clock(clock.clone());
+    let verifier = Verifier::builder(mock.provider())
+        .clock(clock.clone())
+        .dpop(DpopMode::Allowed)
+        .dpop_replay_store(Arc::new(replay))
+        .build()
+        .unwrap();
+    let client_key = TestKey::fixture(KeyFamily::P256, 1).unwrap();
+    let token = mock.token().dpop_bound(&client_key).sign();
+    let url = "https://api.example.com/notes";
+    let request = DpopRequest::new("GET", url);
+    let proof = DpopProof::new(&client_key)
+        .method("GET")
+        .url(url)
+        .token(&token)
+        .iat(clock.now_secs() - 60)
+        .sign();
+    verifier
+        .verify_dpop(&token, &[&proof], &request)
+        .await
+        .unwrap();
+    for _ in 0..3 {
+        tokio::time::sleep(Duration::from_millis(30)).await;
+        let err = verifier
+            .verify_dpop(&token, &[&proof], &request)
+            .await
+            .unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::DpopReplayed);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_full_in_memory_copy_refuses_new_revocations_and_an_incomplete_one_fails_closed() {
+    let Some(redis) = RedisServer::start() else {
+        return;
+    };
+    let mock = MockProvider::clerk().await;
+    let small = RedisRevocationStore::builder(redis.url())
+        .prefix("t6:")
+        .capacity(2)
+        .connect()
+        .await
+        .unwrap();
+    let large = store(&redis, "t6:").await;
+    let (verifier_small, verifier_large) = (
+        verifier(&mock, &small, FailurePolicy::Closed),
+        verifier(&mock, &large, FailurePolicy::Closed),
+    );
+    let token = |sub: &str| mock.token().sub(sub).at(now() - 5).sign();
+    let revocations = verifier_small.revocations().unwrap();
+    for sub in ["u1", "u2"] {
+        revocations.revoke_user(sub, now()).await.unwrap();
+    }
+    // The small instance cannot hold a third: refused, and nothing reaches the fleet.
+    let err = revocations.revoke_user("u3", now()).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::RevocationStoreUnavailable);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    verifier_large.verify(&token("u3")).await.unwrap();
+    verifier_small.verify(&token("u3")).await.unwrap();
+    assert_eq!(
+        verifier_small
+            .verify(&token("u1"))
+            .await
+            .unwrap_err()
+            .kind(),
+        ErrorKind::Revoked
+    );
+    // Written by an instance with room: the small copy is now incomplete and refuses to
+    // answer rather than let u4 through; the large one enforces it.
+    let large_revocations = verifier_large.revocations().unwrap();
+    large_revocations.revoke_user("u4", now()).await.unwrap();
+    assert_eq!(
+        verifier_large
+            .verify(&token("u4"))
+            .await
+            .unwrap_err()
+            .kind(),
+        ErrorKind::Revoked
+    );
+    let seen = until_outcome(
+        &verifier_small,
+        &token("u4"),
+        Some(ErrorKind::RevocationStoreUnavailable),
+        BOUND,
+    )
+    .await;
+    assert!(seen.is_some(), "the incomplete copy kept answering");
+    let err = verifier_small.verify(&token("u9")).await.unwrap_err();
+    assert_eq!(err.status(), 503);
 }

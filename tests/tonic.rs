@@ -205,6 +205,23 @@ async fn public_method_needs_no_token_but_verifies_one_that_is_sent() {
 }
 
 #[tokio::test]
+async fn an_empty_public_method_or_service_is_a_configuration_error_not_an_open_door() {
+    let mock = MockProvider::better_auth().await;
+    let token = mock.token().sub("user_1").sign();
+    for layer in [
+        layer(&mock).public_method(""),
+        layer(&mock).public_service("/"),
+    ] {
+        let mut client = serve(layer).await;
+        for (method, authorization) in [("Status", vec![]), ("Hello", vec![bearer(&token)])] {
+            let authorization: Vec<&str> = authorization.iter().map(String::as_str).collect();
+            let status = call(&mut client, method, &authorization).await.unwrap_err();
+            assert_eq!(status.code(), Code::Internal, "{method}");
+        }
+    }
+}
+
+#[tokio::test]
 async fn method_scope_in_the_layer_is_permission_denied() {
     let mock = MockProvider::better_auth().await;
     let mut client = serve(layer(&mock)).await;

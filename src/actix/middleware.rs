@@ -12,7 +12,8 @@ use actix_web::{Error, HttpMessage, ResponseError};
 
 use super::extract::verify_request;
 use super::response::{AuthConfig, AuthRejection};
-use crate::{rejection, AuthUser, Verifier};
+use crate::rejection::{PublicRoutes, RejectionKind};
+use crate::{AuthUser, Verifier};
 
 /// Authenticates every request that reaches the wrapped service, except allow-listed public
 /// paths, and puts the [`AuthUser`] into the request extensions (where the extractors and
@@ -49,8 +50,7 @@ pub struct AuthMiddleware {
 struct Shared {
     verifier: Verifier,
     config: AuthConfig,
-    public_paths: Vec<String>,
-    public_prefixes: Vec<String>,
+    public: PublicRoutes,
 }
 
 impl AuthMiddleware {
@@ -60,26 +60,29 @@ impl AuthMiddleware {
             shared: Arc::new(Shared {
                 verifier,
                 config: AuthConfig::default(),
-                public_paths: Vec::new(),
-                public_prefixes: Vec::new(),
+                public: PublicRoutes::default(),
             }),
         }
     }
 
     /// A path served without a token (exact match, e.g. `/health`). Default: none.
+    ///
+    /// An empty path is a configuration error: the middleware then answers every request
+    /// with 500 (and logs why) rather than open anything.
     pub fn public_path(mut self, path: impl Into<String>) -> Self {
-        Arc::make_mut(&mut self.shared)
-            .public_paths
-            .push(path.into());
+        Arc::make_mut(&mut self.shared).public.add_path(path.into());
         self
     }
 
     /// A prefix served without a token, matched on whole segments: `/docs` opens `/docs` and
     /// `/docs/...` but not `/docsearch`. Default: none.
+    ///
+    /// An empty prefix (which would open every path) is a configuration error: the
+    /// middleware then answers every request with 500 (and logs why).
     pub fn public_prefix(mut self, prefix: impl Into<String>) -> Self {
         Arc::make_mut(&mut self.shared)
-            .public_prefixes
-            .push(prefix.into());
+            .public
+            .add_prefix(prefix.into());
         self
     }
 
@@ -102,8 +105,7 @@ impl fmt::Debug for AuthMiddleware {
         f.debug_struct("AuthMiddleware")
             .field("provider", &self.shared.verifier.provider_name())
             .field("config", &self.shared.config)
-            .field("public_paths", &self.shared.public_paths)
-            .field("public_prefixes", &self.shared.public_prefixes)
+            .field("public", &self.shared.public)
             .finish()
     }
 }
@@ -159,11 +161,15 @@ where
         Box::pin(async move {
             request.extensions_mut().insert(shared.verifier.clone());
             request.extensions_mut().insert(shared.config.clone());
-            let public = rejection::is_public(
-                request.path(),
-                &shared.public_paths,
-                &shared.public_prefixes,
-            );
+            let public = match shared.public.is_public(request.path()) {
+                Ok(public) => public,
+                Err(empty) => {
+                    let kind = RejectionKind::Misconfigured;
+                    let rejection = AuthRejection::new(kind, empty.error(), &shared.config);
+                    let response = rejection.error_response();
+                    return Ok(request.into_response(response).map_into_right_body());
+                }
+            };
             if !public {
                 let verified =
                     verify_request(request.headers(), &shared.verifier, &shared.config).await;

@@ -12,6 +12,7 @@ use super::dpop::{self, Origin};
 use super::future::ResponseFuture;
 use super::response::{AuthConfig, AuthRejection, RejectionResponse};
 use super::token::verify_request;
+use crate::rejection::{PublicRoutes, RejectionKind};
 use crate::verified_cache::Digest;
 use crate::Verifier;
 
@@ -52,8 +53,7 @@ struct Shared {
     /// The config was set (`config`, `realm`, ...): requests carry it. The default is left
     /// out, as the extractors fall back to it: one extension fewer per request.
     configured: bool,
-    public_paths: Vec<String>,
-    public_prefixes: Vec<String>,
+    public: PublicRoutes,
     origin: Origin,
 }
 
@@ -65,8 +65,7 @@ impl AuthLayer {
                 verifier,
                 config: AuthConfig::default(),
                 configured: false,
-                public_paths: Vec::new(),
-                public_prefixes: Vec::new(),
+                public: PublicRoutes::default(),
                 origin: Origin::default(),
             }),
         }
@@ -79,8 +78,7 @@ impl AuthLayer {
                 verifier: self.shared.verifier.clone(),
                 config: self.shared.config.clone(),
                 configured: self.shared.configured,
-                public_paths: self.shared.public_paths.clone(),
-                public_prefixes: self.shared.public_prefixes.clone(),
+                public: self.shared.public.clone(),
                 origin: self.shared.origin.clone(),
             });
         }
@@ -88,15 +86,21 @@ impl AuthLayer {
     }
 
     /// A path served without a token (exact match, e.g. `/health`). Default: none.
+    ///
+    /// An empty path is a configuration error: the layer then answers every request with
+    /// 500 (and logs why) rather than open anything.
     pub fn public_path(mut self, path: impl Into<String>) -> Self {
-        self.shared_mut().public_paths.push(path.into());
+        self.shared_mut().public.add_path(path.into());
         self
     }
 
     /// A prefix served without a token, matched on whole segments: `/docs` opens `/docs` and
     /// `/docs/...` but not `/docsearch`. Default: none.
+    ///
+    /// An empty prefix (which would open every path) is a configuration error: the layer
+    /// then answers every request with 500 (and logs why).
     pub fn public_prefix(mut self, prefix: impl Into<String>) -> Self {
-        self.shared_mut().public_prefixes.push(prefix.into());
+        self.shared_mut().public.add_prefix(prefix.into());
         self
     }
 
@@ -164,9 +168,7 @@ impl AuthLayer {
         let shared = self.shared_mut();
         shared.set_config(|config| config.protected_resource(resource));
         for path in [crate::WELL_KNOWN_PATH, resource.metadata_path()] {
-            if !shared.public_paths.iter().any(|known| known == path) {
-                shared.public_paths.push(path.to_owned());
-            }
+            shared.public.add_path(path.to_owned());
         }
         self
     }
@@ -220,7 +222,9 @@ impl Shared {
     /// (see `Verifier::cached_answer`), on a protected path with no DPoP in play. Otherwise
     /// the token's digest, if computed, for the full path, which answers every other case.
     fn cached_user(&self, request: &Request) -> Result<crate::AuthUser, Option<Digest>> {
-        if self.verifier.dpop_checker().is_some() || self.is_public(request.uri().path()) {
+        if self.verifier.dpop_checker().is_some()
+            || self.public.is_public(request.uri().path()) != Ok(false)
+        {
             return Err(None);
         }
         let sources = self.verifier.token_sources();
@@ -236,10 +240,6 @@ impl Shared {
             _ => Err(None),
         }
     }
-
-    fn is_public(&self, path: &str) -> bool {
-        crate::rejection::is_public(path, &self.public_paths, &self.public_prefixes)
-    }
 }
 
 impl fmt::Debug for AuthLayer {
@@ -247,8 +247,7 @@ impl fmt::Debug for AuthLayer {
         f.debug_struct("AuthLayer")
             .field("provider", &self.shared.verifier.provider_name())
             .field("config", &self.shared.config)
-            .field("public_paths", &self.shared.public_paths)
-            .field("public_prefixes", &self.shared.public_prefixes)
+            .field("public", &self.shared.public)
             .finish()
     }
 }
@@ -313,7 +312,14 @@ where
         let mut inner = std::mem::replace(&mut self.inner, clone);
         let shared = self.shared.clone();
         ResponseFuture::new(async move {
-            let public = shared.is_public(request.uri().path());
+            let public = match shared.public.is_public(request.uri().path()) {
+                Ok(public) => public,
+                Err(empty) => {
+                    let kind = RejectionKind::Misconfigured;
+                    let rejection = AuthRejection::new(kind, empty.error(), &shared.config);
+                    return Ok(rejection.into_response());
+                }
+            };
             let (mut parts, body) = request.into_parts();
             parts.extensions.insert(shared.verifier.clone());
             if shared.configured {
@@ -382,22 +388,12 @@ mod tests {
     }
 
     #[test]
-    fn prefixes_match_whole_segments() {
-        let layer = layer().public_prefix("/docs").public_path("/health");
-        let shared = &layer.shared;
-        assert!(shared.is_public("/docs"));
-        assert!(shared.is_public("/docs/intro"));
-        assert!(!shared.is_public("/docsearch"));
-        assert!(shared.is_public("/health"));
-        assert!(!shared.is_public("/health/deep"));
-        assert!(!shared.is_public("/api/me"));
-    }
-
-    #[test]
     fn builder_on_a_cloned_layer_leaves_the_clone_alone() {
         let first = layer().public_path("/a");
         let second = first.clone().public_path("/b");
-        assert!(!first.shared.is_public("/b"));
-        assert!(second.shared.is_public("/a") && second.shared.is_public("/b"));
+        let public = |layer: &AuthLayer, path| layer.shared.public.is_public(path);
+        assert_eq!(public(&first, "/b"), Ok(false));
+        assert_eq!(public(&second, "/a"), Ok(true));
+        assert_eq!(public(&second, "/b"), Ok(true));
     }
 }

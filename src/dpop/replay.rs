@@ -7,9 +7,8 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
-use moka::ops::compute::{CompResult, Op};
-
 use crate::clock::{Clock, SystemClock};
+use crate::expiring_map::ExpiringMap;
 
 /// The future a [`ReplayStore`] returns.
 pub type StoreFuture<'a> = Pin<Box<dyn Future<Output = Result<bool, StoreError>> + Send + 'a>>;
@@ -99,8 +98,11 @@ impl StdError for StoreError {
 /// `until`. Right for one instance; a fleet behind a load balancer needs a shared store,
 /// or a proof replayed to another instance is accepted there.
 ///
-/// When full, the least useful entries are evicted (moka's TinyLFU), so a flood of valid
-/// proofs can make a replay go unnoticed: size it for the proofs of one iat window.
+/// It holds at most `capacity` proofs and never forgets one before its `until`: when full of
+/// live entries, a new proof is refused with [`StoreUnavailable`](super::DpopError) (503), a
+/// `WARN` event and the `jwks_auth_store_full_total{store="dpop-replay"}` counter (feature
+/// `metrics`), rather than evicting an entry and letting its replay through. Size it for the
+/// proofs of one iat window (two windows plus a second of traffic).
 ///
 /// ```
 /// use jwks_auth::dpop::{InMemoryReplayStore, ReplayStore};
@@ -114,15 +116,15 @@ impl StdError for StoreError {
 /// ```
 #[derive(Clone)]
 pub struct InMemoryReplayStore {
-    entries: moka::sync::Cache<Box<str>, Duration>,
+    entries: Arc<ExpiringMap<Duration>>,
     clock: Arc<dyn Clock>,
 }
 
 impl fmt::Debug for InMemoryReplayStore {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("InMemoryReplayStore")
-            .field("entries", &self.entries.entry_count())
-            .field("capacity", &self.entries.policy().max_capacity())
+            .field("entries", &self.entries.len())
+            .field("capacity", &self.entries.capacity())
             .finish_non_exhaustive()
     }
 }
@@ -162,10 +164,11 @@ impl InMemoryReplayStore {
 
     pub(crate) fn with_clock(capacity: u64, clock: Arc<dyn Clock>) -> Self {
         InMemoryReplayStore {
-            entries: moka::sync::Cache::builder()
-                .max_capacity(capacity)
-                .expire_after(UntilExpiry(clock.clone()))
-                .build(),
+            entries: Arc::new(ExpiringMap::new(
+                capacity,
+                "dpop-replay",
+                UntilExpiry(clock.clone()),
+            )),
             clock,
         }
     }
@@ -174,29 +177,25 @@ impl InMemoryReplayStore {
     /// [`ManualClock`](crate::ManualClock) in tests). Default: the system clock.
     #[must_use]
     pub fn clock(self, clock: impl Clock) -> Self {
-        let capacity = self.entries.policy().max_capacity().unwrap_or(0);
-        Self::with_clock(capacity, Arc::new(clock))
+        Self::with_clock(self.entries.capacity(), Arc::new(clock))
     }
 
-    fn remember(&self, id: &str, until: Duration) -> bool {
+    fn remember(&self, id: &str, until: Duration) -> Result<bool, StoreError> {
         let now = self.clock.now();
         // One atomic step per key: an entry that is still live means a replay; an expired
-        // one (the clock moved past it before moka evicted it) is replaced.
-        let result =
-            self.entries
-                .entry(Box::from(id))
-                .and_compute_with(|existing| match existing {
-                    Some(entry) if *entry.value() > now => Op::Nop,
-                    _ => Op::Put(until),
-                });
-        !matches!(result, CompResult::Unchanged(_))
+        // one (the clock moved past it before moka removed it) is replaced.
+        self.entries
+            .upsert(id, |existing| match existing {
+                Some(entry) if *entry > now => None,
+                _ => Some(until),
+            })
+            .map_err(|_| StoreError::new("dpop replay store full"))
     }
 }
 
 impl ReplayStore for InMemoryReplayStore {
     fn check_and_remember(&self, id: &str, until: Duration) -> StoreFuture<'_> {
-        let fresh = self.remember(id, until);
-        Box::pin(std::future::ready(Ok(fresh)))
+        Box::pin(std::future::ready(self.remember(id, until)))
     }
 }
 
@@ -248,7 +247,7 @@ mod tests {
         let threads: Vec<_> = (0..8)
             .map(|_| {
                 let store = store.clone();
-                std::thread::spawn(move || store.remember("same", until))
+                std::thread::spawn(move || store.remember("same", until).unwrap())
             })
             .collect();
         let fresh = threads
@@ -257,6 +256,21 @@ mod tests {
             .filter(|&fresh| fresh)
             .count();
         assert_eq!(fresh, 1);
+    }
+
+    #[test]
+    fn a_full_store_refuses_a_new_proof_and_still_catches_every_replay() {
+        let clock = ManualClock::at_unix(1_000);
+        let store = InMemoryReplayStore::new(2).clock(clock);
+        let until = Duration::from_secs(1_061);
+        for id in ["victim", "b"] {
+            assert!(block_on(store.check_and_remember(id, until)).unwrap());
+        }
+        for id in ["c", "d", "e", "f"] {
+            let error = block_on(store.check_and_remember(id, until)).unwrap_err();
+            assert_eq!(error.to_string(), "dpop replay store full");
+        }
+        assert!(!block_on(store.check_and_remember("victim", until)).unwrap());
     }
 
     #[test]

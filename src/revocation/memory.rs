@@ -5,12 +5,9 @@ use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use moka::notification::RemovalCause;
-use moka::ops::compute::Op;
-use moka::policy::EvictionPolicy;
-
-use super::{Revocation, RevocationFuture, RevocationStore, TokenFacts};
+use super::{Revocation, RevocationFuture, RevocationStore, StoreError, TokenFacts};
 use crate::clock::{Clock, SystemClock};
+use crate::expiring_map::{ExpiringMap, Full};
 
 /// One entry: its value (a `jti` entry's forget time, an instant) and when it is forgotten.
 #[derive(Debug, Clone, Copy)]
@@ -49,12 +46,24 @@ impl moka::Expiry<Box<str>, Entry> for ForgetAt {
 /// No "revoke all" instant.
 const NONE: i64 = i64::MIN;
 
-/// The denylist and the instants: bounded maps whose entries expire, and the issuer-wide
-/// instant.
+/// How long an instant outlives the tokens it can match: a token issued at the instant
+/// expires at most `max_token_lifetime` later, and is still accepted for the verifier's
+/// leeway after that. The same margin as a `jti` entry's
+/// ([`Revocations::MIN_RETENTION_MARGIN`](super::Revocations::MIN_RETENTION_MARGIN)); a
+/// verifier with a revocation store refuses a larger leeway.
+const INSTANT_MARGIN: i64 = super::Revocations::MIN_RETENTION_MARGIN.as_secs() as i64;
+
+/// The store refused a new entry: it is full of entries that can still match a token.
+pub(crate) fn store_full() -> StoreError {
+    StoreError::new("revocation store full")
+}
+
+/// The denylist and the instants: bounded maps whose entries expire (and are never evicted
+/// while they can still match a token), and the issuer-wide instant.
 pub(crate) struct State {
-    jti: moka::sync::Cache<Box<str>, Entry>,
-    sid: moka::sync::Cache<Box<str>, Entry>,
-    sub: moka::sync::Cache<Box<str>, Entry>,
+    jti: ExpiringMap<Entry>,
+    sid: ExpiringMap<Entry>,
+    sub: ExpiringMap<Entry>,
     all: AtomicI64,
     clock: Arc<dyn Clock>,
     max_lifetime: i64,
@@ -64,9 +73,9 @@ pub(crate) struct State {
 impl fmt::Debug for State {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("State")
-            .field("jti", &self.jti.entry_count())
-            .field("sid", &self.sid.entry_count())
-            .field("sub", &self.sub.entry_count())
+            .field("jti", &self.jti.len())
+            .field("sid", &self.sid.len())
+            .field("sub", &self.sub.len())
             .field("capacity", &self.capacity)
             .field("max_token_lifetime", &self.max_lifetime)
             .finish_non_exhaustive()
@@ -75,29 +84,13 @@ impl fmt::Debug for State {
 
 impl State {
     pub(crate) fn new(capacity: u64, max_lifetime: Duration, clock: Arc<dyn Clock>) -> Self {
-        let map = |name: &'static str| {
-            moka::sync::Cache::builder()
-                .max_capacity(capacity)
-                // The newest revocations are always admitted; the oldest go first when full.
-                .eviction_policy(EvictionPolicy::lru())
-                .expire_after(ForgetAt(clock.clone()))
-                .eviction_listener(move |_key, _entry, cause| {
-                    if cause == RemovalCause::Size {
-                        tracing::warn!(
-                            target: "jwks_auth::revocation",
-                            rule = name,
-                            "revocation entry evicted: store full"
-                        );
-                    }
-                })
-                .build()
-        };
+        let map = || ExpiringMap::new(capacity, "revocation", ForgetAt(clock.clone()));
         State {
-            jti: map("jti"),
-            sid: map("sid"),
-            sub: map("sub"),
+            jti: map(),
+            sid: map(),
+            sub: map(),
             all: AtomicI64::new(NONE),
-            clock,
+            clock: clock.clone(),
             max_lifetime: i64::try_from(max_lifetime.as_secs()).unwrap_or(i64::MAX),
             capacity,
         }
@@ -107,13 +100,18 @@ impl State {
         i64::try_from(self.clock.now().as_secs()).unwrap_or(i64::MAX)
     }
 
-    /// How long after an instant it is kept (Unix seconds).
+    /// When an instant is forgotten (Unix seconds): after the last token it can match has
+    /// expired, leeway included.
     pub(crate) fn instant_forget_at(&self, at: i64) -> i64 {
         at.saturating_add(self.max_lifetime)
+            .saturating_add(INSTANT_MARGIN)
     }
 
     /// Records `revocation`, keeping the later value of an entry already there.
-    pub(crate) fn apply(&self, revocation: &Revocation) {
+    ///
+    /// # Errors
+    /// [`Full`] when its map is full of live entries (nothing live is evicted for it).
+    pub(crate) fn apply(&self, revocation: &Revocation) -> Result<(), Full> {
         let now = self.now();
         let (map, key, entry) = match revocation {
             Revocation::Token { jti, until } => (
@@ -130,19 +128,27 @@ impl State {
                 if self.instant_forget_at(*at) > now {
                     self.all.fetch_max(*at, Ordering::AcqRel);
                 }
-                return;
+                return Ok(());
             }
         };
         if entry.forget_at <= now {
-            return;
+            return Ok(());
         }
-        map.entry(Box::from(key.as_str()))
-            .and_compute_with(|existing| match existing {
-                Some(old) if old.value().value >= entry.value && old.value().forget_at > now => {
-                    Op::Nop
-                }
-                _ => Op::Put(entry),
-            });
+        map.upsert(key, |existing| match existing {
+            Some(old) if old.value >= entry.value && old.forget_at > now => None,
+            _ => Some(entry),
+        })
+        .map(drop)
+    }
+
+    /// Whether [`apply`](Self::apply) would find room for `revocation` now.
+    pub(crate) fn has_room_for(&self, revocation: &Revocation) -> bool {
+        match revocation {
+            Revocation::Token { jti, .. } => self.jti.has_room_for(jti),
+            Revocation::Session { sid, .. } => self.sid.has_room_for(sid),
+            Revocation::User { sub, .. } => self.sub.has_room_for(sub),
+            Revocation::All { .. } => true,
+        }
     }
 
     fn instant(&self, at: i64) -> Entry {
@@ -155,7 +161,7 @@ impl State {
     /// Whether a rule matches `token`.
     pub(crate) fn is_revoked(&self, token: &TokenFacts<'_>) -> bool {
         let now = token.now;
-        let live = |map: &moka::sync::Cache<Box<str>, Entry>, key: Option<&str>| {
+        let live = |map: &ExpiringMap<Entry>, key: Option<&str>| {
             key.and_then(|key| map.get(key))
                 .filter(|entry| entry.forget_at > now)
         };
@@ -180,9 +186,13 @@ impl State {
 /// token lifetime). Right for one instance; a fleet needs the Redis store (feature `redis`),
 /// or a revocation made on one instance is not seen by the others.
 ///
-/// Each of the three maps (`jti`, `sid`, `sub`) holds at most `capacity` entries; when one is
-/// full its least recently used entry is evicted, with a `WARN` event: size it for the
-/// revocations of one token lifetime.
+/// Each of the three maps (`jti`, `sid`, `sub`) holds at most `capacity` entries. An entry is
+/// never evicted while it can still match a token: when a map is full of such entries a new
+/// revocation for it is refused with
+/// [`RevocationStoreUnavailable`](crate::ErrorKind::RevocationStoreUnavailable), a `WARN`
+/// event and the `jwks_auth_store_full_total{store="revocation"}` counter (feature
+/// `metrics`), until entries expire. Size it for the revocations of one token lifetime
+/// (an entry is about 100 bytes plus its id).
 ///
 /// ```
 /// use jwks_auth::revocation::{InMemoryRevocationStore, Revocation, RevocationStore, TokenFacts};
@@ -262,8 +272,8 @@ impl RevocationStore for InMemoryRevocationStore {
     }
 
     fn revoke<'a>(&'a self, revocation: &'a Revocation) -> RevocationFuture<'a, ()> {
-        self.state.apply(revocation);
-        Box::pin(std::future::ready(Ok(())))
+        let recorded = self.state.apply(revocation).map_err(|Full| store_full());
+        Box::pin(std::future::ready(recorded))
     }
 }
 
@@ -272,21 +282,56 @@ mod tests {
     use super::*;
     use crate::clock::ManualClock;
 
+    fn user(sub: &str, at: i64) -> Revocation {
+        Revocation::User {
+            sub: sub.into(),
+            at,
+        }
+    }
+
     #[test]
-    fn a_full_store_admits_the_newest_revocation_and_evicts_the_oldest() {
+    fn a_full_store_refuses_a_new_revocation_and_keeps_every_live_one() {
         let clock = ManualClock::at_unix(1_000);
         let state = State::new(2, Duration::from_secs(3600), Arc::new(clock));
-        let user = |sub: &str| Revocation::User {
-            sub: sub.into(),
-            at: 1_000,
-        };
         let revoked =
             |sub: &str| state.is_revoked(&TokenFacts::new(None, None, Some(sub), Some(900), 1_000));
-        for sub in ["a", "b", "c", "d"] {
-            state.apply(&user(sub));
-            state.sub.run_pending_tasks();
-            assert!(revoked(sub), "{sub} not admitted");
+        for sub in ["victim", "b"] {
+            state.apply(&user(sub, 1_000)).unwrap();
         }
-        assert!(!revoked("a"));
+        for sub in ["c", "d", "e"] {
+            assert_eq!(state.apply(&user(sub, 1_000)), Err(Full), "{sub} admitted");
+        }
+        assert!(revoked("victim") && revoked("b"));
+        assert!(!revoked("c"));
+        // A later instant for a user already held still widens its revocation.
+        state.apply(&user("victim", 1_100)).unwrap();
+    }
+
+    #[test]
+    fn a_full_store_answers_the_revoke_call_with_an_error() {
+        let store = InMemoryRevocationStore::new(1).clock(ManualClock::at_unix(1_000));
+        block_on(store.revoke(&user("a", 1_000))).unwrap();
+        let error = block_on(store.revoke(&user("b", 1_000))).unwrap_err();
+        assert_eq!(error.to_string(), "revocation store full");
+    }
+
+    #[test]
+    fn an_instant_outlives_the_leeway_after_the_longest_token() {
+        let clock = ManualClock::at_unix(1_000);
+        let state = State::new(8, Duration::from_secs(3600), Arc::new(clock));
+        // A token issued at the instant expires at 4_600 and passes until 4_600 + leeway.
+        state.apply(&user("u", 1_000)).unwrap();
+        let at =
+            |now: i64| state.is_revoked(&TokenFacts::new(None, None, Some("u"), Some(1_000), now));
+        assert!(at(4_600));
+        assert!(at(4_600 + 299), "forgotten inside the leeway");
+        assert!(!at(4_600 + 300));
+    }
+
+    fn block_on<F: std::future::Future>(future: F) -> F::Output {
+        tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap()
+            .block_on(future)
     }
 }

@@ -8,12 +8,16 @@
 //!   the entry is forgotten once the token has expired (its `exp` plus the verifier's
 //!   leeway, at least [`Revocations::MIN_RETENTION_MARGIN`]).
 //! * **"revoked before" instants** per session (`sid`, [`Revocations::revoke_session`]), per
-//!   user (`sub`, [`Revocations::revoke_user`]) and issuer-wide ([`Revocations::revoke_all`]):
+//!   user (the preset's user-id claim, as [`AuthUser::id`](crate::AuthUser::id) reads it:
+//!   `sub` for most, `oid` for Entra ID; [`Revocations::revoke_user`]) and issuer-wide
+//!   ([`Revocations::revoke_all`]):
 //!   a token is refused when the time it was issued, its `auth_time` when present, else its
 //!   `iat`, is **at or before** the instant. The boundary is inclusive because NumericDates
 //!   have second resolution: a token issued in the same second as a logout may have been
 //!   issued before it, so it is refused (a fresh login in that second has to retry a second
-//!   later). An instant is kept for the store's maximum token lifetime after it.
+//!   later). An instant is kept for the store's maximum token lifetime after it, plus
+//!   [`Revocations::MIN_RETENTION_MARGIN`] for the leeway (a verifier with revocation on
+//!   refuses a larger leeway).
 //!
 //! A token without the claim a rule needs is not matched by that rule (a token without `sid`
 //! is not refused by session revocations, one without `iat` and `auth_time` by no instant).
@@ -65,7 +69,7 @@ use std::time::Duration;
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
-use crate::claims::Claims;
+use crate::claims::{AuthUser, Claims};
 use crate::clock::Clock;
 use crate::error::{AuthError, Result};
 
@@ -92,7 +96,8 @@ pub struct TokenFacts<'a> {
     pub jti: Option<&'a str>,
     /// `sid`.
     pub sid: Option<&'a str>,
-    /// `sub`.
+    /// The user id: the preset's user-id claim, as [`AuthUser::id`](crate::AuthUser::id)
+    /// reads it (`sub` for most presets, `oid` for Entra ID).
     pub sub: Option<&'a str>,
     /// When the token was issued for the rules' purpose: `auth_time` when present, else
     /// `iat` (Unix seconds).
@@ -140,7 +145,7 @@ pub enum Revocation {
     },
     /// Refuse tokens of user `sub` issued at or before `at` (Unix seconds).
     User {
-        /// The user (`sub` claim).
+        /// The user id ([`AuthUser::id`](crate::AuthUser::id): the preset's user-id claim).
         sub: String,
         /// The instant.
         at: i64,
@@ -280,7 +285,9 @@ impl Revocations {
         .await
     }
 
-    /// Refuses every token of user `sub` (the `sub` claim) issued at or before `at`.
+    /// Refuses every token of user `sub` issued at or before `at`. `sub` is the user's id as
+    /// [`AuthUser::id`](crate::AuthUser::id) reads it: the preset's user-id claim (`sub` for
+    /// most presets, `oid` for Entra ID), so pass `user.id`.
     ///
     /// # Errors
     /// As [`revoke_token`](Self::revoke_token).
@@ -329,11 +336,12 @@ pub(crate) struct RevocationStage {
 }
 
 impl RevocationStage {
-    /// Refuses `claims` when a rule matches; applies the failure policy when the store
+    /// Refuses `user` when a rule matches; applies the failure policy when the store
     /// cannot answer.
-    pub(crate) async fn check(&self, claims: &Claims, now: i64) -> Result<()> {
-        let owned = OwnedFacts::read(claims);
-        let facts = owned.facts(now);
+    pub(crate) async fn check(&self, user: &AuthUser, now: i64) -> Result<()> {
+        let owned = OwnedFacts::read(&user.claims);
+        // A user revocation names the id the preset reads (`oid` for Entra ID), not `sub`.
+        let facts = owned.facts(&user.id, now);
         match self.store.is_revoked(&facts).await {
             Ok(false) => Ok(()),
             Ok(true) => Err(AuthError::revoked()),
@@ -356,7 +364,6 @@ impl RevocationStage {
 struct OwnedFacts<'c> {
     jti: Option<Cow<'c, str>>,
     sid: Option<Cow<'c, str>>,
-    sub: Option<Cow<'c, str>>,
     issued_at: Option<i64>,
 }
 
@@ -366,8 +373,6 @@ struct RawFacts<'c> {
     jti: Option<&'c RawValue>,
     #[serde(borrow, default)]
     sid: Option<&'c RawValue>,
-    #[serde(borrow, default)]
-    sub: Option<&'c RawValue>,
     #[serde(borrow, default)]
     iat: Option<&'c RawValue>,
     #[serde(borrow, default)]
@@ -396,7 +401,6 @@ impl<'c> OwnedFacts<'c> {
             return OwnedFacts {
                 jti: string(raw.jti),
                 sid: string(raw.sid),
-                sub: string(raw.sub),
                 issued_at: date(raw.auth_time).or_else(|| date(raw.iat)),
             };
         }
@@ -411,16 +415,15 @@ impl<'c> OwnedFacts<'c> {
         OwnedFacts {
             jti: string("jti"),
             sid: string("sid"),
-            sub: string("sub"),
             issued_at: date("auth_time").or_else(|| date("iat")),
         }
     }
 
-    fn facts(&self, now: i64) -> TokenFacts<'_> {
+    fn facts<'s>(&'s self, user_id: &'s str, now: i64) -> TokenFacts<'s> {
         TokenFacts {
             jti: self.jti.as_deref(),
             sid: self.sid.as_deref(),
-            sub: self.sub.as_deref(),
+            sub: Some(user_id),
             issued_at: self.issued_at,
             now,
         }
@@ -431,27 +434,25 @@ impl<'c> OwnedFacts<'c> {
 mod tests {
     use super::*;
 
-    fn facts_of(json: &str) -> (Option<String>, Option<String>, Option<String>, Option<i64>) {
+    fn facts_of(json: &str) -> (Option<String>, Option<String>, Option<i64>) {
         let claims = Claims::from_json(json.to_owned());
         let owned = OwnedFacts::read(&claims);
-        let facts = owned.facts(0);
+        let facts = owned.facts("user", 0);
         (
             facts.jti.map(str::to_owned),
             facts.sid.map(str::to_owned),
-            facts.sub.map(str::to_owned),
             facts.issued_at,
         )
     }
 
     #[test]
     fn facts_prefer_auth_time_over_iat_and_skip_wrong_types() {
-        let (jti, sid, sub, issued) =
+        let (jti, sid, issued) =
             facts_of(r#"{"jti":"a\u0062","sid":7,"sub":"u","iat":20,"auth_time":10.5}"#);
         assert_eq!(jti.as_deref(), Some("ab"));
         assert_eq!(sid, None);
-        assert_eq!(sub.as_deref(), Some("u"));
         assert_eq!(issued, Some(10));
-        assert_eq!(facts_of(r#"{"iat":20}"#).3, Some(20));
-        assert_eq!(facts_of(r#"{"iat":"20"}"#).3, None);
+        assert_eq!(facts_of(r#"{"iat":20}"#).2, Some(20));
+        assert_eq!(facts_of(r#"{"iat":"20"}"#).2, None);
     }
 }

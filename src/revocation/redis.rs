@@ -5,7 +5,7 @@
 
 use std::fmt;
 use std::future::Future;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -13,7 +13,7 @@ use ::redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use ::redis::{Client, RedisError, Script};
 use futures_util::StreamExt as _;
 
-use super::memory::State;
+use super::memory::{store_full, State};
 use super::{Revocation, RevocationFuture, RevocationStore, StoreError, TokenFacts};
 use crate::clock::{Clock, SystemClock};
 use crate::dpop::{ReplayStore, StoreFuture};
@@ -36,7 +36,7 @@ const DEFAULT_PREFIX: &str = "jwks-auth:";
 
 /// Configures a [`RedisRevocationStore`]; [`connect`](Self::connect) builds it.
 #[must_use]
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct RedisRevocationBuilder {
     url: String,
     prefix: String,
@@ -45,6 +45,38 @@ pub struct RedisRevocationBuilder {
     max_staleness: Duration,
     response_timeout: Duration,
     capacity: u64,
+}
+
+impl fmt::Debug for RedisRevocationBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RedisRevocationBuilder")
+            .field("url", &redacted_url(&self.url))
+            .field("prefix", &self.prefix)
+            .field("max_token_lifetime", &self.max_token_lifetime)
+            .field("sync_interval", &self.sync_interval)
+            .field("max_staleness", &self.max_staleness)
+            .field("response_timeout", &self.response_timeout)
+            .field("capacity", &self.capacity)
+            .finish()
+    }
+}
+
+/// `url` without its userinfo (a password, or a user name that may be a secret):
+/// `redis://***@host:6379/0`. Text that is not a URL is not shown at all.
+fn redacted_url(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut parsed) => {
+            if !parsed.username().is_empty() || parsed.password().is_some() {
+                // Setting userinfo on a special-less scheme (redis:) cannot fail for a URL
+                // that already has a host; if it did, nothing of the URL is shown.
+                if parsed.set_username("***").is_err() || parsed.set_password(None).is_err() {
+                    return "<redacted>".to_owned();
+                }
+            }
+            parsed.to_string()
+        }
+        Err(_) => "<not a url>".to_owned(),
+    }
 }
 
 impl RedisRevocationBuilder {
@@ -127,6 +159,7 @@ impl RedisRevocationBuilder {
             script: Script::new(REVOKE_SCRIPT),
             epoch: Instant::now(),
             synced_ms: AtomicU64::new(0),
+            overflowed: AtomicBool::new(false),
             sync_interval: self.sync_interval,
             max_staleness: self.max_staleness,
             timeout: self.response_timeout,
@@ -237,6 +270,9 @@ struct Shared {
     epoch: Instant,
     /// Milliseconds after `epoch` of the last successful read, plus one (0: never).
     synced_ms: AtomicU64,
+    /// The in-memory copy could not hold an entry (a map was full of live entries): it is
+    /// incomplete, so it answers "unavailable" until a re-read holds everything.
+    overflowed: AtomicBool,
     sync_interval: Duration,
     max_staleness: Duration,
     timeout: Duration,
@@ -275,6 +311,7 @@ impl Shared {
         let version = self.version().await?;
         let mut conn = self.manager.clone();
         let mut cursor: u64 = 0;
+        let mut complete = true;
         loop {
             let (next, keys): (u64, Vec<Vec<u8>>) = within(
                 self.timeout,
@@ -300,7 +337,7 @@ impl Shared {
                         .and_then(|key| key.strip_prefix(self.keys.entry.as_str()));
                     let value = value.and_then(|value| value.parse::<i64>().ok());
                     if let Some(revocation) = suffix.zip(value).and_then(parse_entry) {
-                        self.state.apply(&revocation);
+                        complete &= self.state.apply(&revocation).is_ok();
                     }
                 }
             }
@@ -309,8 +346,18 @@ impl Shared {
             }
             cursor = next;
         }
+        self.overflowed.store(!complete, Ordering::Release);
         self.mark_synced();
         Ok(version)
+    }
+
+    /// Applies `revocation` to the in-memory copy; one that does not fit marks the copy
+    /// incomplete.
+    fn apply(&self, revocation: &Revocation) -> std::result::Result<(), StoreError> {
+        self.state.apply(revocation).map_err(|_| {
+            self.overflowed.store(true, Ordering::Release);
+            store_full()
+        })
     }
 
     /// Applies a published change; returns its version.
@@ -320,7 +367,8 @@ impl Shared {
         let version = parts.next()?.parse::<u64>().ok()?;
         let value = parts.next()?.parse::<i64>().ok()?;
         let revocation = parse_entry((parts.next()?, value))?;
-        self.state.apply(&revocation);
+        // One that does not fit marks the copy incomplete (answered as unavailable).
+        let _ = self.apply(&revocation);
         Some(version)
     }
 
@@ -346,7 +394,8 @@ impl Shared {
                 }
                 _ = tick.tick() => {
                     let version = self.version().await?;
-                    if version == known {
+                    // An incomplete copy re-reads everything: expired entries may have made room.
+                    if version == known && !self.overflowed.load(Ordering::Acquire) {
                         self.mark_synced();
                     } else {
                         known = self.resync().await?;
@@ -437,11 +486,17 @@ impl Drop for AbortOnDrop {
 /// **Layout** (prefix `jwks-auth:` by default): `{prefix}rv:jti:<jti>` = forget time (the
 /// token's `exp` plus the leeway margin), `PX` until then; `{prefix}rv:sid:<sid>`,
 /// `{prefix}rv:sub:<sub>`, `{prefix}rv:all` = the instant (Unix seconds), `PX` = instant +
-/// max token lifetime − now; `{prefix}rv-version` the change counter; channel
+/// max token lifetime + the leeway margin − now; `{prefix}rv-version` the change counter; channel
 /// `{prefix}rv-channel`; DPoP proof ids `{prefix}dpop:<id>` ([`RedisReplayStore`]).
 /// An instance never forgets what it has seen before the entry's own expiry, so a Redis
 /// restart without persistence loses revocations only for instances started after it: run
 /// Redis with AOF or RDB persistence when that matters.
+///
+/// **Bound.** The in-memory copy holds at most `capacity` entries per map and never evicts one
+/// that can still match a token. A revocation this instance could not hold is refused (not
+/// written); a copy that cannot hold what another instance wrote is incomplete and answers
+/// "unavailable" (503 with [`FailurePolicy::Closed`](super::FailurePolicy::Closed)) until a
+/// re-read fits, as entries expire. Give every instance the same capacity.
 ///
 /// ```no_run
 /// # async fn run() -> Result<(), jwks_auth::AuthError> {
@@ -497,6 +552,10 @@ impl RedisRevocationStore {
 
     async fn write(&self, revocation: &Revocation) -> std::result::Result<(), StoreError> {
         let shared = &*self.shared;
+        // Refused before it reaches the fleet: this instance could not hold it.
+        if !shared.state.has_room_for(revocation) {
+            return Err(store_full());
+        }
         let now = i64::try_from(SystemClock.now().as_secs()).unwrap_or(i64::MAX);
         let (suffix, value, forget_at) = match revocation {
             Revocation::Token { jti, until } => (format!("jti:{jti}"), *until, *until),
@@ -533,17 +592,18 @@ impl RedisRevocationStore {
         within::<i64>(shared.timeout, invocation.invoke_async(&mut conn))
             .await
             .map_err(|e| e.into_store("redis revocation write failed"))?;
-        shared.state.apply(revocation);
-        Ok(())
+        shared.apply(revocation)
     }
 }
 
 impl RevocationStore for RedisRevocationStore {
     fn is_revoked<'a>(&'a self, token: &'a TokenFacts<'a>) -> RevocationFuture<'a, bool> {
-        let answer = if self.shared.is_fresh() {
-            Ok(self.shared.state.is_revoked(token))
-        } else {
+        let answer = if !self.shared.is_fresh() {
             Err(StoreError::new("revocation state not synced from redis"))
+        } else if self.shared.overflowed.load(Ordering::Acquire) {
+            Err(store_full())
+        } else {
+            Ok(self.shared.state.is_revoked(token))
         };
         Box::pin(std::future::ready(answer))
     }
@@ -626,12 +686,19 @@ impl RedisReplayStore {
     }
 }
 
+/// A `PX` value that keeps the key at least `ttl` (at least 1 ms, as `PX` requires): rounded
+/// down, a proof could pass again in the last sub-millisecond of its window.
+fn ttl_millis_rounded_up(ttl: Duration) -> u64 {
+    let millis = ttl.as_nanos().div_ceil(1_000_000);
+    u64::try_from(millis).unwrap_or(u64::MAX).max(1)
+}
+
 impl ReplayStore for RedisReplayStore {
     fn check_and_remember(&self, id: &str, until: Duration) -> StoreFuture<'_> {
         let ttl = until
             .saturating_sub(self.clock.now())
             .min(super::MAX_RETENTION);
-        let ttl_ms = u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX).max(1);
+        let ttl_ms = ttl_millis_rounded_up(ttl);
         let key = format!("{}dpop:{id}", self.prefix);
         let mut conn = self.manager.clone();
         let timeout = self.timeout;
@@ -656,6 +723,33 @@ impl ReplayStore for RedisReplayStore {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_replay_ttl_is_rounded_up_to_the_millisecond() {
+        assert_eq!(
+            ttl_millis_rounded_up(Duration::from_micros(1_000_001)),
+            1_001
+        );
+        assert_eq!(ttl_millis_rounded_up(Duration::from_millis(1_000)), 1_000);
+        assert_eq!(ttl_millis_rounded_up(Duration::ZERO), 1);
+        assert_eq!(ttl_millis_rounded_up(Duration::MAX), u64::MAX);
+    }
+
+    #[test]
+    fn the_builder_debug_hides_the_password_and_user() {
+        let builder =
+            RedisRevocationStore::builder("redis://admin:s3cr3t-pw@cache.internal:6380/2");
+        let text = format!("{builder:?}");
+        assert!(
+            !text.contains("s3cr3t-pw") && !text.contains("admin"),
+            "{text}"
+        );
+        assert!(text.contains("redis://***@cache.internal:6380/2"), "{text}");
+        let password_only = format!("{:?}", RedisRevocationStore::builder("redis://:pw-only@h/"));
+        assert!(!password_only.contains("pw-only"), "{password_only}");
+        let garbage = format!("{:?}", RedisRevocationStore::builder("not a url s3cr3t"));
+        assert!(!garbage.contains("s3cr3t"), "{garbage}");
+    }
 
     #[test]
     fn entries_parse_back_and_unknown_ones_are_skipped() {

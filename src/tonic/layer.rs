@@ -13,7 +13,7 @@ use http::header::{AUTHORIZATION, COOKIE};
 use http::{HeaderMap, Request, Response};
 use tower::{Layer, Service};
 
-use crate::rejection::{self, RejectionKind, DEFAULT_RETRY_AFTER};
+use crate::rejection::{self, PublicRoutes, RejectionKind, DEFAULT_RETRY_AFTER};
 use crate::token_source::{self, RequestError, RequestHeaders};
 use crate::{AuthError, AuthUser, TokenKind, TokenSource, Verifier};
 
@@ -165,8 +165,7 @@ pub struct GrpcAuthLayer {
 struct Shared {
     verifier: Verifier,
     retry_after: Duration,
-    public_paths: Vec<String>,
-    public_prefixes: Vec<String>,
+    public: PublicRoutes,
     /// (path or `/package.Service/` prefix, scopes every call there needs).
     scopes: Vec<(String, Vec<String>)>,
 }
@@ -183,8 +182,7 @@ impl GrpcAuthLayer {
             shared: Arc::new(Shared {
                 verifier,
                 retry_after: DEFAULT_RETRY_AFTER,
-                public_paths: Vec::new(),
-                public_prefixes: Vec::new(),
+                public: PublicRoutes::default(),
                 scopes: Vec::new(),
             }),
         }
@@ -192,18 +190,26 @@ impl GrpcAuthLayer {
 
     /// A method called without a token, by path: `/grpc.health.v1.Health/Check`. A token
     /// sent anyway is still verified (and refused if invalid). Default: none.
+    ///
+    /// An empty path is a configuration error: every call is then refused with `INTERNAL`
+    /// (and the reason logged) rather than anything opened.
     pub fn public_method(mut self, path: impl Into<String>) -> Self {
-        Arc::make_mut(&mut self.shared)
-            .public_paths
-            .push(path.into());
+        Arc::make_mut(&mut self.shared).public.add_path(path.into());
         self
     }
 
     /// Every method of a service called without a token, by its full name:
     /// `grpc.health.v1.Health`. Default: none.
+    ///
+    /// An empty name is a configuration error, as for [`public_method`](Self::public_method).
     pub fn public_service(mut self, service: impl AsRef<str>) -> Self {
-        let prefix = service_prefix(service.as_ref());
-        Arc::make_mut(&mut self.shared).public_prefixes.push(prefix);
+        let service = service.as_ref();
+        let prefix = if service.trim_matches('/').is_empty() {
+            String::new()
+        } else {
+            service_prefix(service)
+        };
+        Arc::make_mut(&mut self.shared).public.add_prefix(prefix);
         self
     }
 
@@ -249,8 +255,11 @@ impl Shared {
         headers: &HeaderMap,
         path: &str,
     ) -> Result<Option<AuthUser>, Status> {
-        let public = rejection::is_public(path, &self.public_paths, &self.public_prefixes);
         let refuse = |kind, error: &AuthError| status_of(kind, error, self.retry_after);
+        let public = self
+            .public
+            .is_public(path)
+            .map_err(|empty| refuse(RejectionKind::Misconfigured, &empty.error()))?;
         let metadata = Metadata(headers);
         let token = match token_source::find_token(&metadata, &[TokenSource::Bearer]) {
             Ok(Some(token)) => token,
@@ -287,8 +296,7 @@ impl fmt::Debug for GrpcAuthLayer {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("GrpcAuthLayer")
             .field("provider", &self.shared.verifier.provider_name())
-            .field("public_paths", &self.shared.public_paths)
-            .field("public_prefixes", &self.shared.public_prefixes)
+            .field("public", &self.shared.public)
             .field("scopes", &self.shared.scopes)
             .finish_non_exhaustive()
     }

@@ -14,7 +14,7 @@ use crate::keys::jwk::VerifyingKey;
 use crate::keys::{self, CachePolicy, JwksLocation, KeyStore};
 use crate::kinds::{ClerkToken, TokenType};
 use crate::provider::{AudienceRule, Issuer, KeySpec, Provider};
-use crate::revocation::{FailurePolicy, RevocationStage, RevocationStore};
+use crate::revocation::{FailurePolicy, RevocationStage, RevocationStore, Revocations};
 use crate::rules::Rules;
 use crate::verified_cache::VerifiedCache;
 
@@ -347,7 +347,8 @@ impl VerifierBuilder {
     /// algorithms, HS* without a shared secret, a shared secret shorter than an allowed
     /// algorithm's hash (HS256 32 bytes, HS384 48, HS512 64), a required audience that is
     /// missing, a plain http JWKS URL on a remote host, a [`CachePolicy`] out of range (see
-    /// its docs).
+    /// its docs), a leeway above
+    /// [`Revocations::MIN_RETENTION_MARGIN`] (5 minutes) with revocation on.
     pub fn build(mut self) -> Result<Verifier> {
         self.policy.validate()?;
         if let Some(resource) = self.resource.take() {
@@ -360,6 +361,13 @@ impl VerifierBuilder {
             }
         }
         let provider = &self.provider;
+        if self.revocation.is_some() && provider.leeway > Revocations::MIN_RETENTION_MARGIN {
+            // Stores keep "revoked before" instants for the longest token lifetime plus this
+            // margin: with a larger leeway a revoked token would come back after its `exp`.
+            return Err(AuthError::config(
+                "leeway above 5 minutes with revocation on: revoked tokens would come back",
+            ));
+        }
         let algorithms = provider.algorithms.clone();
         if algorithms.is_empty() {
             return Err(AuthError::config("no algorithms allowed"));

@@ -323,7 +323,7 @@ impl Verifier {
         let now = i64::try_from(clock_now.as_secs()).unwrap_or(i64::MAX);
         let user = self.check_token(token, clock_now, now, digest).await?;
         if let Some(stage) = &inner.revocation {
-            stage.check(&user.claims, now).await?;
+            stage.check(&user, now).await?;
         }
         Ok(user)
     }
