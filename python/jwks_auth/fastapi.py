@@ -42,6 +42,22 @@ from fastapi import Depends, FastAPI, HTTPException, Request, Security
 from fastapi.responses import JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+try:
+    # The router's own rule (Starlette >= 0.35): the path without the `root_path` of a mount
+    # or a proxy prefix. Using it, the middleware guards exactly what the routes answer.
+    from starlette._utils import get_route_path as _route_path
+except ImportError:  # pragma: no cover - a Starlette that moved it: its rule, as of 1.x
+
+    def _route_path(scope: Any) -> str:
+        path: str = scope["path"]
+        root_path: str = scope.get("root_path", "")
+        if not root_path or not path.startswith(root_path):
+            return path
+        if path == root_path:
+            return ""
+        return path[len(root_path) :] if path[len(root_path)] == "/" else path
+
+
 from ._errors import AuthError, InvalidRequest, MissingToken
 from ._jwks_auth import AuthUser, Verifier
 
@@ -321,6 +337,10 @@ class AuthMiddleware:
     ``public_paths``: requests without a valid token are refused before any route runs;
     the verified user is on ``request.state.user`` (and ``current_user`` reuses it).
 
+    ``prefix`` and ``public_paths`` are matched on the path the router routes: without the
+    ``root_path`` of a mount (``outer.mount("/svc", app)``) or of a proxy prefix
+    (``uvicorn --root-path /v1``), so ``/svc/api/me`` is guarded as ``/api/me``.
+
     ``app.add_middleware(AuthMiddleware, verifier=verifier)`` (or, after ``configure``,
     without ``verifier``: the app's is used).
     """
@@ -345,7 +365,7 @@ class AuthMiddleware:
         return path.startswith(self.prefix) or path == self.prefix.rstrip("/")
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
-        if scope["type"] != "http" or not self._guarded(scope["path"]):
+        if scope["type"] != "http" or not self._guarded(_route_path(scope)):
             await self.app(scope, receive, send)
             return
         request = Request(scope, receive)
