@@ -42,11 +42,11 @@ accepts a WebSocket's token from its URL (off by default). ``current_user`` work
 WebSocket routes too.
 """
 
-from typing import Any, Awaitable, Callable, Dict, Iterable, List, Optional, Sequence
+from typing import Any, Awaitable, Callable, Dict, Iterable, List, Optional, Sequence, Union
 
 from fastapi import Depends, FastAPI, HTTPException, Security
 from fastapi.responses import JSONResponse
-from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from fastapi.security import HTTPBearer
 from starlette.requests import HTTPConnection
 from starlette.responses import Response
 from starlette.status import WS_1008_POLICY_VIOLATION
@@ -298,46 +298,69 @@ def _rejection_for_request_error(err: AuthError, settings: AuthSettings) -> Auth
     return AuthRejection(400, "invalid_request", "invalid_request", settings)
 
 
-async def _authenticate(
-    request: HTTPConnection,
+async def _user_or_refusal(
+    conn: HTTPConnection,
     verifier: Verifier,
     required: bool,
     *,
     sources: Optional[Sequence[str]] = None,
     settings: Optional[AuthSettings] = None,
-) -> Optional[AuthUser]:
-    """The verified user (also left on ``request.state``, that is ``scope["state"]``, for
-    WebSockets too), ``None`` without a token when not ``required``, else ``AuthRejection``."""
-    cached = getattr(request.state, STATE_USER, None)
+) -> Union[AuthUser, AuthRejection, None]:
+    """The verified user (also left on ``conn.state``, that is ``scope["state"]``, for
+    WebSockets too), ``None`` without a token when not ``required``, else the refusal.
+
+    The refusal is returned, not raised: raised in an ``except`` block it would chain the
+    caught error (``__context__``, even with ``from None``), whose traceback holds frames
+    with the token, as does this one."""
+    cached = getattr(conn.state, STATE_USER, None)
     if isinstance(cached, AuthUser):
         return cached  # the middleware verified this request already
-    settings = settings or _settings(request)
+    settings = settings or _settings(conn)
     try:
-        token = find_token(request, verifier.token_sources if sources is None else sources)
+        token = find_token(conn, verifier.token_sources if sources is None else sources)
     except AuthError as err:
-        raise _rejection_for_request_error(err, settings) from None
+        return _rejection_for_request_error(err, settings)
     if token is None:
         if required:
-            raise AuthRejection.from_error(MissingToken("no bearer token in the request"), settings)
+            missing = MissingToken("no bearer token in the request")
+            return AuthRejection.from_error(missing, settings)
         return None
     try:
         user = await verifier.verify(token)
     except AuthError as err:
-        # `from None`: the rejection carries no reference to the token or the error chain.
-        raise AuthRejection.from_error(err, settings) from None
-    setattr(request.state, STATE_USER, user)
+        return AuthRejection.from_error(err, settings)
+    setattr(conn.state, STATE_USER, user)
     return user
 
 
-# Declares the bearer scheme in the OpenAPI document (the "Authorize" button of /docs); it
-# never answers by itself (`auto_error=False`): the token is read and judged below.
-_bearer_scheme = HTTPBearer(auto_error=False, description="A JWT issued by the provider")
+async def _authenticate(
+    conn: HTTPConnection, verifier: Verifier, required: bool
+) -> Optional[AuthUser]:
+    outcome = await _user_or_refusal(conn, verifier, required)
+    if isinstance(outcome, AuthRejection):
+        raise outcome  # from a frame without the token, with no error chained
+    return outcome
+
+
+class _BearerDeclaration(HTTPBearer):
+    """Declares the bearer scheme in the OpenAPI document (the "Authorize" button of /docs)
+    and reads nothing: the token is read and judged above, and a dependency's value holding
+    it would sit in the locals of every refusal's traceback."""
+
+    async def __call__(self) -> None:  # type: ignore[override]
+        return None
+
+
+# The scheme name HTTPBearer would have (its class name): the OpenAPI document is unchanged.
+_bearer_scheme = _BearerDeclaration(
+    scheme_name="HTTPBearer", description="A JWT issued by the provider"
+)
 
 
 async def current_user(
     request: HTTPConnection,
     verifier: Verifier = Depends(get_verifier),
-    _openapi: Optional[HTTPAuthorizationCredentials] = Security(_bearer_scheme),
+    _openapi: None = Security(_bearer_scheme),
 ) -> AuthUser:
     """The verified user of the request (or WebSocket handshake), or a 401/400/503 answer.
 
@@ -351,7 +374,7 @@ async def current_user(
 async def optional_user(
     request: HTTPConnection,
     verifier: Verifier = Depends(get_verifier),
-    _openapi: Optional[HTTPAuthorizationCredentials] = Security(_bearer_scheme),
+    _openapi: None = Security(_bearer_scheme),
 ) -> Optional[AuthUser]:
     """The verified user, or ``None`` when the request carries no token (a bad token is
     still refused with 401: a client that sends one meant to authenticate)."""
@@ -458,11 +481,10 @@ class AuthMiddleware:
             rejection = AuthRejection(500, "server_error", None, settings, challenge=False)
         else:
             sources = self._token_sources(scope, verifier)
-            try:
-                await _authenticate(conn, verifier, True, sources=sources, settings=settings)
-                rejection = None
-            except AuthRejection as refused:
-                rejection = refused
+            outcome = await _user_or_refusal(
+                conn, verifier, True, sources=sources, settings=settings
+            )
+            rejection = outcome if isinstance(outcome, AuthRejection) else None
         if rejection is not None:
             await _send_refusal(rejection, scope, receive, send)
             return
