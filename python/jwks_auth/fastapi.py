@@ -34,13 +34,39 @@ No body or header ever contains the token. Tests can swap the verifier with
 ``app.dependency_overrides[get_verifier] = lambda: other_verifier``. Where the verifier's
 provider names cookies (Clerk's ``__session``), tokens are also read from them, after the
 ``Authorization`` header.
+
+``app.add_middleware(AuthMiddleware)`` guards every route under ``/api/``, HTTP requests and
+WebSocket handshakes alike (a refused handshake gets the same answer where the server can
+send one, else a close with code 1008); ``websocket_query_param="access_token"`` also
+accepts a WebSocket's token from its URL (off by default). ``current_user`` works in
+WebSocket routes too.
 """
 
-from typing import Any, Awaitable, Callable, Dict, Iterable, List, Optional, Sequence
+from typing import Any, Awaitable, Callable, Dict, Iterable, List, Optional, Sequence, Union
 
-from fastapi import Depends, FastAPI, HTTPException, Request, Security
+from fastapi import Depends, FastAPI, HTTPException, Security
 from fastapi.responses import JSONResponse
-from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from fastapi.security import HTTPBearer
+from starlette.requests import HTTPConnection
+from starlette.responses import Response
+from starlette.status import WS_1008_POLICY_VIOLATION
+from starlette.websockets import WebSocket
+
+try:
+    # The router's own rule (Starlette >= 0.35): the path without the `root_path` of a mount
+    # or a proxy prefix. Using it, the middleware guards exactly what the routes answer.
+    from starlette._utils import get_route_path as _route_path
+except ImportError:  # pragma: no cover - a Starlette that moved it: its rule, as of 1.x
+
+    def _route_path(scope: Any) -> str:
+        path: str = scope["path"]
+        root_path: str = scope.get("root_path", "")
+        if not root_path or not path.startswith(root_path):
+            return path
+        if path == root_path:
+            return ""
+        return path[len(root_path) :] if path[len(root_path)] == "/" else path
+
 
 from ._errors import AuthError, InvalidRequest, MissingToken
 from ._jwks_auth import AuthUser, Verifier
@@ -138,24 +164,55 @@ def configure(
     setattr(app.state, STATE_VERIFIER, verifier)
     setattr(app.state, STATE_SETTINGS, AuthSettings(realm, retry_after))
 
-    async def on_rejection(request: Request, exc: Exception) -> JSONResponse:
+    async def on_rejection(conn: HTTPConnection, exc: Exception) -> Optional[Response]:
         assert isinstance(exc, AuthRejection)
-        return JSONResponse(exc.body, status_code=exc.status_code, headers=exc.headers)
+        if isinstance(conn, WebSocket):
+            # A WebSocket route's dependency refused the handshake: answered before accept.
+            await _send_refusal(exc, conn.scope, conn.receive, conn.send)
+            return None
+        return _rejection_response(exc)
 
-    async def on_auth_error(request: Request, exc: Exception) -> JSONResponse:
+    async def on_auth_error(conn: HTTPConnection, exc: Exception) -> Optional[Response]:
         assert isinstance(exc, AuthError)
-        rejection = AuthRejection.from_error(exc, _settings(request))
-        return await on_rejection(request, rejection)
+        rejection = AuthRejection.from_error(exc, _settings(conn))
+        return await on_rejection(conn, rejection)
 
     app.add_exception_handler(AuthRejection, on_rejection)
     app.add_exception_handler(AuthError, on_auth_error)
 
 
-def _settings(request: Request) -> AuthSettings:
-    return getattr(request.app.state, STATE_SETTINGS, None) or AuthSettings()
+def _settings(conn: HTTPConnection) -> AuthSettings:
+    return getattr(conn.app.state, STATE_SETTINGS, None) or AuthSettings()
 
 
-def get_verifier(request: Request) -> Verifier:
+def _rejection_response(rejection: AuthRejection) -> JSONResponse:
+    status, headers = rejection.status_code, rejection.headers
+    return JSONResponse(rejection.body, status_code=status, headers=headers)
+
+
+# The ASGI extension that lets an app answer a WebSocket handshake with an HTTP response.
+_WEBSOCKET_DENIAL = "websocket.http.response"
+
+
+async def _send_refusal(rejection: AuthRejection, scope: Any, receive: Any, send: Any) -> None:
+    """Answers a refused request; a refused WebSocket handshake before it is accepted, with
+    the same HTTP response where the server can send one, else by closing it (1008)."""
+    response = _rejection_response(rejection)
+    if scope["type"] != "websocket":
+        await response(scope, receive, send)
+        return
+    if (await receive())["type"] != "websocket.connect":
+        return  # the client left before the handshake was answered
+    if _WEBSOCKET_DENIAL in (scope.get("extensions") or {}):
+        start = {"status": response.status_code, "headers": response.raw_headers}
+        await send({"type": "websocket.http.response.start", **start})
+        await send({"type": "websocket.http.response.body", "body": response.body})
+    else:
+        reason = rejection.body["error"]
+        await send({"type": "websocket.close", "code": WS_1008_POLICY_VIOLATION, "reason": reason})
+
+
+def get_verifier(request: HTTPConnection) -> Verifier:
     """The app's verifier (``configure``); override it in tests with
     ``app.dependency_overrides[get_verifier]``."""
     verifier = getattr(request.app.state, STATE_VERIFIER, None)
@@ -210,15 +267,24 @@ def _cookie_value(headers: Iterable[str], name: str) -> Optional[str]:
     return None
 
 
-def find_token(request: Request, sources: Sequence[str]) -> Optional[str]:
-    """The token of the first of ``sources`` (``"bearer"``, ``"cookie:<name>"``) present in
-    ``request``; ``None`` when there is none. A present but unusable ``Authorization`` header
-    raises ``InvalidRequest`` (never a reason to read a cookie instead)."""
+def _query_token(values: List[str]) -> Optional[str]:
+    if len(values) > 1:
+        raise InvalidRequest("several token query parameters")
+    return values[0] if values and values[0] else None
+
+
+def find_token(request: HTTPConnection, sources: Sequence[str]) -> Optional[str]:
+    """The token of the first of ``sources`` (``"bearer"``, ``"cookie:<name>"``,
+    ``"query:<name>"``) present in ``request``; ``None`` when there is none. A present but
+    unusable ``Authorization`` header raises ``InvalidRequest`` (never a reason to read a
+    cookie instead)."""
     for source in sources or ["bearer"]:
         if source == "bearer":
             found = _authorization_token(request.headers.getlist("authorization"))
         elif source.startswith("cookie:"):
             found = _cookie_value(request.headers.getlist("cookie"), source[len("cookie:") :])
+        elif source.startswith("query:"):
+            found = _query_token(request.query_params.getlist(source[len("query:") :]))
         else:
             found = None
         if found is not None:
@@ -232,39 +298,71 @@ def _rejection_for_request_error(err: AuthError, settings: AuthSettings) -> Auth
     return AuthRejection(400, "invalid_request", "invalid_request", settings)
 
 
-async def _authenticate(request: Request, verifier: Verifier, required: bool) -> Optional[AuthUser]:
-    cached = getattr(request.state, STATE_USER, None)
+async def _user_or_refusal(
+    conn: HTTPConnection,
+    verifier: Verifier,
+    required: bool,
+    *,
+    sources: Optional[Sequence[str]] = None,
+    settings: Optional[AuthSettings] = None,
+) -> Union[AuthUser, AuthRejection, None]:
+    """The verified user (also left on ``conn.state``, that is ``scope["state"]``, for
+    WebSockets too), ``None`` without a token when not ``required``, else the refusal.
+
+    The refusal is returned, not raised: raised in an ``except`` block it would chain the
+    caught error (``__context__``, even with ``from None``), whose traceback holds frames
+    with the token, as does this one."""
+    cached = getattr(conn.state, STATE_USER, None)
     if isinstance(cached, AuthUser):
         return cached  # the middleware verified this request already
-    settings = _settings(request)
+    settings = settings or _settings(conn)
     try:
-        token = find_token(request, verifier.token_sources)
+        token = find_token(conn, verifier.token_sources if sources is None else sources)
     except AuthError as err:
-        raise _rejection_for_request_error(err, settings) from None
+        return _rejection_for_request_error(err, settings)
     if token is None:
         if required:
-            raise AuthRejection.from_error(MissingToken("no bearer token in the request"), settings)
+            missing = MissingToken("no bearer token in the request")
+            return AuthRejection.from_error(missing, settings)
         return None
     try:
         user = await verifier.verify(token)
     except AuthError as err:
-        # `from None`: the rejection carries no reference to the token or the error chain.
-        raise AuthRejection.from_error(err, settings) from None
-    setattr(request.state, STATE_USER, user)
+        return AuthRejection.from_error(err, settings)
+    setattr(conn.state, STATE_USER, user)
     return user
 
 
-# Declares the bearer scheme in the OpenAPI document (the "Authorize" button of /docs); it
-# never answers by itself (`auto_error=False`): the token is read and judged below.
-_bearer_scheme = HTTPBearer(auto_error=False, description="A JWT issued by the provider")
+async def _authenticate(
+    conn: HTTPConnection, verifier: Verifier, required: bool
+) -> Optional[AuthUser]:
+    outcome = await _user_or_refusal(conn, verifier, required)
+    if isinstance(outcome, AuthRejection):
+        raise outcome  # from a frame without the token, with no error chained
+    return outcome
+
+
+class _BearerDeclaration(HTTPBearer):
+    """Declares the bearer scheme in the OpenAPI document (the "Authorize" button of /docs)
+    and reads nothing: the token is read and judged above, and a dependency's value holding
+    it would sit in the locals of every refusal's traceback."""
+
+    async def __call__(self) -> None:  # type: ignore[override]
+        return None
+
+
+# The scheme name HTTPBearer would have (its class name): the OpenAPI document is unchanged.
+_bearer_scheme = _BearerDeclaration(
+    scheme_name="HTTPBearer", description="A JWT issued by the provider"
+)
 
 
 async def current_user(
-    request: Request,
+    request: HTTPConnection,
     verifier: Verifier = Depends(get_verifier),
-    _openapi: Optional[HTTPAuthorizationCredentials] = Security(_bearer_scheme),
+    _openapi: None = Security(_bearer_scheme),
 ) -> AuthUser:
-    """The verified user of the request, or a 401/400/503 answer.
+    """The verified user of the request (or WebSocket handshake), or a 401/400/503 answer.
 
     ``user: AuthUser = Depends(current_user)``
     """
@@ -274,9 +372,9 @@ async def current_user(
 
 
 async def optional_user(
-    request: Request,
+    request: HTTPConnection,
     verifier: Verifier = Depends(get_verifier),
-    _openapi: Optional[HTTPAuthorizationCredentials] = Security(_bearer_scheme),
+    _openapi: None = Security(_bearer_scheme),
 ) -> Optional[AuthUser]:
     """The verified user, or ``None`` when the request carries no token (a bad token is
     still refused with 401: a client that sends one meant to authenticate)."""
@@ -290,7 +388,9 @@ def require_scopes(*scopes: str) -> Callable[..., Awaitable[AuthUser]]:
         raise ValueError("require_scopes needs at least one scope")
     wanted = " ".join(scopes)
 
-    async def dependency(request: Request, user: AuthUser = Depends(current_user)) -> AuthUser:
+    async def dependency(
+        request: HTTPConnection, user: AuthUser = Depends(current_user)
+    ) -> AuthUser:
         held = set(user.scopes)
         if not all(scope in held for scope in scopes):
             raise AuthRejection(
@@ -305,7 +405,9 @@ def require_same_user(param: str = "user_id") -> Callable[..., Awaitable[AuthUse
     """A dependency: the path parameter ``param`` must equal the user's id (else 403).
     Returns the user."""
 
-    async def dependency(request: Request, user: AuthUser = Depends(current_user)) -> AuthUser:
+    async def dependency(
+        request: HTTPConnection, user: AuthUser = Depends(current_user)
+    ) -> AuthUser:
         value = request.path_params.get(param)
         if value is None:
             raise RuntimeError(f"require_same_user: the route has no path parameter `{param}`")
@@ -318,11 +420,26 @@ def require_same_user(param: str = "user_id") -> Callable[..., Awaitable[AuthUse
 
 class AuthMiddleware:
     """ASGI middleware guarding every path under ``prefix`` (default ``/api/``) except
-    ``public_paths``: requests without a valid token are refused before any route runs;
-    the verified user is on ``request.state.user`` (and ``current_user`` reuses it).
+    ``public_paths``, for HTTP requests and WebSocket handshakes alike: without a valid
+    token they are refused before any route runs; the verified user is on
+    ``request.state.user`` / ``websocket.state.user`` (and ``current_user`` reuses it).
 
     ``app.add_middleware(AuthMiddleware, verifier=verifier)`` (or, after ``configure``,
     without ``verifier``: the app's is used).
+
+    ``prefix`` and ``public_paths`` are matched on the path the router routes: without the
+    ``root_path`` of a mount (``outer.mount("/svc", app)``) or of a proxy prefix
+    (``uvicorn --root-path /v1``), so ``/svc/api/me`` is guarded as ``/api/me``.
+
+    A WebSocket handshake carries its token as a request does: the ``Authorization`` header
+    or the provider's cookie. Browsers cannot set headers on a WebSocket; with
+    ``websocket_query_param="access_token"`` a handshake may also carry it as
+    ``/api/ws?access_token=<token>`` (off by default: URLs end up in access logs; HTTP
+    requests never read it). A refused handshake is answered before it is accepted: with
+    the HTTP response a request gets (same status, headers and JSON body) where the server
+    supports the ASGI ``"websocket.http.response"`` extension (uvicorn, Hypercorn,
+    Starlette's TestClient), else by a close with code 1008 (policy violation) and the error
+    (``"missing_token"``, ...) as its reason, which the server answers with 403.
     """
 
     def __init__(
@@ -332,37 +449,43 @@ class AuthMiddleware:
         prefix: str = "/api/",
         public_paths: Sequence[str] = (),
         settings: Optional[AuthSettings] = None,
+        websocket_query_param: Optional[str] = None,
     ) -> None:
         self.app = app
         self.verifier = verifier
         self.prefix = prefix
         self.public_paths = frozenset(public_paths)
         self.settings = settings
+        self.websocket_query_param = websocket_query_param
 
     def _guarded(self, path: str) -> bool:
         if path in self.public_paths:
             return False
         return path.startswith(self.prefix) or path == self.prefix.rstrip("/")
 
+    def _token_sources(self, scope: Any, verifier: Verifier) -> List[str]:
+        sources = verifier.token_sources
+        if scope["type"] == "websocket" and self.websocket_query_param:
+            return [*sources, f"query:{self.websocket_query_param}"]
+        return sources
+
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
-        if scope["type"] != "http" or not self._guarded(scope["path"]):
+        # Anything else (lifespan) is not a request.
+        if scope["type"] not in ("http", "websocket") or not self._guarded(_route_path(scope)):
             await self.app(scope, receive, send)
             return
-        request = Request(scope, receive)
-        verifier = self.verifier or getattr(request.app.state, STATE_VERIFIER, None)
-        settings = self.settings or _settings(request)
+        conn = HTTPConnection(scope)
+        verifier = self.verifier or getattr(conn.app.state, STATE_VERIFIER, None)
+        settings = self.settings or _settings(conn)
         if verifier is None:
             rejection = AuthRejection(500, "server_error", None, settings, challenge=False)
         else:
-            try:
-                await _authenticate(request, verifier, required=True)
-                rejection = None
-            except AuthRejection as refused:
-                rejection = refused
-        if rejection is not None:
-            response = JSONResponse(
-                rejection.body, status_code=rejection.status_code, headers=rejection.headers
+            sources = self._token_sources(scope, verifier)
+            outcome = await _user_or_refusal(
+                conn, verifier, True, sources=sources, settings=settings
             )
-            await response(scope, receive, send)
+            rejection = outcome if isinstance(outcome, AuthRejection) else None
+        if rejection is not None:
+            await _send_refusal(rejection, scope, receive, send)
             return
         await self.app(scope, receive, send)

@@ -1,11 +1,15 @@
 """jwks_auth.fastapi against a FastAPI app with TestClient: every status, headers, bodies."""
 
+from contextlib import asynccontextmanager
 from typing import Optional
 
 import pytest
-from fastapi import Depends, FastAPI, Request
+from fastapi import Depends, FastAPI, Request, WebSocket
 from fastapi.testclient import TestClient
+from starlette.testclient import WebSocketDenialResponse
+from starlette.websockets import WebSocketDisconnect
 
+from guarded_app import guarded_app, without_denial_responses
 from jwks_auth import AuthUser, Verifier
 from jwks_auth.fastapi import (
     AuthMiddleware,
@@ -306,3 +310,128 @@ def test_openapi_declares_the_bearer_scheme(client):
     schema = client.get("/openapi.json").json()
     assert schema["components"]["securitySchemes"]["HTTPBearer"]["scheme"] == "bearer"
     assert schema["paths"]["/api/me"]["get"]["security"] == [{"HTTPBearer": []}]
+
+
+# -- WebSockets ------------------------------------------------------------------------------
+
+
+def echo_through(client: TestClient, path: str, **kwargs) -> str:
+    with client.websocket_connect(path, **kwargs) as websocket:
+        websocket.send_text("hi")
+        return websocket.receive_text()
+
+
+def assert_denied(client: TestClient, path: str, status: int, error: str, **kwargs):
+    with pytest.raises(WebSocketDenialResponse) as denied:
+        with client.websocket_connect(path, **kwargs):
+            pass
+    response = denied.value
+    assert (response.status_code, response.json()) == (status, {"error": error})
+    return response
+
+
+def test_middleware_refuses_websockets_without_a_valid_token(mock_provider, verifier):
+    with TestClient(guarded_app(verifier)) as client:
+        missing = assert_denied(client, "/api/ws", 401, "missing_token")
+        assert missing.headers["www-authenticate"] == BEARER
+        forged = mock_provider.token().sign_with_wrong_key()
+        bad = assert_denied(client, "/api/ws", 401, "invalid_token", headers=bearer(forged))
+        assert bad.headers["www-authenticate"] == INVALID_TOKEN
+        assert_no_token_echo(bad, forged)
+        expired = mock_provider.token().expired().sign()
+        assert_denied(client, "/api/ws", 401, "invalid_token", headers=bearer(expired))
+        assert_denied(client, "/api/ws", 400, "invalid_request", headers={"Authorization": ""})
+    # A fresh verifier: its first fetch fails.
+    mock_provider.fail_next(5, 503)
+    with TestClient(guarded_app(Verifier(mock_provider.provider()))) as client:
+        token = mock_provider.token().sign()
+        unavailable = assert_denied(
+            client, "/api/ws", 503, "temporarily_unavailable", headers=bearer(token)
+        )
+        assert unavailable.headers["retry-after"] == "30"
+
+
+def test_middleware_accepts_websockets_with_a_valid_token(mock_provider, verifier):
+    token = mock_provider.token().sub("ws_user").sign()
+    with TestClient(guarded_app(verifier)) as client:
+        assert echo_through(client, "/api/ws", headers=bearer(token)) == "ws_user:hi"
+        # current_user works in WebSocket routes, reusing the middleware's user.
+        with client.websocket_connect("/api/ws-me", headers=bearer(token)) as websocket:
+            assert websocket.receive_text() == "ws_user"
+        # Public and unguarded paths stay open.
+        assert echo_through(client, "/api/public-ws") == "None:hi"
+        assert echo_through(client, "/ws") == "None:hi"
+
+
+def test_websocket_session_cookie():
+    with MockProvider("clerk") as mock:
+        with TestClient(guarded_app(Verifier(mock.provider()))) as client:
+            client.cookies.set("__session", mock.token().sub("user_clerk").sign())
+            assert echo_through(client, "/api/ws") == "user_clerk:hi"
+
+
+def test_websocket_query_parameter_is_opt_in(mock_provider, verifier):
+    token = mock_provider.token().sub("from_query").sign()
+    with TestClient(guarded_app(verifier)) as client:
+        assert_denied(client, f"/api/ws?access_token={token}", 401, "missing_token")
+    app = guarded_app(verifier, websocket_query_param="access_token")
+    with TestClient(app) as client:
+        assert echo_through(client, f"/api/ws?access_token={token}") == "from_query:hi"
+        assert_denied(client, "/api/ws?access_token=x.y.z", 401, "invalid_token")
+        assert_denied(client, "/api/ws", 401, "missing_token")
+        several = f"/api/ws?access_token={token}&access_token={token}"
+        assert_denied(client, several, 400, "invalid_request")
+        # Plain HTTP requests never read it.
+        response = client.get(f"/api/ws?access_token={token}")
+        assert response.json() == {"error": "missing_token"}
+
+
+def test_websocket_refusal_closes_with_1008_without_the_denial_extension(mock_provider, verifier):
+    app = guarded_app(verifier)
+    with TestClient(without_denial_responses(app)) as client:
+        for headers in [{}, bearer("x.y.z")]:
+            with pytest.raises(WebSocketDisconnect) as closed:
+                with client.websocket_connect("/api/ws", headers=headers):
+                    pass
+            assert closed.value.code == 1008
+        assert closed.value.reason == "invalid_token"
+        token = mock_provider.token().sub("no_ext").sign()
+        assert echo_through(client, "/api/ws", headers=bearer(token)) == "no_ext:hi"
+
+
+def test_current_user_refuses_websockets_without_the_middleware(mock_provider, verifier):
+    app = FastAPI()
+    configure(app, verifier)
+
+    @app.websocket("/ws-me")
+    async def me(websocket: WebSocket, user: AuthUser = Depends(current_user)):
+        await websocket.accept()
+        await websocket.send_text(user.id)
+        await websocket.close()
+
+    with TestClient(app) as client:
+        assert_denied(client, "/ws-me", 401, "missing_token")
+        token = mock_provider.token().sub("dep").sign()
+        with client.websocket_connect("/ws-me", headers=bearer(token)) as websocket:
+            assert websocket.receive_text() == "dep"
+    with TestClient(without_denial_responses(app)) as client:
+        with pytest.raises(WebSocketDisconnect) as closed:
+            with client.websocket_connect("/ws-me"):
+                pass
+        assert (closed.value.code, closed.value.reason) == (1008, "missing_token")
+
+
+def test_middleware_lets_lifespan_through(verifier):
+    events = []
+
+    @asynccontextmanager
+    async def lifespan(app):
+        events.append("startup")
+        yield
+        events.append("shutdown")
+
+    app = FastAPI(lifespan=lifespan)
+    app.add_middleware(AuthMiddleware, verifier=verifier, prefix="/")
+    with TestClient(app):
+        assert events == ["startup"]
+    assert events == ["startup", "shutdown"]
