@@ -142,6 +142,7 @@ impl State {
     }
 
     /// Whether [`apply`](Self::apply) would find room for `revocation` now.
+    #[cfg(feature = "redis")]
     pub(crate) fn has_room_for(&self, revocation: &Revocation) -> bool {
         match revocation {
             Revocation::Token { jti, .. } => self.jti.has_room_for(jti),
