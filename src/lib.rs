@@ -14,6 +14,8 @@
 //   rules.rs issuer, audience, azp, exp/nbf/iat, user id; dpop/ proofs and `cnf` bindings
 //   axum/    layer.rs (AuthLayer), extract.rs, guard.rs (scope and same-user guards),
 //            response.rs (rejections, WWW-Authenticate), future.rs, dpop.rs
+//   edge/    the request edge (request -> user or Rejection) every framework adapts;
+//            origin.rs (the URL a client used, for DPoP htu), rejection.rs
 //   token_source.rs where a request carries its token; error.rs the one error type
 //   revocation/ the stage after the rules (jti denylist, revoked-before instants): memory.rs,
 //            redis.rs (feature `redis`: synced copy, DPoP replay store)
@@ -30,6 +32,7 @@ mod claims;
 mod clock;
 pub mod dangerous;
 pub mod dpop;
+pub mod edge;
 mod error;
 mod expiring_map;
 #[cfg(any(feature = "axum", feature = "actix"))]
@@ -38,7 +41,6 @@ mod kinds;
 mod multi;
 mod protected_resource;
 mod provider;
-#[cfg(any(feature = "axum", feature = "actix", feature = "tonic"))]
 mod rejection;
 pub mod revocation;
 mod token_source;

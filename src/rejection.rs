@@ -1,11 +1,8 @@
-//! The framework-neutral part of refusing a request, shared by the axum, actix-web and tonic
-//! integrations: which [`RejectionKind`] an error is, its HTTP status, the RFC 6750
+//! The framework-neutral part of refusing a request, shared by the request edge and the axum,
+//! actix-web and tonic integrations: which [`RejectionKind`] an error is, its HTTP status, the RFC 6750
 //! `WWW-Authenticate` challenge, `Retry-After`, and the JSON body. Everything here is plain
 //! values (status `u16`, header strings, `serde_json::Value`); each framework converts them
 //! to its own types.
-
-// gRPC has no challenge or body: with only `tonic` on, the HTTP parts are unused.
-#![cfg_attr(not(any(feature = "axum", feature = "actix")), allow(dead_code))]
 
 use std::time::Duration;
 
@@ -154,7 +151,6 @@ impl RejectionKind {
 pub const DEFAULT_RETRY_AFTER: Duration = Duration::from_secs(30);
 
 /// What a verifier taking DPoP proofs adds to a rejection: the `DPoP` challenge.
-#[cfg_attr(not(feature = "axum"), allow(dead_code))] // DPoP is taken by the axum layer
 #[derive(Debug, Clone)]
 pub(crate) struct DpopChallenge {
     /// Space-separated proof algorithms.
@@ -183,7 +179,6 @@ pub(crate) struct Challenge<'a> {
 impl Challenge<'_> {
     /// The `DPoP` challenge (RFC 9449 §7.1), when the verifier takes DPoP proofs and this
     /// is a 401, e.g. `DPoP algs="ES256 EdDSA", error="invalid_dpop_proof"`.
-    #[cfg_attr(not(feature = "axum"), allow(dead_code))] // DPoP is taken by the axum layer
     pub(crate) fn dpop_challenge(&self) -> Option<String> {
         let dpop = self.dpop?;
         if self.kind.status_code() != 401 {

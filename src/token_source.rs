@@ -155,10 +155,6 @@ pub fn cookie_value<'a>(cookie_header: &'a str, name: &str) -> Option<&'a str> {
 }
 
 /// Why a request's credentials were refused before any verification.
-#[cfg_attr(
-    not(any(feature = "axum", feature = "actix", feature = "tonic")),
-    allow(dead_code)
-)] // read by the axum integration
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum RequestError {
     /// The `Authorization` header is unusable (several, empty, not visible ASCII, not
@@ -169,10 +165,6 @@ pub(crate) enum RequestError {
 }
 
 /// A request's headers, as far as finding a token goes.
-#[cfg_attr(
-    not(any(feature = "axum", feature = "actix", feature = "tonic")),
-    allow(dead_code)
-)] // implemented by the axum integration
 pub(crate) trait RequestHeaders {
     /// The `Authorization` header values, as sent.
     fn authorization(&self) -> impl Iterator<Item = &[u8]>;
@@ -185,10 +177,6 @@ pub(crate) trait RequestHeaders {
 ///
 /// A present but unusable `Authorization` header (empty or blank included) is an error, not a
 /// reason to fall back to a cookie: the client meant to authenticate with it.
-#[cfg_attr(
-    not(any(feature = "axum", feature = "actix", feature = "tonic")),
-    allow(dead_code)
-)] // called by the axum integration
 pub(crate) fn find_token<'h>(
     headers: &'h impl RequestHeaders,
     sources: &[TokenSource],

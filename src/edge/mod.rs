@@ -1,0 +1,451 @@
+//! The request edge: one framework-neutral step from an HTTP request (method, target, headers,
+//! optionally the peer certificate) to a verified [`AuthUser`] or one [`Rejection`] that
+//! carries everything a response needs. Framework integrations are thin adapters over it: they
+//! turn their request into an [`EdgeRequest`] and a [`Rejection`] into their response.
+//!
+//! What it does, in order:
+//!
+//! 1. **Public paths** ([`RequestEdge::guard`] only): a path served without a token is let
+//!    through without looking at the credentials.
+//! 2. **Finding the credential**: `Authorization: DPoP <token>` with its `DPoP` proof header
+//!    when the verifier takes proofs; otherwise the verifier's token sources in order
+//!    (`Authorization: Bearer`, a cookie such as Clerk's `__session`). Several
+//!    `Authorization` headers, an empty one, or one with two tokens is 400 `invalid_request`;
+//!    another scheme is 401 without an error code (RFC 6750 §3.1).
+//! 3. **Verifying it**: [`Verifier::verify`] (the verified-token cache, revocation),
+//!    [`Verifier::verify_dpop`] with the URL the client used (see
+//!    [`RequestEdge::external_origin`]) for the proof's `htu`, or
+//!    [`Verifier::verify_with_certificate`] when the adapter passes the TLS peer certificate.
+//! 4. **Answering**: the user, or a [`Rejection`] with the status, the `Bearer` and `DPoP`
+//!    challenges (with `resource_metadata` when a [`ProtectedResource`] is set), the JSON
+//!    body, `Retry-After` and `DPoP-Nonce`.
+//!
+//! ```
+//! # #[cfg(feature = "testing")]
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() {
+//! use jwks_auth::edge::{EdgeRequest, RequestEdge};
+//! use jwks_auth::testing::MockProvider;
+//! use jwks_auth::Verifier;
+//!
+//! let mock = MockProvider::auth0().await;
+//! let edge = RequestEdge::new(Verifier::builder(mock.provider()).build().unwrap())
+//!     .public_path("/health");
+//! let token = mock.token().sub("user_1").sign();
+//! let authorization = format!("Bearer {token}");
+//! let headers = [("authorization", authorization.as_str())];
+//! let request = EdgeRequest::new("GET", "/notes?page=2", &headers[..]);
+//! let user = edge.guard(&request).await.unwrap().expect("a protected path");
+//! assert_eq!(user.id, "user_1");
+//!
+//! let no_headers: [(&str, &str); 0] = [];
+//! let health = EdgeRequest::new("GET", "/health", &no_headers[..]);
+//! assert!(edge.guard(&health).await.unwrap().is_none());
+//! let refused = edge
+//!     .guard(&EdgeRequest::new("GET", "/notes", &no_headers[..]))
+//!     .await
+//!     .unwrap_err();
+//! assert_eq!((refused.status(), refused.body_json()["error"].as_str()), (401, Some("missing_token")));
+//! # }
+//! # #[cfg(not(feature = "testing"))]
+//! # fn main() {}
+//! ```
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::dpop::{DpopMode, DpopRequest};
+use crate::rejection::{DpopChallenge, PublicRoutes, DEFAULT_RETRY_AFTER};
+use crate::token_source::{self, RequestError, RequestHeaders};
+use crate::{AuthError, AuthUser, ProtectedResource, Verifier};
+
+mod origin;
+mod rejection;
+
+pub use crate::rejection::RejectionKind;
+pub use rejection::Rejection;
+
+/// A request's headers, as the edge reads them. Implemented for slices of `(name, value)`
+/// pairs (what a Python or other foreign adapter has) and, with the framework features, for
+/// the frameworks' header maps.
+pub trait Headers {
+    /// Every value of the header `name` (given in lowercase; compared case-insensitively),
+    /// in the order received, as sent.
+    fn values<'s>(&'s self, name: &'s str) -> impl Iterator<Item = &'s [u8]> + 's;
+}
+
+impl<N: AsRef<str>, V: AsRef<[u8]>> Headers for [(N, V)] {
+    fn values<'s>(&'s self, name: &'s str) -> impl Iterator<Item = &'s [u8]> + 's {
+        self.iter()
+            .filter(move |(key, _)| key.as_ref().eq_ignore_ascii_case(name))
+            .map(|(_, value)| value.as_ref())
+    }
+}
+
+/// What the token search needs from any [`Headers`].
+struct TokenHeaders<'h, H: ?Sized>(&'h H);
+
+impl<H: Headers + ?Sized> RequestHeaders for TokenHeaders<'_, H> {
+    fn authorization(&self) -> impl Iterator<Item = &[u8]> {
+        self.0.values("authorization")
+    }
+
+    fn cookies(&self) -> impl Iterator<Item = &str> {
+        self.0
+            .values("cookie")
+            .filter_map(|value| std::str::from_utf8(value).ok())
+    }
+}
+
+/// A request as the edge sees it.
+#[derive(Debug, Clone, Copy)]
+pub struct EdgeRequest<'a, H: ?Sized> {
+    method: &'a str,
+    target: &'a str,
+    origin: Option<(&'a str, &'a str)>,
+    headers: &'a H,
+    certificate: Option<&'a [u8]>,
+}
+
+impl<'a, H: Headers + ?Sized> EdgeRequest<'a, H> {
+    /// A request for `target`, the path and query as the client sent them (`/notes?page=2`).
+    pub fn new(method: &'a str, target: &'a str, headers: &'a H) -> Self {
+        EdgeRequest {
+            method,
+            target,
+            origin: None,
+            headers,
+            certificate: None,
+        }
+    }
+
+    /// The scheme and authority the request names itself (an absolute-form request line,
+    /// HTTP/2 `:scheme` and `:authority`, an ASGI scope's `scheme` with its `Host`). Used for
+    /// the DPoP `htu` when no [external origin](RequestEdge::external_origin) is set;
+    /// without it the `Host` header is used with `http`.
+    #[must_use]
+    pub fn origin(mut self, scheme: &'a str, authority: &'a str) -> Self {
+        self.origin = Some((scheme, authority));
+        self
+    }
+
+    /// The TLS client certificate (DER) of the connection, for certificate-bound tokens
+    /// (RFC 8705 `cnf.x5t#S256`).
+    #[must_use]
+    pub fn peer_certificate(mut self, der: &'a [u8]) -> Self {
+        self.certificate = Some(der);
+        self
+    }
+
+    /// The path, without the query.
+    pub fn path(&self) -> &'a str {
+        self.target.split(['?', '#']).next().unwrap_or("")
+    }
+}
+
+/// The settings a [`Rejection`] is built with.
+#[derive(Debug, Clone)]
+pub(crate) struct Settings {
+    pub(crate) realm: String,
+    pub(crate) retry_after: Duration,
+    pub(crate) resource_metadata: Option<String>,
+}
+
+#[derive(Clone)]
+struct Shared {
+    verifier: Verifier,
+    public: PublicRoutes,
+    settings: Settings,
+    origin: origin::Origin,
+}
+
+/// From a request to a verified user or a [`Rejection`]: the one edge every framework adapter
+/// is built on (see the [module docs](self)). Cheap to clone; build one per service.
+#[derive(Clone)]
+#[must_use]
+pub struct RequestEdge {
+    shared: Arc<Shared>,
+}
+
+impl fmt::Debug for RequestEdge {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RequestEdge")
+            .field("provider", &self.shared.verifier.provider_name())
+            .field("public", &self.shared.public)
+            .field("settings", &self.shared.settings)
+            .field("origin", &self.shared.origin)
+            .finish()
+    }
+}
+
+impl RequestEdge {
+    /// An edge verifying with `verifier`: every path protected, realm `api`, `Retry-After`
+    /// 30 s, no external origin, forwarded headers not trusted.
+    pub fn new(verifier: Verifier) -> Self {
+        RequestEdge {
+            shared: Arc::new(Shared {
+                verifier,
+                public: PublicRoutes::default(),
+                settings: Settings {
+                    realm: "api".to_owned(),
+                    retry_after: DEFAULT_RETRY_AFTER,
+                    resource_metadata: None,
+                },
+                origin: origin::Origin::default(),
+            }),
+        }
+    }
+
+    fn shared_mut(&mut self) -> &mut Shared {
+        Arc::make_mut(&mut self.shared)
+    }
+
+    /// A path [`guard`](Self::guard) serves without a token (exact match). An empty path
+    /// is a configuration error: every guarded request is then refused with 500. Default:
+    /// none.
+    pub fn public_path(mut self, path: impl Into<String>) -> Self {
+        self.shared_mut().public.add_path(path.into());
+        self
+    }
+
+    /// A prefix [`guard`](Self::guard) serves without a token, on whole segments (`/docs`
+    /// opens `/docs/...`, not `/docsearch`). An empty prefix is a configuration error, as
+    /// for [`public_path`](Self::public_path). Default: none.
+    pub fn public_prefix(mut self, prefix: impl Into<String>) -> Self {
+        self.shared_mut().public.add_prefix(prefix.into());
+        self
+    }
+
+    /// The realm of the `Bearer` challenge. Default: `api`.
+    pub fn realm(mut self, realm: impl Into<String>) -> Self {
+        self.shared_mut().settings.realm = realm.into();
+        self
+    }
+
+    /// `Retry-After` of 503 answers (whole seconds, at least 1). Default: 30 seconds.
+    pub fn retry_after(mut self, retry_after: Duration) -> Self {
+        self.shared_mut().settings.retry_after = retry_after;
+        self
+    }
+
+    /// Every challenge carries `resource_metadata="<url>"` (RFC 9728 §5.1) and the metadata
+    /// paths are public. Default: none.
+    pub fn protected_resource(mut self, resource: &ProtectedResource) -> Self {
+        let shared = self.shared_mut();
+        shared.settings.resource_metadata = Some(resource.metadata_url().to_owned());
+        for path in [crate::WELL_KNOWN_PATH, resource.metadata_path()] {
+            shared.public.add_path(path.to_owned());
+        }
+        self
+    }
+
+    /// The origin clients reach this service at (`https://api.example.com`, optionally with a
+    /// path prefix a proxy strips), for the URL a DPoP proof's `htu` must match. Default:
+    /// none (the request's own origin, else `http://` + `Host`). An origin that is not an
+    /// absolute `http(s)` URL refuses every DPoP request with 500.
+    pub fn external_origin(mut self, origin: impl Into<String>) -> Self {
+        self.shared_mut().origin.external = Some(origin.into());
+        self
+    }
+
+    /// Build the DPoP request URL from `Forwarded` (RFC 7239) or `X-Forwarded-Proto` +
+    /// `X-Forwarded-Host` when no external origin is set, using the value the nearest proxy
+    /// added (the last one). Only behind a proxy that sets these headers: a client can send
+    /// them too. Default: off.
+    pub fn trust_forwarded_headers(mut self, trust: bool) -> Self {
+        self.shared_mut().origin.trust_forwarded = trust;
+        self
+    }
+
+    /// The verifier.
+    pub fn verifier(&self) -> &Verifier {
+        &self.shared.verifier
+    }
+
+    /// Whether `path` is served without a token.
+    ///
+    /// # Errors
+    /// A 500 [`Rejection`] when an empty public path or prefix is configured.
+    pub fn is_public(&self, path: &str) -> Result<bool, Rejection> {
+        self.shared.public.is_public(path).map_err(|empty| {
+            Rejection::new(
+                RejectionKind::Misconfigured,
+                empty.error(),
+                &self.shared.settings,
+            )
+        })
+    }
+
+    /// What a middleware does: `Ok(None)` on a public path (credentials not read), else the
+    /// verified user of [`authenticate`](Self::authenticate).
+    ///
+    /// # Errors
+    /// The [`Rejection`] to answer with.
+    pub async fn guard<H: Headers + ?Sized>(
+        &self,
+        request: &EdgeRequest<'_, H>,
+    ) -> Result<Option<AuthUser>, Rejection> {
+        if self.is_public(request.path())? {
+            return Ok(None);
+        }
+        self.authenticate(request).await.map(Some)
+    }
+
+    /// The verified user of `request`; a request without a credential is refused
+    /// (`missing_token`).
+    ///
+    /// # Errors
+    /// The [`Rejection`] to answer with.
+    pub async fn authenticate<H: Headers + ?Sized>(
+        &self,
+        request: &EdgeRequest<'_, H>,
+    ) -> Result<AuthUser, Rejection> {
+        match self.authenticate_optional(request).await? {
+            Some(user) => Ok(user),
+            None => Err(self.refuse(RejectionKind::MissingToken, AuthError::missing_token())),
+        }
+    }
+
+    /// The verified user of `request`, or `None` when it carries no credential at all (a
+    /// credential that fails is still refused: its client meant to authenticate).
+    ///
+    /// # Errors
+    /// The [`Rejection`] to answer with.
+    pub async fn authenticate_optional<H: Headers + ?Sized>(
+        &self,
+        request: &EdgeRequest<'_, H>,
+    ) -> Result<Option<AuthUser>, Rejection> {
+        let outcome = match self.dpop_token(request) {
+            Some(token) => self.verify_dpop(token, request).await.map(Some),
+            None => self.verify_bearer(request).await,
+        };
+        outcome.map_err(|rejection| rejection.or_dpop(self.dpop_challenge(false)))
+    }
+
+    /// The refusal of a scope rule: 403 `insufficient_scope` naming every scope the
+    /// operation needs (`scope`, space-separated), or none for a rule that is not about
+    /// scopes (same user, a claim). For adapters whose guards run after the edge.
+    pub fn insufficient_scope(&self, scope: Option<&str>) -> Rejection {
+        let error = AuthError::forbidden(match scope {
+            Some(_) => "insufficient scope",
+            None => "access to this resource is refused",
+        });
+        let rejection = self.refuse(RejectionKind::InsufficientScope, error);
+        match scope {
+            Some(scope) => rejection.with_scope(scope.to_owned()),
+            None => rejection,
+        }
+    }
+
+    /// The server's current DPoP nonce, to send as `DPoP-Nonce` on every answer (accepted
+    /// ones included) when nonces are on.
+    pub fn dpop_nonce(&self) -> Option<String> {
+        self.shared.verifier.dpop_checker()?.current_nonce()
+    }
+
+    fn refuse(&self, kind: RejectionKind, error: AuthError) -> Rejection {
+        Rejection::new(kind, error, &self.shared.settings)
+    }
+
+    /// The token of a request whose only `Authorization` header uses the `DPoP` scheme (any
+    /// case), when the verifier takes proofs.
+    fn dpop_token<'r, H: Headers + ?Sized>(&self, request: &EdgeRequest<'r, H>) -> Option<&'r str> {
+        self.shared.verifier.dpop_checker()?;
+        let mut values = request.headers.values("authorization");
+        let (Some(value), None) = (values.next(), values.next()) else {
+            return None;
+        };
+        let value = std::str::from_utf8(value).ok()?.trim();
+        let (scheme, token) = value.split_once(' ')?;
+        scheme.eq_ignore_ascii_case("dpop").then(|| token.trim())
+    }
+
+    async fn verify_dpop<H: Headers + ?Sized>(
+        &self,
+        token: &str,
+        request: &EdgeRequest<'_, H>,
+    ) -> Result<AuthUser, Rejection> {
+        let shared = &*self.shared;
+        let refuse = |error: AuthError| {
+            Rejection::from_verify_error(error, &shared.settings).or_dpop(self.dpop_challenge(true))
+        };
+        let url = match shared.origin.request_url(request) {
+            Ok(url) => url,
+            Err(origin::UrlError::Malformed(what)) => {
+                tracing::debug!(error = what, "request origin refused");
+                let error = AuthError::malformed(what);
+                return Err(self
+                    .refuse(RejectionKind::MalformedRequest, error)
+                    .or_dpop(self.dpop_challenge(true)));
+            }
+            Err(origin::UrlError::BadExternalOrigin) => {
+                let error = AuthError::config("external origin is not an absolute http(s) url");
+                return Err(refuse(error));
+            }
+        };
+        // A value that is not visible ASCII stands for an unusable proof (`""`, refused by
+        // the checker as an empty proof, never echoed).
+        let proofs: Vec<&str> = request
+            .headers
+            .values("dpop")
+            .map(|value| {
+                std::str::from_utf8(value)
+                    .ok()
+                    .filter(|text| text.bytes().all(|b| b.is_ascii_graphic()))
+                    .unwrap_or("")
+            })
+            .collect();
+        let dpop_request = DpopRequest::new(request.method, &url);
+        shared
+            .verifier
+            .verify_dpop(token, &proofs, &dpop_request)
+            .await
+            .map_err(refuse)
+    }
+
+    async fn verify_bearer<H: Headers + ?Sized>(
+        &self,
+        request: &EdgeRequest<'_, H>,
+    ) -> Result<Option<AuthUser>, Rejection> {
+        let verifier = &self.shared.verifier;
+        let headers = TokenHeaders(request.headers);
+        let token = match token_source::find_token(&headers, verifier.token_sources()) {
+            Ok(Some(token)) => token,
+            Ok(None) => return Ok(None),
+            Err((error, detail)) => {
+                tracing::debug!(error = %detail, "authorization header rejected");
+                let kind = match error {
+                    RequestError::Malformed => RejectionKind::MalformedRequest,
+                    RequestError::UnsupportedScheme => RejectionKind::UnsupportedScheme,
+                };
+                return Err(self.refuse(kind, detail));
+            }
+        };
+        let verified = match request.certificate {
+            Some(der) => verifier.verify_with_certificate(token, der).await,
+            None => verifier.verify(token).await,
+        };
+        verified
+            .map(Some)
+            .map_err(|error| Rejection::from_verify_error(error, &self.shared.settings))
+    }
+
+    /// The `DPoP` challenge of a verifier that takes proofs.
+    fn dpop_challenge(&self, used_dpop: bool) -> Option<DpopChallenge> {
+        let verifier = &self.shared.verifier;
+        let checker = verifier.dpop_checker()?;
+        let algs = checker
+            .algorithms()
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join(" ");
+        Some(DpopChallenge {
+            algs,
+            nonce: checker.current_nonce(),
+            used_dpop,
+            required: verifier.dpop_mode() == DpopMode::Required,
+        })
+    }
+}
