@@ -68,8 +68,8 @@ except ImportError:  # pragma: no cover - a Starlette that moved it: its rule, a
         return path[len(root_path) :] if path[len(root_path)] == "/" else path
 
 
-from ._errors import AuthError, InvalidRequest, MissingToken
-from ._jwks_auth import AuthUser, Verifier
+from ._errors import AuthError
+from ._jwks_auth import AuthUser, Refusal, RequestEdge, Verifier
 
 __all__ = [
     "AuthSettings",
@@ -85,71 +85,66 @@ __all__ = [
 
 STATE_VERIFIER = "jwks_auth_verifier"
 STATE_SETTINGS = "jwks_auth_settings"
+STATE_EDGE = "jwks_auth_edge"
 #: Where the middleware leaves the verified user: ``request.state.user``.
 STATE_USER = "user"
 
 
 class AuthSettings:
-    """How refusals are answered: the challenge ``realm`` and ``Retry-After`` seconds."""
-
-    def __init__(self, realm: str = "api", retry_after: int = 30) -> None:
-        self.realm = realm
-        self.retry_after = max(1, int(retry_after))
-
-
-class AuthRejection(HTTPException):
-    """A refused request: an ``HTTPException`` whose ``detail`` is the JSON body.
-
-    With ``configure``'s handler the body is sent as is (``{"error": "invalid_token"}``);
-    without it FastAPI sends ``{"detail": {...}}`` with the same status and headers.
-    """
+    """How requests are judged and refusals answered, beyond the verifier: the challenge
+    ``realm``, ``Retry-After`` seconds of 503 answers, the origin clients use (for DPoP
+    proofs' ``htu``: ``external_origin``, or ``X-Forwarded-*``/``Forwarded`` from the nearest
+    proxy when ``trust_forwarded_headers``) and the RFC 9728 protected resource whose
+    metadata URL every challenge carries (``resource`` + ``authorization_servers``)."""
 
     def __init__(
         self,
-        status_code: int,
-        error: str,
-        challenge_error: Optional[str],
-        settings: AuthSettings,
+        realm: str = "api",
+        retry_after: int = 30,
         *,
-        scope: Optional[str] = None,
-        challenge: bool = True,
+        external_origin: Optional[str] = None,
+        trust_forwarded_headers: bool = False,
+        resource: Optional[str] = None,
+        authorization_servers: Sequence[str] = (),
     ) -> None:
-        headers: Dict[str, str] = {}
-        if challenge:
-            value = f'Bearer realm="{_quoted(settings.realm)}"'
-            if challenge_error:
-                value += f', error="{challenge_error}"'
-            if scope is not None:
-                value += f', scope="{_quoted(scope)}"'
-            headers["WWW-Authenticate"] = value
-        if status_code == 503:
-            headers["Retry-After"] = str(settings.retry_after)
-        body: Dict[str, Any] = {"error": error}
-        if scope is not None:
-            body["scope"] = scope
-        super().__init__(status_code=status_code, detail=body, headers=headers)
-        self.body = body
+        self.realm = realm
+        self.retry_after = max(1, int(retry_after))
+        self.external_origin = external_origin
+        self.trust_forwarded_headers = trust_forwarded_headers
+        self.resource = resource
+        self.authorization_servers = list(authorization_servers)
 
-    @classmethod
-    def from_error(cls, err: AuthError, settings: AuthSettings) -> "AuthRejection":
-        """The answer for a failed verification (never mentions the token)."""
-        if err.kind == "missing-token":
-            return cls(401, "missing_token", None, settings)
-        if err.status == 503:
-            return cls(503, "temporarily_unavailable", None, settings, challenge=False)
-        if err.status == 403:
-            return cls(403, "insufficient_scope", "insufficient_scope", settings)
-        if err.status == 400:
-            return cls(400, "invalid_request", "invalid_request", settings)
-        if err.status == 500:
-            return cls(500, "server_error", None, settings, challenge=False)
-        return cls(401, "invalid_token", "invalid_token", settings)
+    def edge(self, verifier: Verifier) -> RequestEdge:
+        """The library's request edge for ``verifier`` with these settings."""
+        return RequestEdge(
+            verifier,
+            realm=self.realm,
+            retry_after=self.retry_after,
+            external_origin=self.external_origin,
+            trust_forwarded_headers=self.trust_forwarded_headers,
+            resource=self.resource,
+            authorization_servers=self.authorization_servers,
+        )
 
 
-def _quoted(text: str) -> str:
-    """A quoted-string body: visible ASCII only, quotes and backslashes escaped."""
-    visible = "".join(c if " " <= c <= "~" else "?" for c in text)
-    return visible.replace("\\", "\\\\").replace('"', '\\"')
+class AuthRejection(HTTPException):
+    """A refused request: an ``HTTPException`` whose ``detail`` is the JSON body, made from the
+    edge's ``Refusal`` (status, headers and body all come from the library).
+
+    With ``configure``'s handler the body is sent as is (``{"error": "invalid_token"}``) with
+    every header (two ``WWW-Authenticate`` lines when ``Bearer`` and ``DPoP`` are both
+    offered); without it FastAPI sends ``{"detail": {...}}`` with the same status and the
+    challenges joined in one header.
+    """
+
+    def __init__(self, refusal: Refusal) -> None:
+        joined: Dict[str, str] = {}
+        for name, value in refusal.headers:
+            joined[name] = f"{joined[name]}, {value}" if name in joined else value
+        body = refusal.body
+        super().__init__(status_code=refusal.status, detail=body, headers=joined)
+        self.body: Dict[str, Any] = body
+        self.refusal = refusal
 
 
 def configure(
@@ -158,24 +153,38 @@ def configure(
     *,
     realm: str = "api",
     retry_after: int = 30,
+    external_origin: Optional[str] = None,
+    trust_forwarded_headers: bool = False,
+    resource: Optional[str] = None,
+    authorization_servers: Sequence[str] = (),
 ) -> None:
-    """Stores ``verifier`` on ``app.state`` and answers ``AuthRejection`` with its own JSON
-    body and headers (and a bare ``AuthError`` raised by your code the same way)."""
+    """Stores ``verifier`` on ``app.state`` with the settings (see ``AuthSettings``) and
+    answers ``AuthRejection`` with its own JSON body and headers (and a bare ``AuthError``
+    raised by your code the same way)."""
+    settings = AuthSettings(
+        realm,
+        retry_after,
+        external_origin=external_origin,
+        trust_forwarded_headers=trust_forwarded_headers,
+        resource=resource,
+        authorization_servers=authorization_servers,
+    )
     setattr(app.state, STATE_VERIFIER, verifier)
-    setattr(app.state, STATE_SETTINGS, AuthSettings(realm, retry_after))
+    setattr(app.state, STATE_SETTINGS, settings)
+    setattr(app.state, STATE_EDGE, settings.edge(verifier))
 
     async def on_rejection(conn: HTTPConnection, exc: Exception) -> Optional[Response]:
         assert isinstance(exc, AuthRejection)
         if isinstance(conn, WebSocket):
             # A WebSocket route's dependency refused the handshake: answered before accept.
-            await _send_refusal(exc, conn.scope, conn.receive, conn.send)
+            await _send_refusal(exc.refusal, conn.scope, conn.receive, conn.send)
             return None
-        return _rejection_response(exc)
+        return _refusal_response(exc.refusal)
 
     async def on_auth_error(conn: HTTPConnection, exc: Exception) -> Optional[Response]:
         assert isinstance(exc, AuthError)
-        rejection = AuthRejection.from_error(exc, _settings(conn))
-        return await on_rejection(conn, rejection)
+        refusal = _edge(conn, get_verifier(conn)).refusal_for(exc.kind, exc.status)
+        return await on_rejection(conn, AuthRejection(refusal))
 
     app.add_exception_handler(AuthRejection, on_rejection)
     app.add_exception_handler(AuthError, on_auth_error)
@@ -185,19 +194,32 @@ def _settings(conn: HTTPConnection) -> AuthSettings:
     return getattr(conn.app.state, STATE_SETTINGS, None) or AuthSettings()
 
 
-def _rejection_response(rejection: AuthRejection) -> JSONResponse:
-    status, headers = rejection.status_code, rejection.headers
-    return JSONResponse(rejection.body, status_code=status, headers=headers)
+def _edge(
+    conn: HTTPConnection, verifier: Verifier, settings: Optional[AuthSettings] = None
+) -> RequestEdge:
+    """The app's edge, or one for another verifier (``dependency_overrides``) or settings."""
+    edge = getattr(conn.app.state, STATE_EDGE, None)
+    if settings is None and isinstance(edge, RequestEdge) and edge.verifier is verifier:
+        return edge
+    return (settings or _settings(conn)).edge(verifier)
+
+
+def _refusal_response(refusal: Refusal) -> JSONResponse:
+    response = JSONResponse(refusal.body, status_code=refusal.status)
+    response.raw_headers.extend(
+        (name.encode("latin-1"), value.encode("latin-1")) for name, value in refusal.headers
+    )
+    return response
 
 
 # The ASGI extension that lets an app answer a WebSocket handshake with an HTTP response.
 _WEBSOCKET_DENIAL = "websocket.http.response"
 
 
-async def _send_refusal(rejection: AuthRejection, scope: Any, receive: Any, send: Any) -> None:
+async def _send_refusal(refusal: Refusal, scope: Any, receive: Any, send: Any) -> None:
     """Answers a refused request; a refused WebSocket handshake before it is accepted, with
     the same HTTP response where the server can send one, else by closing it (1008)."""
-    response = _rejection_response(rejection)
+    response = _refusal_response(refusal)
     if scope["type"] != "websocket":
         await response(scope, receive, send)
         return
@@ -208,7 +230,7 @@ async def _send_refusal(rejection: AuthRejection, scope: Any, receive: Any, send
         await send({"type": "websocket.http.response.start", **start})
         await send({"type": "websocket.http.response.body", "body": response.body})
     else:
-        reason = rejection.body["error"]
+        reason = refusal.error
         await send({"type": "websocket.close", "code": WS_1008_POLICY_VIOLATION, "reason": reason})
 
 
@@ -223,79 +245,30 @@ def get_verifier(request: HTTPConnection) -> Verifier:
     return verifier
 
 
-# -- finding the token (the same rules as the Rust integration) ----------------------------
+# A WebSocket handshake is an HTTP GET; its URL for a DPoP proof is the http(s) one.
+_HTTP_SCHEME = {"ws": "http", "wss": "https"}
 
 
-def _visible_ascii(text: str) -> bool:
-    return all(c == "\t" or " " <= c <= "~" for c in text)
-
-
-def _authorization_token(values: List[str]) -> Optional[str]:
-    if not values:
-        return None
-    if len(values) > 1:
-        raise InvalidRequest("several authorization headers")
-    text = values[0]
-    if not _visible_ascii(text):
-        raise InvalidRequest("authorization header is not visible ascii")
-    words = text.split()
-    if not words:
-        raise InvalidRequest("empty authorization header")
-    if words[0].lower() != "bearer":
-        # 401 with a plain challenge (RFC 6750 §3: no error code for another scheme).
-        raise _UnsupportedScheme("authorization scheme is not bearer")
-    # As `jwks_auth::bearer_token`: the scheme, one space, exactly one token.
-    scheme, _, rest = text.strip().partition(" ")
-    token = rest.strip()
-    if scheme.lower() != "bearer" or not token or any(c.isspace() for c in token):
-        raise InvalidRequest("expected exactly one bearer token")
-    return token
-
-
-class _UnsupportedScheme(AuthError):
-    default_kind = "malformed"
-
-
-def _cookie_value(headers: Iterable[str], name: str) -> Optional[str]:
-    for header in headers:
-        if not _visible_ascii(header):
-            continue
-        for pair in header.split(";"):
-            key, sep, value = pair.strip().partition("=")
-            if sep and key == name and value:
-                return value
-    return None
-
-
-def _query_token(values: List[str]) -> Optional[str]:
-    if len(values) > 1:
-        raise InvalidRequest("several token query parameters")
-    return values[0] if values and values[0] else None
-
-
-def find_token(request: HTTPConnection, sources: Sequence[str]) -> Optional[str]:
-    """The token of the first of ``sources`` (``"bearer"``, ``"cookie:<name>"``,
-    ``"query:<name>"``) present in ``request``; ``None`` when there is none. A present but
-    unusable ``Authorization`` header raises ``InvalidRequest`` (never a reason to read a
-    cookie instead)."""
-    for source in sources or ["bearer"]:
-        if source == "bearer":
-            found = _authorization_token(request.headers.getlist("authorization"))
-        elif source.startswith("cookie:"):
-            found = _cookie_value(request.headers.getlist("cookie"), source[len("cookie:") :])
-        elif source.startswith("query:"):
-            found = _query_token(request.query_params.getlist(source[len("query:") :]))
-        else:
-            found = None
-        if found is not None:
-            return found
-    return None
-
-
-def _rejection_for_request_error(err: AuthError, settings: AuthSettings) -> AuthRejection:
-    if isinstance(err, _UnsupportedScheme):
-        return AuthRejection(401, "invalid_request", None, settings)
-    return AuthRejection(400, "invalid_request", "invalid_request", settings)
+def _edge_request(conn: HTTPConnection, query_param: Optional[str] = None) -> Dict[str, Any]:
+    """The request as the edge reads it: method, the target the client sent (with any
+    ``root_path``), the raw headers, and the scheme and ``Host`` of the request itself."""
+    scope = conn.scope
+    url = conn.url
+    target = url.path + (f"?{url.query}" if url.query else "")
+    headers: List[Any] = list(scope.get("headers") or ())
+    if query_param:
+        # A browser WebSocket's token in the URL, handed to the edge as the header it stands
+        # for (two values are two headers: refused as a malformed request).
+        for token in conn.query_params.getlist(query_param):
+            headers.append((b"authorization", f"Bearer {token}".encode("latin-1", "replace")))
+    host = conn.headers.get("host")
+    return {
+        "method": scope.get("method", "GET"),
+        "target": target,
+        "headers": headers,
+        "scheme": _HTTP_SCHEME.get(url.scheme, url.scheme) if host else None,
+        "host": host,
+    }
 
 
 async def _user_or_refusal(
@@ -303,42 +276,31 @@ async def _user_or_refusal(
     verifier: Verifier,
     required: bool,
     *,
-    sources: Optional[Sequence[str]] = None,
     settings: Optional[AuthSettings] = None,
-) -> Union[AuthUser, AuthRejection, None]:
+    query_param: Optional[str] = None,
+) -> Union[AuthUser, Refusal, None]:
     """The verified user (also left on ``conn.state``, that is ``scope["state"]``, for
     WebSockets too), ``None`` without a token when not ``required``, else the refusal.
 
-    The refusal is returned, not raised: raised in an ``except`` block it would chain the
-    caught error (``__context__``, even with ``from None``), whose traceback holds frames
-    with the token, as does this one."""
+    The refusal is returned, not raised (the edge never raises one either): raised where the
+    request is in scope, its traceback would hold frames whose locals hold the token."""
     cached = getattr(conn.state, STATE_USER, None)
     if isinstance(cached, AuthUser):
         return cached  # the middleware verified this request already
-    settings = settings or _settings(conn)
-    try:
-        token = find_token(conn, verifier.token_sources if sources is None else sources)
-    except AuthError as err:
-        return _rejection_for_request_error(err, settings)
-    if token is None:
-        if required:
-            missing = MissingToken("no bearer token in the request")
-            return AuthRejection.from_error(missing, settings)
-        return None
-    try:
-        user = await verifier.verify(token)
-    except AuthError as err:
-        return AuthRejection.from_error(err, settings)
-    setattr(conn.state, STATE_USER, user)
-    return user
+    edge = _edge(conn, verifier, settings)
+    request = _edge_request(conn, query_param)
+    outcome = await edge.authenticate(**request, required=required)
+    if isinstance(outcome, AuthUser):
+        setattr(conn.state, STATE_USER, outcome)
+    return outcome
 
 
 async def _authenticate(
     conn: HTTPConnection, verifier: Verifier, required: bool
 ) -> Optional[AuthUser]:
     outcome = await _user_or_refusal(conn, verifier, required)
-    if isinstance(outcome, AuthRejection):
-        raise outcome  # from a frame without the token, with no error chained
+    if isinstance(outcome, Refusal):
+        raise AuthRejection(outcome)  # from a frame without the token, with no error chained
     return outcome
 
 
@@ -393,9 +355,8 @@ def require_scopes(*scopes: str) -> Callable[..., Awaitable[AuthUser]]:
     ) -> AuthUser:
         held = set(user.scopes)
         if not all(scope in held for scope in scopes):
-            raise AuthRejection(
-                403, "insufficient_scope", "insufficient_scope", _settings(request), scope=wanted
-            )
+            edge = _edge(request, get_verifier(request))
+            raise AuthRejection(edge.insufficient_scope(wanted))
         return user
 
     return dependency
@@ -412,7 +373,7 @@ def require_same_user(param: str = "user_id") -> Callable[..., Awaitable[AuthUse
         if value is None:
             raise RuntimeError(f"require_same_user: the route has no path parameter `{param}`")
         if str(value) != user.id:
-            raise AuthRejection(403, "insufficient_scope", "insufficient_scope", _settings(request))
+            raise AuthRejection(_edge(request, get_verifier(request)).insufficient_scope())
         return user
 
     return dependency
@@ -463,12 +424,6 @@ class AuthMiddleware:
             return False
         return path.startswith(self.prefix) or path == self.prefix.rstrip("/")
 
-    def _token_sources(self, scope: Any, verifier: Verifier) -> List[str]:
-        sources = verifier.token_sources
-        if scope["type"] == "websocket" and self.websocket_query_param:
-            return [*sources, f"query:{self.websocket_query_param}"]
-        return sources
-
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         # Anything else (lifespan) is not a request.
         if scope["type"] not in ("http", "websocket") or not self._guarded(_route_path(scope)):
@@ -476,16 +431,29 @@ class AuthMiddleware:
             return
         conn = HTTPConnection(scope)
         verifier = self.verifier or getattr(conn.app.state, STATE_VERIFIER, None)
-        settings = self.settings or _settings(conn)
         if verifier is None:
-            rejection = AuthRejection(500, "server_error", None, settings, challenge=False)
-        else:
-            sources = self._token_sources(scope, verifier)
-            outcome = await _user_or_refusal(
-                conn, verifier, True, sources=sources, settings=settings
-            )
-            rejection = outcome if isinstance(outcome, AuthRejection) else None
-        if rejection is not None:
-            await _send_refusal(rejection, scope, receive, send)
+            response = JSONResponse({"error": "server_error"}, status_code=500)
+            await response(scope, receive, send)
             return
-        await self.app(scope, receive, send)
+        query_param = self.websocket_query_param if scope["type"] == "websocket" else None
+        outcome = await _user_or_refusal(
+            conn, verifier, True, settings=self.settings, query_param=query_param
+        )
+        if isinstance(outcome, Refusal):
+            await _send_refusal(outcome, scope, receive, send)
+            return
+        nonce = _edge(conn, verifier, self.settings).dpop_nonce()
+        await self.app(scope, receive, _with_nonce(send, nonce) if nonce else send)
+
+
+def _with_nonce(send: Any, nonce: str) -> Any:
+    """``send`` adding ``DPoP-Nonce`` to the response (RFC 9449 §8: every answer may carry the
+    next nonce)."""
+
+    async def sending(message: Any) -> None:
+        if message["type"] == "http.response.start":
+            headers = list(message.get("headers") or ()) + [(b"dpop-nonce", nonce.encode())]
+            message = {**message, "headers": headers}
+        await send(message)
+
+    return sending

@@ -22,6 +22,7 @@ use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyBytes, PyDict, PyString};
 
+mod edge;
 #[cfg(feature = "testing")]
 mod testing;
 
@@ -509,6 +510,7 @@ fn _jwks_auth(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<PyVerifier>()?;
     m.add_class::<PyAuthUser>()?;
     m.add_class::<Ready>()?;
+    edge::register(m)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     m.add("HAS_TESTING", cfg!(feature = "testing"))?;
     #[cfg(feature = "testing")]

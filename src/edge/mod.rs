@@ -338,6 +338,20 @@ impl RequestEdge {
         }
     }
 
+    /// The refusal of `kind` for an error found outside the edge (an adapter's own check, a
+    /// verification error your code let through): the same status, challenges and body as
+    /// the edge's own refusals of that kind.
+    pub fn refusal(&self, kind: RejectionKind) -> Rejection {
+        let error = match kind {
+            RejectionKind::MissingToken => AuthError::missing_token(),
+            RejectionKind::InsufficientScope => AuthError::forbidden("access refused"),
+            RejectionKind::Misconfigured => AuthError::config("authentication is misconfigured"),
+            RejectionKind::KeysUnavailable => AuthError::keys_unavailable("unavailable", None),
+            _ => AuthError::malformed(kind.description()),
+        };
+        self.refuse(kind, error).or_dpop(self.dpop_challenge(false))
+    }
+
     /// The server's current DPoP nonce, to send as `DPoP-Nonce` on every answer (accepted
     /// ones included) when nonces are on.
     pub fn dpop_nonce(&self) -> Option<String> {

@@ -1,0 +1,379 @@
+//! `RequestEdge` and `Refusal`: the library's request edge (`jwks_auth::edge`) for Python
+//! adapters. The edge finds the credential (Bearer, DPoP with its proof, the provider's
+//! cookie), verifies it and answers with the user or a `Refusal` that carries the status,
+//! every response header and the JSON body: `jwks_auth.fastapi` only turns that into a
+//! Starlette response.
+//!
+//! A refusal is returned, not raised: an exception raised here would be chained to whatever
+//! the caller was handling and its traceback would hold the caller's frame, whose locals hold
+//! the request's headers (and so the token).
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Mutex;
+use std::task::{Context, Poll, Waker};
+use std::time::Duration;
+
+use jwks_auth::edge::{EdgeRequest, Rejection, RejectionKind, RequestEdge};
+use jwks_auth::{AuthUser, ProtectedResource};
+use pyo3::exceptions::{PyStopIteration, PyTypeError, PyValueError};
+use pyo3::prelude::*;
+use pyo3::types::{PyBytes, PyString};
+
+use crate::{json_to_py, map_err, runtime, PyAuthUser, PyVerifier};
+
+/// One request header, copied out of Python: (name, value bytes).
+type Header = (String, Vec<u8>);
+
+/// What a request comes to: a user, no credential (optional), or a refusal.
+type Outcome = Result<Option<AuthUser>, Rejection>;
+
+#[pyclass(name = "RequestEdge", module = "jwks_auth", frozen)]
+#[derive(Debug)]
+pub struct PyRequestEdge {
+    inner: RequestEdge,
+    verifier: Py<PyVerifier>,
+}
+
+#[pymethods]
+impl PyRequestEdge {
+    #[new]
+    #[pyo3(signature = (
+        verifier, *, realm="api", retry_after=30.0, external_origin=None,
+        trust_forwarded_headers=false, public_paths=Vec::new(), public_prefixes=Vec::new(),
+        resource=None, authorization_servers=Vec::new(),
+    ))]
+    #[allow(clippy::too_many_arguments)] // keyword arguments of the Python constructor
+    fn new(
+        verifier: Bound<'_, PyVerifier>,
+        realm: &str,
+        retry_after: f64,
+        external_origin: Option<String>,
+        trust_forwarded_headers: bool,
+        public_paths: Vec<String>,
+        public_prefixes: Vec<String>,
+        resource: Option<String>,
+        authorization_servers: Vec<String>,
+    ) -> PyResult<Self> {
+        let retry_after = Duration::try_from_secs_f64(retry_after)
+            .map_err(|_| PyValueError::new_err("retry_after must be a non-negative number"))?;
+        let mut edge = RequestEdge::new(verifier.get().inner.clone())
+            .realm(realm)
+            .retry_after(retry_after)
+            .trust_forwarded_headers(trust_forwarded_headers);
+        if let Some(origin) = external_origin {
+            edge = edge.external_origin(origin);
+        }
+        for path in public_paths {
+            edge = edge.public_path(path);
+        }
+        for prefix in public_prefixes {
+            edge = edge.public_prefix(prefix);
+        }
+        if let Some(resource) = resource {
+            let mut builder = ProtectedResource::builder(resource);
+            for server in authorization_servers {
+                builder = builder.authorization_server(server);
+            }
+            let resource = map_err(builder.build())?;
+            edge = edge.protected_resource(&resource);
+        }
+        Ok(PyRequestEdge {
+            inner: edge,
+            verifier: verifier.unbind(),
+        })
+    }
+
+    /// The verifier this edge verifies with.
+    #[getter]
+    fn verifier(&self, py: Python<'_>) -> Py<PyVerifier> {
+        self.verifier.clone_ref(py)
+    }
+
+    /// `await edge.authenticate(method, target, headers, scheme=..., host=...)`: the
+    /// verified `AuthUser`, `None` (no credential, with `required=False`; or a public path
+    /// with `guard=True`), or a `Refusal` (returned, never raised).
+    ///
+    /// `target` is the path and query the client sent; `headers` the raw `(name, value)`
+    /// pairs (an ASGI scope's `headers`); `scheme` and `host` the request's own origin, for
+    /// the DPoP `htu` when no external origin is set.
+    #[pyo3(signature = (method, target, headers, *, scheme=None, host=None, required=true, guard=false))]
+    #[allow(clippy::too_many_arguments)] // keyword arguments of the Python method
+    fn authenticate<'py>(
+        &self,
+        py: Python<'py>,
+        method: String,
+        target: String,
+        headers: &Bound<'py, PyAny>,
+        scheme: Option<String>,
+        host: Option<String>,
+        required: bool,
+        guard: bool,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let headers = copy_headers(headers)?;
+        let edge = self.inner.clone();
+        let mut future: Pin<Box<dyn Future<Output = Outcome> + Send>> = Box::pin(async move {
+            let origin = scheme.as_deref().zip(host.as_deref());
+            run(&edge, &method, &target, &headers, origin, required, guard).await
+        });
+        // With the keys cached the verification is done at the first poll: no event-loop
+        // round trip (as `Verifier.verify`).
+        let first = py.detach(|| {
+            let _entered = runtime().enter();
+            let mut cx = Context::from_waker(Waker::noop());
+            future.as_mut().poll(&mut cx)
+        });
+        match first {
+            Poll::Ready(outcome) => {
+                let value = to_python(py, outcome)?;
+                let ready = ReadyValue {
+                    value: Mutex::new(Some(value)),
+                };
+                Ok(Bound::new(py, ready)?.into_any())
+            }
+            Poll::Pending => pyo3_async_runtimes::tokio::future_into_py(py, async move {
+                let outcome = future.await;
+                Python::attach(|py| to_python(py, outcome))
+            }),
+        }
+    }
+
+    /// `authenticate`, blocking (GIL released while it runs).
+    #[pyo3(signature = (method, target, headers, *, scheme=None, host=None, required=true, guard=false))]
+    #[allow(clippy::too_many_arguments)] // keyword arguments of the Python method
+    fn authenticate_sync(
+        &self,
+        py: Python<'_>,
+        method: String,
+        target: String,
+        headers: &Bound<'_, PyAny>,
+        scheme: Option<String>,
+        host: Option<String>,
+        required: bool,
+        guard: bool,
+    ) -> PyResult<Py<PyAny>> {
+        let headers = copy_headers(headers)?;
+        let edge = &self.inner;
+        let origin = scheme.as_deref().zip(host.as_deref());
+        let outcome = crate::block_on(
+            py,
+            run(edge, &method, &target, &headers, origin, required, guard),
+        );
+        to_python(py, outcome)
+    }
+
+    /// Whether `path` is served without a token (`public_paths`, `public_prefixes`, the
+    /// RFC 9728 metadata paths). Raises `ConfigError` when one of them is empty.
+    fn is_public(&self, path: &str) -> PyResult<bool> {
+        self.inner
+            .is_public(path)
+            .map_err(|refusal| crate::to_py_err(refusal.auth_error()))
+    }
+
+    /// The refusal of a guard: 403 `insufficient_scope`, naming `scope` (every scope the
+    /// operation needs, space-separated) when given.
+    #[pyo3(signature = (scope=None))]
+    fn insufficient_scope(&self, scope: Option<&str>) -> PyRefusal {
+        PyRefusal::from(self.inner.insufficient_scope(scope))
+    }
+
+    /// The refusal for an `AuthError` raised outside the edge (its `kind` and `status`):
+    /// the answer the edge gives for the same failure.
+    fn refusal_for(&self, kind: &str, status: u16) -> PyRefusal {
+        let kind = match (kind, status) {
+            ("missing-token", _) => RejectionKind::MissingToken,
+            (_, 503) => RejectionKind::KeysUnavailable,
+            (_, 403) => RejectionKind::InsufficientScope,
+            (_, 400) => RejectionKind::MalformedRequest,
+            (_, 500) => RejectionKind::Misconfigured,
+            ("invalid-dpop-proof" | "dpop-replayed", _) => RejectionKind::InvalidDpopProof,
+            ("use-dpop-nonce", _) => RejectionKind::UseDpopNonce,
+            _ => RejectionKind::InvalidToken,
+        };
+        PyRefusal::from(self.inner.refusal(kind))
+    }
+
+    /// The current DPoP nonce, to send as `DPoP-Nonce` on every answer (nonces on).
+    fn dpop_nonce(&self) -> Option<String> {
+        self.inner.dpop_nonce()
+    }
+
+    fn __repr__(&self) -> String {
+        format!(
+            "RequestEdge(provider={:?})",
+            self.inner.verifier().provider_name()
+        )
+    }
+}
+
+/// The request's answer.
+async fn run(
+    edge: &RequestEdge,
+    method: &str,
+    target: &str,
+    headers: &[Header],
+    origin: Option<(&str, &str)>,
+    required: bool,
+    guard: bool,
+) -> Outcome {
+    let mut request = EdgeRequest::new(method, target, headers);
+    if let Some((scheme, host)) = origin {
+        request = request.origin(scheme, host);
+    }
+    if guard && edge.is_public(request.path())? {
+        return Ok(None);
+    }
+    if required {
+        edge.authenticate(&request).await.map(Some)
+    } else {
+        edge.authenticate_optional(&request).await
+    }
+}
+
+/// `(name, value)` pairs of `bytes` or `str` (ASGI headers, Starlette's `headers.raw`, a
+/// list of tuples).
+fn copy_headers(headers: &Bound<'_, PyAny>) -> PyResult<Vec<Header>> {
+    let mut copied = Vec::new();
+    for item in headers.try_iter()? {
+        let item = item?;
+        let (name, value): (Bound<'_, PyAny>, Bound<'_, PyAny>) = item
+            .extract()
+            .map_err(|_| PyTypeError::new_err("headers must be (name, value) pairs"))?;
+        copied.push((text_of(&name)?, bytes_of(&value)?));
+    }
+    Ok(copied)
+}
+
+fn bytes_of(value: &Bound<'_, PyAny>) -> PyResult<Vec<u8>> {
+    if let Ok(bytes) = value.cast::<PyBytes>() {
+        return Ok(bytes.as_bytes().to_vec());
+    }
+    if value.is_instance_of::<PyString>() {
+        return Ok(value.extract::<String>()?.into_bytes());
+    }
+    Err(PyTypeError::new_err(
+        "a header name or value must be bytes or str",
+    ))
+}
+
+fn text_of(name: &Bound<'_, PyAny>) -> PyResult<String> {
+    Ok(String::from_utf8_lossy(&bytes_of(name)?).into_owned())
+}
+
+fn to_python(py: Python<'_>, outcome: Outcome) -> PyResult<Py<PyAny>> {
+    match outcome {
+        Ok(Some(user)) => Ok(Py::new(py, PyAuthUser { inner: user })?.into_any()),
+        Ok(None) => Ok(py.None()),
+        Err(rejection) => Ok(Py::new(py, PyRefusal::from(rejection))?.into_any()),
+    }
+}
+
+/// A refused request, ready to send: `status`, `headers` (a list of `(name, value)`; two
+/// `www-authenticate` lines when both `Bearer` and `DPoP` are offered) and `body` (a dict).
+/// Never contains the token.
+#[pyclass(name = "Refusal", module = "jwks_auth", frozen)]
+#[derive(Debug)]
+pub struct PyRefusal {
+    status: u16,
+    headers: Vec<(&'static str, String)>,
+    body: String,
+    error_code: &'static str,
+    kind: &'static str,
+    message: String,
+}
+
+impl From<Rejection> for PyRefusal {
+    fn from(rejection: Rejection) -> Self {
+        PyRefusal {
+            status: rejection.status(),
+            headers: rejection.headers(),
+            body: rejection.body_json().to_string(),
+            error_code: rejection.kind().error_code(),
+            kind: rejection.auth_error().kind().as_str(),
+            message: rejection.auth_error().to_string(),
+        }
+    }
+}
+
+#[pymethods]
+impl PyRefusal {
+    /// The HTTP status: 400, 401, 403, 500 or 503.
+    #[getter]
+    fn status(&self) -> u16 {
+        self.status
+    }
+
+    /// Every response header, in order, names in lowercase.
+    #[getter]
+    fn headers(&self) -> Vec<(&'static str, String)> {
+        self.headers.clone()
+    }
+
+    /// The JSON body, e.g. `{"error": "invalid_token"}`.
+    #[getter]
+    fn body<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        json_to_py(py, &self.body)
+    }
+
+    /// The body's `error` code (`missing_token`, `invalid_token`, `invalid_dpop_proof`, ...).
+    #[getter]
+    fn error(&self) -> &'static str {
+        self.error_code
+    }
+
+    /// The verifier's error kind (`expired`, `invalid-signature`, ...), for logs.
+    #[getter]
+    fn kind(&self) -> &'static str {
+        self.kind
+    }
+
+    /// Why, for logs: the check that failed, never the token or an expected value.
+    #[getter]
+    fn message(&self) -> &str {
+        &self.message
+    }
+
+    fn __repr__(&self) -> String {
+        format!(
+            "Refusal(status={}, error={:?})",
+            self.status, self.error_code
+        )
+    }
+}
+
+/// An awaitable that is already done: `await` gives its value.
+#[pyclass(module = "jwks_auth._jwks_auth", frozen)]
+struct ReadyValue {
+    value: Mutex<Option<Py<PyAny>>>,
+}
+
+#[pymethods]
+impl ReadyValue {
+    fn __await__(slf: Py<Self>) -> Py<Self> {
+        slf
+    }
+
+    fn __iter__(slf: Py<Self>) -> Py<Self> {
+        slf
+    }
+
+    fn __next__(&self) -> PyResult<()> {
+        let value = self
+            .value
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .take();
+        Err(match value {
+            Some(value) => PyStopIteration::new_err((value,)),
+            None => PyStopIteration::new_err(()),
+        })
+    }
+}
+
+/// Adds the classes to the extension module.
+pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_class::<PyRequestEdge>()?;
+    m.add_class::<PyRefusal>()?;
+    m.add_class::<ReadyValue>()?;
+    Ok(())
+}
