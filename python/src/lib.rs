@@ -1,9 +1,11 @@
 //! `jwks_auth._jwks_auth`: the PyO3 extension module behind the `jwks_auth` Python package.
 //!
-//! The Python-facing API (`Provider`, `Verifier`, `AuthUser`, the exceptions) is documented
-//! in `python/jwks_auth/__init__.pyi`; this module binds [`jwks_auth`] one to one. Every
-//! verification runs on the tokio runtime of `pyo3-async-runtimes`: `verify_sync` blocks on
-//! it with the GIL released, and `verify` returns an awaitable (see `PyVerifier::verify`).
+//! The Python-facing API (`Provider`, `Verifier`, `MultiVerifier`, `AuthUser`, the
+//! revocation stores and `Revocations`, the exceptions) is typed in
+//! `python/jwks_auth/_jwks_auth.pyi`; this module binds [`jwks_auth`] one to one. Every
+//! verification and revocation runs on the tokio runtime of `pyo3-async-runtimes` (so does
+//! a Redis store's background sync): the `_sync` methods block on it with the GIL released,
+//! the others return an awaitable (see [`awaitable`]).
 //!
 //! Error messages come from [`jwks_auth::AuthError`]'s `Display`, which never contains the
 //! token, a secret or an expected value; the exceptions are the Python classes of

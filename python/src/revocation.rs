@@ -278,21 +278,29 @@ impl From<Revocations> for PyRevocations {
     }
 }
 
-/// One revocation, owned, so it can run on the runtime after the call returns.
+/// One revocation, owned, so it can run on the runtime after the call returns. An `at` of
+/// `None` is the handle's `now()`.
 enum Revoke {
     Token { jti: String, exp: i64 },
-    Session { sid: String, at: i64 },
-    User { user_id: String, at: i64 },
-    All { at: i64 },
+    Session { sid: String, at: Option<i64> },
+    User { user_id: String, at: Option<i64> },
+    All { at: Option<i64> },
 }
 
 impl Revoke {
     async fn run(self, revocations: Revocations) -> Result<(), AuthError> {
+        let now = || revocations.now();
         match self {
             Revoke::Token { jti, exp } => revocations.revoke_token(&jti, exp).await,
-            Revoke::Session { sid, at } => revocations.revoke_session(&sid, at).await,
-            Revoke::User { user_id, at } => revocations.revoke_user(&user_id, at).await,
-            Revoke::All { at } => revocations.revoke_all(at).await,
+            Revoke::Session { sid, at } => {
+                let at = at.unwrap_or_else(now);
+                revocations.revoke_session(&sid, at).await
+            }
+            Revoke::User { user_id, at } => {
+                let at = at.unwrap_or_else(now);
+                revocations.revoke_user(&user_id, at).await
+            }
+            Revoke::All { at } => revocations.revoke_all(at.unwrap_or_else(now)).await,
         }
     }
 }
@@ -304,10 +312,6 @@ impl PyRevocations {
 
     fn run_sync(&self, py: Python<'_>, revoke: Revoke) -> PyResult<()> {
         map_err(block_on(py, revoke.run(self.inner.clone())))
-    }
-
-    fn at_or_now(&self, at: Option<i64>) -> i64 {
-        at.unwrap_or_else(|| self.inner.now())
     }
 }
 
@@ -343,14 +347,12 @@ impl PyRevocations {
         sid: String,
         at: Option<i64>,
     ) -> PyResult<Bound<'py, PyAny>> {
-        let at = self.at_or_now(at);
         self.start(py, Revoke::Session { sid, at })
     }
 
     /// `revoke_session`, blocking (the GIL is released).
     #[pyo3(signature = (sid, at = None))]
     fn revoke_session_sync(&self, py: Python<'_>, sid: String, at: Option<i64>) -> PyResult<()> {
-        let at = self.at_or_now(at);
         self.run_sync(py, Revoke::Session { sid, at })
     }
 
@@ -364,14 +366,12 @@ impl PyRevocations {
         user_id: String,
         at: Option<i64>,
     ) -> PyResult<Bound<'py, PyAny>> {
-        let at = self.at_or_now(at);
         self.start(py, Revoke::User { user_id, at })
     }
 
     /// `revoke_user`, blocking (the GIL is released).
     #[pyo3(signature = (user_id, at = None))]
     fn revoke_user_sync(&self, py: Python<'_>, user_id: String, at: Option<i64>) -> PyResult<()> {
-        let at = self.at_or_now(at);
         self.run_sync(py, Revoke::User { user_id, at })
     }
 
@@ -379,14 +379,12 @@ impl PyRevocations {
     /// (default: now), e.g. after a key compromise.
     #[pyo3(signature = (at = None))]
     fn revoke_all<'py>(&self, py: Python<'py>, at: Option<i64>) -> PyResult<Bound<'py, PyAny>> {
-        let at = self.at_or_now(at);
         self.start(py, Revoke::All { at })
     }
 
     /// `revoke_all`, blocking (the GIL is released).
     #[pyo3(signature = (at = None))]
     fn revoke_all_sync(&self, py: Python<'_>, at: Option<i64>) -> PyResult<()> {
-        let at = self.at_or_now(at);
         self.run_sync(py, Revoke::All { at })
     }
 
