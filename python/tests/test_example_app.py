@@ -69,7 +69,8 @@ def test_example_logout_answers_503_when_the_store_is_full(mock_provider):
         second = mock_provider.token().sub("b").sid("sess_b").sign()
         assert client.post("/api/logout", headers=bearer(first)).status_code == 204
         response = client.post("/api/logout", headers=bearer(second))
-        assert (response.status_code, response.json()) == (503, {"error": "temporarily_unavailable"})
+        unavailable = (503, {"error": "temporarily_unavailable"})
+        assert (response.status_code, response.json()) == unavailable
         assert client.get("/api/me", headers=bearer(second)).status_code == 200
 
 

@@ -30,7 +30,8 @@ def run(start):
 
 
 def revocable(mock_provider, store=None, **options) -> Verifier:
-    return Verifier(mock_provider.provider(), revocation=store or InMemoryRevocationStore(), **options)
+    store = store or InMemoryRevocationStore()
+    return Verifier(mock_provider.provider(), revocation=store, **options)
 
 
 def assert_revoked(verifier, token: str) -> None:
