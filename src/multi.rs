@@ -88,7 +88,8 @@ impl MultiVerifier {
         self.route(token)?.verify(token).await
     }
 
-    fn route(&self, token: &str) -> Result<&Verifier> {
+    /// The verifier of `token`'s (unverified) `iss`.
+    pub(crate) fn route(&self, token: &str) -> Result<&Verifier> {
         let payload = jws::decode_payload(jws::split(token)?.payload)?;
         let claims: IssuerOnly<'_> = serde_json::from_str(&payload)
             .map_err(|_| AuthError::malformed("payload is not a JSON object"))?;

@@ -6,6 +6,8 @@
 With the mock (the default) it prints a token to try:
 
     curl -H "Authorization: Bearer <token>" http://127.0.0.1:8000/api/me
+    curl -X POST -H "Authorization: Bearer <token>" http://127.0.0.1:8000/api/logout  # 204
+    curl -H "Authorization: Bearer <token>" http://127.0.0.1:8000/api/me  # now 401
 
 Needs `pip install jwks_auth-*.whl fastapi uvicorn`. HOST / PORT pick the address.
 """
@@ -13,13 +15,14 @@ Needs `pip install jwks_auth-*.whl fastapi uvicorn`. HOST / PORT pick the addres
 import os
 from typing import Optional
 
-from fastapi import Depends, FastAPI
+from fastapi import Depends, FastAPI, HTTPException, Response
 
-from jwks_auth import AuthUser, Provider, Verifier
+from jwks_auth import AuthUser, InMemoryRevocationStore, Provider, Verifier
 from jwks_auth.fastapi import (
     AuthMiddleware,
     configure,
     current_user,
+    get_verifier,
     optional_user,
     require_same_user,
     require_scopes,
@@ -48,6 +51,22 @@ def build_app(verifier: Verifier) -> FastAPI:
     async def profile(user_id: str, user: AuthUser = Depends(require_same_user("user_id"))):
         return {"id": user_id}
 
+    @app.post("/api/logout", status_code=204)
+    async def logout(
+        user: AuthUser = Depends(current_user), verifier: Verifier = Depends(get_verifier)
+    ) -> Response:
+        """Revokes the token's session (its `sid`), or every token of the user issued until
+        now when it names no session: the same token is refused (401) from now on."""
+        revocations = verifier.revocations
+        if revocations is None:
+            raise HTTPException(501, "revocation is off: build the Verifier with revocation=")
+        sid = user.claims.get("sid")
+        if isinstance(sid, str) and sid:
+            await revocations.revoke_session(sid)
+        else:
+            await revocations.revoke_user(user.id)
+        return Response(status_code=204)
+
     @app.get("/")
     async def index(user: Optional[AuthUser] = Depends(optional_user)):
         return {"hello": user.id if user else "anonymous"}
@@ -60,14 +79,16 @@ def main() -> None:
 
     mock = None
     if os.environ.get("AUTH_URL"):
-        verifier = Verifier(Provider.better_auth(os.environ["AUTH_URL"]))
+        provider = Provider.better_auth(os.environ["AUTH_URL"])
     else:
         from jwks_auth.testing import MockProvider
 
         mock = MockProvider("better-auth")
-        verifier = Verifier(mock.provider())
-        token = mock.token().sub("user_demo").scope("read:notes").sign()
+        provider = mock.provider()
+        token = mock.token().sub("user_demo").sid("sess_demo").scope("read:notes").sign()
         print(f"mock provider at {mock.uri}; a token for user_demo (15 min):\n{token}\n")
+    # One process: revocations in memory (a fleet shares a RedisRevocationStore).
+    verifier = Verifier(provider, revocation=InMemoryRevocationStore())
     host = os.environ.get("HOST", "127.0.0.1")
     port = int(os.environ.get("PORT", "8000"))
     try:

@@ -5,6 +5,11 @@ issuer) with the Rust verifier and its caching JWKS key fetcher.
 >>> verifier = Verifier(Provider.better_auth("https://auth.example.com"))
 >>> # user = await verifier.verify(token)   or   verifier.verify_sync(token)
 
+Revocation (logout before ``exp``): ``Verifier(..., revocation=InMemoryRevocationStore())``
+(one process) or ``revocation=await RedisRevocationStore.connect(url)`` (a fleet), then
+``await verifier.revocations.revoke_session(sid)``. ``MultiVerifier([a, b])`` routes each
+token to the verifier of its issuer.
+
 ``jwks_auth.fastapi`` has the FastAPI dependencies, ``jwks_auth.testing`` a mock provider
 and token builder for tests.
 """
@@ -17,19 +22,34 @@ from ._errors import (
     InvalidToken,
     KeysUnavailable,
     MissingToken,
+    RevocationStoreUnavailable,
 )
-from ._jwks_auth import AuthUser, Provider, Verifier, __version__
+from ._jwks_auth import (
+    AuthUser,
+    InMemoryRevocationStore,
+    MultiVerifier,
+    Provider,
+    RedisRevocationStore,
+    Revocations,
+    Verifier,
+    __version__,
+)
 
 __all__ = [
     "AuthError",
     "AuthUser",
     "ConfigError",
     "Forbidden",
+    "InMemoryRevocationStore",
     "InvalidRequest",
     "InvalidToken",
     "KeysUnavailable",
     "MissingToken",
+    "MultiVerifier",
     "Provider",
+    "RedisRevocationStore",
+    "RevocationStoreUnavailable",
+    "Revocations",
     "Verifier",
     "__version__",
 ]

@@ -11,6 +11,7 @@ __all__ = [
     "MissingToken",
     "Forbidden",
     "KeysUnavailable",
+    "RevocationStoreUnavailable",
     "InvalidRequest",
     "ConfigError",
 ]
@@ -47,7 +48,8 @@ class AuthError(Exception):
 
 
 class InvalidToken(AuthError):
-    """The token was rejected (401): malformed, bad signature, expired, wrong issuer, ..."""
+    """The token was rejected (401): malformed, bad signature, expired, wrong issuer,
+    revoked (``kind == "revoked"``), ..."""
 
 
 class MissingToken(InvalidToken):
@@ -67,6 +69,14 @@ class KeysUnavailable(AuthError):
     """The provider's keys could not be fetched and none are cached (503)."""
 
     default_kind = "keys-unavailable"
+    default_status = 503
+
+
+class RevocationStoreUnavailable(AuthError):
+    """The revocation store could not answer or record a revocation (503): a Redis store
+    not synced within its bound, or a store full of entries that can still match a token."""
+
+    default_kind = "revocation-store-unavailable"
     default_status = 503
 
 
@@ -91,6 +101,8 @@ def _from_rust(kind: str, status: int, message: str, claim: Optional[str]) -> Au
         cls: type = MissingToken
     elif kind == "config":
         cls = ConfigError
+    elif kind == "revocation-store-unavailable":
+        cls = RevocationStoreUnavailable
     elif status == 403:
         cls = Forbidden
     elif status == 503:

@@ -1,6 +1,10 @@
 """Type stubs of the extension module (``jwks_auth._jwks_auth``)."""
 
-from typing import Any, Awaitable, Dict, List, Optional, Sequence, Tuple, Union
+from datetime import timedelta
+from typing import Any, Awaitable, Dict, List, Literal, Optional, Sequence, Tuple, Union
+
+#: Seconds, or a ``datetime.timedelta``.
+Seconds = Union[int, float, timedelta]
 
 __version__: str
 HAS_TESTING: bool
@@ -72,7 +76,16 @@ class Verifier:
         algorithms: Optional[Sequence[str]] = None,
         authorized_parties: Optional[Sequence[str]] = None,
         user_id_claim: Optional[str] = None,
-    ) -> None: ...
+        token_type: Union[str, Sequence[str], None] = None,
+        token_classes: Optional[Sequence[str]] = None,
+        revocation: Union["InMemoryRevocationStore", "RedisRevocationStore", None] = None,
+        revocation_failure: Literal["closed", "open"] = "closed",
+    ) -> None:
+        """``token_type``: the accepted ``typ`` headers (``"at+jwt"`` for RFC 9068 access
+        tokens, ``"any"``, or a list; ``""`` stands for no ``typ``). ``token_classes``: the
+        accepted classes of the preset (Clerk: ``"session"``, ``"template"``, ``"m2m"``).
+        ``revocation``: a store, which turns revocation on; ``revocation_failure``: what a
+        verify does when the store cannot answer (``"closed"``: 503, ``"open"``: accept)."""
     def verify(self, token: str) -> Awaitable[AuthUser]:
         """``await verifier.verify(token)``; raises ``AuthError`` subclasses.
 
@@ -92,6 +105,77 @@ class Verifier:
     @property
     def token_sources(self) -> List[str]:
         """``"bearer"`` and ``"cookie:<name>"`` entries, in lookup order."""
+    @property
+    def revocations(self) -> Optional["Revocations"]:
+        """The handle to revoke tokens through; ``None`` without ``revocation=``."""
+
+class MultiVerifier:
+    """Several verifiers, each token routed to the one of its ``iss``."""
+
+    def __init__(self, verifiers: Sequence[Verifier]) -> None: ...
+    def verify(self, token: str) -> Awaitable[AuthUser]:
+        """``await multi.verify(token)``; an unknown issuer raises ``InvalidToken``
+        (``kind == "invalid-issuer"``)."""
+    def verify_sync(self, token: str) -> AuthUser: ...
+    def verifier_for(self, issuer: str) -> Optional[Verifier]: ...
+    @property
+    def issuers(self) -> List[str]: ...
+    @property
+    def token_sources(self) -> List[str]: ...
+
+class InMemoryRevocationStore:
+    """Revocations in this process's memory (bounded; a full store refuses with 503)."""
+
+    def __init__(
+        self, capacity: int = 100_000, max_token_lifetime: Optional[Seconds] = None
+    ) -> None: ...
+    @property
+    def capacity(self) -> int: ...
+    @property
+    def max_token_lifetime(self) -> float: ...
+
+class RedisRevocationStore:
+    """Revocations shared through Redis, answered from a synced in-memory copy."""
+
+    @staticmethod
+    def connect(
+        url: str,
+        *,
+        prefix: str = "jwks-auth:",
+        max_token_lifetime: Optional[Seconds] = None,
+        capacity: int = 100_000,
+        sync_interval: Optional[Seconds] = None,
+        max_staleness: Optional[Seconds] = None,
+        response_timeout: Optional[Seconds] = None,
+    ) -> Awaitable["RedisRevocationStore"]: ...
+    @staticmethod
+    def connect_sync(
+        url: str,
+        *,
+        prefix: str = "jwks-auth:",
+        max_token_lifetime: Optional[Seconds] = None,
+        capacity: int = 100_000,
+        sync_interval: Optional[Seconds] = None,
+        max_staleness: Optional[Seconds] = None,
+        response_timeout: Optional[Seconds] = None,
+    ) -> "RedisRevocationStore": ...
+    @property
+    def is_fresh(self) -> bool: ...
+    @property
+    def prefix(self) -> str: ...
+
+class Revocations:
+    """``verifier.revocations``: revoke before ``exp``; ``at`` is Unix seconds (default now)."""
+
+    def now(self) -> int: ...
+    def revoke_token(self, jti: str, exp: int) -> Awaitable[None]: ...
+    def revoke_token_sync(self, jti: str, exp: int) -> None: ...
+    def revoke_session(self, sid: str, at: Optional[int] = None) -> Awaitable[None]: ...
+    def revoke_session_sync(self, sid: str, at: Optional[int] = None) -> None: ...
+    def revoke_user(self, user_id: str, at: Optional[int] = None) -> Awaitable[None]: ...
+    def revoke_user_sync(self, user_id: str, at: Optional[int] = None) -> None: ...
+    def revoke_all(self, at: Optional[int] = None) -> Awaitable[None]: ...
+    def revoke_all_sync(self, at: Optional[int] = None) -> None: ...
 
 class TokenBuilder:
     def claim(self, name: str, value: Any) -> "TokenBuilder": ...
@@ -102,6 +186,8 @@ class TokenBuilder:
     def scope(self, scope: str) -> "TokenBuilder": ...
     def permissions(self, permissions: Sequence[str]) -> "TokenBuilder": ...
     def azp(self, azp: str) -> "TokenBuilder": ...
+    def sid(self, sid: str) -> "TokenBuilder": ...
+    def at(self, unix_secs: int) -> "TokenBuilder": ...
     def issuer(self, issuer: str) -> "TokenBuilder": ...
     def audience(self, audience: str) -> "TokenBuilder": ...
     def audiences(self, audiences: Sequence[str]) -> "TokenBuilder": ...

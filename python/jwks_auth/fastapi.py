@@ -26,7 +26,7 @@ no token                                   401     ``Bearer realm="api"``       
 scheme other than Bearer                   401     ``Bearer realm="api"``                         ``{"error":"invalid_request"}``
 malformed ``Authorization`` (empty, two)   400     ``Bearer realm="api", error="invalid_request"``  ``{"error":"invalid_request"}``
 token rejected                             401     ``Bearer realm="api", error="invalid_token"``    ``{"error":"invalid_token"}``
-guard refuses (scope, same user)           403     ``..., error="insufficient_scope"[, scope=..]``  ``{"error":"insufficient_scope"}``
+guard refuses (scope, same user, claim)    403     ``..., error="insufficient_scope"[, scope=..]``  ``{"error":"insufficient_scope"}``
 keys unreachable                           503     none, ``Retry-After: 30``                      ``{"error":"temporarily_unavailable"}``
 =========================================  ======  =============================================  ==============================
 
@@ -42,6 +42,7 @@ accepts a WebSocket's token from its URL (off by default). ``current_user`` work
 WebSocket routes too.
 """
 
+import json
 from typing import Any, Awaitable, Callable, Dict, Iterable, List, Optional, Sequence, Union
 
 from fastapi import Depends, FastAPI, HTTPException, Security
@@ -69,7 +70,10 @@ except ImportError:  # pragma: no cover - a Starlette that moved it: its rule, a
 
 
 from ._errors import AuthError
-from ._jwks_auth import AuthUser, Refusal, RequestEdge, Verifier
+from ._jwks_auth import AuthUser, MultiVerifier, Refusal, RequestEdge, Verifier
+
+#: What ``configure`` takes: a verifier, or several routed by issuer.
+AnyVerifier = Union[Verifier, MultiVerifier]
 
 __all__ = [
     "AuthSettings",
@@ -79,8 +83,10 @@ __all__ = [
     "current_user",
     "get_verifier",
     "optional_user",
+    "require_claim",
     "require_same_user",
     "require_scopes",
+    "require_user_token",
 ]
 
 STATE_VERIFIER = "jwks_auth_verifier"
@@ -114,7 +120,7 @@ class AuthSettings:
         self.resource = resource
         self.authorization_servers = list(authorization_servers)
 
-    def edge(self, verifier: Verifier) -> RequestEdge:
+    def edge(self, verifier: AnyVerifier) -> RequestEdge:
         """The library's request edge for ``verifier`` with these settings."""
         return RequestEdge(
             verifier,
@@ -149,7 +155,7 @@ class AuthRejection(HTTPException):
 
 def configure(
     app: FastAPI,
-    verifier: Verifier,
+    verifier: AnyVerifier,
     *,
     realm: str = "api",
     retry_after: int = 30,
@@ -158,8 +164,8 @@ def configure(
     resource: Optional[str] = None,
     authorization_servers: Sequence[str] = (),
 ) -> None:
-    """Stores ``verifier`` on ``app.state`` with the settings (see ``AuthSettings``) and
-    answers ``AuthRejection`` with its own JSON body and headers (and a bare ``AuthError``
+    """Stores ``verifier`` (a ``Verifier`` or a ``MultiVerifier``) on ``app.state`` with the
+    settings (see ``AuthSettings``) and answers ``AuthRejection`` with its own JSON body and headers (and a bare ``AuthError``
     raised by your code the same way)."""
     settings = AuthSettings(
         realm,
@@ -195,7 +201,7 @@ def _settings(conn: HTTPConnection) -> AuthSettings:
 
 
 def _edge(
-    conn: HTTPConnection, verifier: Verifier, settings: Optional[AuthSettings] = None
+    conn: HTTPConnection, verifier: AnyVerifier, settings: Optional[AuthSettings] = None
 ) -> RequestEdge:
     """The app's edge, or one for another verifier (``dependency_overrides``) or settings."""
     edge = getattr(conn.app.state, STATE_EDGE, None)
@@ -234,7 +240,7 @@ async def _send_refusal(refusal: Refusal, scope: Any, receive: Any, send: Any) -
         await send({"type": "websocket.close", "code": WS_1008_POLICY_VIOLATION, "reason": reason})
 
 
-def get_verifier(request: HTTPConnection) -> Verifier:
+def get_verifier(request: HTTPConnection) -> AnyVerifier:
     """The app's verifier (``configure``); override it in tests with
     ``app.dependency_overrides[get_verifier]``."""
     verifier = getattr(request.app.state, STATE_VERIFIER, None)
@@ -273,7 +279,7 @@ def _edge_request(conn: HTTPConnection, query_param: Optional[str] = None) -> Di
 
 async def _user_or_refusal(
     conn: HTTPConnection,
-    verifier: Verifier,
+    verifier: AnyVerifier,
     required: bool,
     *,
     settings: Optional[AuthSettings] = None,
@@ -296,7 +302,7 @@ async def _user_or_refusal(
 
 
 async def _authenticate(
-    conn: HTTPConnection, verifier: Verifier, required: bool
+    conn: HTTPConnection, verifier: AnyVerifier, required: bool
 ) -> Optional[AuthUser]:
     outcome = await _user_or_refusal(conn, verifier, required)
     if isinstance(outcome, Refusal):
@@ -321,7 +327,7 @@ _bearer_scheme = _BearerDeclaration(
 
 async def current_user(
     request: HTTPConnection,
-    verifier: Verifier = Depends(get_verifier),
+    verifier: AnyVerifier = Depends(get_verifier),
     _openapi: None = Security(_bearer_scheme),
 ) -> AuthUser:
     """The verified user of the request (or WebSocket handshake), or a 401/400/503 answer.
@@ -335,7 +341,7 @@ async def current_user(
 
 async def optional_user(
     request: HTTPConnection,
-    verifier: Verifier = Depends(get_verifier),
+    verifier: AnyVerifier = Depends(get_verifier),
     _openapi: None = Security(_bearer_scheme),
 ) -> Optional[AuthUser]:
     """The verified user, or ``None`` when the request carries no token (a bad token is
@@ -373,7 +379,71 @@ def require_same_user(param: str = "user_id") -> Callable[..., Awaitable[AuthUse
         if value is None:
             raise RuntimeError(f"require_same_user: the route has no path parameter `{param}`")
         if str(value) != user.id:
-            raise AuthRejection(_edge(request, get_verifier(request)).insufficient_scope())
+            raise _forbidden(request)
+        return user
+
+    return dependency
+
+
+def _forbidden(request: HTTPConnection) -> AuthRejection:
+    """The refusal of a guard that is not about scopes (403 ``insufficient_scope``)."""
+    return AuthRejection(_edge(request, get_verifier(request)).insufficient_scope())
+
+
+def require_user_token() -> Callable[..., Awaitable[AuthUser]]:
+    """A dependency: the token must be a user's, not a machine's (client credentials,
+    Clerk M2M: ``user.kind == "machine"``), else 403. Returns the user."""
+
+    async def dependency(
+        request: HTTPConnection, user: AuthUser = Depends(current_user)
+    ) -> AuthUser:
+        if user.kind != "user":
+            raise _forbidden(request)
+        return user
+
+    return dependency
+
+
+def _canonical_json(value: Any) -> str:
+    # JSON equality, as the Rust guard compares serde_json values: `true` is not `1`, nor
+    # `1` the same number as `1.0`, and object key order does not matter.
+    return json.dumps(value, sort_keys=True, allow_nan=False)
+
+
+_ABSENT = object()
+
+
+def _claim_at(claims: Dict[str, Any], path: str) -> Any:
+    """The claim named ``path``, else the one at the dotted ``path`` in nested objects;
+    ``_ABSENT`` when there is none (as the Rust ``Claims::get``)."""
+    if path in claims:
+        return claims[path]
+    if "." not in path:
+        return _ABSENT
+    value: Any = claims
+    for part in path.split("."):
+        if not isinstance(value, dict) or part not in value:
+            return _ABSENT
+        value = value[part]
+    return value
+
+
+def require_claim(name: str, value: Any) -> Callable[..., Awaitable[AuthUser]]:
+    """A dependency: the claim ``name`` (a name, or a dotted path into nested objects such
+    as ``"realm_access.roles"``) must equal ``value`` as JSON, or, when the claim is an
+    array, contain it: ``require_claim("role", "admin")``. Else 403. Returns the user."""
+    expected = _canonical_json(value)  # a value that is not JSON fails here, not per request
+
+    async def dependency(
+        request: HTTPConnection, user: AuthUser = Depends(current_user)
+    ) -> AuthUser:
+        claim = _claim_at(user.claims, name)
+        if isinstance(claim, list):
+            holds = any(_canonical_json(item) == expected for item in claim)
+        else:
+            holds = claim is not _ABSENT and _canonical_json(claim) == expected
+        if not holds:
+            raise _forbidden(request)
         return user
 
     return dependency
@@ -406,7 +476,7 @@ class AuthMiddleware:
     def __init__(
         self,
         app: Any,
-        verifier: Optional[Verifier] = None,
+        verifier: Optional[AnyVerifier] = None,
         prefix: str = "/api/",
         public_paths: Sequence[str] = (),
         settings: Optional[AuthSettings] = None,

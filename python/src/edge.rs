@@ -8,19 +8,16 @@
 //! the caller was handling and its traceback would hold the caller's frame, whose locals hold
 //! the request's headers (and so the token).
 
-use std::future::Future;
-use std::pin::Pin;
-use std::sync::Mutex;
-use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
 use jwks_auth::edge::{EdgeRequest, Rejection, RejectionKind, RequestEdge};
 use jwks_auth::{AuthUser, ProtectedResource};
-use pyo3::exceptions::{PyStopIteration, PyTypeError, PyValueError};
+use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyString};
 
-use crate::{json_to_py, map_err, runtime, PyAuthUser, PyVerifier};
+use crate::multi::PyMultiVerifier;
+use crate::{json_to_py, map_err, PyAuthUser, PyVerifier};
 
 /// One request header, copied out of Python: (name, value bytes).
 type Header = (String, Vec<u8>);
@@ -32,7 +29,8 @@ type Outcome = Result<Option<AuthUser>, Rejection>;
 #[derive(Debug)]
 pub struct PyRequestEdge {
     inner: RequestEdge,
-    verifier: Py<PyVerifier>,
+    /// The `Verifier` or `MultiVerifier` given.
+    verifier: Py<PyAny>,
 }
 
 #[pymethods]
@@ -45,7 +43,7 @@ impl PyRequestEdge {
     ))]
     #[allow(clippy::too_many_arguments)] // keyword arguments of the Python constructor
     fn new(
-        verifier: Bound<'_, PyVerifier>,
+        verifier: Bound<'_, PyAny>,
         realm: &str,
         retry_after: f64,
         external_origin: Option<String>,
@@ -57,7 +55,16 @@ impl PyRequestEdge {
     ) -> PyResult<Self> {
         let retry_after = Duration::try_from_secs_f64(retry_after)
             .map_err(|_| PyValueError::new_err("retry_after must be a non-negative number"))?;
-        let mut edge = RequestEdge::new(verifier.get().inner.clone())
+        let edge = if let Ok(one) = verifier.cast::<PyVerifier>() {
+            RequestEdge::new(one.get().inner.clone())
+        } else if let Ok(many) = verifier.cast::<PyMultiVerifier>() {
+            RequestEdge::multi(many.get().inner.clone())
+        } else {
+            return Err(PyTypeError::new_err(
+                "RequestEdge needs a Verifier or a MultiVerifier",
+            ));
+        };
+        let mut edge = edge
             .realm(realm)
             .retry_after(retry_after)
             .trust_forwarded_headers(trust_forwarded_headers);
@@ -84,9 +91,9 @@ impl PyRequestEdge {
         })
     }
 
-    /// The verifier this edge verifies with.
+    /// The `Verifier` (or `MultiVerifier`) this edge verifies with.
     #[getter]
-    fn verifier(&self, py: Python<'_>) -> Py<PyVerifier> {
+    fn verifier(&self, py: Python<'_>) -> Py<PyAny> {
         self.verifier.clone_ref(py)
     }
 
@@ -112,30 +119,13 @@ impl PyRequestEdge {
     ) -> PyResult<Bound<'py, PyAny>> {
         let headers = copy_headers(headers)?;
         let edge = self.inner.clone();
-        let mut future: Pin<Box<dyn Future<Output = Outcome> + Send>> = Box::pin(async move {
-            let origin = scheme.as_deref().zip(host.as_deref());
-            run(&edge, &method, &target, &headers, origin, required, guard).await
-        });
         // With the keys cached the verification is done at the first poll: no event-loop
         // round trip (as `Verifier.verify`).
-        let first = py.detach(|| {
-            let _entered = runtime().enter();
-            let mut cx = Context::from_waker(Waker::noop());
-            future.as_mut().poll(&mut cx)
-        });
-        match first {
-            Poll::Ready(outcome) => {
-                let value = to_python(py, outcome)?;
-                let ready = ReadyValue {
-                    value: Mutex::new(Some(value)),
-                };
-                Ok(Bound::new(py, ready)?.into_any())
-            }
-            Poll::Pending => pyo3_async_runtimes::tokio::future_into_py(py, async move {
-                let outcome = future.await;
-                Python::attach(|py| to_python(py, outcome))
-            }),
-        }
+        crate::awaitable(py, async move {
+            let origin = scheme.as_deref().zip(host.as_deref());
+            let outcome = run(&edge, &method, &target, &headers, origin, required, guard).await;
+            Ok::<_, jwks_auth::AuthError>(Answer(outcome))
+        })
     }
 
     /// `authenticate`, blocking (GIL released while it runs).
@@ -199,10 +189,7 @@ impl PyRequestEdge {
     }
 
     fn __repr__(&self) -> String {
-        format!(
-            "RequestEdge(provider={:?})",
-            self.inner.verifier().provider_name()
-        )
+        format!("{:?}", self.inner)
     }
 }
 
@@ -341,32 +328,16 @@ impl PyRefusal {
     }
 }
 
-/// An awaitable that is already done: `await` gives its value.
-#[pyclass(module = "jwks_auth._jwks_auth", frozen)]
-struct ReadyValue {
-    value: Mutex<Option<Py<PyAny>>>,
-}
+/// An outcome on its way to Python: the user, `None` or a `Refusal`.
+struct Answer(Outcome);
 
-#[pymethods]
-impl ReadyValue {
-    fn __await__(slf: Py<Self>) -> Py<Self> {
-        slf
-    }
+impl<'py> IntoPyObject<'py> for Answer {
+    type Target = PyAny;
+    type Output = Bound<'py, PyAny>;
+    type Error = PyErr;
 
-    fn __iter__(slf: Py<Self>) -> Py<Self> {
-        slf
-    }
-
-    fn __next__(&self) -> PyResult<()> {
-        let value = self
-            .value
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .take();
-        Err(match value {
-            Some(value) => PyStopIteration::new_err((value,)),
-            None => PyStopIteration::new_err(()),
-        })
+    fn into_pyobject(self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        to_python(py, self.0).map(|value| value.into_bound(py))
     }
 }
 
@@ -374,6 +345,5 @@ impl ReadyValue {
 pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<PyRequestEdge>()?;
     m.add_class::<PyRefusal>()?;
-    m.add_class::<ReadyValue>()?;
     Ok(())
 }

@@ -1,9 +1,11 @@
 //! `jwks_auth._jwks_auth`: the PyO3 extension module behind the `jwks_auth` Python package.
 //!
-//! The Python-facing API (`Provider`, `Verifier`, `AuthUser`, the exceptions) is documented
-//! in `python/jwks_auth/__init__.pyi`; this module binds [`jwks_auth`] one to one. Every
-//! verification runs on the tokio runtime of `pyo3-async-runtimes`: `verify_sync` blocks on
-//! it with the GIL released, and `verify` returns an awaitable (see `PyVerifier::verify`).
+//! The Python-facing API (`Provider`, `Verifier`, `MultiVerifier`, `AuthUser`, the
+//! revocation stores and `Revocations`, the exceptions) is typed in
+//! `python/jwks_auth/_jwks_auth.pyi`; this module binds [`jwks_auth`] one to one. Every
+//! verification and revocation runs on the tokio runtime of `pyo3-async-runtimes` (so does
+//! a Redis store's background sync): the `_sync` methods block on it with the GIL released,
+//! the others return an awaitable (see [`awaitable`]).
 //!
 //! Error messages come from [`jwks_auth::AuthError`]'s `Display`, which never contains the
 //! token, a secret or an expected value; the exceptions are the Python classes of
@@ -11,7 +13,6 @@
 #![forbid(unsafe_code)]
 
 use std::future::Future;
-use std::pin::Pin;
 use std::sync::Mutex;
 use std::task::{Context, Poll, Waker};
 use std::time::Duration;
@@ -21,8 +22,11 @@ use pyo3::exceptions::{PyStopIteration, PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyBytes, PyDict, PyString};
+use pyo3::IntoPyObjectExt;
 
 mod edge;
+mod multi;
+mod revocation;
 #[cfg(feature = "testing")]
 mod testing;
 
@@ -52,7 +56,7 @@ pub(crate) fn to_py_err(err: &AuthError) -> PyErr {
     })
 }
 
-fn map_err<T>(result: Result<T, AuthError>) -> PyResult<T> {
+pub(crate) fn map_err<T>(result: Result<T, AuthError>) -> PyResult<T> {
     result.map_err(|err| to_py_err(&err))
 }
 
@@ -221,7 +225,7 @@ const DEFAULT_VERIFIED_CACHE: u64 = 10_000;
 #[pyclass(name = "Verifier", module = "jwks_auth", frozen)]
 #[derive(Debug)]
 pub struct PyVerifier {
-    inner: Verifier,
+    pub(crate) inner: Verifier,
 }
 
 #[pymethods]
@@ -229,7 +233,8 @@ impl PyVerifier {
     #[new]
     #[pyo3(signature = (
         provider, *, audience=None, issuer=None, leeway=None, cache_verified=None,
-        algorithms=None, authorized_parties=None, user_id_claim=None,
+        algorithms=None, authorized_parties=None, user_id_claim=None, token_type=None,
+        token_classes=None, revocation=None, revocation_failure="closed",
     ))]
     #[allow(clippy::too_many_arguments)] // keyword arguments of the Python constructor
     fn new(
@@ -241,6 +246,10 @@ impl PyVerifier {
         algorithms: Option<Vec<String>>,
         authorized_parties: Option<Vec<String>>,
         user_id_claim: Option<String>,
+        token_type: Option<&Bound<'_, PyAny>>,
+        token_classes: Option<Vec<String>>,
+        revocation: Option<&Bound<'_, PyAny>>,
+        revocation_failure: &str,
     ) -> PyResult<Self> {
         let mut builder = Verifier::builder(provider.inner.clone());
         if let Some(audience) = audience {
@@ -289,50 +298,30 @@ impl PyVerifier {
         if let Some(claim) = user_id_claim {
             builder = builder.user_id_claim(claim);
         }
+        if let Some(token_type) = token_type {
+            builder = builder.token_type(token_type_arg(token_type)?);
+        }
+        if let Some(classes) = token_classes {
+            builder = builder.token_classes(classes);
+        }
+        builder = revocation::configure(builder, revocation, revocation_failure)?;
         map_err(builder.build()).map(|inner| PyVerifier { inner })
     }
 
     /// `await verifier.verify(token)`: the verification runs on the Rust runtime, never
-    /// blocking the event loop.
-    ///
-    /// Fast path: the verification is polled once (GIL released, inside the runtime). With
-    /// the keys cached it is done then (a signature check, microseconds) and the returned
-    /// awaitable completes at once, with no event-loop round trip. Otherwise (a key fetch
-    /// is needed) the same future is handed to the runtime and awaited through an asyncio
-    /// future.
+    /// blocking the event loop (see [`awaitable`]: with the keys cached it completes at once).
     fn verify<'py>(&self, py: Python<'py>, token: String) -> PyResult<Bound<'py, PyAny>> {
         let verifier = self.inner.clone();
-        let mut future: Pin<Box<dyn Future<Output = Result<AuthUser, AuthError>> + Send>> =
-            Box::pin(async move { verifier.verify(&token).await });
-        let first = py.detach(|| {
-            let _entered = runtime().enter();
-            let mut cx = Context::from_waker(Waker::noop());
-            future.as_mut().poll(&mut cx)
-        });
-        match first {
-            Poll::Ready(result) => {
-                let outcome = result
-                    .map(|user| PyAuthUser { inner: user })
-                    .map_err(|err| to_py_err(&err));
-                let ready = Ready {
-                    outcome: Mutex::new(Some(outcome)),
-                };
-                Ok(Bound::new(py, ready)?.into_any())
-            }
-            Poll::Pending => pyo3_async_runtimes::tokio::future_into_py(py, async move {
-                future
-                    .await
-                    .map(|user| PyAuthUser { inner: user })
-                    .map_err(|err| to_py_err(&err))
-            }),
-        }
+        awaitable(py, async move {
+            verifier.verify(&token).await.map(PyAuthUser::from)
+        })
     }
 
     /// Verifies `token` on the calling thread (GIL released while it runs).
     fn verify_sync(&self, py: Python<'_>, token: &str) -> PyResult<PyAuthUser> {
         let verifier = &self.inner;
         let result = block_on(py, verifier.verify(token));
-        map_err(result).map(|inner| PyAuthUser { inner })
+        map_err(result).map(PyAuthUser::from)
     }
 
     /// `await verifier.warm_up()`: fetches the keys now instead of on the first verify.
@@ -388,15 +377,74 @@ impl PyVerifier {
             .collect()
     }
 
+    /// The handle to revoke tokens through (a logout), or `None` when the verifier was
+    /// built without `revocation=`.
+    #[getter]
+    fn revocations(&self) -> Option<revocation::PyRevocations> {
+        self.inner.revocations().map(Into::into)
+    }
+
     fn __repr__(&self) -> String {
         format!("Verifier(provider={:?})", self.inner.provider_name())
     }
 }
 
-/// An awaitable that is already done: `await` gives its user or raises its error.
+/// `token_type=`: `"at+jwt"`, `"any"`, another `typ` value, or a list of them.
+fn token_type_arg(value: &Bound<'_, PyAny>) -> PyResult<jwks_auth::TokenType> {
+    let values: Vec<String> = if let Ok(one) = value.extract::<String>() {
+        vec![one]
+    } else {
+        value
+            .extract()
+            .map_err(|_| PyTypeError::new_err("token_type must be a str or a list of str"))?
+    };
+    if values.is_empty() {
+        return Err(PyValueError::new_err(
+            "token_type must name at least one type",
+        ));
+    }
+    Ok(jwks_auth::TokenType::from_values(values))
+}
+
+/// An awaitable for `future`, which runs on the Rust runtime, never blocking the event loop.
+///
+/// Fast path: `future` is polled once (GIL released, inside the runtime). When it is done
+/// then (a verify with the keys cached is a signature check, microseconds; an in-memory
+/// revocation is a map insert) the returned awaitable completes at once, with no event-loop
+/// round trip. Otherwise (a key fetch, a Redis command) the same future is handed to the
+/// runtime and awaited through an asyncio future.
+pub(crate) fn awaitable<'py, T, F>(py: Python<'py>, future: F) -> PyResult<Bound<'py, PyAny>>
+where
+    F: Future<Output = Result<T, AuthError>> + Send + 'static,
+    T: for<'a> IntoPyObject<'a> + Send + 'static,
+{
+    let mut future = Box::pin(future);
+    let first = py.detach(|| {
+        let _entered = runtime().enter();
+        let mut cx = Context::from_waker(Waker::noop());
+        future.as_mut().poll(&mut cx)
+    });
+    match first {
+        Poll::Ready(result) => {
+            let outcome = match result {
+                Ok(value) => value.into_py_any(py),
+                Err(err) => Err(to_py_err(&err)),
+            };
+            let ready = Ready {
+                outcome: Mutex::new(Some(outcome)),
+            };
+            Ok(Bound::new(py, ready)?.into_any())
+        }
+        Poll::Pending => pyo3_async_runtimes::tokio::future_into_py(py, async move {
+            future.await.map_err(|err| to_py_err(&err))
+        }),
+    }
+}
+
+/// An awaitable that is already done: `await` gives its value or raises its error.
 #[pyclass(module = "jwks_auth._jwks_auth", frozen)]
 struct Ready {
-    outcome: Mutex<Option<PyResult<PyAuthUser>>>,
+    outcome: Mutex<Option<PyResult<Py<PyAny>>>>,
 }
 
 #[pymethods]
@@ -409,14 +457,14 @@ impl Ready {
         slf
     }
 
-    fn __next__(&self, py: Python<'_>) -> PyResult<()> {
+    fn __next__(&self) -> PyResult<()> {
         let outcome = self
             .outcome
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
             .take();
         match outcome {
-            Some(Ok(user)) => Err(PyStopIteration::new_err((Py::new(py, user)?,))),
+            Some(Ok(value)) => Err(PyStopIteration::new_err((value,))),
             Some(Err(err)) => Err(err),
             None => Err(PyStopIteration::new_err(())),
         }
@@ -427,7 +475,13 @@ impl Ready {
 #[pyclass(name = "AuthUser", module = "jwks_auth", frozen)]
 #[derive(Debug)]
 pub struct PyAuthUser {
-    inner: AuthUser,
+    pub(crate) inner: AuthUser,
+}
+
+impl From<AuthUser> for PyAuthUser {
+    fn from(inner: AuthUser) -> Self {
+        PyAuthUser { inner }
+    }
 }
 
 #[pymethods]
@@ -511,6 +565,8 @@ fn _jwks_auth(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<PyAuthUser>()?;
     m.add_class::<Ready>()?;
     edge::register(m)?;
+    revocation::register(m)?;
+    m.add_class::<multi::PyMultiVerifier>()?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     m.add("HAS_TESTING", cfg!(feature = "testing"))?;
     #[cfg(feature = "testing")]

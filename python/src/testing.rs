@@ -241,6 +241,16 @@ impl PyTokenBuilder {
         self.map(|b| b.azp(azp))
     }
 
+    /// Sets `sid` (the session id, what `Revocations.revoke_session` names).
+    fn sid(&self, sid: &str) -> Self {
+        self.map(|b| b.sid(sid))
+    }
+
+    /// Pretends "now" is `unix_secs` for `iat`, `exp` and `nbf` (a token issued then).
+    fn at(&self, unix_secs: i64) -> Self {
+        self.map(|b| b.at(unix_secs))
+    }
+
     /// Sets `iss`.
     fn issuer(&self, issuer: &str) -> Self {
         self.map(|b| b.issuer(issuer))

@@ -58,7 +58,7 @@ use std::time::Duration;
 use crate::dpop::{DpopMode, DpopRequest};
 use crate::rejection::{DpopChallenge, PublicRoutes, DEFAULT_RETRY_AFTER};
 use crate::token_source::{self, RequestError, RequestHeaders};
-use crate::{AuthError, AuthUser, ProtectedResource, Verifier};
+use crate::{AuthError, AuthUser, MultiVerifier, ProtectedResource, TokenSource, Verifier};
 
 mod origin;
 mod rejection;
@@ -152,9 +152,78 @@ pub(crate) struct Settings {
     pub(crate) resource_metadata: Option<String>,
 }
 
+/// What verifies: one verifier, or several routed by the token's `iss`.
+#[derive(Debug, Clone)]
+enum Verifiers {
+    One(Verifier),
+    Many {
+        multi: MultiVerifier,
+        /// Every verifier's token sources, in issuer order, each once.
+        sources: Vec<TokenSource>,
+        /// The first verifier (by issuer) that takes DPoP proofs: its challenge is offered.
+        dpop: Option<Verifier>,
+    },
+}
+
+impl Verifiers {
+    fn many(multi: MultiVerifier) -> Self {
+        let mut issuers: Vec<&str> = multi.issuers().collect();
+        issuers.sort_unstable();
+        let verifiers: Vec<&Verifier> = issuers
+            .iter()
+            .filter_map(|issuer| multi.verifier_for(issuer))
+            .collect();
+        let mut sources = Vec::new();
+        for source in verifiers.iter().flat_map(|v| v.token_sources()) {
+            if !sources.contains(source) {
+                sources.push(source.clone());
+            }
+        }
+        let dpop = verifiers
+            .iter()
+            .find(|v| v.dpop_checker().is_some())
+            .map(|v| (*v).clone());
+        Verifiers::Many {
+            multi,
+            sources,
+            dpop,
+        }
+    }
+
+    fn token_sources(&self) -> &[TokenSource] {
+        match self {
+            Verifiers::One(verifier) => verifier.token_sources(),
+            Verifiers::Many { sources, .. } => sources,
+        }
+    }
+
+    /// The verifier of `token`.
+    fn route(&self, token: &str) -> Result<&Verifier, AuthError> {
+        match self {
+            Verifiers::One(verifier) => Ok(verifier),
+            Verifiers::Many { multi, .. } => multi.route(token),
+        }
+    }
+
+    /// The verifier whose DPoP settings the challenge offers.
+    fn dpop(&self) -> Option<&Verifier> {
+        match self {
+            Verifiers::One(verifier) => verifier.dpop_checker().map(|_| verifier),
+            Verifiers::Many { dpop, .. } => dpop.as_ref(),
+        }
+    }
+
+    fn name(&self) -> &str {
+        match self {
+            Verifiers::One(verifier) => verifier.provider_name(),
+            Verifiers::Many { .. } => "multi",
+        }
+    }
+}
+
 #[derive(Clone)]
 struct Shared {
-    verifier: Verifier,
+    verifiers: Verifiers,
     public: PublicRoutes,
     settings: Settings,
     origin: origin::Origin,
@@ -171,7 +240,7 @@ pub struct RequestEdge {
 impl fmt::Debug for RequestEdge {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("RequestEdge")
-            .field("provider", &self.shared.verifier.provider_name())
+            .field("provider", &self.shared.verifiers.name())
             .field("public", &self.shared.public)
             .field("settings", &self.shared.settings)
             .field("origin", &self.shared.origin)
@@ -183,9 +252,21 @@ impl RequestEdge {
     /// An edge verifying with `verifier`: every path protected, realm `api`, `Retry-After`
     /// 30 s, no external origin, forwarded headers not trusted.
     pub fn new(verifier: Verifier) -> Self {
+        Self::with(Verifiers::One(verifier))
+    }
+
+    /// An edge over several providers: each token is verified by the verifier of its `iss`
+    /// (see [`MultiVerifier`]); tokens are looked for in every provider's token sources. A
+    /// request without a token, or with an untrusted issuer, is offered the `DPoP` challenge
+    /// of the first provider (by issuer) that takes proofs.
+    pub fn multi(verifiers: MultiVerifier) -> Self {
+        Self::with(Verifiers::many(verifiers))
+    }
+
+    fn with(verifiers: Verifiers) -> Self {
         RequestEdge {
             shared: Arc::new(Shared {
-                verifier,
+                verifiers,
                 public: PublicRoutes::default(),
                 settings: Settings {
                     realm: "api".to_owned(),
@@ -256,11 +337,6 @@ impl RequestEdge {
     pub fn trust_forwarded_headers(mut self, trust: bool) -> Self {
         self.shared_mut().origin.trust_forwarded = trust;
         self
-    }
-
-    /// The verifier.
-    pub fn verifier(&self) -> &Verifier {
-        &self.shared.verifier
     }
 
     /// Whether `path` is served without a token.
@@ -355,7 +431,11 @@ impl RequestEdge {
     /// The server's current DPoP nonce, to send as `DPoP-Nonce` on every answer (accepted
     /// ones included) when nonces are on.
     pub fn dpop_nonce(&self) -> Option<String> {
-        self.shared.verifier.dpop_checker()?.current_nonce()
+        self.shared
+            .verifiers
+            .dpop()?
+            .dpop_checker()?
+            .current_nonce()
     }
 
     fn refuse(&self, kind: RejectionKind, error: AuthError) -> Rejection {
@@ -365,7 +445,7 @@ impl RequestEdge {
     /// The token of a request whose only `Authorization` header uses the `DPoP` scheme (any
     /// case), when the verifier takes proofs.
     fn dpop_token<'r, H: Headers + ?Sized>(&self, request: &EdgeRequest<'r, H>) -> Option<&'r str> {
-        self.shared.verifier.dpop_checker()?;
+        self.shared.verifiers.dpop()?;
         let mut values = request.headers.values("authorization");
         let (Some(value), None) = (values.next(), values.next()) else {
             return None;
@@ -411,8 +491,8 @@ impl RequestEdge {
             })
             .collect();
         let dpop_request = DpopRequest::new(request.method, &url);
-        shared
-            .verifier
+        let verifier = shared.verifiers.route(token).map_err(refuse)?;
+        verifier
             .verify_dpop(token, &proofs, &dpop_request)
             .await
             .map_err(refuse)
@@ -422,9 +502,9 @@ impl RequestEdge {
         &self,
         request: &EdgeRequest<'_, H>,
     ) -> Result<Option<AuthUser>, Rejection> {
-        let verifier = &self.shared.verifier;
+        let verifiers = &self.shared.verifiers;
         let headers = TokenHeaders(request.headers);
-        let token = match token_source::find_token(&headers, verifier.token_sources()) {
+        let token = match token_source::find_token(&headers, verifiers.token_sources()) {
             Ok(Some(token)) => token,
             Ok(None) => return Ok(None),
             Err((error, detail)) => {
@@ -436,9 +516,10 @@ impl RequestEdge {
                 return Err(self.refuse(kind, detail));
             }
         };
-        let verified = match request.certificate {
-            Some(der) => verifier.verify_with_certificate(token, der).await,
-            None => verifier.verify(token).await,
+        let verified = match (verifiers.route(token), request.certificate) {
+            (Err(error), _) => Err(error),
+            (Ok(verifier), Some(der)) => verifier.verify_with_certificate(token, der).await,
+            (Ok(verifier), None) => verifier.verify(token).await,
         };
         verified
             .map(Some)
@@ -447,7 +528,7 @@ impl RequestEdge {
 
     /// The `DPoP` challenge of a verifier that takes proofs.
     fn dpop_challenge(&self, used_dpop: bool) -> Option<DpopChallenge> {
-        let verifier = &self.shared.verifier;
+        let verifier = self.shared.verifiers.dpop()?;
         let checker = verifier.dpop_checker()?;
         let algs = checker
             .algorithms()
