@@ -656,8 +656,10 @@ impl DpopChecker {
         id_input.push(0);
         id_input.extend_from_slice(jti.as_bytes());
         let id = sha256_b64(&id_input);
-        // iat is within the window of now, so this is a few minutes after the epoch at least.
-        let until = Duration::from_secs(iat.saturating_add(window).max(0) as u64);
+        // The proof passes while the clock's whole second is at most `iat + window`, i.e.
+        // until the instant `iat + window + 1`: the entry must outlive every such instant, or
+        // the proof replays in the last second of its window.
+        let until = Duration::from_secs(iat.saturating_add(window).saturating_add(1).max(0) as u64);
         match inner.store.check_and_remember(&id, until).await {
             Ok(true) => Ok(VerifiedProof {
                 jkt,
@@ -1410,7 +1412,25 @@ mod tests {
         let (id, until) = &calls[0];
         assert_eq!(id.len(), 43);
         assert!(!id.contains("my-jti"));
-        assert_eq!(*until, Duration::from_secs((NOW - 10 + 60) as u64));
+        assert_eq!(*until, Duration::from_secs((NOW - 10 + 60 + 1) as u64));
+    }
+
+    #[test]
+    fn a_proof_is_not_replayable_in_the_last_second_of_its_window() {
+        let clock = clock();
+        let checker = DpopChecker::builder().clock(clock.clone()).build().unwrap();
+        // iat at the window's old edge: still accepted through the whole second NOW.
+        let proof = proof().iat(NOW - 60).sign();
+        check_with(&checker, &proof).unwrap();
+        for millis in [0, 500, 999] {
+            clock.set(Duration::from_millis(NOW as u64 * 1000 + millis));
+            assert!(
+                matches!(check_with(&checker, &proof), Err(DpopError::Replayed)),
+                "replayed at +{millis} ms"
+            );
+        }
+        clock.set(Duration::from_secs(NOW as u64 + 1));
+        assert_eq!(reason(check_with(&checker, &proof)), "proof iat is too old");
     }
 
     #[test]
