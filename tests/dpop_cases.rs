@@ -66,10 +66,6 @@ struct Attempt {
     dpop: Vec<String>,
 }
 
-/// The replay store forgets a proof at `iat + window`, while `iat` is still within the
-/// window until the end of that second: a fix is on its way on main.
-const NEEDS_REPLAY_FIX: &str = "needs main's replay fix";
-
 /// The verdict of a step: accepted, or refused with the verifier's kind and reason
 /// (`AuthError::detail`, `None` for kinds without one).
 #[derive(Debug, Clone, Copy)]
@@ -108,17 +104,6 @@ struct Case {
     name: &'static str,
     server: Server,
     steps: Vec<Step>,
-    /// Why the case cannot pass yet: it runs only in the ignored `pending_*` tests.
-    pending: Option<&'static str>,
-}
-
-impl Case {
-    fn pending(self, why: &'static str) -> Self {
-        Case {
-            pending: Some(why),
-            ..self
-        }
-    }
 }
 
 /// A case of one request at the start.
@@ -127,7 +112,6 @@ fn once(name: &'static str, send: fn(&Ctx) -> Attempt, expect: Expect) -> Case {
         name,
         server: Server::Plain,
         steps: vec![at(0, send, expect)],
-        pending: None,
     }
 }
 
@@ -136,7 +120,6 @@ fn steps(name: &'static str, server: Server, steps: Vec<Step>) -> Case {
         name,
         server,
         steps,
-        pending: None,
     }
 }
 
@@ -366,8 +349,7 @@ fn cases() -> Vec<Case> {
                 // Then the window closes over it.
                 at(1_000, |c| c.again(), invalid_proof("proof iat is too old")),
             ],
-        )
-        .pending(NEEDS_REPLAY_FIX),
+        ),
         steps(
             "a replay with a new signature over the same jti",
             Server::Plain,
@@ -509,15 +491,11 @@ trait Runner: Sized {
     ) -> Result<Option<String>, String>;
 }
 
-/// Runs the cases through `R` (the pending ones when `pending`, else the others), each with
-/// a fresh clock and verifier, and fails listing every step whose answer differs (a case
-/// stops at its first).
-async fn run_table<R: Runner>(pending: bool) {
+/// Runs every case through `R`, each with a fresh clock and verifier, and fails listing
+/// every step whose answer differs (a case stops at its first).
+async fn run_table<R: Runner>() {
     let env = Env::new();
-    let cases: Vec<Case> = cases()
-        .into_iter()
-        .filter(|case| case.pending.is_some() == pending)
-        .collect();
+    let cases = cases();
     let mut failures = Vec::new();
     for case in &cases {
         let clock = ManualClock::at_unix(NOW);
@@ -615,13 +593,7 @@ impl Runner for VerifierRunner {
 
 #[tokio::test]
 async fn the_table_through_verify_dpop() {
-    run_table::<VerifierRunner>(false).await;
-}
-
-#[tokio::test]
-#[ignore = "needs main's replay fix"]
-async fn pending_cases_through_verify_dpop() {
-    run_table::<VerifierRunner>(true).await;
+    run_table::<VerifierRunner>().await;
 }
 
 // --- Runner: the axum `AuthLayer`, over `oneshot` requests. ---
@@ -746,11 +718,5 @@ async fn body(response: Response<Body>) -> String {
 
 #[tokio::test]
 async fn the_table_through_the_axum_layer() {
-    run_table::<AxumRunner>(false).await;
-}
-
-#[tokio::test]
-#[ignore = "needs main's replay fix"]
-async fn pending_cases_through_the_axum_layer() {
-    run_table::<AxumRunner>(true).await;
+    run_table::<AxumRunner>().await;
 }
