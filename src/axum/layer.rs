@@ -10,7 +10,7 @@ use tower::{Layer, Service};
 
 use super::dpop::{self, Origin};
 use super::future::ResponseFuture;
-use super::response::{AuthConfig, AuthRejection, RejectionKind, RejectionResponse};
+use super::response::{AuthConfig, AuthRejection, RejectionResponse};
 use super::token::verify_request;
 use crate::verified_cache::Digest;
 use crate::Verifier;
@@ -217,7 +217,7 @@ impl Shared {
             Err(malformed) => {
                 let error = crate::AuthError::malformed(malformed.0);
                 return Some(Err(AuthRejection::new(
-                    RejectionKind::MalformedRequest,
+                    crate::rejection::RejectionKind::MalformedRequest,
                     error,
                     &self.config,
                 )));
