@@ -539,10 +539,15 @@ async fn run_table<R: Runner>() {
 }
 
 #[test]
-fn case_names_are_unique() {
+fn case_names_are_unique_and_steps_move_forward() {
     let cases = cases();
     let names: HashSet<_> = cases.iter().map(|case| case.name).collect();
     assert_eq!(names.len(), cases.len());
+    for case in &cases {
+        // The clock is set, never turned back, between steps.
+        let times: Vec<u64> = case.steps.iter().map(|step| step.at_ms).collect();
+        assert!(times.is_sorted(), "{}: {times:?}", case.name);
+    }
 }
 
 // --- Runner: `Verifier::verify_dpop` (and `verify` for the Bearer scheme). ---
