@@ -36,7 +36,11 @@ fn with_origin(layer: AuthLayer) -> AuthLayer {
 }
 
 async fn send(app: &Router, headers: &[(&str, &str)]) -> Response<Body> {
-    let mut request = Request::get("/notes?page=2").header("host", "internal:8080");
+    send_with_host(app, "internal:8080", headers).await
+}
+
+async fn send_with_host(app: &Router, host: &str, headers: &[(&str, &str)]) -> Response<Body> {
+    let mut request = Request::get("/notes?page=2").header("host", host);
     for (name, value) in headers {
         request = request.header(*name, *value);
     }
@@ -247,4 +251,190 @@ async fn dpop_off_refuses_the_dpop_scheme() {
     let response = send(&app, &[("authorization", &auth), ("dpop", &proof)]).await;
     assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
     assert_eq!(challenges(&response), [r#"Bearer realm="api""#]);
+}
+
+// --- The origin behind proxies: the nearest proxy's forwarded value; malformed hosts. ---
+
+/// The status of a DPoP request whose proof names `htu`, through a layer trusting forwarded
+/// headers (when `trust`), with `headers` added and `Host: internal:8080`.
+async fn status_behind_proxy(trust: bool, htu: &str, headers: &[(&str, &str)]) -> StatusCode {
+    let f = fixture();
+    let verifier = builder(&f.keys).dpop(DpopMode::Allowed).build().unwrap();
+    let app = app(verifier, |l| l.trust_forwarded_headers(trust));
+    let auth = format!("DPoP {}", f.token);
+    let proof = proof(&f.token, htu).sign();
+    let mut all = vec![("authorization", auth.as_str()), ("dpop", proof.as_str())];
+    all.extend_from_slice(headers);
+    send(&app, &all).await.status()
+}
+
+#[tokio::test]
+async fn the_nearest_proxys_x_forwarded_host_names_the_origin() {
+    // The client sent `evil.example`; the proxy appended what it saw.
+    let two_hops = [
+        ("x-forwarded-proto", "http, https"),
+        ("x-forwarded-host", "evil.example, api.example.com"),
+    ];
+    let ok = status_behind_proxy(true, "https://api.example.com/notes", &two_hops).await;
+    assert_eq!(ok, StatusCode::OK);
+    let evil = status_behind_proxy(true, "http://evil.example/notes", &two_hops).await;
+    assert_eq!(evil, StatusCode::UNAUTHORIZED);
+    // Values on separate lines: the last line's.
+    let lines = [
+        ("x-forwarded-proto", "https"),
+        ("x-forwarded-host", "evil.example"),
+        ("x-forwarded-host", "api.example.com"),
+    ];
+    let ok = status_behind_proxy(true, "https://api.example.com/notes", &lines).await;
+    assert_eq!(ok, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn the_nearest_proxys_forwarded_element_names_the_origin() {
+    let api = "https://api.example.com/notes";
+    let evil = "https://evil.example/notes";
+    let two_lines = [
+        ("forwarded", "proto=https;host=evil.example"),
+        (
+            "forwarded",
+            "for=192.0.2.1;proto=https;host=api.example.com",
+        ),
+    ];
+    let one_line = [(
+        "forwarded",
+        r#"proto=https;host="evil.example", for="[2001:db8::1]";proto=https;host="api.example.com""#,
+    )];
+    for headers in [&two_lines[..], &one_line[..]] {
+        assert_eq!(
+            status_behind_proxy(true, api, headers).await,
+            StatusCode::OK,
+            "{headers:?}"
+        );
+        assert_eq!(
+            status_behind_proxy(true, evil, headers).await,
+            StatusCode::UNAUTHORIZED,
+            "{headers:?}"
+        );
+    }
+}
+
+async fn assert_invalid_request(response: Response<Body>, what: &str) {
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST, "{what}");
+    assert_eq!(
+        challenges(&response),
+        [r#"Bearer realm="api", error="invalid_request""#],
+        "{what}"
+    );
+    assert_eq!(
+        body(response).await,
+        r#"{"error":"invalid_request"}"#,
+        "{what}"
+    );
+}
+
+const MALFORMED_HOSTS: [&str; 9] = [
+    "api.example.com/notes",
+    "api.example.com?x",
+    "user@api.example.com",
+    "api.example.com:99999",
+    "api.example.com:",
+    "api.example.com:80:80",
+    "[::1",
+    "api example.com",
+    "api.example.com%2f",
+];
+
+#[tokio::test]
+async fn a_malformed_host_header_is_a_bad_request() {
+    let f = fixture();
+    let verifier = builder(&f.keys).dpop(DpopMode::Allowed).build().unwrap();
+    let app = app(verifier, |l| l);
+    let auth = format!("DPoP {}", f.token);
+    for host in MALFORMED_HOSTS.into_iter().chain([""]) {
+        let proof = proof(&f.token, &format!("http://{host}/notes")).sign();
+        let headers = [("authorization", auth.as_str()), ("dpop", proof.as_str())];
+        let response = send_with_host(&app, host, &headers).await;
+        assert_invalid_request(response, host).await;
+    }
+    // Two Host headers (RFC 9112 §3.2).
+    let proof = proof(&f.token, "http://internal:8080/notes").sign();
+    let headers = [
+        ("authorization", auth.as_str()),
+        ("dpop", proof.as_str()),
+        ("host", "api.example.com"),
+    ];
+    assert_invalid_request(send(&app, &headers).await, "two hosts").await;
+}
+
+#[tokio::test]
+async fn a_malformed_forwarded_host_is_a_bad_request() {
+    let f = fixture();
+    let verifier = builder(&f.keys).dpop(DpopMode::Allowed).build().unwrap();
+    let app = app(verifier, |l| l.trust_forwarded_headers(true));
+    let auth = format!("DPoP {}", f.token);
+    // A proof for the `Host` the request falls back to, were the malformed value skipped.
+    let proof = proof(&f.token, "http://internal:8080/notes").sign();
+    for host in MALFORMED_HOSTS {
+        let quoted = format!("proto=https;host=\"{host}\"");
+        let cases = [
+            vec![("x-forwarded-proto", "https"), ("x-forwarded-host", host)],
+            vec![
+                ("x-forwarded-proto", "https"),
+                ("x-forwarded-host", "api.example.com"),
+                ("x-forwarded-host", host),
+            ],
+            vec![("forwarded", quoted.as_str())],
+        ];
+        for forwarded in cases {
+            let mut headers = vec![("authorization", auth.as_str()), ("dpop", proof.as_str())];
+            headers.extend(forwarded.iter().copied());
+            let response = send(&app, &headers).await;
+            assert_invalid_request(response, &format!("{forwarded:?}")).await;
+        }
+    }
+    // The nearest value empty, a proto that is not http(s), a Forwarded line that does not
+    // parse, a parameter twice in the nearest element.
+    for forwarded in [
+        vec![
+            ("x-forwarded-proto", "https"),
+            ("x-forwarded-host", "api.example.com,"),
+        ],
+        vec![
+            ("x-forwarded-proto", "ftp"),
+            ("x-forwarded-host", "api.example.com"),
+        ],
+        vec![("forwarded", "proto=https;host=\"api.example.com")],
+        vec![("forwarded", "proto=https;host")],
+        vec![(
+            "forwarded",
+            "proto=https;host=api.example.com;host=evil.example",
+        )],
+    ] {
+        let mut headers = vec![("authorization", auth.as_str()), ("dpop", proof.as_str())];
+        headers.extend(forwarded.iter().copied());
+        let response = send(&app, &headers).await;
+        assert_invalid_request(response, &format!("{forwarded:?}")).await;
+    }
+}
+
+#[tokio::test]
+async fn untrusted_forwarded_headers_are_ignored_even_malformed() {
+    let host_htu = "http://internal:8080/notes";
+    for forwarded in [
+        [
+            ("x-forwarded-proto", "https"),
+            ("x-forwarded-host", "api.example.com/x"),
+        ],
+        [
+            ("forwarded", "proto=https;host=\"a b\""),
+            ("x-forwarded-host", "evil"),
+        ],
+        [
+            ("x-forwarded-proto", "https"),
+            ("x-forwarded-host", "api.example.com"),
+        ],
+    ] {
+        let status = status_behind_proxy(false, host_htu, &forwarded).await;
+        assert_eq!(status, StatusCode::OK, "{forwarded:?}");
+    }
 }

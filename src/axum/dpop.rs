@@ -1,7 +1,7 @@
 //! DPoP in the [`AuthLayer`](super::AuthLayer): the `DPoP` authorization scheme, the
 //! request URL a proof's `htu` must match, and the challenge a rejection carries.
 
-use ::axum::http::header::{AUTHORIZATION, HOST};
+use ::axum::http::header::{AsHeaderName, AUTHORIZATION, FORWARDED, HOST};
 use ::axum::http::request::Parts;
 use ::axum::http::HeaderMap;
 
@@ -41,76 +41,243 @@ pub(crate) struct Origin {
     pub(crate) trust_forwarded: bool,
 }
 
+/// A request whose host (or forwarded origin) is not one plain `host[:port]`: refused with
+/// 400 `invalid_request` rather than guessed at, or read from another header.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct MalformedOrigin(pub(crate) &'static str);
+
 impl Origin {
     /// The absolute URL of the request as the client sent it: the configured external
     /// origin, else the forwarded origin (when trusted and present), else the request's own
-    /// absolute URI, else `http://` + `Host`. `None` when nothing names a host.
-    pub(crate) fn request_url(&self, parts: &Parts) -> Option<String> {
+    /// absolute URI, else `http://` + `Host`.
+    ///
+    /// # Errors
+    /// When the source used names no host, or a malformed one (see [`plain_host`]), or more
+    /// than one `Host`.
+    pub(crate) fn request_url(&self, parts: &Parts) -> Result<String, MalformedOrigin> {
         let path = parts
             .uri
             .path_and_query()
             .map_or("/", |path_and_query| path_and_query.as_str());
         let origin = match &self.external {
             Some(external) => external.trim_end_matches('/').to_owned(),
-            None => match self
-                .trust_forwarded
-                .then(|| forwarded(&parts.headers))
-                .flatten()
-            {
-                Some(origin) => origin,
-                None => match (parts.uri.scheme_str(), parts.uri.authority()) {
-                    (Some(scheme), Some(authority)) => format!("{scheme}://{authority}"),
-                    _ => {
-                        let host = parts.headers.get(HOST)?.to_str().ok()?;
-                        format!("http://{}", plain_host(host)?)
-                    }
-                },
-            },
-        };
-        Some(format!("{origin}{path}"))
-    }
-}
-
-/// A host (with port) that cannot smuggle a path, userinfo or a second URL into the origin.
-fn plain_host(host: &str) -> Option<&str> {
-    let host = host.trim();
-    let ok = !host.is_empty()
-        && host
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"-.:[]_".contains(&b));
-    ok.then_some(host)
-}
-
-/// The origin named by `Forwarded` (RFC 7239, first element) or by `X-Forwarded-Proto` and
-/// `X-Forwarded-Host` (first values). Both a protocol and a host are needed.
-fn forwarded(headers: &HeaderMap) -> Option<String> {
-    let first = |name: &str| {
-        let value = headers.get(name)?.to_str().ok()?;
-        value.split(',').next().map(str::trim)
-    };
-    let (proto, host) = match first("forwarded") {
-        Some(element) => {
-            let (mut proto, mut host) = (None, None);
-            for pair in element.split(';') {
-                let Some((name, value)) = pair.split_once('=') else {
-                    continue;
+            None => {
+                let forwarded = if self.trust_forwarded {
+                    forwarded(&parts.headers)?
+                } else {
+                    None
                 };
-                let value = value.trim().trim_matches('"');
-                match name.trim().to_ascii_lowercase().as_str() {
-                    "proto" => proto = Some(value),
-                    "host" => host = Some(value),
-                    _ => {}
+                match forwarded {
+                    Some(origin) => origin,
+                    None => own_origin(parts)?,
                 }
             }
-            (proto?, host?)
-        }
-        None => (first("x-forwarded-proto")?, first("x-forwarded-host")?),
-    };
-    let proto = proto.to_ascii_lowercase();
-    if proto != "https" && proto != "http" {
-        return None;
+        };
+        Ok(format!("{origin}{path}"))
     }
-    Some(format!("{proto}://{}", plain_host(host)?))
+}
+
+/// The origin of the request itself: its absolute URI (HTTP/2 `:authority`, an
+/// absolute-form request line), else `http://` + its one `Host` header.
+fn own_origin(parts: &Parts) -> Result<String, MalformedOrigin> {
+    if let (Some(scheme), Some(authority)) = (parts.uri.scheme_str(), parts.uri.authority()) {
+        let scheme = http_scheme(scheme).ok_or(MalformedOrigin("request scheme is not http(s)"))?;
+        return Ok(format!("{scheme}://{}", plain_host(authority.as_str())?));
+    }
+    let mut hosts = parts.headers.get_all(HOST).iter();
+    let host = match (hosts.next(), hosts.next()) {
+        (Some(host), None) => host,
+        (None, _) => return Err(MalformedOrigin("request names no host")),
+        (Some(_), Some(_)) => return Err(MalformedOrigin("more than one host header")),
+    };
+    let host = host.to_str().map_err(|_| MALFORMED_HOST)?;
+    Ok(format!("http://{}", plain_host(host)?))
+}
+
+const MALFORMED_HOST: MalformedOrigin = MalformedOrigin("host is malformed");
+const MALFORMED_FORWARDED: MalformedOrigin = MalformedOrigin("forwarded header is malformed");
+
+/// `http` or `https`, in lower case, for a scheme of either name in any case.
+fn http_scheme(scheme: &str) -> Option<&'static str> {
+    if scheme.eq_ignore_ascii_case("https") {
+        Some("https")
+    } else if scheme.eq_ignore_ascii_case("http") {
+        Some("http")
+    } else {
+        None
+    }
+}
+
+/// `host[:port]` when it is exactly that: a name of ASCII letters, digits, `-`, `.` and
+/// `_`, or an IPv6 literal in brackets, then optionally `:` and a port of 1 to 5 digits up
+/// to 65535 (RFC 3986 §3.2.2, §3.2.3, narrowed). Surrounding blanks are dropped. Anything
+/// else is malformed: userinfo, a path, a query, blanks inside, percent-escapes, an empty
+/// host or port; none of them can then smuggle another origin into the URL.
+fn plain_host(host: &str) -> Result<&str, MalformedOrigin> {
+    let host = host.trim_matches([' ', '\t']);
+    let (name_ok, port) = match host.strip_prefix('[') {
+        Some(literal) => {
+            let (address, after) = literal.split_once(']').ok_or(MALFORMED_HOST)?;
+            let address_ok = address.len() >= 2
+                && address
+                    .bytes()
+                    .all(|b| b.is_ascii_hexdigit() || b == b':' || b == b'.');
+            let port = match after {
+                "" => None,
+                after => Some(after.strip_prefix(':').ok_or(MALFORMED_HOST)?),
+            };
+            (address_ok, port)
+        }
+        None => {
+            let (name, port) = match host.split_once(':') {
+                Some((name, port)) => (name, Some(port)),
+                None => (host, None),
+            };
+            let name_ok = !name.is_empty()
+                && name.len() <= 253
+                && name
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_'));
+            (name_ok, port)
+        }
+    };
+    let port_ok = port.is_none_or(|port| {
+        (1..=5).contains(&port.len())
+            && port.bytes().all(|b| b.is_ascii_digit())
+            && port.parse::<u32>().is_ok_and(|port| port <= 65_535)
+    });
+    if name_ok && port_ok {
+        Ok(host)
+    } else {
+        Err(MALFORMED_HOST)
+    }
+}
+
+/// The origin named by the nearest proxy: the last element of the last `Forwarded` line
+/// (RFC 7239), or else the last value of `X-Forwarded-Proto` and of `X-Forwarded-Host`
+/// (the last comma-separated value of the last line). A proxy appends to what the client
+/// sent, so the earlier values are the client's to choose; the last is the proxy's.
+/// `Ok(None)` when that source does not name both a protocol and a host.
+///
+/// # Errors
+/// A `Forwarded` line that does not parse, a parameter twice in the nearest element, an
+/// empty nearest element or value, a protocol other than `http(s)` or a malformed host.
+fn forwarded(headers: &HeaderMap) -> Result<Option<String>, MalformedOrigin> {
+    let (proto, host) = match last_line(headers, FORWARDED)? {
+        Some(line) => {
+            let elements = forwarded_elements(line)?;
+            let nearest = elements
+                .last()
+                .filter(|element| !element.is_empty())
+                .ok_or(MALFORMED_FORWARDED)?;
+            let (mut proto, mut host) = (None, None);
+            for (name, value) in nearest {
+                let slot = match name.to_ascii_lowercase().as_str() {
+                    "proto" => &mut proto,
+                    "host" => &mut host,
+                    _ => continue,
+                };
+                if slot.replace(value.clone()).is_some() {
+                    return Err(MALFORMED_FORWARDED);
+                }
+            }
+            (proto, host)
+        }
+        None => (
+            last_value(headers, "x-forwarded-proto")?.map(str::to_owned),
+            last_value(headers, "x-forwarded-host")?.map(str::to_owned),
+        ),
+    };
+    let (Some(proto), Some(host)) = (proto, host) else {
+        return Ok(None);
+    };
+    let proto = http_scheme(&proto).ok_or(MalformedOrigin("forwarded proto is not http(s)"))?;
+    Ok(Some(format!("{proto}://{}", plain_host(&host)?)))
+}
+
+/// The last line of header `name`, if any; one that is not visible ASCII is malformed.
+fn last_line(
+    headers: &HeaderMap,
+    name: impl AsHeaderName,
+) -> Result<Option<&str>, MalformedOrigin> {
+    match headers.get_all(name).iter().next_back() {
+        Some(line) => line.to_str().map(Some).map_err(|_| MALFORMED_FORWARDED),
+        None => Ok(None),
+    }
+}
+
+/// The last comma-separated value of the last line of `name`, trimmed; an empty one is
+/// malformed.
+fn last_value<'h>(headers: &'h HeaderMap, name: &str) -> Result<Option<&'h str>, MalformedOrigin> {
+    let Some(line) = last_line(headers, name)? else {
+        return Ok(None);
+    };
+    let value = line
+        .rsplit(',')
+        .next()
+        .unwrap_or(line)
+        .trim_matches([' ', '\t']);
+    if value.is_empty() {
+        return Err(MALFORMED_FORWARDED);
+    }
+    Ok(Some(value))
+}
+
+/// A `Forwarded` line's elements, each its `name=value` pairs with quoted values unquoted
+/// (RFC 7239 §4: elements separated by `,`, pairs by `;`, values tokens or quoted strings).
+/// A pair without `=` or name, or an unterminated quoted string, is malformed.
+fn forwarded_elements(line: &str) -> Result<Vec<Vec<(String, String)>>, MalformedOrigin> {
+    let mut elements = Vec::new();
+    let mut pairs = Vec::new();
+    let mut text = String::new();
+    let mut chars = line.chars();
+    // Ends the pair in `text` (blank pairs, as in `a=1;;b=2`, are skipped).
+    let end_pair = |text: &mut String, pairs: &mut Vec<(String, String)>| {
+        let pair = std::mem::take(text);
+        let pair = pair.trim_matches([' ', '\t']);
+        if pair.is_empty() {
+            return Ok(());
+        }
+        let (name, value) = pair.split_once('=').ok_or(MALFORMED_FORWARDED)?;
+        if name.is_empty() || name.contains([' ', '\t', '"']) {
+            return Err(MALFORMED_FORWARDED);
+        }
+        pairs.push((name.to_owned(), value.to_owned()));
+        Ok(())
+    };
+    // After a quoted value only blanks may come before the next `;` or `,`.
+    let mut value_ended = false;
+    while let Some(c) = chars.next() {
+        match c {
+            ';' | ',' => {
+                end_pair(&mut text, &mut pairs)?;
+                if c == ',' {
+                    elements.push(std::mem::take(&mut pairs));
+                }
+                value_ended = false;
+            }
+            ' ' | '\t' => text.push(c),
+            _ if value_ended => return Err(MALFORMED_FORWARDED),
+            // A quoted string, only as a whole value: `\x` stands for `x`; `,` and `;` are
+            // text in it.
+            '"' if text.ends_with('=') => {
+                loop {
+                    match chars.next() {
+                        Some('"') => break,
+                        Some('\\') => text.push(chars.next().ok_or(MALFORMED_FORWARDED)?),
+                        Some(c) => text.push(c),
+                        None => return Err(MALFORMED_FORWARDED),
+                    }
+                }
+                value_ended = true;
+            }
+            '"' => return Err(MALFORMED_FORWARDED),
+            c => text.push(c),
+        }
+    }
+    end_pair(&mut text, &mut pairs)?;
+    elements.push(pairs);
+    Ok(elements)
 }
 
 /// The challenge of `verifier`, when it takes DPoP proofs.
@@ -175,8 +342,9 @@ mod tests {
             &[
                 (
                     "forwarded",
-                    "for=1.2.3.4;proto=https;host=\"api.example.com\", proto=http",
+                    "proto=http;host=evil.example, for=1.2.3.4;proto=https;host=\"api.example.com\"",
                 ),
+                ("x-forwarded-proto", "http"),
                 ("x-forwarded-host", "other.example.com"),
             ],
         );
@@ -206,7 +374,150 @@ mod tests {
     #[test]
     fn a_host_smuggling_a_path_is_refused() {
         let parts = parts("/a", &[("host", "evil.example/x?")]);
-        assert!(Origin::default().request_url(&parts).is_none());
+        assert_eq!(Origin::default().request_url(&parts), Err(MALFORMED_HOST));
+    }
+
+    #[test]
+    fn plain_hosts_are_names_or_ipv6_literals_with_an_optional_port() {
+        for host in [
+            "api.example.com",
+            "API.Example.com:8443",
+            "localhost:1",
+            "127.0.0.1:65535",
+            "[::1]",
+            "[2001:db8::1]:443",
+            "under_score.internal",
+            " padded.example ",
+        ] {
+            assert_eq!(plain_host(host), Ok(host.trim()), "{host}");
+        }
+        for host in [
+            "",
+            ":443",
+            "a:",
+            "a:0x1",
+            "a:123456",
+            "a:65536",
+            "a:1:2",
+            "user@a",
+            "a/b",
+            "a?b",
+            "a#b",
+            "a b",
+            "a%2eb",
+            "[]",
+            "[::1",
+            "[::1]x",
+            "[::1]:",
+            "[fe80::1%25eth0]",
+            "[v1.x]",
+            "ünïcode.example",
+            &"a".repeat(254),
+        ] {
+            assert_eq!(plain_host(host), Err(MALFORMED_HOST), "{host:?}");
+        }
+    }
+
+    fn trusted() -> Origin {
+        Origin {
+            trust_forwarded: true,
+            ..Origin::default()
+        }
+    }
+
+    #[test]
+    fn the_last_forwarded_element_is_read_with_quotes_and_escapes() {
+        for (line, origin) in [
+            // A quoted value may hold `,` and `;`; it names no origin, so the last one is read.
+            (
+                r#"for="a,b;c", for=x;proto=https;host=api.example.com"#,
+                "https://api.example.com",
+            ),
+            (
+                r#"for=x;PROTO=HTTPS;Host="api.example.com:8443""#,
+                "https://api.example.com:8443",
+            ),
+            (r#"proto=http;host="\[::1\]:80""#, "http://[::1]:80"),
+            (
+                " proto=https ; host=api.example.com ;; ",
+                "https://api.example.com",
+            ),
+        ] {
+            let parts = parts("/a", &[("forwarded", line)]);
+            assert_eq!(
+                trusted().request_url(&parts),
+                Ok(format!("{origin}/a")),
+                "{line}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_nearest_element_without_proto_or_host_falls_back_to_the_request() {
+        let parts = parts(
+            "/a",
+            &[
+                ("host", "internal:8080"),
+                ("forwarded", "proto=https;host=evil.example, for=192.0.2.1"),
+            ],
+        );
+        assert_eq!(
+            trusted().request_url(&parts).unwrap(),
+            "http://internal:8080/a"
+        );
+    }
+
+    #[test]
+    fn forwarded_lines_that_do_not_parse_are_malformed() {
+        for line in [
+            r#"proto=https;host="api.example.com"#,
+            r#"proto=https;host="api.example.com"x"#,
+            r#"proto=https;"host"=api.example.com"#,
+            "proto=https;host",
+            "proto=https;=api.example.com",
+            "proto=https;host=api.example.com;host=evil.example",
+            "proto=https;host=api.example.com,",
+            "proto=https;host=api.example.com,   ",
+            "proto=gopher;host=api.example.com",
+            "proto=https;host=api.example.com/x",
+        ] {
+            let parts = parts("/a", &[("host", "internal"), ("forwarded", line)]);
+            assert!(trusted().request_url(&parts).is_err(), "{line}");
+        }
+    }
+
+    #[test]
+    fn the_last_x_forwarded_values_are_read() {
+        let parts = parts(
+            "/a",
+            &[
+                ("x-forwarded-proto", "http, https"),
+                ("x-forwarded-host", "evil.example"),
+                ("x-forwarded-host", "a.example, api.example.com "),
+            ],
+        );
+        assert_eq!(
+            trusted().request_url(&parts).unwrap(),
+            "https://api.example.com/a"
+        );
+    }
+
+    #[test]
+    fn the_request_names_exactly_one_plain_host() {
+        let two = parts("/a", &[("host", "a.example"), ("host", "b.example")]);
+        assert!(Origin::default().request_url(&two).is_err());
+        let none = parts("/a", &[]);
+        assert!(Origin::default().request_url(&none).is_err());
+        // An absolute request target wins over `Host`, and is held to the same rule.
+        let absolute = parts("https://api.example.com:8443/a", &[("host", "evil")]);
+        assert_eq!(
+            Origin::default().request_url(&absolute).unwrap(),
+            "https://api.example.com:8443/a"
+        );
+        let userinfo = parts("https://user@api.example.com/a", &[]);
+        assert!(Origin::default().request_url(&userinfo).is_err());
+        let ftp = parts("ftp://api.example.com/a", &[]);
+        assert!(Origin::default().request_url(&ftp).is_err());
     }
 
     #[test]

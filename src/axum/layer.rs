@@ -133,6 +133,17 @@ impl AuthLayer {
     /// `X-Forwarded-Host` when no [`external_origin`](Self::external_origin) is set. Only
     /// behind a proxy that sets these headers itself: a client can send them too. Default:
     /// off.
+    ///
+    /// The value used is the one the nearest proxy added: the last element of the last
+    /// `Forwarded` line, else the last value of `X-Forwarded-Proto` and of
+    /// `X-Forwarded-Host` (the last comma-separated value of the last line). A proxy that
+    /// appends keeps what the client sent in front of its own value, so earlier values are
+    /// never read; the proxy must therefore add or overwrite both the protocol and the host
+    /// on every request. `Forwarded`, when present, is the only source; when the nearest
+    /// value names no protocol or no host, the request's own origin is used. A malformed
+    /// nearest value (a host with userinfo, a path, a bad port, ...; a protocol other than
+    /// `http(s)`; a `Forwarded` line that does not parse) is refused with 400
+    /// `invalid_request`, as is a malformed or repeated `Host` header.
     pub fn trust_forwarded_headers(mut self, trust: bool) -> Self {
         self.shared_mut().origin.trust_forwarded = trust;
         self
@@ -202,11 +213,17 @@ impl Shared {
         let refuse = |error| {
             AuthRejection::from_verify_error(error, &self.config).with_dpop(challenge.clone())
         };
-        let Some(url) = self.origin.request_url(parts) else {
-            let error = crate::AuthError::from(crate::dpop::DpopError::InvalidRequest(
-                "request url has no host",
-            ));
-            return Some(Err(refuse(error)));
+        let url = match self.origin.request_url(parts) {
+            Ok(url) => url,
+            // Not a URL to compare `htu` with: a client error (RFC 6750 `invalid_request`).
+            Err(malformed) => {
+                let error = crate::AuthError::malformed(malformed.0);
+                return Some(Err(AuthRejection::new(
+                    crate::rejection::RejectionKind::MalformedRequest,
+                    error,
+                    &self.config,
+                )));
+            }
         };
         let proofs = dpop::proof_headers(&parts.headers);
         let request = crate::dpop::DpopRequest::new(parts.method.as_str(), &url);

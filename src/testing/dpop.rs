@@ -7,6 +7,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
 use serde_json::{json, Map, Value};
 
+use super::token::signing_input;
 use super::{TestKey, TokenBuilder};
 use crate::algorithm::Algorithm;
 
@@ -274,14 +275,33 @@ impl DpopProof {
     /// # Panics
     /// When the algorithm does not fit the key (e.g. a shared-secret key).
     pub fn sign(&self) -> String {
-        let encode = |value: &Map<String, Value>| {
-            URL_SAFE_NO_PAD.encode(serde_json::to_vec(value).expect("json"))
-        };
-        let input = format!(
-            "{}.{}",
-            encode(&self.header_json()),
-            encode(&self.claims_json())
-        );
+        self.sign_over(&self.header_json(), &self.claims_json())
+    }
+
+    /// A valid signature over this proof, then the payload swapped for the same claims with
+    /// `claim` = `value`: what an attacker who edits a captured proof (say, its `htu`) sends.
+    /// The signature no longer verifies.
+    ///
+    /// # Panics
+    /// As [`sign`](Self::sign).
+    pub fn sign_tampered(&self, claim: &str, value: impl Into<Value>) -> String {
+        let header = self.header_json();
+        let mut claims = self.claims_json();
+        let signed = self.sign_over(&header, &claims);
+        let signature = signed.rsplit('.').next().expect("three parts");
+        claims.insert(claim.into(), value.into());
+        format!("{}.{signature}", signing_input(&header, &claims))
+    }
+
+    /// The proof with header `alg` = `none` and an empty signature (an unsigned JWS).
+    pub fn sign_none(&self) -> String {
+        let mut header = self.header_json();
+        header.insert("alg".into(), "none".into());
+        format!("{}.", signing_input(&header, &self.claims_json()))
+    }
+
+    fn sign_over(&self, header: &Map<String, Value>, claims: &Map<String, Value>) -> String {
+        let input = signing_input(header, claims);
         let signature = self.key.sign(self.alg, input.as_bytes());
         format!("{input}.{}", URL_SAFE_NO_PAD.encode(signature))
     }

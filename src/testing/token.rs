@@ -38,6 +38,15 @@ fn unix_now() -> i64 {
         .unwrap_or_default()
 }
 
+/// `base64url(header).base64url(claims)`, the JWS signing input (shared with
+/// [`DpopProof`](super::DpopProof)).
+pub(super) fn signing_input(header: &Map<String, Value>, claims: &Map<String, Value>) -> String {
+    let encode = |value: &Map<String, Value>| {
+        URL_SAFE_NO_PAD.encode(serde_json::to_vec(value).expect("json"))
+    };
+    format!("{}.{}", encode(header), encode(claims))
+}
+
 impl TokenBuilder {
     /// A builder signing with `key` and `alg`; `sub` = `user_test`, valid for 15 minutes.
     pub fn new(key: TestKey, alg: Algorithm) -> Self {
@@ -257,16 +266,9 @@ impl TokenBuilder {
         claims
     }
 
-    fn signing_input(header: &Map<String, Value>, claims: &Map<String, Value>) -> String {
-        let encode = |value: &Map<String, Value>| {
-            URL_SAFE_NO_PAD.encode(serde_json::to_vec(value).expect("json"))
-        };
-        format!("{}.{}", encode(header), encode(claims))
-    }
-
     /// The signed compact token.
     pub fn sign(&self) -> String {
-        let input = Self::signing_input(&self.header_json(self.alg.as_str()), &self.claims_json());
+        let input = signing_input(&self.header_json(self.alg.as_str()), &self.claims_json());
         let signature = self.key.sign(self.alg, input.as_bytes());
         format!("{input}.{}", URL_SAFE_NO_PAD.encode(signature))
     }
@@ -291,13 +293,13 @@ impl TokenBuilder {
         let signature = token.rsplit('.').next().expect("three parts").to_owned();
         let mut claims = self.claims_json();
         claims.insert(claim.into(), value.into());
-        let input = Self::signing_input(&self.header_json(self.alg.as_str()), &claims);
+        let input = signing_input(&self.header_json(self.alg.as_str()), &claims);
         format!("{input}.{signature}")
     }
 
     /// `alg: none` with an empty signature.
     pub fn sign_none(&self) -> String {
-        let input = Self::signing_input(&self.header_json("none"), &self.claims_json());
+        let input = signing_input(&self.header_json("none"), &self.claims_json());
         format!("{input}.")
     }
 
