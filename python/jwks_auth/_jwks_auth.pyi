@@ -91,7 +91,8 @@ class Verifier:
     def issuer(self) -> Optional[str]: ...
     @property
     def token_sources(self) -> List[str]:
-        """``"bearer"`` and ``"cookie:<name>"`` entries, in lookup order."""
+        """``"bearer"`` and ``"cookie:<name>"`` entries, in lookup order; a cookie only with
+        ``authorized_parties`` set."""
 
 class TokenBuilder:
     def claim(self, name: str, value: Any) -> "TokenBuilder": ...
