@@ -104,7 +104,8 @@ impl fmt::Debug for KeySpec {
 /// audiences = ["my-api"]
 /// algorithms = ["ES256", "RS256"]
 /// leeway_secs = 30
-/// token_sources = ["bearer"]     # and/or "cookie:<name>"
+/// token_sources = ["bearer"]     # and/or "cookie:<name>", read only with authorized parties
+/// authorized_parties = []        # accepted `azp` values (usually set on the builder)
 /// client_id_claims = ["client_id"]  # the OAuth client (user.client_id), tried in order
 ///
 /// [claims]
