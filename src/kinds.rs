@@ -88,8 +88,9 @@ pub enum TokenKind {
     /// A user's token (a session, an ID or access token issued to a user).
     #[default]
     User,
-    /// A machine's token: a client-credentials grant (`sub` equals `client_id`) or a class the
-    /// preset marks as machine (Clerk M2M tokens).
+    /// A machine's token: a client-credentials grant as the preset's `[machine]` rule
+    /// recognizes it (by default `sub` equals `client_id`, RFC 9068 §2.2; Auth0's `gty`,
+    /// Okta's `cid`, ...), or a class the preset marks as machine (Clerk M2M tokens).
     Machine,
 }
 
@@ -122,6 +123,69 @@ impl ClerkToken {
             ClerkToken::Session => "session",
             ClerkToken::Template => "template",
             ClerkToken::Machine => "m2m",
+        }
+    }
+}
+
+/// How a preset recognizes its machine (client-credentials) tokens: the `[machine]` table,
+/// compiled. A token is a machine token when any sign holds. `C` names a claim: its name as
+/// the preset gives it, then the verifier's field for it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct MachineRule<C = String> {
+    /// `sub` equals one of these claims (a client that is its own subject).
+    pub(crate) sub_equals: Vec<C>,
+    /// A claim passes a test.
+    pub(crate) claim_tests: Vec<(C, ClaimTest)>,
+}
+
+/// The claims RFC 9068 §2.2 compares: `sub` equal to `client_id` marks a client acting for
+/// itself. The rule of every preset that does not say otherwise.
+pub(crate) const DEFAULT_SUB_EQUALS_CLAIM: &str = "client_id";
+
+impl Default for MachineRule {
+    fn default() -> Self {
+        MachineRule {
+            sub_equals: vec![DEFAULT_SUB_EQUALS_CLAIM.to_owned()],
+            claim_tests: Vec::new(),
+        }
+    }
+}
+
+impl<C> MachineRule<C> {
+    /// The same rule with each claim name turned into `resolve(name)`.
+    pub(crate) fn map<D>(&self, mut resolve: impl FnMut(&C) -> D) -> MachineRule<D> {
+        MachineRule {
+            sub_equals: self.sub_equals.iter().map(&mut resolve).collect(),
+            claim_tests: self
+                .claim_tests
+                .iter()
+                .map(|(claim, test)| (resolve(claim), test.clone()))
+                .collect(),
+        }
+    }
+}
+
+/// A test on one claim's string value (or on each string of an array claim).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum ClaimTest {
+    /// Equal to this value.
+    Equals(String),
+    /// Starts with this value.
+    Prefix(String),
+    /// Ends with this value.
+    Suffix(String),
+    /// Any non-empty string.
+    Present,
+}
+
+impl ClaimTest {
+    /// Whether the claim value `value` passes.
+    pub(crate) fn accepts(&self, value: &str) -> bool {
+        match self {
+            ClaimTest::Equals(expected) => value == expected,
+            ClaimTest::Prefix(prefix) => value.starts_with(prefix.as_str()),
+            ClaimTest::Suffix(suffix) => value.ends_with(suffix.as_str()),
+            ClaimTest::Present => !value.is_empty(),
         }
     }
 }

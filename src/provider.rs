@@ -14,7 +14,9 @@ use crate::algorithm::Algorithm;
 use crate::claims::ClaimMap;
 use crate::error::{AuthError, Result};
 use crate::keys::jwk::{self, VerifyingKey};
-use crate::kinds::{ClassSource, ClassSpec, TokenClass, TokenType};
+use crate::kinds::{
+    ClaimTest, ClassSource, ClassSpec, MachineRule, TokenClass, TokenType, DEFAULT_SUB_EQUALS_CLAIM,
+};
 use crate::token_source::TokenSource;
 
 /// The built-in presets, `(name, TOML source)`: every file in `providers/`, compiled in.
@@ -102,7 +104,9 @@ impl fmt::Debug for KeySpec {
 /// audiences = ["my-api"]
 /// algorithms = ["ES256", "RS256"]
 /// leeway_secs = 30
-/// token_sources = ["bearer"]     # and/or "cookie:<name>"
+/// token_sources = ["bearer"]     # and/or "cookie:<name>", read only with authorized parties
+/// authorized_parties = []        # accepted `azp` values (usually set on the builder)
+/// client_id_claims = ["client_id"]  # the OAuth client (user.client_id), tried in order
 ///
 /// [claims]
 /// user_id = ["sub"]              # tried in order; dotted paths reach nested claims
@@ -122,7 +126,22 @@ impl fmt::Debug for KeySpec {
 ///
 /// [token.audience_claims]        # optional, per class: the claims carrying its audience
 /// access = ["client_id"]
+///
+/// [machine]                      # optional: what marks a machine (client-credentials) token
+/// sub_equals_claim = ["client_id", "cid"]          # `sub` equals one of these claims
+/// claim_equals = { gty = "client-credentials" }    # the claim is this value
+/// claim_prefix = { preferred_username = "service-account-" }
+/// claim_suffix = { sub = "@clients" }
+/// claim_present = ["clientId"]                     # the claim is a non-empty string
 /// ```
+///
+/// A token is [`TokenKind::Machine`](crate::TokenKind::Machine) when any sign of the
+/// `[machine]` table holds, or its class is listed in `token.machine`; else it is a user's.
+/// A claim test holds for a string claim that passes it, or an array holding such a string
+/// (Kinde's `gty = ["client_credentials"]`); claims may be dotted paths. Without the table, or
+/// without `sub_equals_claim` in it, `sub_equals_claim = ["client_id"]` (RFC 9068 §2.2);
+/// `sub_equals_claim = []` turns that off. Values must be non-empty (an empty prefix would
+/// mark every token), and `sub` cannot be compared with itself.
 ///
 /// `{placeholders}` in `jwks_url`, `issuer` and `audiences` are filled from a `[params]`
 /// table in the file, or by the preset constructors (`{origin}`, `{audience}`). Values are
@@ -153,6 +172,8 @@ pub struct Provider {
     pub(crate) audience_rule: AudienceRule,
     pub(crate) audiences: Vec<String>,
     pub(crate) audience_claims: Vec<String>,
+    /// The claims naming the OAuth client, tried in order.
+    pub(crate) client_id_claims: Vec<String>,
     pub(crate) algorithms: Vec<Algorithm>,
     pub(crate) leeway: Duration,
     pub(crate) claims: ClaimMap,
@@ -167,6 +188,8 @@ pub struct Provider {
 pub(crate) struct TokenSpec {
     pub(crate) typ: TokenType,
     pub(crate) classes: Option<ClassSpec>,
+    /// What marks a machine token besides its class (the `[machine]` table).
+    pub(crate) machine: MachineRule,
 }
 
 impl TokenSpec {
@@ -226,7 +249,8 @@ enum TypSetting {
 }
 
 impl TokenSection {
-    fn compile(self) -> std::result::Result<TokenSpec, String> {
+    /// The token rules, with `machine` from the `[machine]` table.
+    fn compile(self, machine: MachineRule) -> std::result::Result<TokenSpec, String> {
         let typ = match self.typ {
             None => TokenType::Any,
             Some(TypSetting::Name(name)) if name == "any" => TokenType::Any,
@@ -252,7 +276,11 @@ impl TokenSection {
                         "field `token.classes`: needs `class_header` or `class_claim`".into(),
                     );
                 }
-                return Ok(TokenSpec { typ, classes: None });
+                return Ok(TokenSpec {
+                    typ,
+                    classes: None,
+                    machine,
+                });
             }
             (Some(header), None) if header == "cat" => ClassSource::HeaderCat,
             (Some(header), None) => {
@@ -302,6 +330,89 @@ impl TokenSection {
                 classes,
                 accept: self.accept,
             }),
+            machine,
+        })
+    }
+}
+
+/// The `[machine]` table: the signs of a machine (client-credentials) token, any of which
+/// makes one.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct MachineSection {
+    /// `sub` equals one of these claims.
+    #[serde(default = "default_sub_equals_claim")]
+    sub_equals_claim: Vec<String>,
+    /// Claim -> the value that marks a machine token.
+    #[serde(default)]
+    claim_equals: BTreeMap<String, String>,
+    /// Claim -> a prefix that marks a machine token.
+    #[serde(default)]
+    claim_prefix: BTreeMap<String, String>,
+    /// Claim -> a suffix that marks a machine token.
+    #[serde(default)]
+    claim_suffix: BTreeMap<String, String>,
+    /// Claims whose presence marks a machine token.
+    #[serde(default)]
+    claim_present: Vec<String>,
+}
+
+fn default_sub_equals_claim() -> Vec<String> {
+    vec![DEFAULT_SUB_EQUALS_CLAIM.to_owned()]
+}
+
+impl Default for MachineSection {
+    fn default() -> Self {
+        MachineSection {
+            sub_equals_claim: default_sub_equals_claim(),
+            claim_equals: BTreeMap::new(),
+            claim_prefix: BTreeMap::new(),
+            claim_suffix: BTreeMap::new(),
+            claim_present: Vec::new(),
+        }
+    }
+}
+
+impl MachineSection {
+    fn compile(self) -> std::result::Result<MachineRule, String> {
+        if let Some(claim) = self
+            .sub_equals_claim
+            .iter()
+            .find(|c| c.is_empty() || *c == "sub")
+        {
+            return Err(format!(
+                "field `machine.sub_equals_claim`: `{claim}` is not a claim to compare `sub` with"
+            ));
+        }
+        let tests = [
+            (
+                "claim_equals",
+                self.claim_equals,
+                ClaimTest::Equals as fn(String) -> ClaimTest,
+            ),
+            ("claim_prefix", self.claim_prefix, ClaimTest::Prefix),
+            ("claim_suffix", self.claim_suffix, ClaimTest::Suffix),
+        ];
+        let mut claim_tests = Vec::new();
+        for (field, entries, test) in tests {
+            for (claim, value) in entries {
+                if claim.is_empty() || value.is_empty() {
+                    return Err(format!(
+                        "field `machine.{field}`: expected a claim name and a non-empty value"
+                    ));
+                }
+                claim_tests.push((claim, test(value)));
+            }
+        }
+        for claim in self.claim_present {
+            if claim.is_empty() {
+                return Err("field `machine.claim_present`: empty claim name".into());
+            }
+            claim_tests.push((claim, ClaimTest::Present));
+        }
+        Ok(MachineRule {
+            sub_equals: self.sub_equals_claim,
+            claim_tests,
         })
     }
 }
@@ -324,6 +435,8 @@ struct PresetFile {
     audiences: Vec<String>,
     #[serde(default = "default_audience_claims")]
     audience_claims: Vec<String>,
+    #[serde(default = "default_client_id_claims")]
+    client_id_claims: Vec<String>,
     algorithms: Vec<String>,
     #[serde(default = "default_leeway_secs")]
     leeway_secs: u64,
@@ -339,6 +452,8 @@ struct PresetFile {
     mock: MockSection,
     #[serde(default)]
     token: TokenSection,
+    #[serde(default)]
+    machine: MachineSection,
 }
 
 /// The `[mock]` table: how [`MockProvider`](crate::testing::MockProvider) imitates the
@@ -403,6 +518,7 @@ pub struct PresetInfo {
     pub(crate) mock_token_lifetime: Duration,
     label: String,
     audience_claims: Vec<String>,
+    client_id_claims: Vec<String>,
     authorized_parties: Vec<String>,
     defaults: BTreeMap<String, String>,
     token: TokenSpec,
@@ -420,6 +536,9 @@ pub struct PresetParam {
 
 fn default_audience_claims() -> Vec<String> {
     vec!["aud".into()]
+}
+fn default_client_id_claims() -> Vec<String> {
+    vec!["client_id".into()]
 }
 fn default_leeway_secs() -> u64 {
     60
@@ -677,6 +796,7 @@ impl Provider {
             audience_rule: AudienceRule::None,
             audiences: Vec::new(),
             audience_claims: default_audience_claims(),
+            client_id_claims: default_client_id_claims(),
             algorithms,
             leeway: DEFAULT_LEEWAY,
             claims: ClaimMap::default(),
@@ -804,7 +924,8 @@ impl PresetInfo {
                 "field `claims.user_id`: expected at least one claim name".into(),
             ));
         }
-        let token = file.token.compile().map_err(bad)?;
+        let machine = file.machine.compile().map_err(bad)?;
+        let token = file.token.compile(machine).map_err(bad)?;
         let templates = file
             .jwks_url
             .iter()
@@ -831,6 +952,7 @@ impl PresetInfo {
             mock_token_lifetime: Duration::from_secs(file.mock.token_lifetime_secs),
             label: label.to_owned(),
             audience_claims: file.audience_claims,
+            client_id_claims: file.client_id_claims,
             authorized_parties: file.authorized_parties,
             defaults: file.params,
             token,
@@ -889,6 +1011,7 @@ impl PresetInfo {
                 .collect::<Result<_>>()?,
             name: self.name,
             audience_claims: self.audience_claims,
+            client_id_claims: self.client_id_claims,
             algorithms: self.algorithms,
             leeway: self.leeway,
             claims: self.claims,
@@ -1144,6 +1267,42 @@ mod tests {
         let typo = format!("{base}[mock]\ntoken_lifetime = 120\n");
         let err = PresetInfo::parse(&typo, "x.toml").unwrap_err().to_string();
         assert!(err.contains("token_lifetime"), "{err}");
+    }
+
+    #[test]
+    fn machine_tables_are_checked_at_load() {
+        let base = "name = \"x\"\njwks_url = \"https://x\"\naudience = \"none\"\nalgorithms = [\"RS256\"]\n";
+        let machine = |table: &str| {
+            PresetInfo::parse(&format!("{base}[machine]\n{table}\n"), "x.toml")
+                .map(|info| info.token.machine)
+        };
+        let default = PresetInfo::parse(base, "x.toml").unwrap().token.machine;
+        assert_eq!(default, MachineRule::default());
+        assert_eq!(machine("").unwrap(), default);
+        let rule = machine("sub_equals_claim = []\nclaim_suffix = { sub = \"@clients\" }").unwrap();
+        assert_eq!(
+            rule,
+            MachineRule {
+                sub_equals: Vec::new(),
+                claim_tests: vec![("sub".into(), ClaimTest::Suffix("@clients".into()))],
+            }
+        );
+        for (table, named) in [
+            ("gty = \"client-credentials\"", "gty"),
+            ("claim_equals = { gty = 1 }", "claim_equals"),
+            ("claim_equals = { gty = \"\" }", "machine.claim_equals"),
+            ("claim_prefix = { sub = \"\" }", "machine.claim_prefix"),
+            ("sub_equals_claim = [\"sub\"]", "machine.sub_equals_claim"),
+            ("claim_present = [\"\"]", "machine.claim_present"),
+        ] {
+            let err = machine(table).unwrap_err();
+            let message = err.to_string();
+            assert_eq!(err.kind(), crate::ErrorKind::Config, "{table}");
+            assert!(
+                message.contains("x.toml") && message.contains(named),
+                "{table}: {message}"
+            );
+        }
     }
 
     #[test]

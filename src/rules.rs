@@ -4,7 +4,7 @@
 
 use crate::claims::{AuthUser, ClaimReader};
 use crate::error::{AuthError, Result};
-use crate::kinds::{ClassSource, ClassSpec, TokenKind, TokenType};
+use crate::kinds::{ClassSource, ClassSpec, MachineRule, TokenKind, TokenType};
 use crate::payload::{Field, Fields, Payload, PayloadError};
 use crate::provider::{AudienceRule, Issuer, Provider};
 
@@ -32,9 +32,11 @@ pub(crate) struct Rules {
     /// Clock-skew leeway for `exp`, `nbf` and `iat`, in seconds.
     leeway: i64,
     claims: ClaimReader,
-    /// `sub` and `client_id`, read for [`AuthUser::client_id`] and the token's kind.
+    /// `sub`, and what marks a machine token besides its class.
     sub: Field,
-    client_id: Field,
+    machine: MachineRule<Field>,
+    /// The claims naming the OAuth client, tried in order ([`AuthUser::client_id`]).
+    client_id: Vec<Field>,
     /// The accepted `typ` header values.
     token_type: TokenType,
     /// The RFC 9068 claims, when [`TokenType::AccessToken`] is required.
@@ -157,7 +159,12 @@ impl Rules {
         let claims = provider.claims.reader(&mut fields);
         // `AuthUser::client_id` and `kind`.
         let sub = fields.add_path("sub");
-        let client_id = fields.add_path("client_id");
+        let machine = provider.token.machine.map(|name| fields.add_path(name));
+        let client_id = provider
+            .client_id_claims
+            .iter()
+            .map(|name| fields.add_path(name))
+            .collect();
         let token_type = provider.token.typ.clone();
         let access_token_claims = (token_type == TokenType::AccessToken)
             .then(|| ACCESS_TOKEN_CLAIMS.map(|name| fields.add_path(name)));
@@ -221,6 +228,7 @@ impl Rules {
             leeway: i64::try_from(provider.leeway.as_secs()).unwrap_or(i64::MAX),
             claims,
             sub,
+            machine,
             client_id,
             access_token_claims,
             fields,
@@ -358,11 +366,7 @@ impl Rules {
         let machine_class = class
             .and_then(|index| Some(self.classes.as_ref()?.spec.classes[index].machine))
             .unwrap_or(false);
-        // A client-credentials grant: the client is its own subject (RFC 9068 §2.2).
-        let client_credentials = payload
-            .str(self.client_id)
-            .is_some_and(|client| payload.str(self.sub).is_some_and(|sub| sub == client));
-        let kind = if machine_class || client_credentials {
+        let kind = if machine_class || self.is_machine(payload) {
             TokenKind::Machine
         } else {
             TokenKind::User
@@ -371,6 +375,25 @@ impl Rules {
             validity: Validity { exp, nbf },
             kind,
         })
+    }
+
+    /// Whether the payload bears a sign of a machine (client-credentials) token: `sub` equal
+    /// to a client claim (RFC 9068 §2.2), or a claim the preset names.
+    fn is_machine(&self, payload: &Payload<'_, '_>) -> bool {
+        let rule = &self.machine;
+        let sub_is_a_client = !rule.sub_equals.is_empty()
+            && payload.str(self.sub).is_some_and(|sub| {
+                !sub.is_empty()
+                    && rule
+                        .sub_equals
+                        .iter()
+                        .any(|&client| payload.str(client).is_some_and(|c| c == sub))
+            });
+        sub_is_a_client
+            || rule
+                .claim_tests
+                .iter()
+                .any(|(field, test)| payload.holds(*field, |value| test.accepts(value)))
     }
 
     fn check_audience(&self, payload: &Payload<'_, '_>, audience_claims: &[Field]) -> Result<()> {
@@ -401,7 +424,11 @@ impl Rules {
             .claims
             .identify(payload)
             .ok_or_else(|| AuthError::missing_claim(self.claims.user_id_claim()))?;
-        user.client_id = payload.str(self.client_id).map(Into::into);
+        user.client_id = self
+            .client_id
+            .iter()
+            .find_map(|&field| payload.str(field).filter(|id| !id.is_empty()))
+            .map(Into::into);
         user.kind = kind;
         Ok(user)
     }
@@ -1081,5 +1108,81 @@ mod tests {
         assert_eq!(checked.kind, TokenKind::Machine);
         let err = Rules::compile_with(&provider, false, Some(&["nope".into()])).unwrap_err();
         assert_eq!(err.kind(), ErrorKind::Config);
+    }
+
+    /// The kind of a token with `claims`, under `machine`.
+    fn kind_under(machine: &MachineRule, claims: Value) -> TokenKind {
+        let rules = rules(|p| p.token.machine = machine.clone());
+        let json = claims.to_string();
+        let payload = rules.read(&json).unwrap();
+        rules
+            .check_token(&payload, NOW, HeaderClass::NotRead)
+            .unwrap()
+            .kind
+    }
+
+    #[test]
+    fn the_default_machine_sign_is_sub_equal_to_client_id() {
+        let default = MachineRule::default();
+        let machine = |c: Value| kind_under(&default, claims(c));
+        assert_eq!(
+            machine(json!({"sub": "c", "client_id": "c"})),
+            TokenKind::Machine
+        );
+        assert_eq!(
+            machine(json!({"sub": "u", "client_id": "c"})),
+            TokenKind::User
+        );
+        assert_eq!(
+            machine(json!({"sub": "", "client_id": ""})),
+            TokenKind::User
+        );
+        assert_eq!(machine(json!({"sub": null})), TokenKind::User);
+        let off = MachineRule {
+            sub_equals: Vec::new(),
+            ..MachineRule::default()
+        };
+        let token = claims(json!({"sub": "c", "client_id": "c"}));
+        assert_eq!(kind_under(&off, token), TokenKind::User);
+    }
+
+    #[test]
+    fn any_sign_of_a_machine_rule_makes_a_machine_token() {
+        use crate::kinds::ClaimTest;
+        let rule = MachineRule {
+            sub_equals: vec!["cid".into()],
+            claim_tests: vec![
+                ("gty".into(), ClaimTest::Equals("client_credentials".into())),
+                ("sub".into(), ClaimTest::Suffix("@clients".into())),
+                (
+                    "user.name".into(),
+                    ClaimTest::Prefix("service-account-".into()),
+                ),
+                ("clientId".into(), ClaimTest::Present),
+            ],
+        };
+        let kind = |c: Value| kind_under(&rule, claims(c));
+        for machine in [
+            json!({"sub": "c1", "cid": "c1"}),
+            json!({"gty": "client_credentials"}),
+            json!({"gty": ["refresh_token", "client_credentials"]}),
+            json!({"sub": "c1@clients"}),
+            json!({"user": {"name": "service-account-job"}}),
+            json!({"clientId": "job"}),
+        ] {
+            assert_eq!(kind(machine.clone()), TokenKind::Machine, "{machine}");
+        }
+        for user in [
+            json!({"sub": "u1", "cid": "c1"}),
+            json!({"sub": "c1", "client_id": "c1"}),
+            json!({"gty": "client_credentials_x"}),
+            json!({"gty": 1}),
+            json!({"sub": "@clients-not-a-suffix"}),
+            json!({"user": {"name": "alice-service-account-"}}),
+            json!({"clientId": ""}),
+            json!({"clientId": 7}),
+        ] {
+            assert_eq!(kind(user.clone()), TokenKind::User, "{user}");
+        }
     }
 }

@@ -101,14 +101,21 @@ fn data(mock: &MockProvider) -> web::Data<Verifier> {
     web::Data::new(Verifier::builder(mock.provider()).build().unwrap())
 }
 
+/// The origin of the app whose pages send Clerk's `__session` cookie (the tokens' `azp`).
+const CLERK_APP: &str = "https://app.example.com";
+
+/// A Clerk verifier that reads the `__session` cookie: it checks `azp` against the app.
+fn clerk_cookie_data(mock: &MockProvider) -> web::Data<Verifier> {
+    let verifier = Verifier::builder(mock.provider()).authorized_parties([CLERK_APP]);
+    web::Data::new(verifier.build().unwrap())
+}
+
 macro_rules! extractor_app {
     ($mock:expr) => {
-        test::init_service(
-            App::new()
-                .app_data(data(&$mock))
-                .configure(extractor_routes),
-        )
-        .await
+        extractor_app!(@data data(&$mock))
+    };
+    (@data $data:expr) => {
+        test::init_service(App::new().app_data($data).configure(extractor_routes)).await
     };
 }
 
@@ -291,21 +298,40 @@ async fn typed_claims_deserialize_or_reject() {
 #[actix_web::test]
 async fn clerk_session_cookie_is_a_token_source() {
     let mock = MockProvider::clerk().await;
-    let app = extractor_app!(mock);
-    let token = mock.token().sub("user_clerk").sign();
+    let app = extractor_app!(@data clerk_cookie_data(&mock));
+    let token = mock.token().sub("user_clerk").azp(CLERK_APP).sign();
     let cookie = format!("theme=dark; __session={token}");
     let reply = send(&app, "/me", &[("cookie", &cookie)]).await;
     assert_eq!((reply.status, reply.body.as_str()), (200, "user_clerk"));
 
-    let bad = mock.token().sign_with_wrong_key();
-    let cookie = format!("__session={bad}");
+    let bad = mock.token().azp(CLERK_APP).sign_with_wrong_key();
+    let other_site = mock.token().azp("https://evil.example.com").sign();
+    for bad in [bad, other_site] {
+        let cookie = format!("__session={bad}");
+        send(&app, "/me", &[("cookie", &cookie)])
+            .await
+            .assert_rejected(
+                401,
+                Some(INVALID_TOKEN),
+                json!({"error": "invalid_token"}),
+                &bad,
+            );
+    }
+}
+
+#[actix_web::test]
+async fn the_session_cookie_is_not_read_without_authorized_parties() {
+    let mock = MockProvider::clerk().await;
+    let app = extractor_app!(mock);
+    let token = mock.token().sub("user_clerk").azp(CLERK_APP).sign();
+    let cookie = format!("__session={token}");
     send(&app, "/me", &[("cookie", &cookie)])
         .await
         .assert_rejected(
             401,
-            Some(INVALID_TOKEN),
-            json!({"error": "invalid_token"}),
-            &bad,
+            Some(r#"Bearer realm="api""#),
+            json!({"error": "missing_token"}),
+            &token,
         );
 }
 
@@ -330,8 +356,8 @@ async fn an_empty_authorization_header_is_an_invalid_request_not_a_missing_token
 #[actix_web::test]
 async fn an_empty_authorization_header_does_not_fall_back_to_the_session_cookie() {
     let mock = MockProvider::clerk().await;
-    let app = extractor_app!(mock);
-    let token = mock.token().sub("user_clerk").sign();
+    let app = extractor_app!(@data clerk_cookie_data(&mock));
+    let token = mock.token().sub("user_clerk").azp(CLERK_APP).sign();
     let cookie = format!("__session={token}");
     for value in ["", " "] {
         send(

@@ -224,24 +224,63 @@ async fn typed_claims_deserialize_or_reject() {
     );
 }
 
+/// The origin of the app whose pages send Clerk's `__session` cookie (the tokens' `azp`).
+const CLERK_APP: &str = "https://app.example.com";
+
+/// A Clerk verifier that reads the `__session` cookie: it checks `azp` against the app.
+fn clerk_cookie_verifier(mock: &MockProvider) -> Verifier {
+    Verifier::builder(mock.provider())
+        .authorized_parties([CLERK_APP])
+        .build()
+        .unwrap()
+}
+
 #[tokio::test]
 async fn clerk_session_cookie_is_a_token_source() {
     let mock = MockProvider::clerk().await;
-    let app = extractor_app(Verifier::builder(mock.provider()).build().unwrap());
-    let token = mock.token().sub("user_clerk").sign();
+    let app = extractor_app(clerk_cookie_verifier(&mock));
+    let token = mock.token().sub("user_clerk").azp(CLERK_APP).sign();
     let cookie = format!("theme=dark; __session={token}");
     let reply = send(&app, request("/me", &[("cookie", &cookie)])).await;
     assert_eq!(reply.status, StatusCode::OK);
     assert_eq!(reply.body, "user_clerk");
 
-    let bad = mock.token().sign_with_wrong_key();
-    let cookie = format!("__session={bad}");
+    let bad = mock.token().azp(CLERK_APP).sign_with_wrong_key();
+    let other_site = mock.token().azp("https://evil.example.com").sign();
+    for bad in [bad, other_site] {
+        let cookie = format!("__session={bad}");
+        let reply = send(&app, request("/me", &[("cookie", &cookie)])).await;
+        reply.assert_rejected(
+            401,
+            Some(INVALID_TOKEN),
+            json!({"error": "invalid_token"}),
+            &bad,
+        );
+    }
+}
+
+/// Clerk's backend SDK: a session token from a cookie must have its `azp` checked, else
+/// another site (or a subdomain) that gets the cookie sent can act as the user. Without
+/// authorized parties the cookie is not read; bearer tokens still are.
+#[tokio::test]
+async fn the_session_cookie_is_not_read_without_authorized_parties() {
+    let mock = MockProvider::clerk().await;
+    let verifier = Verifier::builder(mock.provider()).build().unwrap();
+    assert_eq!(verifier.token_sources(), [jwks_auth::TokenSource::Bearer]);
+    let app = extractor_app(verifier);
+    let token = mock.token().sub("user_clerk").azp(CLERK_APP).sign();
+    let cookie = format!("__session={token}");
     let reply = send(&app, request("/me", &[("cookie", &cookie)])).await;
     reply.assert_rejected(
         401,
-        Some(INVALID_TOKEN),
-        json!({"error": "invalid_token"}),
-        &bad,
+        Some(r#"Bearer realm="api""#),
+        json!({"error": "missing_token"}),
+        &token,
+    );
+    let reply = send(&app, request("/me", &[("authorization", &bearer(&token))])).await;
+    assert_eq!(
+        (reply.status, reply.body.as_str()),
+        (StatusCode::OK, "user_clerk")
     );
 }
 
@@ -267,8 +306,8 @@ async fn an_empty_authorization_header_is_an_invalid_request_not_a_missing_token
 #[tokio::test]
 async fn an_empty_authorization_header_does_not_fall_back_to_the_session_cookie() {
     let mock = MockProvider::clerk().await;
-    let app = extractor_app(Verifier::builder(mock.provider()).build().unwrap());
-    let token = mock.token().sub("user_clerk").sign();
+    let app = extractor_app(clerk_cookie_verifier(&mock));
+    let token = mock.token().sub("user_clerk").azp(CLERK_APP).sign();
     let cookie = format!("__session={token}");
     for value in ["", " "] {
         let reply = send(

@@ -179,10 +179,18 @@ async fn a_cached_token_in_a_header_the_parser_refuses_is_still_refused_behind_t
 /// Clerk's session cookie (the preset's second token source) is answered from the cache too.
 #[tokio::test]
 async fn a_cached_token_in_a_session_cookie_is_answered_from_the_cache_behind_the_layer() {
+    const APP: &str = "https://app.example.com";
     let mock = MockProvider::clerk().await;
     let clock = ManualClock::starting_now();
-    let app = app(builder(&mock, &clock).build().unwrap());
-    let token = long_token(&mock, &clock, "cookie_user");
+    let verifier = builder(&mock, &clock).authorized_parties([APP]);
+    let app = app(verifier.build().unwrap());
+    let token = mock
+        .token()
+        .at(clock.now_secs())
+        .expires_in(4 * 3600)
+        .sub("cookie_user")
+        .azp(APP)
+        .sign();
     let cookie = format!("__session={token}");
     let by_cookie = || request("/me", &[("cookie", &cookie)]);
     assert_eq!(send(&app, by_cookie()).await.status.as_u16(), 200);

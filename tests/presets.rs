@@ -353,10 +353,38 @@ fn clerk_has_no_audience_rule_and_reads_the_session_cookie() {
         provider.token_sources(),
         [TokenSource::Bearer, TokenSource::Cookie("__session".into())]
     );
-    let verifier = Verifier::builder(provider).build().unwrap();
-    assert!(verifier
-        .token_sources()
-        .contains(&TokenSource::Cookie("__session".into())));
+    let site = Verifier::builder(provider.clone())
+        .authorized_parties(["https://app.example.com"])
+        .build()
+        .unwrap();
+    assert_eq!(site.token_sources(), provider.token_sources());
+}
+
+/// A cookie arrives with requests other sites start: only an `azp` check makes it safe
+/// (Clerk's backend SDK warns of CSRF without `authorizedParties`).
+#[test]
+fn cookie_token_sources_need_authorized_parties() {
+    let provider = Provider::clerk("https://clerk.example.com").unwrap();
+    let bearer_only = Verifier::builder(provider.clone()).build().unwrap();
+    assert_eq!(bearer_only.token_sources(), [TokenSource::Bearer]);
+    let session = TokenSource::Cookie("__session".into());
+    let err = Verifier::builder(provider.clone())
+        .token_sources([TokenSource::Bearer, session.clone()])
+        .build()
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Config);
+    assert!(err.to_string().contains(".authorized_parties("), "{err}");
+    let bearer = Verifier::builder(provider.clone())
+        .token_sources([TokenSource::Bearer])
+        .build()
+        .unwrap();
+    assert_eq!(bearer.token_sources(), [TokenSource::Bearer]);
+    let cookie_only = Verifier::builder(Provider::better_auth("https://auth.example.com").unwrap())
+        .token_sources([session.clone()])
+        .authorized_parties(["https://app.example.com"])
+        .build()
+        .unwrap();
+    assert_eq!(cookie_only.token_sources(), [session]);
 }
 
 #[tokio::test]

@@ -1,8 +1,9 @@
 //! Token kinds (RFC 8725 §3.11): each preset's `[token]` rule with a right-kind and a
 //! wrong-kind token, the `typ` rule, RFC 9068 access tokens, and `AuthUser::kind`.
 
-use jwks_auth::testing::MockProvider;
+use jwks_auth::testing::{MockProvider, TokenBuilder};
 use jwks_auth::{Algorithm, ClerkToken, ErrorKind, Provider, TokenKind, TokenType, Verifier};
+use serde_json::json;
 
 const SESSION: &str = "cl_B7d4PD111AAA";
 const TEMPLATE: &str = "cl_B7d4PD222AAA";
@@ -208,6 +209,246 @@ async fn a_client_credentials_token_is_a_machine_token() {
     let user_token = mock.token().claim("client_id", "client-1").sign();
     assert_eq!(
         verifier.verify(&user_token).await.unwrap().kind,
+        TokenKind::User
+    );
+}
+
+/// The machine (client-credentials) tokens of a preset as its provider documents them (the
+/// sources are in the preset's `[machine]` comment), each named by the sign it carries, and
+/// that preset's ordinary user token. Built on the mock's own token (issuer, audience).
+fn machine_and_user_tokens(
+    mock: &MockProvider,
+) -> (Vec<(&'static str, TokenBuilder)>, TokenBuilder) {
+    let token = || mock.token();
+    match mock.preset() {
+        "auth0" => (
+            vec![
+                (
+                    "gty and @clients",
+                    token()
+                        .sub("client-1@clients")
+                        .claim("gty", "client-credentials")
+                        .azp("client-1"),
+                ),
+                (
+                    "gty alone",
+                    token().sub("client-1").claim("gty", "client-credentials"),
+                ),
+                ("@clients alone", token().sub("client-1@clients")),
+            ],
+            token()
+                .sub("auth0|123")
+                .azp("client-1")
+                .scope("openid read:notes"),
+        ),
+        "okta" => (
+            vec![(
+                "sub == cid",
+                token().sub("client-1").claim("cid", "client-1"),
+            )],
+            token()
+                .sub("alice@example.com")
+                .claim("cid", "client-1")
+                .claim("uid", "00u1"),
+        ),
+        "keycloak" => (
+            vec![
+                (
+                    "service-account user",
+                    token()
+                        .sub("0c5f4a6e-service-account-user")
+                        .azp("orders-job")
+                        .claim("client_id", "orders-job")
+                        .claim("preferred_username", "service-account-orders-job"),
+                ),
+                (
+                    "clientId claim (older Keycloak)",
+                    token()
+                        .sub("0c5f4a6e-service-account-user")
+                        .azp("orders-job")
+                        .claim("clientId", "orders-job"),
+                ),
+            ],
+            token()
+                .sub("7d1b-user")
+                .azp("frontend")
+                .claim("preferred_username", "alice"),
+        ),
+        "entra-id" | "entra-id-multitenant" => (
+            vec![
+                (
+                    "idtyp app",
+                    token()
+                        .sub("sp-object-id")
+                        .claim("oid", "sp-object-id")
+                        .claim("idtyp", "app")
+                        .claim("azp", "client-1")
+                        .claim("roles", json!(["Notes.Read.All"])),
+                ),
+                (
+                    "oid == sub",
+                    token()
+                        .sub("sp-object-id")
+                        .claim("oid", "sp-object-id")
+                        .claim("roles", json!(["Notes.Read.All"])),
+                ),
+            ],
+            // A user's `sub` is pairwise per app, unlike the object id.
+            token()
+                .sub("pairwise-sub")
+                .claim("oid", "user-object-id")
+                .claim("azp", "client-1")
+                .claim("scp", "Notes.Read"),
+        ),
+        "cognito" => {
+            let client = cognito_client_id(mock);
+            (
+                vec![("sub == client_id", token().sub(&client))],
+                token().sub("5b1f-user").claim("username", "alice"),
+            )
+        }
+        "stytch" => (
+            vec![(
+                "m2m client subject",
+                token()
+                    .sub("m2m-client-test-d731954d-dab3-4a2b-bdee-07f3ad1be885")
+                    .scope("read:users"),
+            )],
+            token().sub("user-test-16d9ba61-97a1-4ba4-9720-b03761dc50c6"),
+        ),
+        other => panic!("no machine token shape for `{other}`"),
+    }
+}
+
+/// The app client id a Cognito mock's access tokens carry in `client_id`.
+fn cognito_client_id(mock: &MockProvider) -> String {
+    mock.token().claims()["client_id"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+const PRESETS_WITH_MACHINE_RULES: [&str; 7] = [
+    "auth0",
+    "okta",
+    "keycloak",
+    "entra-id",
+    "entra-id-multitenant",
+    "cognito",
+    "stytch",
+];
+
+#[tokio::test]
+async fn each_presets_machine_tokens_are_machine_and_its_user_tokens_users() {
+    for preset in PRESETS_WITH_MACHINE_RULES {
+        let mock = mock_for(preset).await;
+        let verifier = Verifier::builder(mock.provider()).build().unwrap();
+        let (machines, user) = machine_and_user_tokens(&mock);
+        for (shape, token) in machines {
+            let verified = verifier.verify(&token.sign()).await;
+            let machine = verified.unwrap_or_else(|e| panic!("{preset} {shape}: {e}"));
+            assert_eq!(machine.kind, TokenKind::Machine, "{preset}: {shape}");
+        }
+        let user = verifier.verify(&user.sign()).await.unwrap();
+        assert_eq!(user.kind, TokenKind::User, "{preset}");
+    }
+}
+
+#[tokio::test]
+async fn machine_tokens_name_their_client() {
+    let auth0 = MockProvider::auth0().await;
+    let verifier = Verifier::builder(auth0.provider()).build().unwrap();
+    let (machines, _) = machine_and_user_tokens(&auth0);
+    let machine = verifier.verify(&machines[0].1.sign()).await.unwrap();
+    assert_eq!(
+        (machine.id.as_str(), machine.client_id.as_deref()),
+        ("client-1@clients", Some("client-1"))
+    );
+    let okta = mock_for("okta").await;
+    let verifier = Verifier::builder(okta.provider()).build().unwrap();
+    let (machines, user) = machine_and_user_tokens(&okta);
+    let machine = verifier.verify(&machines[0].1.sign()).await.unwrap();
+    assert_eq!(machine.client_id.as_deref(), Some("client-1"));
+    let user = verifier.verify(&user.sign()).await.unwrap();
+    assert_eq!(user.client_id.as_deref(), Some("client-1"));
+}
+
+#[tokio::test]
+async fn require_user_token_refuses_each_presets_machine_tokens() {
+    use axum::routing::get;
+    use jwks_auth::axum::{require_user_token, AuthLayer};
+    use tower::ServiceExt;
+
+    for preset in PRESETS_WITH_MACHINE_RULES {
+        let mock = mock_for(preset).await;
+        let verifier = Verifier::builder(mock.provider()).build().unwrap();
+        let app = axum::Router::new()
+            .route(
+                "/me",
+                get(|| async { "me" }).route_layer(require_user_token()),
+            )
+            .layer(AuthLayer::new(verifier));
+        let status = |token: String| {
+            let app = app.clone();
+            async move {
+                let request = axum::http::Request::get("/me")
+                    .header("authorization", format!("Bearer {token}"))
+                    .body(axum::body::Body::empty())
+                    .unwrap();
+                app.oneshot(request).await.unwrap().status().as_u16()
+            }
+        };
+        let (machines, user) = machine_and_user_tokens(&mock);
+        for (shape, token) in machines {
+            assert_eq!(status(token.sign()).await, 403, "{preset}: {shape}");
+        }
+        assert_eq!(status(user.sign()).await, 200, "{preset}");
+    }
+}
+
+/// Kinde's client-credentials tokens (docs.kinde.com, "Token structure and claims for M2M
+/// applications"): `gty` = `["client_credentials"]`, the client in `azp`, and no `sub`.
+fn kinde_machine_token(mock: &MockProvider) -> TokenBuilder {
+    mock.token()
+        .without_claim("sub")
+        .azp("d4d3c5b74e064badb9625a4aa6241bcc")
+        .claim("gty", json!(["client_credentials"]))
+        .scope("read:users")
+}
+
+#[tokio::test]
+async fn kinde_machine_tokens_have_no_user_and_are_machines_when_mapped_to_their_client() {
+    let mock = mock_for("kinde").await;
+    let verifier = Verifier::builder(mock.provider()).build().unwrap();
+    let err = verifier
+        .verify(&kinde_machine_token(&mock).sign())
+        .await
+        .unwrap_err();
+    assert_eq!(
+        (err.kind(), err.claim()),
+        (ErrorKind::MissingClaim, Some("sub"))
+    );
+    // An app that accepts them names the machine by its client.
+    let mut claims = mock.provider().claims().clone();
+    claims.user_id = vec!["sub".into(), "azp".into()];
+    let verifier = Verifier::builder(mock.provider())
+        .claims(claims)
+        .build()
+        .unwrap();
+    let machine = verifier
+        .verify(&kinde_machine_token(&mock).sign())
+        .await
+        .unwrap();
+    assert_eq!(
+        (machine.kind, machine.id.as_str()),
+        (TokenKind::Machine, "d4d3c5b74e064badb9625a4aa6241bcc")
+    );
+    let user = mock
+        .token()
+        .sub("kp_1234")
+        .azp("d4d3c5b74e064badb9625a4aa6241bcc");
+    assert_eq!(
+        verifier.verify(&user.sign()).await.unwrap().kind,
         TokenKind::User
     );
 }

@@ -6,7 +6,7 @@ use std::time::Duration;
 use clap::builder::PossibleValuesParser;
 use clap::{ArgGroup, Args};
 use jwks_auth::dpop::{DpopMode, DpopRequest};
-use jwks_auth::{dangerous, Algorithm, ManualClock, Provider, TokenType, Verifier};
+use jwks_auth::{dangerous, Algorithm, ManualClock, Provider, TokenSource, TokenType, Verifier};
 use serde_json::Value;
 
 use crate::failure::{runtime, Failure};
@@ -152,7 +152,10 @@ fn build_verifier(args: &VerifyArgs) -> Result<Verifier, Failure> {
     let bare_key_source =
         args.provider.is_none() && args.provider_file.is_none() && args.oidc.is_none();
     let provider = source_provider(args)?;
-    let mut builder = Verifier::builder(provider).allow_insecure_http(args.allow_http);
+    // The token comes from the command line, never from a cookie.
+    let mut builder = Verifier::builder(provider)
+        .allow_insecure_http(args.allow_http)
+        .token_sources([TokenSource::Bearer]);
     match &args.issuer {
         Some(issuer) => builder = builder.issuer(issuer),
         None if bare_key_source => builder = builder.any_issuer(),

@@ -104,7 +104,8 @@ class Verifier:
     def issuer(self) -> Optional[str]: ...
     @property
     def token_sources(self) -> List[str]:
-        """``"bearer"`` and ``"cookie:<name>"`` entries, in lookup order."""
+        """``"bearer"`` and ``"cookie:<name>"`` entries, in lookup order; a cookie only with
+        ``authorized_parties`` set."""
     @property
     def revocations(self) -> Optional["Revocations"]:
         """The handle to revoke tokens through; ``None`` without ``revocation=``."""

@@ -33,7 +33,9 @@ keys unreachable                           503     none, ``Retry-After: 30``    
 No body or header ever contains the token. Tests can swap the verifier with
 ``app.dependency_overrides[get_verifier] = lambda: other_verifier``. Where the verifier's
 provider names cookies (Clerk's ``__session``), tokens are also read from them, after the
-``Authorization`` header.
+``Authorization`` header, but only when the verifier checks ``azp``
+(``Verifier(provider, authorized_parties=["https://app.example.com"])``): a browser sends the
+cookie with requests other sites start too.
 
 ``app.add_middleware(AuthMiddleware)`` guards every route under ``/api/``, HTTP requests and
 WebSocket handshakes alike (a refused handshake gets the same answer where the server can

@@ -364,7 +364,8 @@ impl PyVerifier {
         self.inner.issuer()
     }
 
-    /// Where requests carry tokens, in order: `"bearer"`, `"cookie:<name>"`.
+    /// Where requests carry tokens, in order: `"bearer"`, `"cookie:<name>"` (a cookie only
+    /// with `authorized_parties` set).
     #[getter]
     fn token_sources(&self) -> Vec<String> {
         self.inner

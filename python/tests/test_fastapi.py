@@ -216,8 +216,9 @@ def test_rotation_through_the_app_costs_exactly_one_refetch(client, mock_provide
 
 def test_clerk_session_cookie():
     with MockProvider("clerk") as mock:
-        app = make_app(Verifier(mock.provider()))
-        token = mock.token().sub("user_clerk").sign()
+        app_origin = "https://app.example.com"
+        app = make_app(Verifier(mock.provider(), authorized_parties=[app_origin]))
+        token = mock.token().sub("user_clerk").azp(app_origin).sign()
         with TestClient(app) as client:
             client.cookies.set("__session", token)
             response = client.get("/api/me")
@@ -225,6 +226,15 @@ def test_clerk_session_cookie():
             # A present but malformed Authorization header is not a reason to use the cookie.
             response = client.get("/api/me", headers={"Authorization": ""})
             assert response.status_code == 400
+
+
+def test_clerk_session_cookie_is_not_read_without_authorized_parties():
+    with MockProvider("clerk") as mock:
+        app = make_app(Verifier(mock.provider()))
+        token = mock.token().sub("user_clerk").azp("https://app.example.com").sign()
+        with TestClient(app) as client:
+            client.cookies.set("__session", token)
+            assert client.get("/api/me").status_code == 401
 
 
 def test_cookie_is_ignored_for_bearer_only_presets(client, mock_provider):

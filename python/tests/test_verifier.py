@@ -237,7 +237,10 @@ def test_provider_constructors():
     assert (auth0.name, auth0.issuer) == ("auth0", "https://tenant.eu.auth0.com/")
     clerk = Provider.clerk("clerk.example.com")
     assert clerk.jwks_url == "https://clerk.example.com/.well-known/jwks.json"
-    assert Verifier(clerk).token_sources == ["bearer", "cookie:__session"]
+    # The session cookie is read only when `azp` is checked against the app's origins.
+    assert Verifier(clerk).token_sources == ["bearer"]
+    site = Verifier(clerk, authorized_parties=["https://app.example.com"])
+    assert site.token_sources == ["bearer", "cookie:__session"]
     keycloak = Provider.preset(
         "keycloak", origin="https://sso.example.com", realm="main", audience="api"
     )

@@ -86,8 +86,9 @@ where
 }
 
 /// Requires a user's token: refuses machine tokens ([`TokenKind::Machine`](crate::TokenKind::Machine): client-credentials
-/// grants, where `sub` equals `client_id`, and classes the preset marks as machine, such as
-/// Clerk M2M tokens) with 403, for routes that act on behalf of a person.
+/// grants as the preset's `[machine]` rule recognizes them, by default `sub` equal to
+/// `client_id`, and classes the preset marks as machine, such as Clerk M2M tokens) with 403,
+/// for routes that act on behalf of a person.
 ///
 /// ```
 /// use axum::{routing::get, Router};

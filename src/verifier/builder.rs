@@ -16,6 +16,7 @@ use crate::kinds::{ClerkToken, TokenType};
 use crate::provider::{AudienceRule, Issuer, KeySpec, Provider};
 use crate::revocation::{FailurePolicy, RevocationStage, RevocationStore, Revocations};
 use crate::rules::Rules;
+use crate::token_source::TokenSource;
 use crate::verified_cache::VerifiedCache;
 
 /// Configures a [`Verifier`]; anything the provider preset sets can be overridden.
@@ -46,6 +47,8 @@ pub struct VerifierBuilder {
     resource: Option<String>,
     revocation: Option<Arc<dyn RevocationStore>>,
     revocation_failure: FailurePolicy,
+    /// [`token_sources`](VerifierBuilder::token_sources) was called.
+    token_sources_set: bool,
 }
 
 impl Verifier {
@@ -65,6 +68,7 @@ impl Verifier {
             resource: None,
             revocation: None,
             revocation_failure: FailurePolicy::Closed,
+            token_sources_set: false,
         }
     }
 }
@@ -218,13 +222,44 @@ impl VerifierBuilder {
     }
 
     /// Accepted `azp` values (Clerk: your app's origins). When set, `azp` is required.
-    /// Default: none, `azp` not checked.
+    /// Default: none, `azp` not checked, and no token is read from a cookie (see
+    /// [`token_sources`](Self::token_sources)).
     pub fn authorized_parties<I, S>(mut self, parties: I) -> Self
     where
         I: IntoIterator<Item = S>,
         S: Into<String>,
     {
         self.provider.authorized_parties = parties.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// Where the framework integrations read a request's token, in order (replaces the
+    /// preset's `token_sources`). Default: the preset's, Clerk's `__session` cookie included.
+    ///
+    /// A browser sends a cookie with every request to its site, whichever page starts it, so
+    /// a token from a cookie is only as good as its `azp` check (Clerk's backend SDK warns of
+    /// CSRF and subdomain attacks): cookie sources need
+    /// [`authorized_parties`](Self::authorized_parties). Without them, the preset's cookie
+    /// sources are left out (with a `WARN` event when the verifier is built), and cookie
+    /// sources given here are a configuration error.
+    ///
+    /// ```
+    /// use jwks_auth::{Provider, TokenSource, Verifier};
+    /// // An API called with bearer tokens only.
+    /// let api = Verifier::builder(Provider::clerk("clerk.example.com")?)
+    ///     .token_sources([TokenSource::Bearer])
+    ///     .build()?;
+    /// assert_eq!(api.token_sources(), [TokenSource::Bearer]);
+    /// // A site whose pages send the `__session` cookie.
+    /// let site = Verifier::builder(Provider::clerk("clerk.example.com")?)
+    ///     .authorized_parties(["https://app.example.com"])
+    ///     .build()?;
+    /// assert_eq!(site.token_sources().len(), 2);
+    /// # Ok::<_, jwks_auth::AuthError>(())
+    /// ```
+    pub fn token_sources(mut self, sources: impl IntoIterator<Item = TokenSource>) -> Self {
+        self.provider.token_sources = sources.into_iter().collect();
+        self.token_sources_set = true;
         self
     }
 
@@ -347,8 +382,8 @@ impl VerifierBuilder {
     /// algorithms, HS* without a shared secret, a shared secret shorter than an allowed
     /// algorithm's hash (HS256 32 bytes, HS384 48, HS512 64), a required audience that is
     /// missing, a plain http JWKS URL on a remote host, a [`CachePolicy`] out of range (see
-    /// its docs), a leeway above
-    /// [`Revocations::MIN_RETENTION_MARGIN`] (5 minutes) with revocation on.
+    /// its docs), cookie [`token_sources`](Self::token_sources) without authorized parties,
+    /// a leeway above [`Revocations::MIN_RETENTION_MARGIN`] (5 minutes) with revocation on.
     pub fn build(mut self) -> Result<Verifier> {
         self.policy.validate()?;
         if let Some(resource) = self.resource.take() {
@@ -380,6 +415,7 @@ impl VerifierBuilder {
                 "HS256/384/512 need Provider::shared_secret; asymmetric keys never verify HMAC"
             }));
         }
+        let token_sources = checked_token_sources(provider, self.token_sources_set)?;
         let rules =
             Rules::compile_with(provider, self.any_audience, self.token_classes.as_deref())?;
         let store = key_store(&algorithms, &self)?;
@@ -396,7 +432,7 @@ impl VerifierBuilder {
                 provider_name: self.provider.name,
                 algorithms,
                 rules,
-                token_sources: self.provider.token_sources,
+                token_sources,
                 clock: self.clock,
                 store,
                 verified,
@@ -409,6 +445,31 @@ impl VerifierBuilder {
             }),
         })
     }
+}
+
+/// The token sources a verifier reads: a cookie only when `azp` is checked, since a browser
+/// sends it with requests that other sites start too. The preset's cookie sources are left
+/// out without authorized parties; cookie sources the builder was given (`explicit`) are an
+/// error.
+fn checked_token_sources(provider: &Provider, explicit: bool) -> Result<Vec<TokenSource>> {
+    let is_cookie = |source: &TokenSource| matches!(source, TokenSource::Cookie(_));
+    let sources = &provider.token_sources;
+    if !provider.authorized_parties.is_empty() || !sources.iter().any(is_cookie) {
+        return Ok(sources.clone());
+    }
+    if explicit {
+        return Err(AuthError::config(
+            "a cookie token source needs authorized parties: call .authorized_parties([..]) \
+             with your app's origins, or read bearer tokens only (.token_sources([TokenSource::Bearer]))",
+        ));
+    }
+    tracing::warn!(
+        provider = %provider.name,
+        "cookie token sources are off: no authorized parties to check `azp` against; call \
+         .authorized_parties([..]) with your app's origins to read the cookie, or \
+         .token_sources([TokenSource::Bearer]) to say bearer tokens only"
+    );
+    Ok(sources.iter().filter(|s| !is_cookie(s)).cloned().collect())
 }
 
 /// The keys stage as configured: a store fetching the provider's JWKS, or fixed keys.

@@ -425,7 +425,9 @@ impl Verifier {
         &self.inner.provider_name
     }
 
-    /// Where tokens are read from in a request.
+    /// Where tokens are read from in a request: the preset's sources, or the builder's, with
+    /// no cookie unless authorized parties are set
+    /// ([`VerifierBuilder::token_sources`](crate::VerifierBuilder::token_sources)).
     pub fn token_sources(&self) -> &[TokenSource] {
         &self.inner.token_sources
     }
