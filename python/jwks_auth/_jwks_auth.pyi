@@ -80,12 +80,17 @@ class Verifier:
         token_classes: Optional[Sequence[str]] = None,
         revocation: Union["InMemoryRevocationStore", "RedisRevocationStore", None] = None,
         revocation_failure: Literal["closed", "open"] = "closed",
+        dpop: Literal["off", "allowed", "required"] = "off",
+        dpop_nonces: bool = False,
     ) -> None:
         """``token_type``: the accepted ``typ`` headers (``"at+jwt"`` for RFC 9068 access
         tokens, ``"any"``, or a list; ``""`` stands for no ``typ``). ``token_classes``: the
         accepted classes of the preset (Clerk: ``"session"``, ``"template"``, ``"m2m"``).
         ``revocation``: a store, which turns revocation on; ``revocation_failure``: what a
-        verify does when the store cannot answer (``"closed"``: 503, ``"open"``: accept)."""
+        verify does when the store cannot answer (``"closed"``: 503, ``"open"``: accept).
+        ``dpop``: DPoP-bound tokens with their proofs (RFC 9449) through ``RequestEdge`` and
+        ``jwks_auth.fastapi`` (``"allowed"``: bearer tokens too; ``"required"``: only
+        DPoP); ``dpop_nonces``: the server issues nonces proofs must carry."""
     def verify(self, token: str) -> Awaitable[AuthUser]:
         """``await verifier.verify(token)``; raises ``AuthError`` subclasses.
 
@@ -109,6 +114,76 @@ class Verifier:
     @property
     def revocations(self) -> Optional["Revocations"]:
         """The handle to revoke tokens through; ``None`` without ``revocation=``."""
+
+class Refusal:
+    """A refused request, ready to send (never contains the token)."""
+
+    @property
+    def status(self) -> int: ...
+    @property
+    def headers(self) -> List[Tuple[str, str]]:
+        """Every response header in order (lowercase names): ``www-authenticate`` (one per
+        challenge), ``retry-after``, ``dpop-nonce``."""
+    @property
+    def body(self) -> Dict[str, Any]:
+        """The JSON body, e.g. ``{"error": "invalid_token"}``."""
+    @property
+    def error(self) -> str:
+        """The body's ``error`` code."""
+    @property
+    def kind(self) -> str:
+        """The verifier's error kind (``"expired"``, ...), for logs."""
+    @property
+    def message(self) -> str:
+        """The failed check, for logs."""
+
+class RequestEdge:
+    """The library's request edge: from a request's method, target and headers to the
+    verified user or a ``Refusal``. ``jwks_auth.fastapi`` is an adapter over it."""
+
+    def __init__(
+        self,
+        verifier: Union[Verifier, "MultiVerifier"],
+        *,
+        realm: str = "api",
+        retry_after: float = 30.0,
+        external_origin: Optional[str] = None,
+        trust_forwarded_headers: bool = False,
+        public_paths: Sequence[str] = (),
+        public_prefixes: Sequence[str] = (),
+        resource: Optional[str] = None,
+        authorization_servers: Sequence[str] = (),
+    ) -> None: ...
+    @property
+    def verifier(self) -> Union[Verifier, "MultiVerifier"]: ...
+    def authenticate(
+        self,
+        method: str,
+        target: str,
+        headers: Sequence[Tuple[Union[bytes, str], Union[bytes, str]]],
+        *,
+        scheme: Optional[str] = None,
+        host: Optional[str] = None,
+        required: bool = True,
+        guard: bool = False,
+    ) -> Awaitable[Union[AuthUser, Refusal, None]]:
+        """The user, ``None`` (no credential and not ``required``, or a public path with
+        ``guard``), or the ``Refusal`` (returned, never raised)."""
+    def authenticate_sync(
+        self,
+        method: str,
+        target: str,
+        headers: Sequence[Tuple[Union[bytes, str], Union[bytes, str]]],
+        *,
+        scheme: Optional[str] = None,
+        host: Optional[str] = None,
+        required: bool = True,
+        guard: bool = False,
+    ) -> Union[AuthUser, Refusal, None]: ...
+    def is_public(self, path: str) -> bool: ...
+    def insufficient_scope(self, scope: Optional[str] = None) -> Refusal: ...
+    def refusal_for(self, kind: str, status: int) -> Refusal: ...
+    def dpop_nonce(self) -> Optional[str]: ...
 
 class MultiVerifier:
     """Several verifiers, each token routed to the one of its ``iss``."""
@@ -200,9 +275,27 @@ class TokenBuilder:
     def no_kid(self) -> "TokenBuilder": ...
     def header(self, name: str, value: Any) -> "TokenBuilder": ...
     def sign(self) -> str: ...
+    def dpop_bound(self, key: "DpopKey") -> "TokenBuilder": ...
     def sign_with_wrong_key(self) -> str: ...
     def sign_tampered(self, claim: str, value: Any) -> str: ...
     def sign_none(self) -> str: ...
+
+class DpopKey:
+    """A client's DPoP key (a committed test key): ``TokenBuilder.dpop_bound(key)``."""
+
+    def __init__(self, family: str = "ec-p256", index: int = 0) -> None: ...
+    @property
+    def jkt(self) -> str: ...
+    def proof(
+        self,
+        method: str,
+        url: str,
+        *,
+        token: Optional[str] = None,
+        nonce: Optional[str] = None,
+        iat: Optional[int] = None,
+        jti: Optional[str] = None,
+    ) -> str: ...
 
 class MockProvider:
     def __init__(self, preset: str = "better-auth", alg: Optional[str] = None) -> None: ...

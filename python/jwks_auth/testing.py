@@ -23,8 +23,10 @@ if not _jwks_auth.HAS_TESTING:  # pragma: no cover - wheels are built with the f
 
 MockProvider = _jwks_auth.MockProvider
 TokenBuilder = _jwks_auth.TokenBuilder
+#: A client's DPoP key: ``mock.token().dpop_bound(key)``, ``key.proof("GET", url, token=t)``.
+DpopKey = _jwks_auth.DpopKey
 
 #: The audience a mock's tokens carry where the preset configures one (Auth0, Okta, ...).
 MOCK_AUDIENCE = "https://api.example.test"
 
-__all__ = ["MOCK_AUDIENCE", "MockProvider", "TokenBuilder"]
+__all__ = ["MOCK_AUDIENCE", "DpopKey", "MockProvider", "TokenBuilder"]

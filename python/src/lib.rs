@@ -234,7 +234,8 @@ impl PyVerifier {
     #[pyo3(signature = (
         provider, *, audience=None, issuer=None, leeway=None, cache_verified=None,
         algorithms=None, authorized_parties=None, user_id_claim=None, token_type=None,
-        token_classes=None, revocation=None, revocation_failure="closed",
+        token_classes=None, revocation=None, revocation_failure="closed", dpop="off",
+        dpop_nonces=false,
     ))]
     #[allow(clippy::too_many_arguments)] // keyword arguments of the Python constructor
     fn new(
@@ -250,6 +251,8 @@ impl PyVerifier {
         token_classes: Option<Vec<String>>,
         revocation: Option<&Bound<'_, PyAny>>,
         revocation_failure: &str,
+        dpop: &str,
+        dpop_nonces: bool,
     ) -> PyResult<Self> {
         let mut builder = Verifier::builder(provider.inner.clone());
         if let Some(audience) = audience {
@@ -305,6 +308,22 @@ impl PyVerifier {
             builder = builder.token_classes(classes);
         }
         builder = revocation::configure(builder, revocation, revocation_failure)?;
+        builder = builder.dpop(match dpop {
+            "off" => jwks_auth::dpop::DpopMode::Off,
+            "allowed" => jwks_auth::dpop::DpopMode::Allowed,
+            "required" => jwks_auth::dpop::DpopMode::Required,
+            _ => {
+                return Err(PyValueError::new_err(
+                    "dpop must be \"off\", \"allowed\" or \"required\"",
+                ))
+            }
+        });
+        if dpop_nonces {
+            // Server nonces (RFC 9449 §8), rotating every 5 minutes, valid on this process.
+            let issuer =
+                jwks_auth::dpop::NonceIssuer::new(jwks_auth::dpop::NonceIssuer::DEFAULT_ROTATION);
+            builder = builder.dpop_nonces(map_err(issuer.map_err(jwks_auth::AuthError::from))?);
+        }
         map_err(builder.build()).map(|inner| PyVerifier { inner })
     }
 

@@ -4,12 +4,25 @@
 use std::sync::Mutex;
 use std::time::Duration;
 
-use jwks_auth::testing::{MockProvider, TokenBuilder};
+use jwks_auth::testing::{DpopProof, MockProvider, TestKey, TokenBuilder};
 use jwks_auth::{Algorithm, KeyFamily, Provider};
 use pyo3::exceptions::{PyRuntimeError, PyValueError};
 use pyo3::prelude::*;
 
 use crate::{block_on, py_to_json, PyProvider};
+
+/// A key family by name: `"rsa"`, `"ec-p256"` (or `"p-256"`), `"ec-p384"`, `"ec-p521"`,
+/// `"ed25519"`.
+fn key_family(name: &str) -> PyResult<KeyFamily> {
+    Ok(match name.to_ascii_lowercase().as_str() {
+        "rsa" => KeyFamily::Rsa,
+        "ec-p256" | "p-256" => KeyFamily::P256,
+        "ec-p384" | "p-384" => KeyFamily::P384,
+        "ec-p521" | "p-521" => KeyFamily::P521,
+        "ed25519" | "okp" => KeyFamily::Ed25519,
+        _ => return Err(PyValueError::new_err("unknown key family")),
+    })
+}
 
 fn algorithm(name: &str) -> PyResult<Algorithm> {
     name.parse()
@@ -113,14 +126,7 @@ impl PyMockProvider {
     /// Publishes a new key of `family` (`"rsa"`, `"ec-p256"`, `"ed25519"`, ...) without
     /// signing with it; returns its kid.
     fn add_key(&self, family: &str) -> PyResult<String> {
-        let family = match family.to_ascii_lowercase().as_str() {
-            "rsa" => KeyFamily::Rsa,
-            "ec-p256" | "p-256" => KeyFamily::P256,
-            "ec-p384" | "p-384" => KeyFamily::P384,
-            "ec-p521" | "p-521" => KeyFamily::P521,
-            "ed25519" | "okp" => KeyFamily::Ed25519,
-            _ => return Err(PyValueError::new_err("unknown key family")),
-        };
+        let family = key_family(family)?;
         self.with(|m| m.add_key(family))
     }
 
@@ -308,6 +314,11 @@ impl PyTokenBuilder {
         self.inner.sign()
     }
 
+    /// Bound to the DPoP key `key` (`cnf.jkt`, RFC 9449): accepted only with its proofs.
+    fn dpop_bound(&self, key: &PyDpopKey) -> Self {
+        self.map(|b| b.dpop_bound(&key.inner))
+    }
+
     /// Signed by a key the provider does not publish, under the same kid.
     fn sign_with_wrong_key(&self) -> String {
         self.inner.sign_with_wrong_key()
@@ -325,7 +336,67 @@ impl PyTokenBuilder {
     }
 }
 
+/// A client's DPoP key (a committed test key, so its proofs are reproducible): bind tokens to
+/// it with `TokenBuilder.dpop_bound(key)` and sign proofs with `key.proof(...)`.
+#[pyclass(name = "DpopKey", module = "jwks_auth.testing", frozen)]
+#[derive(Debug)]
+pub struct PyDpopKey {
+    inner: TestKey,
+}
+
+#[pymethods]
+impl PyDpopKey {
+    /// Test key number `index` (0 to 2) of `family` (default P-256).
+    #[new]
+    #[pyo3(signature = (family = "ec-p256", index = 0))]
+    fn new(family: &str, index: usize) -> PyResult<Self> {
+        TestKey::fixture(key_family(family)?, index)
+            .map(|inner| PyDpopKey { inner })
+            .ok_or_else(|| PyValueError::new_err("no test key of that family and index"))
+    }
+
+    /// The key's RFC 7638 thumbprint (a bound token's `cnf.jkt`).
+    #[getter]
+    fn jkt(&self) -> String {
+        self.inner.jkt()
+    }
+
+    /// A signed DPoP proof for a request: `method` and `url` (the URL the client uses; its
+    /// query and fragment are ignored by the check), `token` the access token it goes with
+    /// (`ath`), the server's `nonce`, and `iat` / `jti` to pin (default: now, random).
+    #[pyo3(signature = (method, url, *, token = None, nonce = None, iat = None, jti = None))]
+    fn proof(
+        &self,
+        method: &str,
+        url: &str,
+        token: Option<&str>,
+        nonce: Option<&str>,
+        iat: Option<i64>,
+        jti: Option<&str>,
+    ) -> String {
+        let mut proof = DpopProof::new(&self.inner).method(method).url(url);
+        if let Some(token) = token {
+            proof = proof.token(token);
+        }
+        if let Some(nonce) = nonce {
+            proof = proof.nonce(nonce);
+        }
+        if let Some(iat) = iat {
+            proof = proof.iat(iat);
+        }
+        if let Some(jti) = jti {
+            proof = proof.jti(jti);
+        }
+        proof.sign()
+    }
+
+    fn __repr__(&self) -> String {
+        format!("DpopKey(jkt={:?})", self.inner.jkt())
+    }
+}
+
 pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_class::<PyDpopKey>()?;
     m.add_class::<PyMockProvider>()?;
     m.add_class::<PyTokenBuilder>()?;
     Ok(())

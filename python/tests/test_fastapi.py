@@ -374,9 +374,11 @@ def test_middleware_accepts_websockets_with_a_valid_token(mock_provider, verifie
 
 
 def test_websocket_session_cookie():
+    origin = "https://app.example.com"
     with MockProvider("clerk") as mock:
-        with TestClient(guarded_app(Verifier(mock.provider()))) as client:
-            client.cookies.set("__session", mock.token().sub("user_clerk").sign())
+        verifier = Verifier(mock.provider(), authorized_parties=[origin])
+        with TestClient(guarded_app(verifier)) as client:
+            client.cookies.set("__session", mock.token().sub("user_clerk").azp(origin).sign())
             assert echo_through(client, "/api/ws") == "user_clerk:hi"
 
 

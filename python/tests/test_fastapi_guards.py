@@ -101,12 +101,14 @@ def test_require_claim_rejects_a_value_that_is_not_json():
 
 def test_configure_takes_a_multi_verifier():
     with MockProvider("better-auth") as web, MockProvider("clerk") as clerk:
-        multi = MultiVerifier([Verifier(web.provider()), Verifier(clerk.provider())])
+        origin = "https://app.example.com"
+        clerk_verifier = Verifier(clerk.provider(), authorized_parties=[origin])
+        multi = MultiVerifier([Verifier(web.provider()), clerk_verifier])
         with TestClient(guarded(multi)) as client:
             assert client.get("/api/me", headers=bearer(web.token().sub("w").sign())).json() == {
                 "id": "w"
             }
-            client.cookies.set("__session", clerk.token().sub("c").sign())
+            client.cookies.set("__session", clerk.token().sub("c").azp(origin).sign())
             assert client.get("/api/me").json() == {"id": "c"}
             with MockProvider("better-auth") as third:
                 response = client.get("/api/me", headers=bearer(third.token().sign()))

@@ -29,6 +29,9 @@ def test_stubs_cover_the_extension_classes():
         "InMemoryRevocationStore",
         "RedisRevocationStore",
         "Revocations",
+        "RequestEdge",
+        "Refusal",
+        "DpopKey",
         "MockProvider",
         "TokenBuilder",
     ]

@@ -107,7 +107,10 @@ def test_multi_verifier_needs_fixed_distinct_issuers(two_issuers):
 
 def test_multi_verifier_hands_out_each_issuers_verifier(two_issuers):
     web, clerk = two_issuers
-    multi = MultiVerifier([Verifier(web.provider()), Verifier(clerk.provider())])
+    clerk_verifier = Verifier(clerk.provider(), authorized_parties=["https://app.example.com"])
+    multi = MultiVerifier([Verifier(web.provider()), clerk_verifier])
     assert multi.verifier_for(clerk.issuer).provider_name == "clerk"
     assert multi.verifier_for("https://elsewhere.example") is None
     assert multi.token_sources == ["bearer", "cookie:__session"]
+    # Without authorized parties Clerk's cookie is not read (its azp would go unchecked).
+    assert MultiVerifier([Verifier(clerk.provider())]).token_sources == ["bearer"]
