@@ -83,6 +83,19 @@ impl<N: AsRef<str>, V: AsRef<[u8]>> Headers for [(N, V)] {
     }
 }
 
+/// The `http` crate's header map (axum's and tonic's requests).
+#[cfg(any(feature = "axum", feature = "tonic"))]
+impl Headers for HttpHeaderMap {
+    fn values<'s>(&'s self, name: &'s str) -> impl Iterator<Item = &'s [u8]> + 's {
+        self.get_all(name).iter().map(|value| value.as_bytes())
+    }
+}
+
+#[cfg(feature = "axum")]
+use ::axum::http::HeaderMap as HttpHeaderMap;
+#[cfg(all(feature = "tonic", not(feature = "axum")))]
+use ::http::HeaderMap as HttpHeaderMap;
+
 /// What the token search needs from any [`Headers`].
 struct TokenHeaders<'h, H: ?Sized>(&'h H);
 
