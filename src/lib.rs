@@ -13,7 +13,8 @@
 //            key_set.rs, jwk.rs (JWK/PEM and key rules), roca.rs, inspect.rs (tools)
 //   rules.rs issuer, audience, azp, exp/nbf/iat, user id; dpop/ proofs and `cnf` bindings
 //   axum/    layer.rs (AuthLayer), extract.rs, guard.rs (scope and same-user guards),
-//            response.rs (rejections, WWW-Authenticate), future.rs, dpop.rs
+//            response.rs (rejections, WWW-Authenticate), future.rs; finding and verifying
+//            the credential is the request edge's (edge/)
 //   edge/    the request edge (request -> user or Rejection) every framework adapts;
 //            origin.rs (the URL a client used, for DPoP htu), rejection.rs
 //   token_source.rs where a request carries its token; error.rs the one error type

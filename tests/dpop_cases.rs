@@ -25,6 +25,7 @@ use axum::Router;
 use http_body_util::BodyExt as _;
 use jwks_auth::axum::AuthLayer;
 use jwks_auth::dpop::{DpopMode, DpopRequest, NonceIssuer};
+use jwks_auth::edge::{EdgeRequest, RequestEdge};
 use jwks_auth::testing::{DpopProof, TestKey, TestKeys};
 use jwks_auth::{Algorithm, AuthUser, ErrorKind, KeyFamily, ManualClock, Provider, Verifier};
 use tower::ServiceExt as _;
@@ -683,6 +684,84 @@ impl Runner for AxumRunner {
             Err(differences.join("; "))
         }
     }
+}
+
+// --- Runner: the framework-neutral request edge (what Python/FastAPI runs over). ---
+
+struct EdgeRunner(RequestEdge);
+
+impl Runner for EdgeRunner {
+    fn new(verifier: Verifier) -> Self {
+        EdgeRunner(RequestEdge::new(verifier).external_origin(ORIGIN))
+    }
+
+    async fn check(
+        &self,
+        attempt: &Attempt,
+        expect: Expect,
+        server: Server,
+    ) -> Result<Option<String>, String> {
+        let mut headers = vec![
+            ("host", "internal:8080".to_owned()),
+            ("authorization", attempt.authorization.clone()),
+        ];
+        headers.extend(attempt.dpop.iter().map(|line| ("dpop", line.clone())));
+        let request = EdgeRequest::new("GET", PATH_AND_QUERY, &headers[..]);
+        let (nonce, differences) = match (self.0.authenticate(&request).await, expect) {
+            (Ok(user), Expect::Accepted) => {
+                let wrong_user = (user.id != USER).then(|| format!("user {}", user.id));
+                (self.0.dpop_nonce(), wrong_user.into_iter().collect())
+            }
+            (Ok(_), Expect::Refused(kind, _)) => {
+                (None, vec![format!("accepted, expected {kind:?}")])
+            }
+            (Err(refused), Expect::Accepted) => (None, vec![format!("refused: {refused:?}")]),
+            (Err(refused), Expect::Refused(kind, _)) => {
+                let code = error_code(kind);
+                let scheme =
+                    if attempt.authorization.starts_with("DPoP ") || code != "invalid_token" {
+                        "DPoP"
+                    } else {
+                        "Bearer"
+                    };
+                let errors: Vec<String> = refused
+                    .headers()
+                    .iter()
+                    .filter(|(name, _)| *name == "www-authenticate")
+                    .filter_map(|(_, value)| {
+                        let scheme = value.split(' ').next()?;
+                        let code = value.split_once("error=\"")?.1.split('"').next()?;
+                        Some(format!("{scheme} {code}"))
+                    })
+                    .collect();
+                let mut differences = Vec::new();
+                if refused.status() != 401 {
+                    differences.push(format!("status {}", refused.status()));
+                }
+                if errors != [format!("{scheme} {code}")] {
+                    differences.push(format!("challenge errors {errors:?}"));
+                }
+                if refused.body_json() != serde_json::json!({ "error": code }) {
+                    differences.push(format!("body {}", refused.body_json()));
+                }
+                (refused.dpop_nonce().map(str::to_owned), differences)
+            }
+        };
+        let mut differences = differences;
+        if nonce.is_some() != (server == Server::Nonces) {
+            differences.push(format!("DPoP-Nonce {nonce:?} with {server:?}"));
+        }
+        if differences.is_empty() {
+            Ok(nonce)
+        } else {
+            Err(differences.join("; "))
+        }
+    }
+}
+
+#[tokio::test]
+async fn the_table_through_the_request_edge() {
+    run_table::<EdgeRunner>().await;
 }
 
 /// The wire code of a verifier error kind (RFC 6750 §3.1, RFC 9449 §7.1, §12.2).

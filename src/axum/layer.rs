@@ -8,13 +8,11 @@ use ::axum::extract::Request;
 use ::axum::response::{IntoResponse, Response};
 use tower::{Layer, Service};
 
-use super::dpop::{self, Origin};
 use super::future::ResponseFuture;
 use super::response::{AuthConfig, AuthRejection, RejectionResponse};
-use super::token::verify_request;
-use crate::rejection::{PublicRoutes, RejectionKind};
+use crate::edge::{EdgeRequest, RequestEdge};
 use crate::verified_cache::Digest;
-use crate::Verifier;
+use crate::{AuthUser, Verifier};
 
 /// Authenticates every request that reaches the wrapped service, except allow-listed public
 /// paths, and puts the [`AuthUser`](crate::AuthUser) into the request extensions (where the
@@ -53,8 +51,8 @@ struct Shared {
     /// The config was set (`config`, `realm`, ...): requests carry it. The default is left
     /// out, as the extractors fall back to it: one extension fewer per request.
     configured: bool,
-    public: PublicRoutes,
-    origin: Origin,
+    /// Public paths, the origin DPoP proofs name, finding and verifying the credential.
+    edge: RequestEdge,
 }
 
 impl AuthLayer {
@@ -62,11 +60,10 @@ impl AuthLayer {
     pub fn new(verifier: Verifier) -> Self {
         AuthLayer {
             shared: Arc::new(Shared {
+                edge: RequestEdge::new(verifier.clone()),
                 verifier,
                 config: AuthConfig::default(),
                 configured: false,
-                public: PublicRoutes::default(),
-                origin: Origin::default(),
             }),
         }
     }
@@ -78,8 +75,7 @@ impl AuthLayer {
                 verifier: self.shared.verifier.clone(),
                 config: self.shared.config.clone(),
                 configured: self.shared.configured,
-                public: self.shared.public.clone(),
-                origin: self.shared.origin.clone(),
+                edge: self.shared.edge.clone(),
             });
         }
         Arc::get_mut(&mut self.shared).expect("unique after the copy")
@@ -90,7 +86,7 @@ impl AuthLayer {
     /// An empty path is a configuration error: the layer then answers every request with
     /// 500 (and logs why) rather than open anything.
     pub fn public_path(mut self, path: impl Into<String>) -> Self {
-        self.shared_mut().public.add_path(path.into());
+        self.shared_mut().change_edge(|edge| edge.public_path(path));
         self
     }
 
@@ -100,7 +96,8 @@ impl AuthLayer {
     /// An empty prefix (which would open every path) is a configuration error: the layer
     /// then answers every request with 500 (and logs why).
     pub fn public_prefix(mut self, prefix: impl Into<String>) -> Self {
-        self.shared_mut().public.add_prefix(prefix.into());
+        self.shared_mut()
+            .change_edge(|edge| edge.public_prefix(prefix));
         self
     }
 
@@ -125,7 +122,8 @@ impl AuthLayer {
     /// The layer sees the path below any `Router::nest` prefix: apply it to the outer
     /// router (or include the prefix here).
     pub fn external_origin(mut self, origin: impl Into<String>) -> Self {
-        self.shared_mut().origin.external = Some(origin.into());
+        self.shared_mut()
+            .change_edge(|edge| edge.external_origin(origin));
         self
     }
 
@@ -145,7 +143,8 @@ impl AuthLayer {
     /// `http(s)`; a `Forwarded` line that does not parse) is refused with 400
     /// `invalid_request`, as is a malformed or repeated `Host` header.
     pub fn trust_forwarded_headers(mut self, trust: bool) -> Self {
-        self.shared_mut().origin.trust_forwarded = trust;
+        self.shared_mut()
+            .change_edge(|edge| edge.trust_forwarded_headers(trust));
         self
     }
 
@@ -179,7 +178,7 @@ impl AuthLayer {
         let shared = self.shared_mut();
         shared.set_config(|config| config.protected_resource(resource));
         for path in [crate::WELL_KNOWN_PATH, resource.metadata_path()] {
-            shared.public.add_path(path.to_owned());
+            shared.change_edge(|edge| edge.public_path(path));
         }
         self
     }
@@ -201,38 +200,39 @@ impl Shared {
         self.configured = true;
     }
 
-    /// The user of a request with `Authorization: DPoP`, when the verifier takes proofs;
-    /// `None` for every other request.
-    async fn dpop_user(
+    /// Applies `change` to the edge (a builder call on the layer).
+    fn change_edge(&mut self, change: impl FnOnce(RequestEdge) -> RequestEdge) {
+        self.edge = change(self.edge.clone());
+    }
+
+    /// The user of a request on a protected path, through the request edge (Bearer, DPoP,
+    /// the preset's cookie); `digest`: the bearer token's cache key when a lookup computed it.
+    async fn authenticate(
         &self,
         parts: &::axum::http::request::Parts,
-    ) -> Option<Result<crate::AuthUser, AuthRejection>> {
-        self.verifier.dpop_checker()?;
-        let token = dpop::dpop_token(&parts.headers)?;
-        let challenge = dpop::challenge(&self.verifier, true)?;
-        let refuse = |error| {
-            AuthRejection::from_verify_error(error, &self.config).with_dpop(challenge.clone())
-        };
-        let url = match self.origin.request_url(parts) {
-            Ok(url) => url,
-            // Not a URL to compare `htu` with: a client error (RFC 6750 `invalid_request`).
-            Err(malformed) => {
-                let error = crate::AuthError::malformed(malformed.0);
-                return Some(Err(AuthRejection::new(
-                    crate::rejection::RejectionKind::MalformedRequest,
-                    error,
-                    &self.config,
-                )));
-            }
-        };
-        let proofs = dpop::proof_headers(&parts.headers);
-        let request = crate::dpop::DpopRequest::new(parts.method.as_str(), &url);
-        Some(
-            self.verifier
-                .verify_dpop(token, &proofs, &request)
-                .await
-                .map_err(refuse),
-        )
+        digest: Option<Digest>,
+    ) -> Result<AuthUser, AuthRejection> {
+        let target = parts
+            .uri
+            .path_and_query()
+            .map_or("/", |path_and_query| path_and_query.as_str());
+        let mut request = EdgeRequest::new(parts.method.as_str(), target, &parts.headers);
+        // An absolute-form request line (or HTTP/2 `:scheme` + `:authority`) names its origin.
+        if let (Some(scheme), Some(authority)) = (parts.uri.scheme_str(), parts.uri.authority()) {
+            request = request.origin(scheme, authority.as_str());
+        }
+        match self.edge.authenticate_after_lookup(&request, digest).await {
+            Ok(Some(user)) => Ok(user),
+            Ok(None) => Err(self.refuse(
+                self.edge
+                    .refusal(crate::rejection::RejectionKind::MissingToken),
+            )),
+            Err(rejection) => Err(self.refuse(rejection)),
+        }
+    }
+
+    fn refuse(&self, rejection: crate::edge::Rejection) -> AuthRejection {
+        AuthRejection::from_edge(rejection, &self.config)
     }
 
     /// The user of a request whose bearer token the verified-token cache answers at once
@@ -240,7 +240,7 @@ impl Shared {
     /// the token's digest, if computed, for the full path, which answers every other case.
     fn cached_user(&self, request: &Request) -> Result<crate::AuthUser, Option<Digest>> {
         if self.verifier.dpop_checker().is_some()
-            || self.public.is_public(request.uri().path()) != Ok(false)
+            || !matches!(self.edge.is_public(request.uri().path()), Ok(false))
         {
             return Err(None);
         }
@@ -264,7 +264,7 @@ impl fmt::Debug for AuthLayer {
         f.debug_struct("AuthLayer")
             .field("provider", &self.shared.verifier.provider_name())
             .field("config", &self.shared.config)
-            .field("public", &self.shared.public)
+            .field("edge", &self.shared.edge)
             .finish()
     }
 }
@@ -329,59 +329,29 @@ where
         let mut inner = std::mem::replace(&mut self.inner, clone);
         let shared = self.shared.clone();
         ResponseFuture::new(async move {
-            let public = match shared.public.is_public(request.uri().path()) {
+            let public = match shared.edge.is_public(request.uri().path()) {
                 Ok(public) => public,
-                Err(empty) => {
-                    let kind = RejectionKind::Misconfigured;
-                    let rejection = AuthRejection::new(kind, empty.error(), &shared.config);
-                    return Ok(rejection.into_response());
-                }
+                Err(rejection) => return Ok(shared.refuse(rejection).into_response()),
             };
             let (mut parts, body) = request.into_parts();
             parts.extensions.insert(shared.verifier.clone());
             if shared.configured {
                 parts.extensions.insert(shared.config.clone());
             }
-            let challenge = dpop::challenge(&shared.verifier, false);
             if !public {
-                let refused = match shared.dpop_user(&parts).await {
-                    Some(Ok(user)) => {
-                        parts.extensions.insert(user);
-                        None
-                    }
-                    Some(Err(rejection)) => Some(rejection),
+                match shared.authenticate(&parts, digest).await {
                     // Verified here and moved into the extensions (the extractors' copy).
-                    None => match verify_request(
-                        &parts.headers,
-                        &shared.verifier,
-                        &shared.config,
-                        digest,
-                    )
-                    .await
-                    {
-                        Ok(Some(user)) => {
-                            parts.extensions.insert(user);
-                            None
-                        }
-                        Ok(None) => Some(AuthRejection::missing_token(&shared.config)),
-                        Err(rejection) => Some(rejection),
-                    },
-                };
-                if let Some(rejection) = refused {
-                    let rejection = match &challenge {
-                        Some(challenge) if !rejection.has_dpop() => {
-                            rejection.with_dpop(challenge.clone())
-                        }
-                        _ => rejection,
-                    };
-                    return Ok(rejection.into_response());
+                    Ok(user) => {
+                        parts.extensions.insert(user);
+                    }
+                    Err(rejection) => return Ok(rejection.into_response()),
                 }
             }
             let mut response = inner
                 .call(Request::from_parts(parts, body))
                 .await?
                 .into_response();
-            if let Some(nonce) = challenge.and_then(|challenge| challenge.nonce) {
+            if let Some(nonce) = shared.edge.dpop_nonce() {
                 if let Ok(value) = ::axum::http::HeaderValue::from_str(&nonce) {
                     response.headers_mut().insert("dpop-nonce", value);
                 }
@@ -408,9 +378,9 @@ mod tests {
     fn builder_on_a_cloned_layer_leaves_the_clone_alone() {
         let first = layer().public_path("/a");
         let second = first.clone().public_path("/b");
-        let public = |layer: &AuthLayer, path| layer.shared.public.is_public(path);
-        assert_eq!(public(&first, "/b"), Ok(false));
-        assert_eq!(public(&second, "/a"), Ok(true));
-        assert_eq!(public(&second, "/b"), Ok(true));
+        let public = |layer: &AuthLayer, path| layer.shared.edge.is_public(path).unwrap();
+        assert!(!public(&first, "/b"));
+        assert!(public(&second, "/a"));
+        assert!(public(&second, "/b"));
     }
 }

@@ -78,7 +78,6 @@
 //! # Ok(()) }
 //! ```
 
-mod dpop;
 mod extract;
 mod future;
 mod guard;

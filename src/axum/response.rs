@@ -58,15 +58,17 @@ impl AuthRejection {
         }
     }
 
-    /// Whether the `DPoP` challenge is set.
-    pub(crate) fn has_dpop(&self) -> bool {
-        self.dpop.is_some()
-    }
-
-    /// Adds the `DPoP` challenge of a verifier that takes proofs.
-    pub(crate) fn with_dpop(mut self, challenge: DpopChallenge) -> Self {
-        self.dpop = Some(challenge);
-        self
+    /// The request edge's refusal, answered with `config`'s realm, `Retry-After`, body and
+    /// resource metadata.
+    pub(crate) fn from_edge(rejection: crate::edge::Rejection, config: &AuthConfig) -> Self {
+        let (kind, error, scope, dpop) = rejection.into_parts();
+        AuthRejection {
+            kind,
+            error,
+            scope,
+            config: config.clone(),
+            dpop,
+        }
     }
 
     /// The `DPoP` challenge (RFC 9449 §7.1), when the verifier takes DPoP proofs and this

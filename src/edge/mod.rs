@@ -58,6 +58,7 @@ use std::time::Duration;
 use crate::dpop::{DpopMode, DpopRequest};
 use crate::rejection::{DpopChallenge, PublicRoutes, DEFAULT_RETRY_AFTER};
 use crate::token_source::{self, RequestError, RequestHeaders};
+use crate::verified_cache::Digest;
 use crate::{AuthError, AuthUser, MultiVerifier, ProtectedResource, TokenSource, Verifier};
 
 mod origin;
@@ -392,7 +393,9 @@ impl RequestEdge {
     ) -> Result<AuthUser, Rejection> {
         match self.authenticate_optional(request).await? {
             Some(user) => Ok(user),
-            None => Err(self.refuse(RejectionKind::MissingToken, AuthError::missing_token())),
+            None => Err(self
+                .refuse(RejectionKind::MissingToken, AuthError::missing_token())
+                .or_dpop(self.dpop_challenge(false))),
         }
     }
 
@@ -405,9 +408,19 @@ impl RequestEdge {
         &self,
         request: &EdgeRequest<'_, H>,
     ) -> Result<Option<AuthUser>, Rejection> {
+        self.authenticate_after_lookup(request, None).await
+    }
+
+    /// [`authenticate_optional`](Self::authenticate_optional) past a verified-cache lookup
+    /// that gave the bearer token's `digest` (not computed twice).
+    pub(crate) async fn authenticate_after_lookup<H: Headers + ?Sized>(
+        &self,
+        request: &EdgeRequest<'_, H>,
+        digest: Option<Digest>,
+    ) -> Result<Option<AuthUser>, Rejection> {
         let outcome = match self.dpop_token(request) {
             Some(token) => self.verify_dpop(token, request).await.map(Some),
-            None => self.verify_bearer(request).await,
+            None => self.verify_bearer(request, digest).await,
         };
         outcome.map_err(|rejection| rejection.or_dpop(self.dpop_challenge(false)))
     }
@@ -514,6 +527,7 @@ impl RequestEdge {
     async fn verify_bearer<H: Headers + ?Sized>(
         &self,
         request: &EdgeRequest<'_, H>,
+        digest: Option<Digest>,
     ) -> Result<Option<AuthUser>, Rejection> {
         let verifiers = &self.shared.verifiers;
         let headers = TokenHeaders(request.headers);
@@ -532,6 +546,9 @@ impl RequestEdge {
         let verified = match (verifiers.route(token), request.certificate) {
             (Err(error), _) => Err(error),
             (Ok(verifier), Some(der)) => verifier.verify_with_certificate(token, der).await,
+            (Ok(verifier), None) if digest.is_some() => {
+                verifier.verify_after_lookup(token, digest).await
+            }
             (Ok(verifier), None) => verifier.verify(token).await,
         };
         verified
@@ -555,5 +572,36 @@ impl RequestEdge {
             used_dpop,
             required: verifier.dpop_mode() == DpopMode::Required,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::dpop::DpopMode;
+    use crate::Provider;
+
+    #[test]
+    fn only_a_single_dpop_authorization_is_a_dpop_token() {
+        let verifier = Verifier::builder(Provider::oidc("https://as.example.com").unwrap())
+            .audience("https://api.example.com")
+            .dpop(DpopMode::Allowed)
+            .build()
+            .unwrap();
+        let edge = RequestEdge::new(verifier);
+        let token = |headers: &[(&str, &str)]| {
+            edge.dpop_token(&EdgeRequest::new("GET", "/", headers))
+                .map(str::to_owned)
+        };
+        assert_eq!(
+            token(&[("authorization", "dpop a.b.c")]).as_deref(),
+            Some("a.b.c")
+        );
+        assert_eq!(token(&[("authorization", "Bearer a.b.c")]), None);
+        let two = [
+            ("authorization", "DPoP a.b.c"),
+            ("authorization", "DPoP d.e.f"),
+        ];
+        assert_eq!(token(&two), None);
     }
 }

@@ -288,3 +288,245 @@ fn forwarded_elements(line: &str) -> Result<Vec<Vec<(String, String)>>, Malforme
     elements.push(pairs);
     Ok(elements)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A request for `uri` (a target, or an absolute URL naming the request's own origin).
+    struct Parts<'a> {
+        target: &'a str,
+        origin: Option<(&'a str, &'a str)>,
+        headers: Vec<(&'a str, &'a str)>,
+    }
+
+    fn parts<'a>(uri: &'a str, headers: &[(&'a str, &'a str)]) -> Parts<'a> {
+        let (target, origin) = match uri.split_once("://") {
+            Some((scheme, rest)) => {
+                let at = rest.find('/').unwrap_or(rest.len());
+                (&rest[at..], Some((scheme, &rest[..at])))
+            }
+            None => (uri, None),
+        };
+        Parts {
+            target,
+            origin,
+            headers: headers.to_vec(),
+        }
+    }
+
+    impl Origin {
+        /// `request_url` of the request `parts` describes.
+        fn url_of(&self, parts: &Parts<'_>) -> Result<String, UrlError> {
+            let mut request = EdgeRequest::new("GET", parts.target, &parts.headers[..]);
+            if let Some((scheme, authority)) = parts.origin {
+                request = request.origin(scheme, authority);
+            }
+            self.request_url(&request)
+        }
+    }
+
+    #[test]
+    fn forwarded_headers_are_ignored_unless_trusted() {
+        let parts = parts(
+            "/notes?x=1",
+            &[
+                ("host", "internal:8080"),
+                ("x-forwarded-proto", "https"),
+                ("x-forwarded-host", "api.example.com"),
+            ],
+        );
+        let origin = Origin::default();
+        assert_eq!(
+            origin.url_of(&parts).unwrap(),
+            "http://internal:8080/notes?x=1"
+        );
+        let trusted = Origin {
+            trust_forwarded: true,
+            ..Origin::default()
+        };
+        assert_eq!(
+            trusted.url_of(&parts).unwrap(),
+            "https://api.example.com/notes?x=1"
+        );
+    }
+
+    #[test]
+    fn the_forwarded_header_wins_over_x_forwarded_when_trusted() {
+        let parts = parts(
+            "/a",
+            &[
+                (
+                    "forwarded",
+                    "proto=http;host=evil.example, for=1.2.3.4;proto=https;host=\"api.example.com\"",
+                ),
+                ("x-forwarded-proto", "http"),
+                ("x-forwarded-host", "other.example.com"),
+            ],
+        );
+        let trusted = Origin {
+            trust_forwarded: true,
+            ..Origin::default()
+        };
+        assert_eq!(trusted.url_of(&parts).unwrap(), "https://api.example.com/a");
+    }
+
+    #[test]
+    fn an_external_origin_overrides_everything() {
+        let parts = parts("/a", &[("host", "internal"), ("x-forwarded-host", "evil")]);
+        let origin = Origin {
+            external: Some("https://api.example.com/".into()),
+            trust_forwarded: true,
+        };
+        assert_eq!(origin.url_of(&parts).unwrap(), "https://api.example.com/a");
+    }
+
+    #[test]
+    fn a_host_smuggling_a_path_is_refused() {
+        let parts = parts("/a", &[("host", "evil.example/x?")]);
+        assert_eq!(
+            Origin::default().url_of(&parts),
+            Err(UrlError::from(MALFORMED_HOST))
+        );
+    }
+
+    #[test]
+    fn plain_hosts_are_names_or_ipv6_literals_with_an_optional_port() {
+        for host in [
+            "api.example.com",
+            "API.Example.com:8443",
+            "localhost:1",
+            "127.0.0.1:65535",
+            "[::1]",
+            "[2001:db8::1]:443",
+            "under_score.internal",
+            " padded.example ",
+        ] {
+            assert_eq!(plain_host(host), Ok(host.trim()), "{host}");
+        }
+        for host in [
+            "",
+            ":443",
+            "a:",
+            "a:0x1",
+            "a:123456",
+            "a:65536",
+            "a:1:2",
+            "user@a",
+            "a/b",
+            "a?b",
+            "a#b",
+            "a b",
+            "a%2eb",
+            "[]",
+            "[::1",
+            "[::1]x",
+            "[::1]:",
+            "[fe80::1%25eth0]",
+            "[v1.x]",
+            "ünïcode.example",
+            &"a".repeat(254),
+        ] {
+            assert_eq!(plain_host(host), Err(MALFORMED_HOST), "{host:?}");
+        }
+    }
+
+    fn trusted() -> Origin {
+        Origin {
+            trust_forwarded: true,
+            ..Origin::default()
+        }
+    }
+
+    #[test]
+    fn the_last_forwarded_element_is_read_with_quotes_and_escapes() {
+        for (line, origin) in [
+            // A quoted value may hold `,` and `;`; it names no origin, so the last one is read.
+            (
+                r#"for="a,b;c", for=x;proto=https;host=api.example.com"#,
+                "https://api.example.com",
+            ),
+            (
+                r#"for=x;PROTO=HTTPS;Host="api.example.com:8443""#,
+                "https://api.example.com:8443",
+            ),
+            (r#"proto=http;host="\[::1\]:80""#, "http://[::1]:80"),
+            (
+                " proto=https ; host=api.example.com ;; ",
+                "https://api.example.com",
+            ),
+        ] {
+            let parts = parts("/a", &[("forwarded", line)]);
+            assert_eq!(
+                trusted().url_of(&parts),
+                Ok(format!("{origin}/a")),
+                "{line}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_nearest_element_without_proto_or_host_falls_back_to_the_request() {
+        let parts = parts(
+            "/a",
+            &[
+                ("host", "internal:8080"),
+                ("forwarded", "proto=https;host=evil.example, for=192.0.2.1"),
+            ],
+        );
+        assert_eq!(trusted().url_of(&parts).unwrap(), "http://internal:8080/a");
+    }
+
+    #[test]
+    fn forwarded_lines_that_do_not_parse_are_malformed() {
+        for line in [
+            r#"proto=https;host="api.example.com"#,
+            r#"proto=https;host="api.example.com"x"#,
+            r#"proto=https;"host"=api.example.com"#,
+            "proto=https;host",
+            "proto=https;=api.example.com",
+            "proto=https;host=api.example.com;host=evil.example",
+            "proto=https;host=api.example.com,",
+            "proto=https;host=api.example.com,   ",
+            "proto=gopher;host=api.example.com",
+            "proto=https;host=api.example.com/x",
+        ] {
+            let parts = parts("/a", &[("host", "internal"), ("forwarded", line)]);
+            assert!(trusted().url_of(&parts).is_err(), "{line}");
+        }
+    }
+
+    #[test]
+    fn the_last_x_forwarded_values_are_read() {
+        let parts = parts(
+            "/a",
+            &[
+                ("x-forwarded-proto", "http, https"),
+                ("x-forwarded-host", "evil.example"),
+                ("x-forwarded-host", "a.example, api.example.com "),
+            ],
+        );
+        assert_eq!(
+            trusted().url_of(&parts).unwrap(),
+            "https://api.example.com/a"
+        );
+    }
+
+    #[test]
+    fn the_request_names_exactly_one_plain_host() {
+        let two = parts("/a", &[("host", "a.example"), ("host", "b.example")]);
+        assert!(Origin::default().url_of(&two).is_err());
+        let none = parts("/a", &[]);
+        assert!(Origin::default().url_of(&none).is_err());
+        // An absolute request target wins over `Host`, and is held to the same rule.
+        let absolute = parts("https://api.example.com:8443/a", &[("host", "evil")]);
+        assert_eq!(
+            Origin::default().url_of(&absolute).unwrap(),
+            "https://api.example.com:8443/a"
+        );
+        let userinfo = parts("https://user@api.example.com/a", &[]);
+        assert!(Origin::default().url_of(&userinfo).is_err());
+        let ftp = parts("ftp://api.example.com/a", &[]);
+        assert!(Origin::default().url_of(&ftp).is_err());
+    }
+}

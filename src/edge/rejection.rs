@@ -61,6 +61,21 @@ impl Rejection {
         self
     }
 
+    /// Its kind, error, required scope and DPoP challenge, for an adapter's own rejection
+    /// type (axum's keeps its body hook and response settings).
+    #[cfg(feature = "axum")]
+    pub(crate) fn into_parts(
+        self,
+    ) -> (
+        RejectionKind,
+        AuthError,
+        Option<String>,
+        Option<DpopChallenge>,
+    ) {
+        let inner = *self.inner;
+        (inner.kind, inner.error, inner.scope, inner.dpop)
+    }
+
     pub(crate) fn with_scope(mut self, scope: String) -> Self {
         self.inner.scope = Some(scope);
         self
