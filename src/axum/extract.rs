@@ -88,7 +88,7 @@ async fn verify_from_parts<S: AuthState>(
             &config,
         ));
     };
-    let user = verify_request(&parts.headers, &verifier, &config, None).await?;
+    let user = verify_request(&parts.headers, &verifier, &config).await?;
     if let Some(user) = &user {
         parts.extensions.insert(user.clone());
     }

@@ -6,7 +6,6 @@ use ::axum::http::HeaderMap;
 use super::response::AuthConfig;
 use super::response::{AuthRejection, RejectionKind};
 use crate::token_source::{self, RequestError, RequestHeaders};
-use crate::verified_cache::Digest;
 use crate::{AuthError, AuthUser, TokenSource, Verifier};
 
 impl RequestHeaders for HeaderMap {
@@ -38,30 +37,16 @@ pub(crate) fn find_token<'h>(
     })
 }
 
-/// Verifies the request's token: `Ok(None)` when it carries none. `digest`: the token's
-/// verified-cache key, when a cache lookup already computed it.
+/// Verifies the request's token (the request edge's bearer search): `Ok(None)` when it
+/// carries none.
 pub(crate) async fn verify_request(
     headers: &HeaderMap,
     verifier: &Verifier,
     config: &AuthConfig,
-    digest: Option<Digest>,
 ) -> Result<Option<AuthUser>, AuthRejection> {
-    let token = match find_token(headers, verifier.token_sources()) {
-        Ok(Some(token)) => token,
-        Ok(None) => return Ok(None),
-        Err((kind, error)) => {
-            tracing::debug!(error = %error, "authorization header rejected");
-            return Err(AuthRejection::new(kind, error, config));
-        }
-    };
-    let verified = match digest {
-        Some(digest) => verifier.verify_after_lookup(token, Some(digest)).await,
-        None => verifier.verify(token).await,
-    };
-    match verified {
-        Ok(user) => Ok(Some(user)),
-        Err(error) => Err(AuthRejection::from_verify_error(error, config)),
-    }
+    crate::edge::verify_bearer(verifier, headers)
+        .await
+        .map_err(|(kind, error)| AuthRejection::new(kind, error, config))
 }
 
 #[cfg(test)]

@@ -530,30 +530,9 @@ impl RequestEdge {
         digest: Option<Digest>,
     ) -> Result<Option<AuthUser>, Rejection> {
         let verifiers = &self.shared.verifiers;
-        let headers = TokenHeaders(request.headers);
-        let token = match token_source::find_token(&headers, verifiers.token_sources()) {
-            Ok(Some(token)) => token,
-            Ok(None) => return Ok(None),
-            Err((error, detail)) => {
-                tracing::debug!(error = %detail, "authorization header rejected");
-                let kind = match error {
-                    RequestError::Malformed => RejectionKind::MalformedRequest,
-                    RequestError::UnsupportedScheme => RejectionKind::UnsupportedScheme,
-                };
-                return Err(self.refuse(kind, detail));
-            }
-        };
-        let verified = match (verifiers.route(token), request.certificate) {
-            (Err(error), _) => Err(error),
-            (Ok(verifier), Some(der)) => verifier.verify_with_certificate(token, der).await,
-            (Ok(verifier), None) if digest.is_some() => {
-                verifier.verify_after_lookup(token, digest).await
-            }
-            (Ok(verifier), None) => verifier.verify(token).await,
-        };
-        verified
-            .map(Some)
-            .map_err(|error| Rejection::from_verify_error(error, &self.shared.settings))
+        bearer_user(verifiers, request.headers, request.certificate, digest)
+            .await
+            .map_err(|(kind, error)| Rejection::new(kind, error, &self.shared.settings))
     }
 
     /// The `DPoP` challenge of a verifier that takes proofs.
@@ -573,6 +552,51 @@ impl RequestEdge {
             required: verifier.dpop_mode() == DpopMode::Required,
         })
     }
+}
+
+/// The bearer half of the edge: the token of the verifiers' first token source present in
+/// `headers` (`Bearer`, a cookie), verified (with the connection's certificate when given).
+/// `Ok(None)` when there is none; a refused header or token as its kind and error.
+async fn bearer_user<H: Headers + ?Sized>(
+    verifiers: &Verifiers,
+    headers: &H,
+    certificate: Option<&[u8]>,
+    digest: Option<Digest>,
+) -> Result<Option<AuthUser>, (RejectionKind, AuthError)> {
+    let headers = TokenHeaders(headers);
+    let token = match token_source::find_token(&headers, verifiers.token_sources()) {
+        Ok(Some(token)) => token,
+        Ok(None) => return Ok(None),
+        Err((error, detail)) => {
+            tracing::debug!(error = %detail, "authorization header rejected");
+            let kind = match error {
+                RequestError::Malformed => RejectionKind::MalformedRequest,
+                RequestError::UnsupportedScheme => RejectionKind::UnsupportedScheme,
+            };
+            return Err((kind, detail));
+        }
+    };
+    let verified = match (verifiers.route(token), certificate) {
+        (Err(error), _) => Err(error),
+        (Ok(verifier), Some(der)) => verifier.verify_with_certificate(token, der).await,
+        (Ok(verifier), None) if digest.is_some() => {
+            verifier.verify_after_lookup(token, digest).await
+        }
+        (Ok(verifier), None) => verifier.verify(token).await,
+    };
+    verified
+        .map(Some)
+        .map_err(|error| (RejectionKind::of_verify_error(&error), error))
+}
+
+/// [`bearer_user`] for one verifier: the credential search and verification of an
+/// adapter's extractor that runs without a [`RequestEdge`] in front of it.
+#[cfg(feature = "axum")]
+pub(crate) async fn verify_bearer<H: Headers + ?Sized>(
+    verifier: &Verifier,
+    headers: &H,
+) -> Result<Option<AuthUser>, (RejectionKind, AuthError)> {
+    bearer_user(&Verifiers::One(verifier.clone()), headers, None, None).await
 }
 
 #[cfg(test)]
