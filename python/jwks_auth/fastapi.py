@@ -17,18 +17,12 @@ Set up once, the FastAPI way (the verifier lives on ``app.state``, like any shar
     async def admin(): ...
 
 ``configure`` stores the verifier on ``app.state.jwks_auth_verifier`` and installs the
-exception handler that answers refusals as the Rust axum integration does:
-
-=========================================  ======  =============================================  ==============================
-case                                       status  ``WWW-Authenticate``                           body
-=========================================  ======  =============================================  ==============================
-no token                                   401     ``Bearer realm="api"``                         ``{"error":"missing_token"}``
-scheme other than Bearer                   401     ``Bearer realm="api"``                         ``{"error":"invalid_request"}``
-malformed ``Authorization`` (empty, two)   400     ``Bearer realm="api", error="invalid_request"``  ``{"error":"invalid_request"}``
-token rejected                             401     ``Bearer realm="api", error="invalid_token"``    ``{"error":"invalid_token"}``
-guard refuses (scope, same user, claim)    403     ``..., error="insufficient_scope"[, scope=..]``  ``{"error":"insufficient_scope"}``
-keys unreachable                           503     none, ``Retry-After: 30``                      ``{"error":"temporarily_unavailable"}``
-=========================================  ======  =============================================  ==============================
+exception handler that answers refusals. Every answer (status, ``WWW-Authenticate``
+challenges, ``Retry-After``, ``DPoP-Nonce``, the ``{"error": ...}`` body) is built by the
+library's request edge (``jwks_auth.RequestEdge``), the same code as the Rust axum,
+actix-web and tonic integrations: 401 ``missing_token`` / ``invalid_token``, 400
+``invalid_request``, 403 ``insufficient_scope``, 503 ``temporarily_unavailable``. This module
+only adapts Starlette's request and response to it.
 
 No body or header ever contains the token. Tests can swap the verifier with
 ``app.dependency_overrides[get_verifier] = lambda: other_verifier``. Where the verifier's
@@ -167,8 +161,8 @@ def configure(
     authorization_servers: Sequence[str] = (),
 ) -> None:
     """Stores ``verifier`` (a ``Verifier`` or a ``MultiVerifier``) on ``app.state`` with the
-    settings (see ``AuthSettings``) and answers ``AuthRejection`` with its own JSON body and headers (and a bare ``AuthError``
-    raised by your code the same way)."""
+    settings (see ``AuthSettings``) and answers ``AuthRejection`` with its own JSON body and
+    headers (and a bare ``AuthError`` raised by your code the same way)."""
     settings = AuthSettings(
         realm,
         retry_after,
