@@ -392,7 +392,7 @@ impl RequestEdge {
     ) -> Result<AuthUser, Rejection> {
         match self.authenticate_optional(request).await? {
             Some(user) => Ok(user),
-            None => Err(self.refuse(RejectionKind::MissingToken, AuthError::missing_token())),
+            None => Err(self.refusal(RejectionKind::MissingToken)),
         }
     }
 
@@ -439,6 +439,18 @@ impl RequestEdge {
             _ => AuthError::malformed(kind.description()),
         };
         self.refuse(kind, error).or_dpop(self.dpop_challenge(false))
+    }
+
+    /// The refusal of `kind` for `error`, a finding of the adapter's own (a guard's rule, claims
+    /// that do not fit a type), kept as the source for logs; a 401 also offers the `DPoP`
+    /// challenge, as the edge's own refusals do.
+    pub(crate) fn refusal_for(&self, kind: RejectionKind, error: AuthError) -> Rejection {
+        let rejection = self.refuse(kind, error);
+        if kind.status_code() == 401 {
+            rejection.or_dpop(self.dpop_challenge(false))
+        } else {
+            rejection
+        }
     }
 
     /// The server's current DPoP nonce, to send as `DPoP-Nonce` on every answer (accepted
