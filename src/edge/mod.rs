@@ -392,7 +392,9 @@ impl RequestEdge {
     ) -> Result<AuthUser, Rejection> {
         match self.authenticate_optional(request).await? {
             Some(user) => Ok(user),
-            None => Err(self.refusal(RejectionKind::MissingToken)),
+            None => Err(self
+                .refuse(RejectionKind::MissingToken, AuthError::missing_token())
+                .or_dpop(self.dpop_challenge(false))),
         }
     }
 
