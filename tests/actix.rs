@@ -14,6 +14,9 @@ use jwks_auth::testing::MockProvider;
 use jwks_auth::{AuthUser, Verifier};
 use serde_json::{json, Value};
 
+#[path = "support/dpop_client.rs"]
+mod dpop_client;
+
 /// A response taken apart for assertions.
 #[derive(Debug)]
 struct Reply {
@@ -935,50 +938,9 @@ async fn real_socket_round_trip() {
 // --- DPoP, RFC 9728 and forwarded headers through the middleware (the request edge). ---
 
 mod dpop {
-    use std::time::Duration;
-
     use super::*;
-    use jwks_auth::dpop::{DpopMode, NonceIssuer};
-    use jwks_auth::testing::{DpopProof, TestKey};
-    use jwks_auth::{KeyFamily, ProtectedResource};
-
-    const ALGS: &str = r#"DPoP algs="ES256 ES384 ES512 EdDSA RS256 PS256""#;
-
-    /// A client holding a key and a token bound to it.
-    struct Client {
-        key: TestKey,
-        token: String,
-    }
-
-    impl Client {
-        fn new(mock: &MockProvider) -> Self {
-            let key = TestKey::fixture(KeyFamily::P256, 1).unwrap();
-            let token = mock.token().sub("dpop_user").dpop_bound(&key).sign();
-            Client { key, token }
-        }
-
-        /// `Authorization: DPoP` and a proof for `GET url` (with `nonce`).
-        fn headers(&self, url: &str, nonce: Option<&str>) -> [(&'static str, String); 2] {
-            let mut proof = DpopProof::new(&self.key).url(url).token(&self.token);
-            if let Some(nonce) = nonce {
-                proof = proof.nonce(nonce);
-            }
-            [
-                ("authorization", format!("DPoP {}", self.token)),
-                ("dpop", proof.sign()),
-            ]
-        }
-    }
-
-    fn dpop_verifier(mock: &MockProvider, nonces: bool) -> Verifier {
-        let builder = Verifier::builder(mock.provider()).dpop(DpopMode::Allowed);
-        let builder = if nonces {
-            builder.dpop_nonces(NonceIssuer::new(Duration::from_secs(300)).unwrap())
-        } else {
-            builder
-        };
-        builder.build().unwrap()
-    }
+    use crate::dpop_client::{dpop_verifier, DpopClient, ALGS};
+    use jwks_auth::ProtectedResource;
 
     macro_rules! notes_app {
         ($middleware:expr) => {
@@ -1009,12 +971,12 @@ mod dpop {
     #[actix_web::test]
     async fn a_dpop_bound_token_with_its_proof_is_accepted_and_as_bearer_refused() {
         let mock = MockProvider::auth0().await;
-        let client = Client::new(&mock);
+        let client = DpopClient::new(&mock);
         let middleware = AuthMiddleware::new(dpop_verifier(&mock, false))
             .external_origin("https://api.example.com");
         let app = notes_app!(middleware);
 
-        let headers = client.headers("https://api.example.com/notes", None);
+        let headers = client.credentials("GET", "https://api.example.com/notes", None);
         let mut sent = pairs(&headers);
         sent.push(("host", "internal:8080"));
         let reply = send(&app, "/notes?page=2", &sent).await;
@@ -1050,10 +1012,10 @@ mod dpop {
     #[actix_web::test]
     async fn extractors_without_the_middleware_take_dpop_proofs_against_the_host() {
         let mock = MockProvider::auth0().await;
-        let client = Client::new(&mock);
+        let client = DpopClient::new(&mock);
         let app = extractor_app!(@data web::Data::new(dpop_verifier(&mock, false)));
         // No external origin: `http://` + `Host`.
-        let headers = client.headers("http://notes.local/me", None);
+        let headers = client.credentials("GET", "http://notes.local/me", None);
         let mut sent = pairs(&headers);
         sent.push(("host", "notes.local"));
         let reply = send(&app, "/me", &sent).await;
@@ -1063,13 +1025,13 @@ mod dpop {
     #[actix_web::test]
     async fn with_nonces_every_answer_carries_dpop_nonce() {
         let mock = MockProvider::auth0().await;
-        let client = Client::new(&mock);
+        let client = DpopClient::new(&mock);
         let middleware = AuthMiddleware::new(dpop_verifier(&mock, true))
             .external_origin("https://api.example.com");
         let app = notes_app!(middleware);
         let url = "https://api.example.com/notes";
 
-        let headers = client.headers(url, None);
+        let headers = client.credentials("GET", url, None);
         let reply = send(&app, "/notes", &pairs(&headers)).await;
         assert_eq!(reply.status, 401);
         assert_eq!(reply.json(), json!({"error": "use_dpop_nonce"}));
@@ -1080,7 +1042,7 @@ mod dpop {
         let nonce = reply.headers.get("dpop-nonce").expect("a nonce");
         let nonce = nonce.to_str().unwrap().to_owned();
 
-        let headers = client.headers(url, Some(&nonce));
+        let headers = client.credentials("GET", url, Some(&nonce));
         let reply = send(&app, "/notes", &pairs(&headers)).await;
         assert_eq!((reply.status, reply.body.as_str()), (200, "dpop_user"));
         assert_eq!(reply.headers.get("dpop-nonce").unwrap(), nonce.as_str());
@@ -1136,7 +1098,7 @@ mod dpop {
     #[actix_web::test]
     async fn forwarded_headers_name_the_url_only_when_trusted() {
         let mock = MockProvider::auth0().await;
-        let client = Client::new(&mock);
+        let client = DpopClient::new(&mock);
         let forwarded = [
             ("host", "internal:8080"),
             ("x-forwarded-proto", "https"),
@@ -1151,7 +1113,7 @@ mod dpop {
             let middleware =
                 AuthMiddleware::new(dpop_verifier(&mock, false)).trust_forwarded_headers(trust);
             let app = notes_app!(middleware);
-            let headers = client.headers(url, None);
+            let headers = client.credentials("GET", url, None);
             let mut sent = pairs(&headers);
             sent.extend(forwarded);
             let reply = send(&app, "/notes", &sent).await;

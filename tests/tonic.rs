@@ -2,6 +2,8 @@
 //! of a small hand-written service, called with a tonic client and real tokens from a mock
 //! provider. Every refusal's gRPC code and message, and the user in the extensions.
 
+#[path = "support/dpop_client.rs"]
+mod dpop_client;
 #[path = "support/greeter.rs"]
 mod greeter;
 
@@ -318,54 +320,25 @@ async fn keys_unavailable_is_unavailable_with_a_retry_pushback() {
 // --- DPoP, challenges in metadata, RFC 9728 and forwarded metadata (the request edge). ---
 
 mod dpop {
-    use std::time::Duration;
-
     use super::*;
-    use jwks_auth::dpop::{DpopMode, NonceIssuer};
-    use jwks_auth::testing::{DpopProof, TestKey};
-    use jwks_auth::{KeyFamily, ProtectedResource};
+    use crate::dpop_client::{dpop_verifier, DpopClient, ALGS};
+    use jwks_auth::ProtectedResource;
     use tonic::metadata::MetadataMap;
 
-    /// A client holding a key and a token bound to it.
-    struct Client {
-        key: TestKey,
-        token: String,
+    /// `authorization: DPoP` and a proof for the call of `method` at `origin`: `POST
+    /// <origin>/greeter.Greeter/<method>`.
+    fn credentials(
+        client: &DpopClient,
+        origin: &str,
+        method: &str,
+        nonce: Option<&str>,
+    ) -> Vec<(&'static str, String)> {
+        let url = format!("{origin}/greeter.Greeter/{method}");
+        client.credentials("POST", &url, nonce)
     }
-
-    impl Client {
-        fn new(mock: &MockProvider) -> Self {
-            let key = TestKey::fixture(KeyFamily::P256, 1).unwrap();
-            let token = mock.token().sub("dpop_user").dpop_bound(&key).sign();
-            Client { key, token }
-        }
-
-        /// `authorization: DPoP` and a proof for `POST <origin>/greeter.Greeter/<method>`.
-        fn metadata(&self, origin: &str, method: &str, nonce: Option<&str>) -> Metadata {
-            let url = format!("{origin}/greeter.Greeter/{method}");
-            let mut proof = DpopProof::new(&self.key)
-                .method("POST")
-                .url(&url)
-                .token(&self.token);
-            if let Some(nonce) = nonce {
-                proof = proof.nonce(nonce);
-            }
-            vec![
-                ("authorization", format!("DPoP {}", self.token)),
-                ("dpop", proof.sign()),
-            ]
-        }
-    }
-
-    type Metadata = Vec<(&'static str, String)>;
 
     fn dpop_layer(mock: &MockProvider, nonces: bool) -> GrpcAuthLayer {
-        let builder = Verifier::builder(mock.provider()).dpop(DpopMode::Allowed);
-        let builder = if nonces {
-            builder.dpop_nonces(NonceIssuer::new(Duration::from_secs(300)).unwrap())
-        } else {
-            builder
-        };
-        GrpcAuthLayer::new(builder.build().unwrap())
+        GrpcAuthLayer::new(dpop_verifier(mock, nonces))
     }
 
     /// A call to `method` with this metadata: the reply's message and metadata, or the status.
@@ -393,15 +366,13 @@ mod dpop {
             .collect()
     }
 
-    const ALGS: &str = r#"DPoP algs="ES256 ES384 ES512 EdDSA RS256 PS256""#;
-
     #[tokio::test]
     async fn a_dpop_bound_token_is_accepted_for_the_url_the_client_called() {
         let mock = MockProvider::auth0().await;
-        let client = Client::new(&mock);
+        let client = DpopClient::new(&mock);
         // No external origin: the call's own `:scheme` and `:authority`.
         let (mut grpc, origin) = serve_at(dpop_layer(&mock, false)).await;
-        let metadata = client.metadata(&origin, "Hello", None);
+        let metadata = credentials(&client, &origin, "Hello", None);
         let (message, _) = call_with(&mut grpc, "Hello", &metadata).await.unwrap();
         assert_eq!(message, "Hello dpop_user");
 
@@ -425,7 +396,7 @@ mod dpop {
         );
 
         // A proof for another method is refused.
-        let metadata = client.metadata(&origin, "Admin", None);
+        let metadata = credentials(&client, &origin, "Admin", None);
         let status = call_with(&mut grpc, "Hello", &metadata).await.unwrap_err();
         assert_eq!(status.code(), Code::Unauthenticated);
 
@@ -445,13 +416,13 @@ mod dpop {
     #[tokio::test]
     async fn an_external_origin_names_the_url_behind_a_proxy() {
         let mock = MockProvider::auth0().await;
-        let client = Client::new(&mock);
+        let client = DpopClient::new(&mock);
         let layer = dpop_layer(&mock, false).external_origin("https://grpc.example.com");
         let (mut grpc, origin) = serve_at(layer).await;
-        let metadata = client.metadata("https://grpc.example.com", "Hello", None);
+        let metadata = credentials(&client, "https://grpc.example.com", "Hello", None);
         let (message, _) = call_with(&mut grpc, "Hello", &metadata).await.unwrap();
         assert_eq!(message, "Hello dpop_user");
-        let metadata = client.metadata(&origin, "Hello", None);
+        let metadata = credentials(&client, &origin, "Hello", None);
         let status = call_with(&mut grpc, "Hello", &metadata).await.unwrap_err();
         assert_eq!(status.code(), Code::Unauthenticated);
     }
@@ -459,9 +430,9 @@ mod dpop {
     #[tokio::test]
     async fn with_nonces_every_answer_carries_dpop_nonce_metadata() {
         let mock = MockProvider::auth0().await;
-        let client = Client::new(&mock);
+        let client = DpopClient::new(&mock);
         let (mut grpc, origin) = serve_at(dpop_layer(&mock, true)).await;
-        let metadata = client.metadata(&origin, "Hello", None);
+        let metadata = credentials(&client, &origin, "Hello", None);
         let status = call_with(&mut grpc, "Hello", &metadata).await.unwrap_err();
         assert_eq!(status.code(), Code::Unauthenticated);
         assert!(
@@ -475,7 +446,7 @@ mod dpop {
         let nonce = status.metadata().get("dpop-nonce").expect("a nonce");
         let nonce = nonce.to_str().unwrap().to_owned();
 
-        let metadata = client.metadata(&origin, "Hello", Some(&nonce));
+        let metadata = credentials(&client, &origin, "Hello", Some(&nonce));
         let (message, reply) = call_with(&mut grpc, "Hello", &metadata).await.unwrap();
         assert_eq!(message, "Hello dpop_user");
         assert_eq!(reply.get("dpop-nonce").unwrap(), nonce.as_str());
@@ -515,7 +486,7 @@ mod dpop {
     #[tokio::test]
     async fn forwarded_metadata_names_the_url_only_when_trusted() {
         let mock = MockProvider::auth0().await;
-        let client = Client::new(&mock);
+        let client = DpopClient::new(&mock);
         let forwarded = [
             ("x-forwarded-proto", "https".to_owned()),
             ("x-forwarded-host", "grpc.example.com".to_owned()),
@@ -524,7 +495,7 @@ mod dpop {
             let layer = dpop_layer(&mock, false).trust_forwarded_headers(trust);
             let (mut grpc, origin) = serve_at(layer).await;
             for (url, accepted) in [("https://grpc.example.com", trust), (&origin, !trust)] {
-                let mut metadata = client.metadata(url, "Hello", None);
+                let mut metadata = credentials(&client, url, "Hello", None);
                 metadata.extend(forwarded.clone());
                 let result = call_with(&mut grpc, "Hello", &metadata).await;
                 assert_eq!(
