@@ -14,6 +14,9 @@ use jwks_auth::testing::MockProvider;
 use jwks_auth::{AuthUser, Verifier};
 use serde_json::{json, Value};
 
+#[path = "support/dpop_client.rs"]
+mod dpop_client;
+
 /// A response taken apart for assertions.
 #[derive(Debug)]
 struct Reply {
@@ -930,4 +933,192 @@ async fn real_socket_round_trip() {
         json!({"id": "user_demo", "email": "demo@example.com"})
     );
     handle.stop(false).await;
+}
+
+// --- DPoP, RFC 9728 and forwarded headers through the middleware (the request edge). ---
+
+mod dpop {
+    use super::*;
+    use crate::dpop_client::{dpop_verifier, DpopClient, ALGS};
+    use jwks_auth::ProtectedResource;
+
+    macro_rules! notes_app {
+        ($middleware:expr) => {
+            test::init_service(
+                App::new()
+                    .route(
+                        "/notes",
+                        web::get().to(|user: AuthUser| async move { user.id }),
+                    )
+                    .wrap($middleware),
+            )
+            .await
+        };
+    }
+
+    fn pairs<'a>(headers: &'a [(&'static str, String)]) -> Vec<(&'a str, &'a str)> {
+        headers.iter().map(|(n, v)| (*n, v.as_str())).collect()
+    }
+
+    fn challenges(reply: &Reply) -> Vec<&str> {
+        reply
+            .headers
+            .get_all(header::WWW_AUTHENTICATE)
+            .map(|value| value.to_str().unwrap())
+            .collect()
+    }
+
+    #[actix_web::test]
+    async fn a_dpop_bound_token_with_its_proof_is_accepted_and_as_bearer_refused() {
+        let mock = MockProvider::auth0().await;
+        let client = DpopClient::new(&mock);
+        let middleware = AuthMiddleware::new(dpop_verifier(&mock, false))
+            .external_origin("https://api.example.com");
+        let app = notes_app!(middleware);
+
+        let headers = client.credentials("GET", "https://api.example.com/notes", None);
+        let mut sent = pairs(&headers);
+        sent.push(("host", "internal:8080"));
+        let reply = send(&app, "/notes?page=2", &sent).await;
+        assert_eq!((reply.status, reply.body.as_str()), (200, "dpop_user"));
+        // The same proof again is a replay.
+        let reply = send(&app, "/notes?page=2", &sent).await;
+        assert_eq!(reply.status, 401);
+        assert_eq!(
+            challenges(&reply),
+            [
+                r#"Bearer realm="api""#.to_owned(),
+                format!(r#"{ALGS}, error="invalid_dpop_proof""#)
+            ]
+        );
+        assert_eq!(reply.json(), json!({"error": "invalid_dpop_proof"}));
+        assert!(!reply.body.contains(&client.token));
+
+        // The bound token with the Bearer scheme: refused, both challenges offered.
+        let reply = send(&app, "/notes", &[("authorization", &bearer(&client.token))]).await;
+        assert_eq!(reply.status, 401);
+        assert_eq!(
+            challenges(&reply),
+            [INVALID_TOKEN.to_owned(), ALGS.to_owned()]
+        );
+        // No token at all: both challenges, neither with an error.
+        let reply = send(&app, "/notes", &[]).await;
+        assert_eq!(
+            challenges(&reply),
+            [r#"Bearer realm="api""#.to_owned(), ALGS.to_owned()]
+        );
+    }
+
+    #[actix_web::test]
+    async fn extractors_without_the_middleware_take_dpop_proofs_against_the_host() {
+        let mock = MockProvider::auth0().await;
+        let client = DpopClient::new(&mock);
+        let app = extractor_app!(@data web::Data::new(dpop_verifier(&mock, false)));
+        // No external origin: `http://` + `Host`.
+        let headers = client.credentials("GET", "http://notes.local/me", None);
+        let mut sent = pairs(&headers);
+        sent.push(("host", "notes.local"));
+        let reply = send(&app, "/me", &sent).await;
+        assert_eq!((reply.status, reply.body.as_str()), (200, "dpop_user"));
+    }
+
+    #[actix_web::test]
+    async fn with_nonces_every_answer_carries_dpop_nonce() {
+        let mock = MockProvider::auth0().await;
+        let client = DpopClient::new(&mock);
+        let middleware = AuthMiddleware::new(dpop_verifier(&mock, true))
+            .external_origin("https://api.example.com");
+        let app = notes_app!(middleware);
+        let url = "https://api.example.com/notes";
+
+        let headers = client.credentials("GET", url, None);
+        let reply = send(&app, "/notes", &pairs(&headers)).await;
+        assert_eq!(reply.status, 401);
+        assert_eq!(reply.json(), json!({"error": "use_dpop_nonce"}));
+        assert_eq!(
+            challenges(&reply)[1],
+            format!(r#"{ALGS}, error="use_dpop_nonce""#)
+        );
+        let nonce = reply.headers.get("dpop-nonce").expect("a nonce");
+        let nonce = nonce.to_str().unwrap().to_owned();
+
+        let headers = client.credentials("GET", url, Some(&nonce));
+        let reply = send(&app, "/notes", &pairs(&headers)).await;
+        assert_eq!((reply.status, reply.body.as_str()), (200, "dpop_user"));
+        assert_eq!(reply.headers.get("dpop-nonce").unwrap(), nonce.as_str());
+    }
+
+    #[actix_web::test]
+    async fn every_challenge_names_the_resource_metadata() {
+        let mock = MockProvider::auth0().await;
+        let resource = ProtectedResource::builder("https://mcp.example.com/mcp")
+            .authorization_server(mock.issuer())
+            .build()
+            .unwrap();
+        let metadata = resource.metadata_url().to_owned();
+        let document = resource.metadata();
+        let verifier = Verifier::builder(mock.provider()).build().unwrap();
+        let app = test::init_service(
+            App::new()
+                .route(
+                    resource.metadata_path(),
+                    web::get().to(move || {
+                        let document = document.clone();
+                        async move { HttpResponse::Ok().json(document) }
+                    }),
+                )
+                .configure(guarded_routes)
+                .wrap(AuthMiddleware::new(verifier).protected_resource(&resource)),
+        )
+        .await;
+        send(&app, "/admin", &[]).await.assert_rejected(
+            401,
+            Some(&format!(
+                r#"Bearer realm="api", resource_metadata="{metadata}""#
+            )),
+            json!({"error": "missing_token"}),
+            "",
+        );
+        // The guards behind the middleware answer with its settings.
+        let reader = mock.token().scope("read").sign();
+        get_as(&app, "/admin", &reader).await.assert_rejected(
+            403,
+            Some(&format!(
+                r#"Bearer realm="api", error="insufficient_scope", scope="admin", resource_metadata="{metadata}""#
+            )),
+            json!({"error": "insufficient_scope", "scope": "admin"}),
+            &reader,
+        );
+        // The metadata document is served without a token.
+        let reply = send(&app, resource.metadata_path(), &[]).await;
+        assert_eq!(reply.status, 200);
+        assert_eq!(reply.json()["resource"], "https://mcp.example.com/mcp");
+    }
+
+    #[actix_web::test]
+    async fn forwarded_headers_name_the_url_only_when_trusted() {
+        let mock = MockProvider::auth0().await;
+        let client = DpopClient::new(&mock);
+        let forwarded = [
+            ("host", "internal:8080"),
+            ("x-forwarded-proto", "https"),
+            ("x-forwarded-host", "api.example.com"),
+        ];
+        for (trust, url, accepted) in [
+            (false, "https://api.example.com/notes", false),
+            (false, "http://internal:8080/notes", true),
+            (true, "https://api.example.com/notes", true),
+            (true, "http://internal:8080/notes", false),
+        ] {
+            let middleware =
+                AuthMiddleware::new(dpop_verifier(&mock, false)).trust_forwarded_headers(trust);
+            let app = notes_app!(middleware);
+            let headers = client.credentials("GET", url, None);
+            let mut sent = pairs(&headers);
+            sent.extend(forwarded);
+            let reply = send(&app, "/notes", &sent).await;
+            let expected = if accepted { 200 } else { 401 };
+            assert_eq!(reply.status, expected, "trust {trust}, proof for {url}");
+        }
+    }
 }

@@ -804,3 +804,222 @@ async fn body(response: Response<Body>) -> String {
 async fn the_table_through_the_axum_layer() {
     run_table::<AxumRunner>().await;
 }
+
+// --- Runners: the actix-web `AuthMiddleware` and the tonic `GrpcAuthLayer`. ---
+
+/// What the table checks of an adapter's answer, whatever its framework.
+#[cfg(any(feature = "actix", feature = "tonic"))]
+#[derive(Debug, PartialEq)]
+struct Answer {
+    /// The HTTP status, or the gRPC code's name.
+    status: String,
+    /// `<scheme> <error>` of every challenge that has an `error`, in order.
+    errors: Vec<String>,
+    /// The body, or the check a `grpc-message` names (the text before `:`).
+    text: String,
+    /// Whether `DPoP-Nonce` was sent.
+    nonce: bool,
+}
+
+#[cfg(any(feature = "actix", feature = "tonic"))]
+impl Answer {
+    /// `<scheme> <error>` of a `WWW-Authenticate` value that has an `error`.
+    fn error_of(challenge: &str) -> Option<String> {
+        let scheme = challenge.split(' ').next()?;
+        let (_, rest) = challenge.split_once("error=\"")?;
+        Some(format!("{scheme} {}", rest.split('"').next()?))
+    }
+
+    /// The answer expected for `attempt`: `accepted` (status and text), or a refusal with
+    /// `refused` as status and `text` of its error code and kind. Every refusal is the
+    /// axum layer's: a DPoP request's errors, and any proof error, in the DPoP challenge.
+    fn expected(
+        attempt: &Attempt,
+        expect: Expect,
+        server: Server,
+        accepted: (&str, &str),
+        refused: &str,
+        text: fn(&'static str, ErrorKind) -> String,
+    ) -> Self {
+        let (status, errors, text) = match expect {
+            Expect::Accepted => (accepted.0, vec![], accepted.1.to_owned()),
+            Expect::Refused(kind, _) => {
+                let code = error_code(kind);
+                let dpop = attempt.authorization.starts_with("DPoP ") || code != "invalid_token";
+                let scheme = if dpop { "DPoP" } else { "Bearer" };
+                (refused, vec![format!("{scheme} {code}")], text(code, kind))
+            }
+        };
+        Answer {
+            status: status.to_owned(),
+            errors,
+            text,
+            nonce: server == Server::Nonces,
+        }
+    }
+
+    /// `Ok` when this is `expected` and `raw_text` (the whole body or message) echoes
+    /// neither the token nor a proof.
+    fn judge(self, expected: Answer, attempt: &Attempt, raw_text: &str) -> Result<(), String> {
+        let secrets = std::iter::once(attempt.authorization.as_str())
+            .chain(attempt.dpop.iter().map(String::as_str))
+            .filter_map(|secret| secret.split('.').nth(1));
+        if secrets
+            .into_iter()
+            .any(|payload| raw_text.contains(payload))
+        {
+            return Err("the answer echoes the token or a proof".to_owned());
+        }
+        if self == expected {
+            Ok(())
+        } else {
+            Err(format!("answered {self:?}, expected {expected:?}"))
+        }
+    }
+}
+
+#[cfg(feature = "actix")]
+mod actix_runner {
+    use super::*;
+    use actix_web::{test, web, App};
+    use jwks_auth::actix::AuthMiddleware;
+
+    struct ActixRunner(AuthMiddleware);
+
+    impl Runner for ActixRunner {
+        fn new(verifier: Verifier) -> Self {
+            ActixRunner(AuthMiddleware::new(verifier).external_origin(ORIGIN))
+        }
+
+        async fn check(
+            &self,
+            attempt: &Attempt,
+            expect: Expect,
+            server: Server,
+        ) -> Result<Option<String>, String> {
+            let app = test::init_service(
+                App::new()
+                    .route(
+                        "/notes",
+                        web::get().to(|user: AuthUser| async move { user.id }),
+                    )
+                    .wrap(self.0.clone()),
+            )
+            .await;
+            let mut request = test::TestRequest::get()
+                .uri(PATH_AND_QUERY)
+                .insert_header(("host", "internal:8080"))
+                .insert_header(("authorization", attempt.authorization.as_str()));
+            for line in &attempt.dpop {
+                request = request.append_header(("dpop", line.as_str()));
+            }
+            let response = test::call_service(&app, request.to_request()).await;
+            let headers = response.headers().clone();
+            let text = |name| headers.get(name).map(|v| v.to_str().unwrap().to_owned());
+            let nonce = text("dpop-nonce");
+            let status = response.status().as_u16().to_string();
+            let body = String::from_utf8(test::read_body(response).await.to_vec()).unwrap();
+            let answer = Answer {
+                status,
+                errors: headers
+                    .get_all("www-authenticate")
+                    .filter_map(|value| Answer::error_of(value.to_str().unwrap()))
+                    .collect(),
+                text: body.clone(),
+                nonce: nonce.is_some(),
+            };
+            let body_of = |code, _| format!(r#"{{"error":"{code}"}}"#);
+            let expected = Answer::expected(attempt, expect, server, ("200", USER), "401", body_of);
+            answer.judge(expected, attempt, &body).map(|()| nonce)
+        }
+    }
+
+    #[actix_web::test]
+    async fn the_table_through_the_actix_middleware() {
+        run_table::<ActixRunner>().await;
+    }
+}
+
+/// The table's request (`GET /notes?page=2`) goes to the layer as is, not as a gRPC call
+/// (always `POST /package.Service/Method`): the layer takes `htm` and the `htu` path from the
+/// request it is given, so the table's proofs keep their meaning. tests/tonic.rs sends real
+/// DPoP calls over loopback.
+#[cfg(feature = "tonic")]
+mod tonic_runner {
+    use std::convert::Infallible;
+
+    use super::*;
+    use jwks_auth::tonic::GrpcAuthLayer;
+    use tower::Layer as _;
+
+    struct TonicRunner(GrpcAuthLayer);
+
+    impl Runner for TonicRunner {
+        fn new(verifier: Verifier) -> Self {
+            TonicRunner(GrpcAuthLayer::new(verifier).external_origin(ORIGIN))
+        }
+
+        async fn check(
+            &self,
+            attempt: &Attempt,
+            expect: Expect,
+            server: Server,
+        ) -> Result<Option<String>, String> {
+            // A method answering OK with the verified user's id in `x-user`.
+            let method = tower::service_fn(|request: Request<Body>| async move {
+                let user = request.extensions().get::<AuthUser>().unwrap().id.clone();
+                let response = Response::builder()
+                    .header("grpc-status", "0")
+                    .header("x-user", user);
+                Ok::<_, Infallible>(response.body(Body::empty()).unwrap())
+            });
+            let mut request = Request::get(PATH_AND_QUERY)
+                .header("host", "internal:8080")
+                .header("authorization", &attempt.authorization);
+            for line in &attempt.dpop {
+                request = request.header("dpop", line);
+            }
+            let response = self
+                .0
+                .layer(method)
+                .oneshot(request.body(Body::empty()).unwrap())
+                .await
+                .unwrap();
+            let status = tonic::Status::from_header_map(response.headers()).unwrap();
+            let text = match status.code() {
+                tonic::Code::Ok => header(&response, "x-user").unwrap(),
+                _ => status.message().to_owned(),
+            };
+            let nonce = header(&response, "dpop-nonce");
+            let answer = Answer {
+                status: format!("{:?}", status.code()),
+                errors: challenge_errors(&response),
+                text: text.split(':').next().unwrap().to_owned(),
+                nonce: nonce.is_some(),
+            };
+            // gRPC: `UNAUTHENTICATED`, and a message naming the check the kind stands for.
+            let check = |_, kind| {
+                match kind {
+                    ErrorKind::UseDpopNonce => "dpop nonce required",
+                    ErrorKind::BindingMismatch => "invalid bearer token",
+                    _ => "invalid dpop proof",
+                }
+                .to_owned()
+            };
+            let expected = Answer::expected(
+                attempt,
+                expect,
+                server,
+                ("Ok", USER),
+                "Unauthenticated",
+                check,
+            );
+            answer.judge(expected, attempt, &text).map(|()| nonce)
+        }
+    }
+
+    #[tokio::test]
+    async fn the_table_through_the_tonic_layer() {
+        run_table::<TonicRunner>().await;
+    }
+}

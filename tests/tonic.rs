@@ -2,6 +2,8 @@
 //! of a small hand-written service, called with a tonic client and real tokens from a mock
 //! provider. Every refusal's gRPC code and message, and the user in the extensions.
 
+#[path = "support/dpop_client.rs"]
+mod dpop_client;
 #[path = "support/greeter.rs"]
 mod greeter;
 
@@ -40,6 +42,11 @@ impl Greeter for Hello {
 
 /// A server on a loopback port with `layer`, and a client connected to it.
 async fn serve(layer: GrpcAuthLayer) -> GreeterClient<Channel> {
+    serve_at(layer).await.0
+}
+
+/// As [`serve`], with the origin the client calls (`http://127.0.0.1:<port>`).
+async fn serve_at(layer: GrpcAuthLayer) -> (GreeterClient<Channel>, String) {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     tokio::spawn(
@@ -48,9 +55,9 @@ async fn serve(layer: GrpcAuthLayer) -> GreeterClient<Channel> {
             .add_service(GreeterServer::new(Hello))
             .serve_with_incoming(TcpListenerStream::new(listener)),
     );
-    GreeterClient::connect(format!("http://{addr}"))
-        .await
-        .unwrap()
+    let origin = format!("http://{addr}");
+    let client = GreeterClient::connect(origin.clone()).await.unwrap();
+    (client, origin)
 }
 
 fn layer(mock: &MockProvider) -> GrpcAuthLayer {
@@ -308,4 +315,195 @@ async fn keys_unavailable_is_unavailable_with_a_retry_pushback() {
         status.metadata().get("grpc-retry-pushback-ms").unwrap(),
         "30000"
     );
+}
+
+// --- DPoP, challenges in metadata, RFC 9728 and forwarded metadata (the request edge). ---
+
+mod dpop {
+    use super::*;
+    use crate::dpop_client::{dpop_verifier, DpopClient, ALGS};
+    use jwks_auth::ProtectedResource;
+    use tonic::metadata::MetadataMap;
+
+    /// `authorization: DPoP` and a proof for the call of `method` at `origin`: `POST
+    /// <origin>/greeter.Greeter/<method>`.
+    fn credentials(
+        client: &DpopClient,
+        origin: &str,
+        method: &str,
+        nonce: Option<&str>,
+    ) -> Vec<(&'static str, String)> {
+        let url = format!("{origin}/greeter.Greeter/{method}");
+        client.credentials("POST", &url, nonce)
+    }
+
+    fn dpop_layer(mock: &MockProvider, nonces: bool) -> GrpcAuthLayer {
+        GrpcAuthLayer::new(dpop_verifier(mock, nonces))
+    }
+
+    /// A call to `method` with this metadata: the reply's message and metadata, or the status.
+    async fn call_with(
+        client: &mut GreeterClient<Channel>,
+        method: &'static str,
+        metadata: &[(&'static str, String)],
+    ) -> Result<(String, MetadataMap), Status> {
+        let mut request = Request::new(HelloRequest {
+            name: "test".into(),
+        });
+        for (name, value) in metadata {
+            request.metadata_mut().append(*name, value.parse().unwrap());
+        }
+        let response = client.call(method, request).await?;
+        let metadata = response.metadata().clone();
+        Ok((response.into_inner().message, metadata))
+    }
+
+    fn challenges(metadata: &MetadataMap) -> Vec<&str> {
+        metadata
+            .get_all("www-authenticate")
+            .iter()
+            .map(|value| value.to_str().unwrap())
+            .collect()
+    }
+
+    #[tokio::test]
+    async fn a_dpop_bound_token_is_accepted_for_the_url_the_client_called() {
+        let mock = MockProvider::auth0().await;
+        let client = DpopClient::new(&mock);
+        // No external origin: the call's own `:scheme` and `:authority`.
+        let (mut grpc, origin) = serve_at(dpop_layer(&mock, false)).await;
+        let metadata = credentials(&client, &origin, "Hello", None);
+        let (message, _) = call_with(&mut grpc, "Hello", &metadata).await.unwrap();
+        assert_eq!(message, "Hello dpop_user");
+
+        // The same proof again is a replay; the proof's errors go in the DPoP challenge.
+        let status = call_with(&mut grpc, "Hello", &metadata).await.unwrap_err();
+        assert_eq!(status.code(), Code::Unauthenticated);
+        assert!(
+            status.message().starts_with("invalid dpop proof"),
+            "{status:?}"
+        );
+        assert_eq!(
+            challenges(status.metadata()),
+            [
+                r#"Bearer realm="api""#.to_owned(),
+                format!(r#"{ALGS}, error="invalid_dpop_proof""#)
+            ]
+        );
+        assert!(
+            !format!("{status:?}").contains(&client.token),
+            "echoes the token"
+        );
+
+        // A proof for another method is refused.
+        let metadata = credentials(&client, &origin, "Admin", None);
+        let status = call_with(&mut grpc, "Hello", &metadata).await.unwrap_err();
+        assert_eq!(status.code(), Code::Unauthenticated);
+
+        // The bound token as Bearer: refused, and the DPoP challenge offered.
+        let bearer = vec![("authorization", bearer(&client.token))];
+        let status = call_with(&mut grpc, "Hello", &bearer).await.unwrap_err();
+        assert_eq!(status.code(), Code::Unauthenticated);
+        assert_eq!(
+            challenges(status.metadata()),
+            [
+                r#"Bearer realm="api", error="invalid_token""#.to_owned(),
+                ALGS.to_owned()
+            ]
+        );
+    }
+
+    #[tokio::test]
+    async fn an_external_origin_names_the_url_behind_a_proxy() {
+        let mock = MockProvider::auth0().await;
+        let client = DpopClient::new(&mock);
+        let layer = dpop_layer(&mock, false).external_origin("https://grpc.example.com");
+        let (mut grpc, origin) = serve_at(layer).await;
+        let metadata = credentials(&client, "https://grpc.example.com", "Hello", None);
+        let (message, _) = call_with(&mut grpc, "Hello", &metadata).await.unwrap();
+        assert_eq!(message, "Hello dpop_user");
+        let metadata = credentials(&client, &origin, "Hello", None);
+        let status = call_with(&mut grpc, "Hello", &metadata).await.unwrap_err();
+        assert_eq!(status.code(), Code::Unauthenticated);
+    }
+
+    #[tokio::test]
+    async fn with_nonces_every_answer_carries_dpop_nonce_metadata() {
+        let mock = MockProvider::auth0().await;
+        let client = DpopClient::new(&mock);
+        let (mut grpc, origin) = serve_at(dpop_layer(&mock, true)).await;
+        let metadata = credentials(&client, &origin, "Hello", None);
+        let status = call_with(&mut grpc, "Hello", &metadata).await.unwrap_err();
+        assert_eq!(status.code(), Code::Unauthenticated);
+        assert!(
+            status.message().starts_with("dpop nonce required"),
+            "{status:?}"
+        );
+        assert_eq!(
+            challenges(status.metadata())[1],
+            format!(r#"{ALGS}, error="use_dpop_nonce""#)
+        );
+        let nonce = status.metadata().get("dpop-nonce").expect("a nonce");
+        let nonce = nonce.to_str().unwrap().to_owned();
+
+        let metadata = credentials(&client, &origin, "Hello", Some(&nonce));
+        let (message, reply) = call_with(&mut grpc, "Hello", &metadata).await.unwrap();
+        assert_eq!(message, "Hello dpop_user");
+        assert_eq!(reply.get("dpop-nonce").unwrap(), nonce.as_str());
+    }
+
+    #[tokio::test]
+    async fn refusals_name_the_resource_metadata() {
+        let mock = MockProvider::auth0().await;
+        let resource = ProtectedResource::builder("https://grpc.example.com")
+            .authorization_server(mock.issuer())
+            .build()
+            .unwrap();
+        let metadata_url = resource.metadata_url().to_owned();
+        let layer = layer(&mock).protected_resource(&resource);
+        let mut grpc = serve(layer).await;
+        let status = call_with(&mut grpc, "Hello", &[]).await.unwrap_err();
+        assert_eq!(status.code(), Code::Unauthenticated);
+        assert_eq!(status.message(), "no bearer token in the request");
+        assert_eq!(
+            challenges(status.metadata()),
+            [format!(
+                r#"Bearer realm="api", resource_metadata="{metadata_url}""#
+            )]
+        );
+        let reader = vec![("authorization", bearer(&mock.token().scope("read").sign()))];
+        let status = call_with(&mut grpc, "Admin", &reader).await.unwrap_err();
+        assert_eq!(status.code(), Code::PermissionDenied);
+        assert_eq!(status.message(), "insufficient scope: admin");
+        assert_eq!(
+            challenges(status.metadata()),
+            [format!(
+                r#"Bearer realm="api", error="insufficient_scope", scope="admin", resource_metadata="{metadata_url}""#
+            )]
+        );
+    }
+
+    #[tokio::test]
+    async fn forwarded_metadata_names_the_url_only_when_trusted() {
+        let mock = MockProvider::auth0().await;
+        let client = DpopClient::new(&mock);
+        let forwarded = [
+            ("x-forwarded-proto", "https".to_owned()),
+            ("x-forwarded-host", "grpc.example.com".to_owned()),
+        ];
+        for trust in [false, true] {
+            let layer = dpop_layer(&mock, false).trust_forwarded_headers(trust);
+            let (mut grpc, origin) = serve_at(layer).await;
+            for (url, accepted) in [("https://grpc.example.com", trust), (&origin, !trust)] {
+                let mut metadata = credentials(&client, url, "Hello", None);
+                metadata.extend(forwarded.clone());
+                let result = call_with(&mut grpc, "Hello", &metadata).await;
+                assert_eq!(
+                    result.is_ok(),
+                    accepted,
+                    "trust {trust}, proof for {url}: {result:?}"
+                );
+            }
+        }
+    }
 }

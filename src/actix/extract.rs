@@ -1,53 +1,43 @@
-//! Extractors: [`AuthUser`], [`OptionalAuthUser`] and [`TypedClaims`], and the token search
-//! they share with the middleware.
+//! Extractors: [`AuthUser`], [`OptionalAuthUser`] and [`TypedClaims`], and what they share
+//! with the middleware and the guards: the request as the edge sees it, and the edge that
+//! answers it.
 
 use std::future::Future;
 use std::pin::Pin;
 
 use actix_web::dev::Payload;
-use actix_web::http::header::{HeaderMap, AUTHORIZATION, COOKIE};
+use actix_web::http::header::HeaderMap;
 use actix_web::{web, FromRequest, HttpMessage, HttpRequest};
 use serde::de::DeserializeOwned;
 
 use super::response::{AuthConfig, AuthRejection, RejectionKind};
-use crate::token_source::{self, RequestError, RequestHeaders};
+use crate::edge::{EdgeRequest, Headers, Rejection, RequestEdge};
 use crate::{AuthError, AuthUser, Verifier};
 
 /// The boxed future of the extractors (actix-web runs them on one thread).
 type LocalFuture<T> = Pin<Box<dyn Future<Output = Result<T, AuthRejection>>>>;
 
-impl RequestHeaders for HeaderMap {
-    fn authorization(&self) -> impl Iterator<Item = &[u8]> {
-        self.get_all(AUTHORIZATION).map(|value| value.as_bytes())
-    }
-
-    fn cookies(&self) -> impl Iterator<Item = &str> {
-        self.get_all(COOKIE).filter_map(|value| value.to_str().ok())
+/// actix-web's header map, for the [`RequestEdge`].
+impl Headers for HeaderMap {
+    fn values<'s>(&'s self, name: &'s str) -> impl Iterator<Item = &'s [u8]> + 's {
+        self.get_all(name).map(|value| value.as_bytes())
     }
 }
 
-/// Verifies the request's token from the verifier's token sources: `Ok(None)` when it
-/// carries none.
-pub(crate) async fn verify_request(
-    headers: &HeaderMap,
-    verifier: &Verifier,
-    config: &AuthConfig,
-) -> Result<Option<AuthUser>, AuthRejection> {
-    let token = match token_source::find_token(headers, verifier.token_sources()) {
-        Ok(Some(token)) => token,
-        Ok(None) => return Ok(None),
-        Err((error, detail)) => {
-            tracing::debug!(error = %detail, "authorization header rejected");
-            let kind = match error {
-                RequestError::Malformed => RejectionKind::MalformedRequest,
-                RequestError::UnsupportedScheme => RejectionKind::UnsupportedScheme,
-            };
-            return Err(AuthRejection::new(kind, detail, config));
-        }
-    };
-    match verifier.verify(token).await {
-        Ok(user) => Ok(Some(user)),
-        Err(error) => Err(AuthRejection::from_verify_error(error, config)),
+/// `request` as the edge sees it: method, path and query, headers, and the scheme and
+/// authority its URI names (an absolute-form request line, HTTP/2). Not
+/// `connection_info()`: it reads `Forwarded` and `X-Forwarded-*` whatever the edge was told
+/// to trust; the edge reads them itself when
+/// [`trust_forwarded_headers`](super::AuthMiddleware::trust_forwarded_headers) is on.
+pub(crate) fn edge_request(request: &HttpRequest) -> EdgeRequest<'_, HeaderMap> {
+    let uri = request.uri();
+    let target = uri
+        .path_and_query()
+        .map_or(uri.path(), |target| target.as_str());
+    let edge_request = EdgeRequest::new(request.method().as_str(), target, request.headers());
+    match (uri.scheme_str(), uri.authority()) {
+        (Some(scheme), Some(authority)) => edge_request.origin(scheme, authority.as_str()),
+        _ => edge_request,
     }
 }
 
@@ -67,8 +57,8 @@ pub(crate) fn config_of(request: &HttpRequest) -> AuthConfig {
         .unwrap_or_default()
 }
 
-/// The verifier the middleware put in the extensions, else `web::Data<Verifier>` (or a
-/// plain `Verifier` app data).
+/// A verifier put in the extensions, else `web::Data<Verifier>` (or a plain `Verifier` app
+/// data).
 fn verifier_of(request: &HttpRequest) -> Option<Verifier> {
     if let Some(verifier) = request.extensions().get::<Verifier>() {
         return Some(verifier.clone());
@@ -79,26 +69,69 @@ fn verifier_of(request: &HttpRequest) -> Option<Verifier> {
         .or_else(|| request.app_data::<Verifier>().cloned())
 }
 
-/// The request's user: the one the middleware verified, else a fresh verification
-/// (remembered in the extensions for later extractors). `Ok(None)` when no token was sent.
-pub(crate) async fn user_of(request: &HttpRequest) -> Result<Option<AuthUser>, AuthRejection> {
-    if let Some(user) = request.extensions().get::<AuthUser>() {
-        return Ok(Some(user.clone()));
+/// The user the middleware (or an earlier extractor) verified for this request.
+pub(crate) fn known_user(request: &HttpRequest) -> Option<AuthUser> {
+    request.extensions().get::<AuthUser>().cloned()
+}
+
+/// What answers a request: the middleware's edge, else one built from the app's `Verifier`
+/// and [`AuthConfig`]; and the config, for the rejections' body.
+pub(crate) struct Auth {
+    pub(crate) edge: RequestEdge,
+    pub(crate) config: AuthConfig,
+}
+
+impl Auth {
+    /// The edge and config of `request`; 500 when no verifier is reachable.
+    pub(crate) fn of(request: &HttpRequest) -> Result<Self, AuthRejection> {
+        let config = config_of(request);
+        if let Some(edge) = request.extensions().get::<RequestEdge>() {
+            return Ok(Auth {
+                edge: edge.clone(),
+                config,
+            });
+        }
+        let Some(verifier) = verifier_of(request) else {
+            tracing::warn!(
+                "no Verifier reachable: register web::Data<Verifier> or use AuthMiddleware"
+            );
+            let error = AuthError::config("no Verifier in the app data or request extensions");
+            let kind = RejectionKind::Misconfigured;
+            return Err(AuthRejection::without_edge(kind, error, &config));
+        };
+        let edge = config.edge(verifier);
+        Ok(Auth { edge, config })
     }
-    let config = config_of(request);
-    let Some(verifier) = verifier_of(request) else {
-        tracing::warn!("no Verifier reachable: register web::Data<Verifier> or use AuthMiddleware");
-        return Err(AuthRejection::new(
-            RejectionKind::Misconfigured,
-            AuthError::config("no Verifier in the app data or request extensions"),
-            &config,
-        ));
-    };
-    let user = verify_request(request.headers(), &verifier, &config).await?;
-    if let Some(user) = &user {
+
+    /// The verified user of `request`, remembered in the extensions for later extractors;
+    /// refused without a credential.
+    pub(crate) async fn user(&self, request: &HttpRequest) -> Result<AuthUser, AuthRejection> {
+        let verified = self.edge.authenticate(&edge_request(request)).await;
+        let user = verified.map_err(|rejection| self.reject(rejection))?;
         request.extensions_mut().insert(user.clone());
+        Ok(user)
     }
-    Ok(user)
+
+    /// As [`user`](Self::user), but `Ok(None)` when the request carries no credential.
+    async fn optional_user(
+        &self,
+        request: &HttpRequest,
+    ) -> Result<Option<AuthUser>, AuthRejection> {
+        let verified = self
+            .edge
+            .authenticate_optional(&edge_request(request))
+            .await;
+        let user = verified.map_err(|rejection| self.reject(rejection))?;
+        if let Some(user) = &user {
+            request.extensions_mut().insert(user.clone());
+        }
+        Ok(user)
+    }
+
+    /// The edge's `rejection`, answered with this config's body.
+    pub(crate) fn reject(&self, rejection: Rejection) -> AuthRejection {
+        AuthRejection::new(rejection, &self.config)
+    }
 }
 
 /// The verified user; rejects with 401 when the token is missing or invalid.
@@ -112,9 +145,9 @@ impl FromRequest for AuthUser {
     fn from_request(request: &HttpRequest, _: &mut Payload) -> Self::Future {
         let request = request.clone();
         Box::pin(async move {
-            match user_of(&request).await? {
+            match known_user(&request) {
                 Some(user) => Ok(user),
-                None => Err(AuthRejection::missing_token(&config_of(&request))),
+                None => Auth::of(&request)?.user(&request).await,
             }
         })
     }
@@ -141,7 +174,13 @@ impl FromRequest for OptionalAuthUser {
 
     fn from_request(request: &HttpRequest, _: &mut Payload) -> Self::Future {
         let request = request.clone();
-        Box::pin(async move { user_of(&request).await.map(OptionalAuthUser) })
+        Box::pin(async move {
+            let user = match known_user(&request) {
+                Some(user) => Some(user),
+                None => Auth::of(&request)?.optional_user(&request).await?,
+            };
+            Ok(OptionalAuthUser(user))
+        })
     }
 }
 
@@ -170,15 +209,15 @@ impl<T: DeserializeOwned + 'static> FromRequest for TypedClaims<T> {
         let request = request.clone();
         Box::pin(async move {
             let user = user.await?;
-            user.claims
-                .deserialize_into::<T>()
-                .map(TypedClaims)
-                .map_err(|_| {
-                    AuthRejection::from_verify_error(
-                        AuthError::invalid_claim("claims do not match the requested type"),
-                        &config_of(&request),
-                    )
-                })
+            match user.claims.deserialize_into::<T>() {
+                Ok(claims) => Ok(TypedClaims(claims)),
+                Err(_) => {
+                    let auth = Auth::of(&request)?;
+                    let error = AuthError::invalid_claim("claims do not match the requested type");
+                    let kind = RejectionKind::InvalidToken;
+                    Err(auth.reject(auth.edge.refusal_for(kind, error)))
+                }
+            }
         })
     }
 }

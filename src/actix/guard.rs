@@ -12,8 +12,8 @@ use actix_web::body::EitherBody;
 use actix_web::dev::{forward_ready, Service, ServiceRequest, ServiceResponse, Transform};
 use actix_web::{Error, ResponseError};
 
-use super::extract::{config_of, user_of};
-use super::response::{AuthConfig, AuthRejection};
+use super::extract::{known_user, Auth};
+use super::response::AuthRejection;
 use crate::guard_rule::{PathParam, Rule};
 use crate::AuthUser;
 use serde_json::Value;
@@ -91,7 +91,7 @@ fn check(
     rule: &Rule,
     user: &AuthUser,
     request: &ServiceRequest,
-    config: &AuthConfig,
+    auth: &Auth,
 ) -> Result<(), AuthRejection> {
     let param = rule.path_param().map(|name| {
         let Some(raw) = request.match_info().get(name) else {
@@ -107,8 +107,14 @@ fn check(
             _ => PathParam::NotUtf8,
         }
     });
-    rule.judge(user, param)
-        .map_err(|refusal| AuthRejection::from_refusal(refusal, config))
+    rule.judge(user, param).map_err(|refusal| {
+        let (kind, error, scope) = refusal.into_parts();
+        let rejection = auth.edge.refusal_for(kind, error);
+        auth.reject(match scope {
+            Some(scope) => rejection.with_scope(scope),
+            None => rejection,
+        })
+    })
 }
 
 /// Whether the request path as sent percent-decodes to UTF-8.
@@ -190,12 +196,15 @@ where
         let rule = self.rule.clone();
         Box::pin(async move {
             let http_request = request.request().clone();
-            let config = config_of(&http_request);
-            let checked = match user_of(&http_request).await {
-                Ok(Some(user)) => check(&rule, &user, &request, &config),
-                Ok(None) => Err(AuthRejection::missing_token(&config)),
-                Err(rejection) => Err(rejection),
-            };
+            let checked = async {
+                let auth = Auth::of(&http_request)?;
+                let user = match known_user(&http_request) {
+                    Some(user) => user,
+                    None => auth.user(&http_request).await?,
+                };
+                check(&rule, &user, &request, &auth)
+            }
+            .await;
             drop(http_request);
             if let Err(rejection) = checked {
                 let response = rejection.error_response();

@@ -8,10 +8,13 @@
 //! | [`AuthMiddleware`] | guards an app, scope or resource, allow-lists public paths | 401 |
 //! | [`require_scope`], [`require_scopes`], [`require_same_user`], [`require_claim`], [`require_user`], [`require_user_token`] | per-resource guard middleware | 403 |
 //!
-//! Statuses, `WWW-Authenticate` challenges (RFC 6750) and JSON bodies are the axum
-//! integration's, from the same code: see [`RejectionKind`]. The token comes from the
-//! verifier's token sources: `Authorization: Bearer` and, for Clerk, the `__session` cookie.
-//! DPoP proofs are taken by the axum layer only.
+//! Everything is a thin adapter over the framework-neutral [request edge](crate::edge):
+//! statuses, `WWW-Authenticate` challenges (RFC 6750, RFC 9449 `DPoP`, RFC 9728
+//! `resource_metadata`) and JSON bodies are the axum integration's: see [`RejectionKind`].
+//! The token comes from the verifier's token sources (`Authorization: Bearer` and, for
+//! Clerk, the `__session` cookie) or, when the verifier takes DPoP proofs,
+//! `Authorization: DPoP` with its `DPoP` proof header (see [`AuthMiddleware`] for the URL it
+//! is checked against and `DPoP-Nonce`).
 //!
 //! # Where the verifier comes from
 //! The [`AuthMiddleware`] holds it and puts it (and the verified user) into the request

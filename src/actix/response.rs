@@ -1,104 +1,83 @@
 //! Responses to refused requests: [`AuthRejection`] (an actix-web [`ResponseError`]) and
 //! [`AuthConfig`], the response settings shared by the middleware, the extractors and the
-//! guards. Status, challenge and body come from the same mapping as the axum integration.
+//! guards. Status, challenges and body come from the request edge's [`Rejection`].
 
 use std::error::Error as StdError;
 use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
-use actix_web::http::header::{self, HeaderValue};
+use actix_web::http::header::{HeaderName, HeaderValue};
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, ResponseError};
 
+use crate::edge::{Rejection, RequestEdge, Settings};
 pub use crate::rejection::RejectionKind;
-use crate::rejection::{self, Challenge, DEFAULT_RETRY_AFTER};
-use crate::AuthError;
+use crate::rejection::DEFAULT_RETRY_AFTER;
+use crate::{AuthError, Verifier};
 
 /// A refused request: the error of the [`AuthUser`](crate::AuthUser),
 /// [`OptionalAuthUser`](super::OptionalAuthUser) and [`TypedClaims`](super::TypedClaims)
 /// extractors, the [`AuthMiddleware`](super::AuthMiddleware) and the guards.
 ///
-/// Its response (as [`ResponseError`]) has the status of [`kind`](Self::kind), the RFC 6750
-/// `WWW-Authenticate` challenge, `Retry-After` for 503, and a small JSON body such as
-/// `{"error":"invalid_token"}` (replaceable with [`AuthConfig::rejection_response`]).
-/// Neither the body nor [`Display`](fmt::Display) contains the token or internal detail;
-/// the underlying [`AuthError`] is kept as [`source`](StdError::source) for your logs.
+/// It wraps the request edge's [`Rejection`], which decides everything but the body: its
+/// response (as [`ResponseError`]) has the status of [`kind`](Self::kind), one
+/// `WWW-Authenticate` line per challenge (RFC 6750 `Bearer`; RFC 9449 `DPoP` when the
+/// verifier takes proofs; `resource_metadata` with a
+/// [protected resource](super::AuthMiddleware::protected_resource)), `Retry-After` for 503,
+/// `DPoP-Nonce` when nonces are on, and a small JSON body such as `{"error":"invalid_token"}`
+/// (replaceable with [`AuthConfig::rejection_response`]). Neither the body nor
+/// [`Display`](fmt::Display) contains the token or internal detail; the underlying
+/// [`AuthError`] is kept as [`source`](StdError::source) for your logs.
 pub struct AuthRejection {
-    kind: RejectionKind,
-    error: AuthError,
-    scope: Option<String>,
+    rejection: Rejection,
     config: AuthConfig,
 }
 
 impl AuthRejection {
-    pub(crate) fn new(kind: RejectionKind, error: AuthError, config: &AuthConfig) -> Self {
+    /// `rejection`, answered with `config`'s body.
+    pub(crate) fn new(rejection: Rejection, config: &AuthConfig) -> Self {
         AuthRejection {
-            kind,
-            error,
-            scope: None,
+            rejection,
             config: config.clone(),
         }
     }
 
-    /// The rejection for a failed [`Verifier::verify`](crate::Verifier::verify), logged
-    /// without the token.
-    pub(crate) fn from_verify_error(error: AuthError, config: &AuthConfig) -> Self {
-        let kind = RejectionKind::of_verify_error(&error);
-        AuthRejection::new(kind, error, config)
+    /// A refusal of `kind` found without an edge (no verifier reachable), under `config`.
+    pub(crate) fn without_edge(kind: RejectionKind, error: AuthError, config: &AuthConfig) -> Self {
+        AuthRejection::new(Rejection::new(kind, error, &config.settings()), config)
     }
 
-    /// The rejection for a guard's refusal.
-    pub(crate) fn from_refusal(refusal: crate::guard_rule::Refusal, config: &AuthConfig) -> Self {
-        let (kind, error, scope) = refusal.into_parts();
-        let rejection = AuthRejection::new(kind, error, config);
-        match scope {
-            Some(scope) => rejection.with_scope(scope),
-            None => rejection,
-        }
-    }
-
-    pub(crate) fn with_scope(mut self, scope: String) -> Self {
-        self.scope = Some(scope);
-        self
-    }
-
-    /// The rejection for a request without a token, under `config`'s realm.
+    /// The rejection for a request without a token, under `config`'s realm (without the
+    /// `DPoP` challenge and `resource_metadata`, which only an edge knows: the extractors
+    /// and the middleware add them).
     pub fn missing_token(config: &AuthConfig) -> Self {
-        AuthRejection::new(
-            RejectionKind::MissingToken,
-            AuthError::missing_token(),
-            config,
-        )
+        let error = AuthError::missing_token();
+        AuthRejection::without_edge(RejectionKind::MissingToken, error, config)
     }
 
-    fn challenge(&self) -> Challenge<'_> {
-        Challenge {
-            kind: self.kind,
-            realm: &self.config.realm,
-            scope: self.scope.as_deref(),
-            dpop: None,
-            resource_metadata: None,
-        }
+    /// The request edge's rejection this wraps: every header and the default body.
+    pub fn rejection(&self) -> &Rejection {
+        &self.rejection
     }
 
     /// What kind of refusal this is.
     pub fn kind(&self) -> RejectionKind {
-        self.kind
+        self.rejection.kind()
     }
 
     /// The underlying error (also the [`source`](StdError::source)); never put it in a
     /// response body.
     pub fn auth_error(&self) -> &AuthError {
-        &self.error
+        self.rejection.auth_error()
     }
 
     /// The scope(s) a scope guard required, space-separated, for `InsufficientScope`.
     pub fn required_scope(&self) -> Option<&str> {
-        self.scope.as_deref()
+        self.rejection.required_scope()
     }
 
-    /// The `WWW-Authenticate` value: `None` for 500 and 503.
+    /// The `Bearer` challenge: `None` for 500 and 503, and when DPoP is required.
     ///
     /// ```
     /// # use jwks_auth::actix::{AuthConfig, AuthRejection};
@@ -106,60 +85,70 @@ impl AuthRejection {
     /// assert_eq!(rejection.www_authenticate().unwrap(), r#"Bearer realm="notes""#);
     /// ```
     pub fn www_authenticate(&self) -> Option<String> {
-        self.challenge().www_authenticate()
+        self.rejection.www_authenticate()
+    }
+
+    /// The `DPoP` challenge (RFC 9449 §7.1) of a 401 when the verifier takes proofs.
+    pub fn dpop_challenge(&self) -> Option<String> {
+        self.rejection.dpop_challenge()
     }
 
     /// Seconds for `Retry-After` (only for `KeysUnavailable`).
     pub fn retry_after_secs(&self) -> Option<u64> {
-        rejection::retry_after_secs(self.kind, self.config.retry_after)
+        self.rejection.retry_after_secs()
     }
 
     /// The default body: `{"error": "<code>"}`, plus `"scope"` when a scope guard refused.
     pub fn body_json(&self) -> serde_json::Value {
-        self.challenge().body_json()
+        self.rejection.body_json()
     }
 }
 
 impl fmt::Debug for AuthRejection {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("AuthRejection")
-            .field("kind", &self.kind)
-            .field("error", &self.error)
-            .field("scope", &self.scope)
+            .field("kind", &self.kind())
+            .field("error", self.auth_error())
+            .field("scope", &self.required_scope())
             .finish_non_exhaustive()
     }
 }
 
 impl fmt::Display for AuthRejection {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.kind.description())
+        fmt::Display::fmt(&self.rejection, f)
     }
 }
 
 impl StdError for AuthRejection {
     fn source(&self) -> Option<&(dyn StdError + 'static)> {
-        Some(&self.error)
+        Some(self.rejection.auth_error())
     }
 }
 
 impl ResponseError for AuthRejection {
     fn status_code(&self) -> StatusCode {
-        StatusCode::from_u16(self.kind.status_code()).unwrap_or(StatusCode::UNAUTHORIZED)
+        StatusCode::from_u16(self.rejection.status()).unwrap_or(StatusCode::UNAUTHORIZED)
     }
 
     fn error_response(&self) -> HttpResponse {
         let mut response = (self.config.responder)(self);
-        // Status and challenge are the protocol, whatever body the application chose.
+        // Status and headers are the protocol, whatever body the application chose: each
+        // header the rejection sends replaces the body's (two `WWW-Authenticate` lines when
+        // `Bearer` and `DPoP` are both offered).
         *response.status_mut() = self.status_code();
         let headers = response.headers_mut();
-        if let Some(challenge) = self.www_authenticate() {
-            // Only visible ASCII survives the challenge builder; fall back regardless.
-            let value =
-                HeaderValue::from_str(&challenge).unwrap_or(HeaderValue::from_static("Bearer"));
-            headers.insert(header::WWW_AUTHENTICATE, value);
-        }
-        if let Some(secs) = self.retry_after_secs() {
-            headers.insert(header::RETRY_AFTER, HeaderValue::from(secs));
+        let mut previous = None;
+        for (name, value) in self.rejection.headers() {
+            let name = HeaderName::from_static(name);
+            if previous.as_ref() != Some(&name) {
+                headers.remove(&name);
+            }
+            // The edge sends only visible ASCII.
+            if let Ok(value) = HeaderValue::try_from(value) {
+                headers.append(name.clone(), value);
+            }
+            previous = Some(name);
         }
         response
     }
@@ -202,6 +191,23 @@ fn json_body(rejection: &AuthRejection) -> HttpResponse {
 }
 
 impl AuthConfig {
+    /// What the edge's rejections are built with: the realm and `Retry-After`.
+    pub(crate) fn settings(&self) -> Settings {
+        Settings {
+            realm: self.realm.to_string(),
+            retry_after: self.retry_after,
+            resource_metadata: None,
+        }
+    }
+
+    /// An edge verifying with `verifier` under these settings, for extractors and guards
+    /// that run without the middleware.
+    pub(crate) fn edge(&self, verifier: Verifier) -> RequestEdge {
+        RequestEdge::new(verifier)
+            .realm(&*self.realm)
+            .retry_after(self.retry_after)
+    }
+
     /// The defaults: realm `api`, `Retry-After: 30`, JSON bodies.
     pub fn new() -> Self {
         AuthConfig::default()

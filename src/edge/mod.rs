@@ -454,6 +454,19 @@ impl RequestEdge {
         self.refuse(kind, error).or_dpop(self.dpop_challenge(false))
     }
 
+    /// The refusal of `kind` for `error`, a finding of the adapter's own (a guard's rule, claims
+    /// that do not fit a type), kept as the source for logs; a 401 also offers the `DPoP`
+    /// challenge, as the edge's own refusals do.
+    #[cfg_attr(not(feature = "actix"), allow(dead_code))] // the actix guards and extractors
+    pub(crate) fn refusal_for(&self, kind: RejectionKind, error: AuthError) -> Rejection {
+        let rejection = self.refuse(kind, error);
+        if kind.status_code() == 401 {
+            rejection.or_dpop(self.dpop_challenge(false))
+        } else {
+            rejection
+        }
+    }
+
     /// The server's current DPoP nonce, to send as `DPoP-Nonce` on every answer (accepted
     /// ones included) when nonces are on.
     pub fn dpop_nonce(&self) -> Option<String> {

@@ -9,31 +9,24 @@ use std::time::Duration;
 
 use ::tonic::metadata::MetadataValue;
 use ::tonic::{Code, Status};
-use http::header::{AUTHORIZATION, COOKIE};
+use http::header::{HeaderName, HeaderValue};
 use http::{HeaderMap, Request, Response};
 use tower::{Layer, Service};
 
-use crate::rejection::{self, PublicRoutes, RejectionKind, DEFAULT_RETRY_AFTER};
-use crate::token_source::{self, RequestError, RequestHeaders};
-use crate::{AuthError, AuthUser, TokenKind, TokenSource, Verifier};
+use crate::edge::{EdgeRequest, Headers, Rejection, RequestEdge};
+use crate::rejection::RejectionKind;
+use crate::{AuthUser, ProtectedResource, TokenKind, Verifier};
 
-/// The metadata of a gRPC request, as far as finding a token goes: `authorization` only.
+/// A call's metadata as the edge reads it: every header but `cookie`. A cookie never
+/// authenticates a gRPC call, whatever token sources the verifier lists.
 struct Metadata<'a>(&'a HeaderMap);
 
-impl RequestHeaders for Metadata<'_> {
-    fn authorization(&self) -> impl Iterator<Item = &[u8]> {
-        self.0
-            .get_all(AUTHORIZATION)
-            .iter()
-            .map(|value| value.as_bytes())
-    }
-
-    fn cookies(&self) -> impl Iterator<Item = &str> {
-        // Never read: the layer asks for the bearer source only.
-        self.0
-            .get_all(COOKIE)
-            .iter()
-            .filter_map(|value| value.to_str().ok())
+impl Headers for Metadata<'_> {
+    fn values<'s>(&'s self, name: &'s str) -> impl Iterator<Item = &'s [u8]> + 's {
+        let headers = (name != "cookie").then_some(self.0);
+        headers
+            .into_iter()
+            .flat_map(move |headers| headers.get_all(name).iter().map(|value| value.as_bytes()))
     }
 }
 
@@ -49,8 +42,11 @@ fn code_of(kind: RejectionKind) -> Code {
 }
 
 /// The status of a refusal: the code, a message naming the failing check (server-side
-/// failures only say what failed), and the retry pushback for `UNAVAILABLE`.
-fn status_of(kind: RejectionKind, error: &AuthError, retry_after: Duration) -> Status {
+/// failures only say what failed), the retry pushback for `UNAVAILABLE`, and the HTTP
+/// answer's `www-authenticate` challenges and `dpop-nonce` as metadata.
+fn status_of(rejection: &Rejection) -> Status {
+    let kind = rejection.kind();
+    let error = rejection.auth_error();
     let message = match kind {
         // The detail of a server-side failure (an address, a reason) stays in the logs.
         RejectionKind::KeysUnavailable
@@ -62,16 +58,29 @@ fn status_of(kind: RejectionKind, error: &AuthError, retry_after: Duration) -> S
             Some(detail) => format!("{}: {detail}", kind.description()),
             None => kind.description().to_owned(),
         },
+        // Which scopes a scope rule wanted.
+        RejectionKind::InsufficientScope if rejection.required_scope().is_some() => {
+            let scope = rejection.required_scope().unwrap_or_default();
+            format!("{}: {scope}", kind.description())
+        }
         // Which check the token failed (`token expired`, `invalid signature`, ...).
         _ => format!("{}: {error}", kind.description()),
     };
     let mut status = Status::new(code_of(kind), message);
-    if let Some(secs) = rejection::retry_after_secs(kind, retry_after) {
+    let metadata = status.metadata_mut();
+    if let Some(secs) = rejection.retry_after_secs() {
         let millis = secs.saturating_mul(1000);
         if let Ok(value) = MetadataValue::try_from(millis.to_string()) {
-            status
-                .metadata_mut()
-                .insert("grpc-retry-pushback-ms", value);
+            metadata.insert("grpc-retry-pushback-ms", value);
+        }
+    }
+    for (name, value) in rejection.headers() {
+        // gRPC's own pushback stands for `Retry-After`.
+        if name == "retry-after" {
+            continue;
+        }
+        if let Ok(value) = MetadataValue::try_from(value) {
+            metadata.append(name, value);
         }
     }
     status
@@ -163,9 +172,7 @@ pub struct GrpcAuthLayer {
 
 #[derive(Clone)]
 struct Shared {
-    verifier: Verifier,
-    retry_after: Duration,
-    public: PublicRoutes,
+    edge: RequestEdge,
     /// (path or `/package.Service/` prefix, scopes every call there needs).
     scopes: Vec<(String, Vec<String>)>,
 }
@@ -180,12 +187,17 @@ impl GrpcAuthLayer {
     pub fn new(verifier: Verifier) -> Self {
         GrpcAuthLayer {
             shared: Arc::new(Shared {
-                verifier,
-                retry_after: DEFAULT_RETRY_AFTER,
-                public: PublicRoutes::default(),
+                edge: RequestEdge::new(verifier),
                 scopes: Vec::new(),
             }),
         }
+    }
+
+    /// Changes the edge (a builder call on a cloned layer copies the settings first).
+    fn edge(mut self, change: impl FnOnce(RequestEdge) -> RequestEdge) -> Self {
+        let shared = Arc::make_mut(&mut self.shared);
+        shared.edge = change(shared.edge.clone());
+        self
     }
 
     /// A method called without a token, by path: `/grpc.health.v1.Health/Check`. A token
@@ -193,24 +205,22 @@ impl GrpcAuthLayer {
     ///
     /// An empty path is a configuration error: every call is then refused with `INTERNAL`
     /// (and the reason logged) rather than anything opened.
-    pub fn public_method(mut self, path: impl Into<String>) -> Self {
-        Arc::make_mut(&mut self.shared).public.add_path(path.into());
-        self
+    pub fn public_method(self, path: impl Into<String>) -> Self {
+        self.edge(|edge| edge.public_path(path))
     }
 
     /// Every method of a service called without a token, by its full name:
     /// `grpc.health.v1.Health`. Default: none.
     ///
     /// An empty name is a configuration error, as for [`public_method`](Self::public_method).
-    pub fn public_service(mut self, service: impl AsRef<str>) -> Self {
+    pub fn public_service(self, service: impl AsRef<str>) -> Self {
         let service = service.as_ref();
         let prefix = if service.trim_matches('/').is_empty() {
             String::new()
         } else {
             service_prefix(service)
         };
-        Arc::make_mut(&mut self.shared).public.add_prefix(prefix);
-        self
+        self.edge(|edge| edge.public_prefix(prefix))
     }
 
     /// Calls of the method at `path` (`/notes.Notes/Delete`) need `scope`
@@ -233,9 +243,37 @@ impl GrpcAuthLayer {
 
     /// The pushback sent with `UNAVAILABLE` when the provider's keys are unavailable
     /// (`grpc-retry-pushback-ms`, whole seconds, at least 1). Default: 30 seconds.
-    pub fn retry_after(mut self, retry_after: Duration) -> Self {
-        Arc::make_mut(&mut self.shared).retry_after = retry_after;
-        self
+    pub fn retry_after(self, retry_after: Duration) -> Self {
+        self.edge(|edge| edge.retry_after(retry_after))
+    }
+
+    /// The origin clients call this server at (`https://api.example.com`), for the URL a
+    /// DPoP proof's `htu` must match: the origin followed by the gRPC path
+    /// (`https://api.example.com/notes.Notes/List`). Default: none; the URL is then the
+    /// call's own `:scheme` and `:authority` (HTTP/2) with its path, which is what a client
+    /// calling the server directly signs. Set it behind a proxy or load balancer that
+    /// terminates TLS or rewrites the authority. An origin that is not an absolute `http(s)`
+    /// URL refuses every DPoP call with `INTERNAL`.
+    pub fn external_origin(self, origin: impl Into<String>) -> Self {
+        self.edge(|edge| edge.external_origin(origin))
+    }
+
+    /// Build the DPoP request URL from `Forwarded` (RFC 7239) or `X-Forwarded-Proto` +
+    /// `X-Forwarded-Host` metadata when no [`external_origin`](Self::external_origin) is
+    /// set, using the value the nearest proxy added (the last one). Only behind a proxy that
+    /// sets these itself: a client can send them too. A malformed value is refused with
+    /// `INVALID_ARGUMENT`. Default: off.
+    pub fn trust_forwarded_headers(self, trust: bool) -> Self {
+        self.edge(|edge| edge.trust_forwarded_headers(trust))
+    }
+
+    /// Serves as `resource` (RFC 9728): every refusal's `www-authenticate` metadata carries
+    /// `resource_metadata="<metadata url>"`, which an MCP or OAuth client follows to find
+    /// the authorization server. Build the verifier with
+    /// [`VerifierBuilder::protected_resource`](crate::VerifierBuilder::protected_resource)
+    /// so that tokens for other resources are refused. Default: none.
+    pub fn protected_resource(self, resource: &ProtectedResource) -> Self {
+        self.edge(|edge| edge.protected_resource(resource))
     }
 }
 
@@ -252,41 +290,22 @@ impl Shared {
     /// The verified user of a call: `Ok(None)` for a public method without a token.
     async fn authenticate(
         &self,
-        headers: &HeaderMap,
-        path: &str,
-    ) -> Result<Option<AuthUser>, Status> {
-        let refuse = |kind, error: &AuthError| status_of(kind, error, self.retry_after);
-        let public = self
-            .public
-            .is_public(path)
-            .map_err(|empty| refuse(RejectionKind::Misconfigured, &empty.error()))?;
-        let metadata = Metadata(headers);
-        let token = match token_source::find_token(&metadata, &[TokenSource::Bearer]) {
-            Ok(Some(token)) => token,
-            Ok(None) if public => return Ok(None),
-            Ok(None) => {
-                return Err(refuse(
-                    RejectionKind::MissingToken,
-                    &AuthError::missing_token(),
-                ))
-            }
-            Err((error, detail)) => {
-                tracing::debug!(error = %detail, "authorization metadata rejected");
-                let kind = match error {
-                    RequestError::Malformed => RejectionKind::MalformedRequest,
-                    RequestError::UnsupportedScheme => RejectionKind::UnsupportedScheme,
-                };
-                return Err(refuse(kind, &detail));
-            }
+        request: &EdgeRequest<'_, Metadata<'_>>,
+    ) -> Result<Option<AuthUser>, Rejection> {
+        let path = request.path();
+        // A public method still verifies a token that is sent.
+        let user = if self.edge.is_public(path)? {
+            self.edge.authenticate_optional(request).await?
+        } else {
+            Some(self.edge.authenticate(request).await?)
         };
-        let user = match self.verifier.verify(token).await {
-            Ok(user) => user,
-            Err(error) => return Err(refuse(RejectionKind::of_verify_error(&error), &error)),
+        let Some(user) = user else {
+            return Ok(None);
         };
         let scopes = self.required_scopes(path);
         if !scopes.iter().all(|scope| user.has_scope(scope)) {
             tracing::debug!(user = %user.id, rule = "missing scope", "guard refused the call");
-            return Err(forbidden("insufficient scope", Some(&scopes.join(" "))));
+            return Err(self.edge.insufficient_scope(Some(&scopes.join(" "))));
         }
         Ok(Some(user))
     }
@@ -295,10 +314,9 @@ impl Shared {
 impl fmt::Debug for GrpcAuthLayer {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("GrpcAuthLayer")
-            .field("provider", &self.shared.verifier.provider_name())
-            .field("public", &self.shared.public)
+            .field("edge", &self.shared.edge)
             .field("scopes", &self.shared.scopes)
-            .finish_non_exhaustive()
+            .finish()
     }
 }
 
@@ -373,17 +391,45 @@ where
         let shared = self.shared.clone();
         ResponseFuture {
             inner: Box::pin(async move {
-                let path = request.uri().path();
-                match shared.authenticate(request.headers(), path).await {
+                let metadata = Metadata(request.headers());
+                let verified = shared
+                    .authenticate(&edge_request(&request, &metadata))
+                    .await;
+                match verified {
                     Ok(Some(user)) => {
                         request.extensions_mut().insert(user);
                     }
                     Ok(None) => {}
-                    Err(status) => return Ok(status.into_http()),
+                    Err(rejection) => return Ok(status_of(&rejection).into_http()),
                 }
-                inner.call(request).await
+                let mut response = inner.call(request).await?;
+                // RFC 9449 §8: with server nonces, every answer carries the current one.
+                if let Some(nonce) = shared.edge.dpop_nonce() {
+                    if let Ok(value) = HeaderValue::try_from(nonce) {
+                        let name = HeaderName::from_static("dpop-nonce");
+                        response.headers_mut().insert(name, value);
+                    }
+                }
+                Ok(response)
             }),
         }
+    }
+}
+
+/// A call as the edge sees it: `POST` (every gRPC call), the path `/package.Service/Method`,
+/// its `metadata`, and the `:scheme` and `:authority` of an HTTP/2 request.
+fn edge_request<'r, B>(
+    request: &'r Request<B>,
+    metadata: &'r Metadata<'r>,
+) -> EdgeRequest<'r, Metadata<'r>> {
+    let uri = request.uri();
+    let target = uri
+        .path_and_query()
+        .map_or(uri.path(), |target| target.as_str());
+    let edge_request = EdgeRequest::new(request.method().as_str(), target, metadata);
+    match (uri.scheme_str(), uri.authority()) {
+        (Some(scheme), Some(authority)) => edge_request.origin(scheme, authority.as_str()),
+        _ => edge_request,
     }
 }
 
@@ -432,16 +478,28 @@ mod tests {
 
     #[test]
     fn server_side_failures_keep_their_detail_out_of_the_message() {
-        let error = AuthError::keys_unavailable("down at https://idp.internal", None);
-        let status = status_of(
-            RejectionKind::KeysUnavailable,
-            &error,
-            Duration::from_secs(7),
-        );
+        let layer = layer().retry_after(Duration::from_secs(7));
+        let error = crate::AuthError::keys_unavailable("down at https://idp.internal", None);
+        let rejection = layer
+            .shared
+            .edge
+            .refusal_for(RejectionKind::KeysUnavailable, error);
+        let status = status_of(&rejection);
         assert_eq!(status.message(), "signing keys unavailable");
         assert_eq!(
             status.metadata().get("grpc-retry-pushback-ms").unwrap(),
             "7000"
         );
+        assert!(status.metadata().get("retry-after").is_none());
+    }
+
+    #[test]
+    fn cookies_are_not_metadata_the_edge_reads() {
+        let mut headers = HeaderMap::new();
+        headers.insert("cookie", HeaderValue::from_static("__session=a.b.c"));
+        headers.insert("authorization", HeaderValue::from_static("Bearer a.b.c"));
+        let metadata = Metadata(&headers);
+        assert_eq!(metadata.values("cookie").count(), 0);
+        assert_eq!(metadata.values("authorization").count(), 1);
     }
 }

@@ -1,24 +1,44 @@
 //! A tower layer for tonic gRPC servers (feature `tonic`): [`GrpcAuthLayer`], and per-method
 //! helpers ([`auth_user`], [`require_scope`], [`require_scopes`], [`require_user_token`]).
 //!
-//! The layer reads the `authorization` metadata (`Bearer <token>`, scheme in any case, one
-//! value), verifies the token, and puts the [`AuthUser`](crate::AuthUser) into the request extensions, where
-//! a method finds it with `request.extensions().get::<AuthUser>()` (or [`auth_user`]). Per
+//! The layer is a thin adapter over the [request edge](crate::edge): it reads the
+//! `authorization` metadata (`Bearer <token>`, scheme in any case, one value), verifies the
+//! token, and puts the [`AuthUser`](crate::AuthUser) into the request extensions, where a
+//! method finds it with `request.extensions().get::<AuthUser>()` (or [`auth_user`]). Per
 //! method or service (keyed by the gRPC path `/package.Service/Method`) it can let calls
-//! through without a token or require scopes.
+//! through without a token or require scopes. Cookies are never read over gRPC, so tokens
+//! come from `authorization` when the verifier's token sources include `Bearer` (every
+//! preset's do).
 //!
 //! | refusal (the kinds of the HTTP integrations) | gRPC status |
 //! |---|---|
-//! | no token, another scheme, invalid token | `UNAUTHENTICATED` |
-//! | malformed `authorization` (several values, not one token, not ASCII) | `INVALID_ARGUMENT` |
+//! | no token, another scheme, invalid token, invalid DPoP proof, DPoP nonce needed | `UNAUTHENTICATED` |
+//! | malformed `authorization` (several values, not one token, not ASCII), malformed forwarded origin | `INVALID_ARGUMENT` |
 //! | a scope rule or helper refused | `PERMISSION_DENIED` |
 //! | the provider's keys are unavailable | `UNAVAILABLE` + `grpc-retry-pushback-ms` |
-//! | misconfigured (a verifier that cannot verify) | `INTERNAL` |
+//! | misconfigured (a verifier that cannot verify, an empty public method) | `INTERNAL` |
 //!
 //! The `grpc-message` names the failing check (`invalid bearer token: token expired`,
 //! `insufficient scope: admin`), never the token; for `UNAVAILABLE` and `INTERNAL` it says
-//! only what failed, the detail is logged with `tracing`. DPoP proofs and cookies are not
-//! read over gRPC.
+//! only what failed, the detail is logged with `tracing`.
+//!
+//! # Challenges in metadata
+//! gRPC has no standard for HTTP authentication challenges. The layer sends the HTTP
+//! answer's headers as response metadata: one `www-authenticate` value per challenge
+//! (`Bearer realm="api", error="invalid_token"`; `DPoP algs="..."` when the verifier takes
+//! proofs; with `resource_metadata="<url>"` when a
+//! [protected resource](GrpcAuthLayer::protected_resource) is set, RFC 9728) and
+//! `dpop-nonce`. Clients that know the HTTP conventions (an MCP client, a DPoP client) can
+//! read them; others just see the status.
+//!
+//! # DPoP (RFC 9449)
+//! With a verifier built with [`dpop`](crate::VerifierBuilder::dpop), a call with
+//! `authorization: DPoP <token>` and the proof in `dpop` metadata is verified as an HTTP
+//! request would be: `htm` is `POST` (every gRPC call is one) and `htu` the URL of the call,
+//! the call's own `:scheme` and `:authority` with the method path
+//! (`https://api.example.com/notes.Notes/List`), or the configured
+//! [external origin](GrpcAuthLayer::external_origin) with that path behind a proxy. With
+//! server nonces, every answer (accepted ones too) carries `dpop-nonce` metadata.
 //!
 //! # Example
 //! ```no_run
