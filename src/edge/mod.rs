@@ -451,13 +451,12 @@ impl RequestEdge {
             RejectionKind::KeysUnavailable => AuthError::keys_unavailable("unavailable", None),
             _ => AuthError::malformed(kind.description()),
         };
-        self.refuse(kind, error).or_dpop(self.dpop_challenge(false))
+        self.refusal_for(kind, error)
     }
 
     /// The refusal of `kind` for `error`, a finding of the adapter's own (a guard's rule, claims
     /// that do not fit a type), kept as the source for logs; a 401 also offers the `DPoP`
     /// challenge, as the edge's own refusals do.
-    #[cfg_attr(not(feature = "actix"), allow(dead_code))] // the actix guards and extractors
     pub(crate) fn refusal_for(&self, kind: RejectionKind, error: AuthError) -> Rejection {
         let rejection = self.refuse(kind, error);
         if kind.status_code() == 401 {
