@@ -295,37 +295,55 @@ fn dpop_headers(
     (headers, secrets)
 }
 
-/// A cold verifier for the row: in-memory revocation, DPoP allowed for DPoP rows.
-fn verifier(mock: &MockProvider, row: &Row) -> Verifier {
-    let builder = Verifier::builder(mock.provider()).revocation(InMemoryRevocationStore::new(100));
-    let builder = if row.dpop {
-        builder.dpop(DpopMode::Allowed)
-    } else {
-        builder
-    };
-    builder.build().expect("the row's verifier")
+/// What a row runs against: a fresh mock provider, the row's credential, a cold verifier
+/// (in-memory revocation; DPoP allowed for DPoP rows). Build the app with `verifier`, then
+/// [`prepare`](Self::prepare).
+struct Fixture {
+    mock: MockProvider,
+    minted: Minted,
+    verifier: Verifier,
 }
 
-/// What must be true before the request: the session revoked, the keys unreachable.
-async fn prepare(minted: &Minted, verifier: &Verifier, mock: &MockProvider) {
-    match minted.credential {
-        Credential::Revoked => {
-            let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap();
-            let revocations = verifier.revocations().expect("revocation is on");
-            let now = i64::try_from(now.as_secs()).unwrap();
-            revocations.revoke_session(SESSION, now).await.unwrap();
+impl Fixture {
+    async fn new(table: &Table, row: &Row) -> Fixture {
+        let mock = MockProvider::auth0().await;
+        let minted = mint(row.request.credential, &mock, table, &row.request.path);
+        let builder =
+            Verifier::builder(mock.provider()).revocation(InMemoryRevocationStore::new(100));
+        let builder = if row.dpop {
+            builder.dpop(DpopMode::Allowed)
+        } else {
+            builder
+        };
+        let verifier = builder.build().expect("the row's verifier");
+        Fixture {
+            mock,
+            minted,
+            verifier,
         }
-        Credential::KeysUnreachable => mock.fail_next(10, 500),
-        _ => {}
     }
-}
 
-/// How many times the request is sent; the last answer counts (a replayed proof).
-fn sends(minted: &Minted) -> usize {
-    if minted.credential == Credential::DpopReplayed {
-        2
-    } else {
-        1
+    /// What must be true before the request: the session revoked, the keys unreachable.
+    async fn prepare(&self) {
+        match self.minted.credential {
+            Credential::Revoked => {
+                let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap();
+                let revocations = self.verifier.revocations().expect("revocation is on");
+                let now = i64::try_from(now.as_secs()).unwrap();
+                revocations.revoke_session(SESSION, now).await.unwrap();
+            }
+            Credential::KeysUnreachable => self.mock.fail_next(10, 500),
+            _ => {}
+        }
+    }
+
+    /// How many times the request is sent; the last answer counts (a replayed proof).
+    fn sends(&self) -> usize {
+        if self.minted.credential == Credential::DpopReplayed {
+            2
+        } else {
+            1
+        }
     }
 }
 
@@ -472,14 +490,12 @@ mod axum_runner {
         let table = Table::load();
         let mut report = Report::new(&table, "axum");
         for row in &table.rows {
-            let mock = MockProvider::auth0().await;
-            let minted = mint(row.request.credential, &mock, &table, &row.request.path);
-            let verifier = verifier(&mock, row);
-            let app = app(verifier.clone(), &table);
-            prepare(&minted, &verifier, &mock).await;
+            let fixture = Fixture::new(&table, row).await;
+            let app = app(fixture.verifier.clone(), &table);
+            fixture.prepare().await;
             let mut got = None;
-            for _ in 0..sends(&minted) {
-                got = Some(answer(&app, row, &minted).await);
+            for _ in 0..fixture.sends() {
+                got = Some(answer(&app, row, &fixture.minted).await);
             }
             report.compare(row, got.unwrap(), row.expect.clone());
         }
@@ -505,9 +521,8 @@ mod actix_runner {
                 report.skip(row, "DPoP row (ACTIX_TAKES_DPOP is false)");
                 continue;
             }
-            let mock = MockProvider::auth0().await;
-            let minted = mint(row.request.credential, &mock, &table, &row.request.path);
-            let verifier = verifier(&mock, row);
+            let fixture = Fixture::new(&table, row).await;
+            let minted = &fixture.minted;
             let user_id = || web::get().to(|user: AuthUser| async move { user.id });
             let app = test::init_service(
                 App::new()
@@ -523,12 +538,12 @@ mod actix_runner {
                             .route(user_id()),
                     )
                     .route("/health", web::get().to(|| async { ANONYMOUS }))
-                    .wrap(AuthMiddleware::new(verifier.clone()).public_path("/health")),
+                    .wrap(AuthMiddleware::new(fixture.verifier.clone()).public_path("/health")),
             )
             .await;
-            prepare(&minted, &verifier, &mock).await;
+            fixture.prepare().await;
             let mut got = None;
-            for _ in 0..sends(&minted) {
+            for _ in 0..fixture.sends() {
                 let mut request = test::TestRequest::default()
                     .method(row.request.method.parse().unwrap())
                     .uri(&row.request.path);
@@ -562,11 +577,9 @@ mod actix_runner {
 // tonic: `GrpcAuthLayer` in front of the greeter service, over a loopback socket.
 
 mod tonic_runner {
-    use tokio_stream::wrappers::TcpListenerStream;
-    use tonic::transport::Channel;
     use tonic::{Code, Request, Response, Status};
 
-    use super::greeter::{Greeter, GreeterClient, GreeterServer, HelloReply, HelloRequest};
+    use super::greeter::{self, Greeter, HelloReply, HelloRequest};
     use super::*;
     use jwks_auth::tonic::GrpcAuthLayer;
 
@@ -657,20 +670,6 @@ mod tonic_runner {
         }
     }
 
-    async fn serve(layer: GrpcAuthLayer) -> GreeterClient<Channel> {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        tokio::spawn(
-            tonic::transport::Server::builder()
-                .layer(layer)
-                .add_service(GreeterServer::new(WhoAmI))
-                .serve_with_incoming(TcpListenerStream::new(listener)),
-        );
-        GreeterClient::connect(format!("http://{addr}"))
-            .await
-            .unwrap()
-    }
-
     #[tokio::test]
     async fn tonic_gives_the_tables_answers() {
         let table = Table::load();
@@ -685,16 +684,15 @@ mod tonic_runner {
                 continue;
             }
             let method = method_for_path(row);
-            let mock = MockProvider::auth0().await;
-            let minted = mint(row.request.credential, &mock, &table, &row.request.path);
-            let verifier = verifier(&mock, row);
-            let layer = GrpcAuthLayer::new(verifier.clone())
+            let fixture = Fixture::new(&table, row).await;
+            let minted = &fixture.minted;
+            let layer = GrpcAuthLayer::new(fixture.verifier.clone())
                 .public_method("/greeter.Greeter/Status")
                 .method_scope("/greeter.Greeter/Admin", "admin");
-            let mut client = serve(layer).await;
-            prepare(&minted, &verifier, &mock).await;
+            let mut client = greeter::serve(layer, WhoAmI).await;
+            fixture.prepare().await;
             let mut got = None;
-            for _ in 0..sends(&minted) {
+            for _ in 0..fixture.sends() {
                 let mut request = Request::new(HelloRequest {
                     name: "table".into(),
                 });
