@@ -189,14 +189,16 @@ def test_fastapi_gives_the_tables_answers():
         if reason is None and got != expected:
             differences.append(line)
         elif reason is not None and got == expected:
-            differences.append(f"{line}\n    agrees now: remove it from known_differences ({reason})")
+            fixed = f"agrees now: remove it from known_differences ({reason})"
+            differences.append(f"{line}\n    {fixed}")
         elif reason is not None:
             known_seen.append(f"{line}\n    known: {reason}")
-    print(f"{ADAPTER}: {len(table['rows'])} rows run, 0 skipped, {len(known_seen)} known differences")
+    rows = len(table["rows"])
+    print(f"{ADAPTER}: {rows} rows run, 0 skipped, {len(known_seen)} known differences")
     print("\n".join(known_seen))
     if differences:
         pytest.fail(
-            f"{len(differences)} of {len(table['rows'])} rows differ for {ADAPTER}:\n"
+            f"{len(differences)} of {rows} rows differ for {ADAPTER}:\n"
             + "\n".join(differences),
             pytrace=False,
         )
