@@ -7,11 +7,10 @@ mod dpop_client;
 #[path = "support/greeter.rs"]
 mod greeter;
 
-use greeter::{Greeter, GreeterClient, GreeterServer, HelloReply, HelloRequest};
+use greeter::{Greeter, GreeterClient, HelloReply, HelloRequest};
 use jwks_auth::testing::MockProvider;
 use jwks_auth::tonic::{auth_user, require_scope, GrpcAuthLayer};
 use jwks_auth::{AuthUser, Verifier};
-use tokio_stream::wrappers::TcpListenerStream;
 use tonic::transport::Channel;
 use tonic::{Code, Request, Response, Status};
 
@@ -42,22 +41,12 @@ impl Greeter for Hello {
 
 /// A server on a loopback port with `layer`, and a client connected to it.
 async fn serve(layer: GrpcAuthLayer) -> GreeterClient<Channel> {
-    serve_at(layer).await.0
+    greeter::serve(layer, Hello).await
 }
 
 /// As [`serve`], with the origin the client calls (`http://127.0.0.1:<port>`).
 async fn serve_at(layer: GrpcAuthLayer) -> (GreeterClient<Channel>, String) {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(
-        tonic::transport::Server::builder()
-            .layer(layer)
-            .add_service(GreeterServer::new(Hello))
-            .serve_with_incoming(TcpListenerStream::new(listener)),
-    );
-    let origin = format!("http://{addr}");
-    let client = GreeterClient::connect(origin.clone()).await.unwrap();
-    (client, origin)
+    greeter::serve_at(layer, Hello).await
 }
 
 fn layer(mock: &MockProvider) -> GrpcAuthLayer {

@@ -39,6 +39,7 @@ WebSocket routes too.
 """
 
 import json
+from urllib.parse import unquote_to_bytes
 from typing import Any, Awaitable, Callable, Dict, Iterable, List, Optional, Sequence, Union
 
 from fastapi import Depends, FastAPI, HTTPException, Security
@@ -374,11 +375,28 @@ def require_same_user(param: str = "user_id") -> Callable[..., Awaitable[AuthUse
         value = request.path_params.get(param)
         if value is None:
             raise RuntimeError(f"require_same_user: the route has no path parameter `{param}`")
+        if "\ufffd" in str(value) and not _raw_path_is_utf8(request):
+            # The client sent bytes that are not UTF-8 (`/users/%FF`): a malformed request,
+            # not another user (400 `invalid_request`, as the Rust guards answer).
+            edge = _edge(request, get_verifier(request))
+            raise AuthRejection(edge.refusal_for("malformed-request", 400))
         if str(value) != user.id:
             raise _forbidden(request)
         return user
 
     return dependency
+
+
+def _raw_path_is_utf8(request: HTTPConnection) -> bool:
+    """Whether the path as sent percent-decodes to UTF-8 (Starlette decodes it lossily)."""
+    raw_path = request.scope.get("raw_path")
+    if not raw_path:
+        return True  # a server that does not say: the decoded path is all there is
+    try:
+        unquote_to_bytes(raw_path.decode("latin-1")).decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
 
 
 def _forbidden(request: HTTPConnection) -> AuthRejection:

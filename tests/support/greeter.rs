@@ -172,3 +172,31 @@ where
 impl<T> tonic::server::NamedService for GreeterServer<T> {
     const NAME: &'static str = SERVICE;
 }
+
+/// A tonic server on a loopback port serving `greeter` behind `layer`, and a client
+/// connected to it.
+pub async fn serve(
+    layer: jwks_auth::tonic::GrpcAuthLayer,
+    greeter: impl Greeter,
+) -> GreeterClient<tonic::transport::Channel> {
+    serve_at(layer, greeter).await.0
+}
+
+/// As [`serve`], with the origin the client calls (`http://127.0.0.1:<port>`).
+#[allow(dead_code)] // not every test binary that includes this module calls it
+pub async fn serve_at(
+    layer: jwks_auth::tonic::GrpcAuthLayer,
+    greeter: impl Greeter,
+) -> (GreeterClient<tonic::transport::Channel>, String) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(
+        tonic::transport::Server::builder()
+            .layer(layer)
+            .add_service(GreeterServer::new(greeter))
+            .serve_with_incoming(tokio_stream::wrappers::TcpListenerStream::new(listener)),
+    );
+    let origin = format!("http://{addr}");
+    let client = GreeterClient::connect(origin.clone()).await.unwrap();
+    (client, origin)
+}
