@@ -16,7 +16,8 @@
 //            response.rs (rejections, WWW-Authenticate), future.rs, dpop.rs
 //   edge/    the request edge (request -> user or Rejection) every framework adapts;
 //            origin.rs (the URL a client used, for DPoP htu), rejection.rs
-//   token_source.rs where a request carries its token; error.rs the one error type
+//   token_source.rs where a request carries its token; error.rs the one error type (and
+//            FetchError), a leaf: it imports nothing from the crate
 //   revocation/ the stage after the rules (jti denylist, revoked-before instants): memory.rs,
 //            redis.rs (feature `redis`: synced copy, DPoP replay store)
 mod jws;
@@ -57,11 +58,9 @@ pub mod tonic;
 pub use algorithm::{Algorithm, KeyFamily, UnknownAlgorithm};
 pub use claims::{AuthUser, ClaimMap, Claims};
 pub use clock::{Clock, ManualClock, SystemClock};
-pub use error::{AuthError, ErrorKind, Result, TimeContext};
+pub use error::{AuthError, ErrorKind, FetchError, Result, TimeContext};
 pub use jws::MAX_TOKEN_BYTES;
-pub use keys::{
-    fetch_jwks, inspect_jwk, CachePolicy, FetchError, FetchedJwks, KeyReport, KeyStats,
-};
+pub use keys::{fetch_jwks, inspect_jwk, CachePolicy, FetchedJwks, KeyReport, KeyStats};
 pub use kinds::{ClerkToken, TokenKind, TokenType};
 pub use multi::MultiVerifier;
 pub use payload::MAX_PAYLOAD_DEPTH;

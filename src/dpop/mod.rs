@@ -73,6 +73,7 @@ use std::time::Duration;
 
 use crate::algorithm::Algorithm;
 use crate::clock::Clock;
+use crate::error::AuthError;
 
 mod htu;
 mod nonce;
@@ -177,6 +178,24 @@ pub enum DpopError {
     /// A configuration value was refused.
     #[error("invalid dpop configuration: {0}")]
     Config(&'static str),
+}
+
+impl From<DpopError> for AuthError {
+    /// Maps a DPoP failure onto its kind; the detail is the check's static phrase, never the
+    /// proof or a value.
+    fn from(error: DpopError) -> Self {
+        match error {
+            DpopError::MissingProof => AuthError::invalid_dpop_proof("missing dpop proof"),
+            DpopError::InvalidProof(reason) => AuthError::invalid_dpop_proof(reason),
+            DpopError::Replayed => AuthError::dpop_replayed(),
+            DpopError::UseNonce(reason) => AuthError::use_dpop_nonce(reason),
+            DpopError::StoreUnavailable(source) => AuthError::replay_store_unavailable(source),
+            DpopError::BindingMismatch(reason) => AuthError::binding_mismatch(reason),
+            DpopError::InvalidRequest(reason) | DpopError::Config(reason) => {
+                AuthError::config_phrase(reason)
+            }
+        }
+    }
 }
 
 #[cfg(test)]
