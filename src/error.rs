@@ -1,4 +1,5 @@
-//! The one error type, [`AuthError`], and its [`ErrorKind`].
+//! The one error type, [`AuthError`], and its [`ErrorKind`]; and the errors it carries as
+//! its source: [`FetchError`] (keys) and [`StoreError`] (replay and revocation stores).
 //!
 //! Messages name the check that failed; they never contain the token, a secret, or the
 //! value the verifier expected (an issuer or audience would tell an attacker what to forge).
@@ -81,6 +82,52 @@ pub enum FetchError {
     /// The document is not what was expected.
     #[error("key server sent an invalid document: {0}")]
     Invalid(String),
+}
+
+/// A DPoP replay store or a revocation store that could not answer (e.g. a database that is
+/// down). Carried as the `source` of a `ReplayStoreUnavailable` or
+/// `RevocationStoreUnavailable` error.
+///
+/// Its message comes from the store; the checker never puts a proof or `jti` into it.
+#[derive(Debug)]
+pub struct StoreError {
+    message: Box<str>,
+    source: Option<Box<dyn StdError + Send + Sync>>,
+}
+
+impl StoreError {
+    /// An error with a short message.
+    pub fn new(message: impl Into<String>) -> Self {
+        StoreError {
+            message: message.into().into_boxed_str(),
+            source: None,
+        }
+    }
+
+    /// An error with a short message and its cause.
+    pub fn with_source(
+        message: impl Into<String>,
+        source: impl StdError + Send + Sync + 'static,
+    ) -> Self {
+        StoreError {
+            message: message.into().into_boxed_str(),
+            source: Some(Box::new(source)),
+        }
+    }
+}
+
+impl fmt::Display for StoreError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl StdError for StoreError {
+    fn source(&self) -> Option<&(dyn StdError + 'static)> {
+        self.source
+            .as_deref()
+            .map(|e| e as &(dyn StdError + 'static))
+    }
 }
 
 /// What kind of failure an [`AuthError`] is: stable, matchable, and mapped to HTTP status.
@@ -354,9 +401,7 @@ impl AuthError {
         Self::new(ErrorKind::Revoked, Detail::None)
     }
 
-    pub(crate) fn revocation_store_unavailable(
-        source: impl StdError + Send + Sync + 'static,
-    ) -> Self {
+    pub(crate) fn revocation_store_unavailable(source: StoreError) -> Self {
         Self::new(ErrorKind::RevocationStoreUnavailable, Detail::None)
             .with_source(Some(Box::new(source)))
     }
@@ -376,7 +421,7 @@ impl AuthError {
         Self::new(ErrorKind::UseDpopNonce, Detail::Static(reason))
     }
 
-    pub(crate) fn replay_store_unavailable(source: impl StdError + Send + Sync + 'static) -> Self {
+    pub(crate) fn replay_store_unavailable(source: StoreError) -> Self {
         Self::new(ErrorKind::ReplayStoreUnavailable, Detail::None)
             .with_source(Some(Box::new(source)))
     }
@@ -469,5 +514,12 @@ mod tests {
         assert_eq!(err.to_string(), "token expired");
         assert_eq!(AuthError::invalid_issuer().to_string(), "invalid issuer");
         assert_eq!(ErrorKind::InvalidSignature.to_string(), "invalid-signature");
+    }
+
+    #[test]
+    fn store_error_display_is_its_message_and_keeps_the_source() {
+        let error = StoreError::with_source("redis down", std::io::Error::other("refused"));
+        assert_eq!(error.to_string(), "redis down");
+        assert!(StdError::source(&error).is_some());
     }
 }

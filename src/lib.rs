@@ -11,15 +11,19 @@
 //   keys/    policy.rs (CachePolicy), store.rs (refresh, cooldown, negative cache),
 //            fetch.rs (HTTPS fetch, Cache-Control, conditional requests), discovery.rs,
 //            key_set.rs, jwk.rs (JWK/PEM and key rules), roca.rs, inspect.rs (tools)
-//   rules.rs issuer, audience, azp, exp/nbf/iat, user id; dpop/ proofs and `cnf` bindings
+//   rules.rs issuer, audience, azp, exp/nbf/iat, user id
+//   dpop/    proofs and `cnf` bindings: proof.rs (DpopChecker), replay.rs, nonce.rs, htu.rs,
+//            thumbprint.rs, redis.rs (feature `redis`: RedisReplayStore)
 //   axum/    layer.rs (AuthLayer), extract.rs, guard.rs (scope and same-user guards),
 //            response.rs (rejections, WWW-Authenticate), future.rs, dpop.rs
 //   edge/    the request edge (request -> user or Rejection) every framework adapts;
 //            origin.rs (the URL a client used, for DPoP htu), rejection.rs
-//   token_source.rs where a request carries its token; error.rs the one error type (and
-//            FetchError), a leaf: it imports nothing from the crate
+//   token_source.rs where a request carries its token
+//   error.rs the one error type and the errors it carries (FetchError, StoreError); a leaf:
+//            it imports nothing from the crate
 //   revocation/ the stage after the rules (jti denylist, revoked-before instants): memory.rs,
-//            redis.rs (feature `redis`: synced copy, DPoP replay store)
+//            redis.rs (feature `redis`: the synced copy); redis_conn.rs the Redis plumbing
+//            both Redis stores share; expiring_map.rs the bounded state behind both stores
 mod jws;
 mod keys;
 mod metrics;
@@ -42,6 +46,8 @@ mod kinds;
 mod multi;
 mod protected_resource;
 mod provider;
+#[cfg(feature = "redis")]
+mod redis_conn;
 mod rejection;
 pub mod revocation;
 mod token_source;

@@ -78,15 +78,21 @@ use crate::error::AuthError;
 mod htu;
 mod nonce;
 mod proof;
+#[cfg(feature = "redis")]
+mod redis;
 mod replay;
 mod thumbprint;
 
+pub use crate::error::StoreError;
 pub use nonce::NonceIssuer;
 pub use proof::{
     DpopChecker, DpopCheckerBuilder, DpopRequest, VerifiedProof, DEFAULT_ALGORITHMS, MAX_JTI_BYTES,
     MAX_PROOF_BYTES,
 };
-pub use replay::{InMemoryReplayStore, ReplayStore, StoreError, StoreFuture};
+#[cfg(feature = "redis")]
+#[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
+pub use redis::RedisReplayStore;
+pub use replay::{InMemoryReplayStore, ReplayStore, StoreFuture};
 pub use thumbprint::{
     certificate_thumbprint, check_certificate_binding, jwk_thumbprint, Confirmation,
 };
