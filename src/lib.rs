@@ -11,6 +11,9 @@
 //   keys/    policy.rs (CachePolicy), store.rs (refresh, cooldown, negative cache),
 //            fetch.rs (HTTPS fetch, Cache-Control, conditional requests), discovery.rs,
 //            key_set.rs, jwk.rs (JWK/PEM and key rules), roca.rs, inspect.rs (tools)
+//   provider/ mod.rs (Provider, its constructors), preset_file.rs (the TOML format, parsing,
+//            checks; PresetInfo), builtin.rs (providers/*.toml compiled in), template.rs
+//            ({placeholders}, {origin}, the per-token {token.<claim>} issuer)
 //   rules.rs issuer, audience, azp, exp/nbf/iat, user id
 //   dpop/    proofs and `cnf` bindings: proof.rs (DpopChecker), replay.rs, nonce.rs, htu.rs,
 //            thumbprint.rs, redis.rs (feature `redis`: RedisReplayStore)
