@@ -69,9 +69,7 @@
 //! * **Errors** never contain the proof, the token, or an expected value.
 
 use std::sync::Arc;
-use std::time::Duration;
 
-use crate::algorithm::Algorithm;
 use crate::clock::Clock;
 use crate::error::AuthError;
 
@@ -117,36 +115,32 @@ pub enum DpopMode {
     Required,
 }
 
-/// The DPoP settings a [`VerifierBuilder`](crate::VerifierBuilder) collects.
-#[derive(Debug, Default)]
+/// The DPoP settings a [`VerifierBuilder`](crate::VerifierBuilder) collects: its mode, and
+/// the [`DpopCheckerBuilder`] its `dpop_*` setters forward to, so the checker's defaults and
+/// checks are the only ones.
+#[derive(Debug)]
 pub(crate) struct DpopSettings {
     pub(crate) mode: DpopMode,
-    pub(crate) store: Option<Arc<dyn ReplayStore>>,
-    pub(crate) iat_window: Option<Duration>,
-    pub(crate) nonces: Option<NonceIssuer>,
-    pub(crate) algorithms: Option<Vec<Algorithm>>,
+    pub(crate) checker: DpopCheckerBuilder,
+}
+
+impl Default for DpopSettings {
+    fn default() -> Self {
+        DpopSettings {
+            mode: DpopMode::Off,
+            checker: DpopChecker::builder(),
+        }
+    }
 }
 
 impl DpopSettings {
-    /// The checker for the mode, on the verifier's clock; `None` when DPoP is off.
+    /// The checker for the mode, on the verifier's clock; `None` when DPoP is off (its
+    /// settings are then not checked).
     pub(crate) fn build(self, clock: Arc<dyn Clock>) -> Result<Option<DpopChecker>, DpopError> {
         if self.mode == DpopMode::Off {
             return Ok(None);
         }
-        let mut builder = DpopChecker::builder().clock_arc(clock);
-        if let Some(store) = self.store {
-            builder = builder.shared_replay_store(store);
-        }
-        if let Some(window) = self.iat_window {
-            builder = builder.iat_window(window);
-        }
-        if let Some(nonces) = self.nonces {
-            builder = builder.nonces(nonces);
-        }
-        if let Some(algorithms) = self.algorithms {
-            builder = builder.algorithms(algorithms);
-        }
-        builder.build().map(Some)
+        self.checker.clock_arc(clock).build().map(Some)
     }
 }
 
