@@ -428,7 +428,8 @@ impl Drop for AbortOnDrop {
 /// token's `exp` plus the leeway margin), `PX` until then; `{prefix}rv:sid:<sid>`,
 /// `{prefix}rv:sub:<sub>`, `{prefix}rv:all` = the instant (Unix seconds), `PX` = instant +
 /// max token lifetime + the leeway margin − now; `{prefix}rv-version` the change counter; channel
-/// `{prefix}rv-channel`; DPoP proof ids `{prefix}dpop:<id>` ([`RedisReplayStore`]).
+/// `{prefix}rv-channel`; DPoP proof ids `{prefix}dpop:<id>`
+/// ([`RedisReplayStore`](crate::dpop::RedisReplayStore)).
 /// An instance never forgets what it has seen before the entry's own expiry, so a Redis
 /// restart without persistence loses revocations only for instances started after it: run
 /// Redis with AOF or RDB persistence when that matters.
