@@ -1,12 +1,11 @@
-//! The one error type, [`AuthError`], and its [`ErrorKind`].
+//! The one error type, [`AuthError`], and its [`ErrorKind`]; and the errors it carries as
+//! its source: [`FetchError`] (keys) and [`StoreError`] (replay and revocation stores).
 //!
 //! Messages name the check that failed; they never contain the token, a secret, or the
 //! value the verifier expected (an issuer or audience would tell an attacker what to forge).
 
 use std::error::Error as StdError;
 use std::fmt;
-
-use crate::keys::FetchError;
 
 /// Everything that can go wrong while configuring a verifier or verifying a token.
 ///
@@ -49,6 +48,86 @@ pub struct TimeContext {
     pub bound: i64,
     /// The verifier's clock, in seconds since the epoch.
     pub now: i64,
+}
+
+/// Why a fetch of a provider's keys failed. Carried as the `source` of a
+/// [`KeysUnavailable`](ErrorKind::KeysUnavailable) error ([`AuthError::fetch_error`]).
+#[derive(Debug, Clone, thiserror::Error)]
+#[non_exhaustive]
+pub enum FetchError {
+    /// The server answered with a non-success status.
+    #[error("key server answered HTTP {status}")]
+    Status {
+        /// The HTTP status.
+        status: u16,
+        /// `Retry-After` in seconds, when the server sent one.
+        retry_after: Option<u64>,
+    },
+    /// The body exceeded the size cap.
+    #[error("key server response exceeds {limit} bytes")]
+    TooLarge {
+        /// The cap in bytes.
+        limit: usize,
+    },
+    /// A redirect pointed at another origin (scheme, host or port), or there were too many.
+    #[error("key server redirected to another origin")]
+    Redirect,
+    /// The request did not complete in time.
+    #[error("key server timed out")]
+    Timeout,
+    /// Transport error (connect, TLS, protocol). The source is the HTTP client's error, kept
+    /// for its message and chain; its type is not part of this crate's API.
+    #[error("key server unreachable")]
+    Transport(#[source] std::sync::Arc<dyn std::error::Error + Send + Sync>),
+    /// The document is not what was expected.
+    #[error("key server sent an invalid document: {0}")]
+    Invalid(String),
+}
+
+/// A DPoP replay store or a revocation store that could not answer (e.g. a database that is
+/// down). Carried as the `source` of a `ReplayStoreUnavailable` or
+/// `RevocationStoreUnavailable` error.
+///
+/// Its message comes from the store; the checker never puts a proof or `jti` into it.
+#[derive(Debug)]
+pub struct StoreError {
+    message: Box<str>,
+    source: Option<Box<dyn StdError + Send + Sync>>,
+}
+
+impl StoreError {
+    /// An error with a short message.
+    pub fn new(message: impl Into<String>) -> Self {
+        StoreError {
+            message: message.into().into_boxed_str(),
+            source: None,
+        }
+    }
+
+    /// An error with a short message and its cause.
+    pub fn with_source(
+        message: impl Into<String>,
+        source: impl StdError + Send + Sync + 'static,
+    ) -> Self {
+        StoreError {
+            message: message.into().into_boxed_str(),
+            source: Some(Box::new(source)),
+        }
+    }
+}
+
+impl fmt::Display for StoreError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl StdError for StoreError {
+    fn source(&self) -> Option<&(dyn StdError + 'static)> {
+        self.source
+            .as_deref()
+            .map(|e| e as &(dyn StdError + 'static))
+    }
 }
 
 /// What kind of failure an [`AuthError`] is: stable, matchable, and mapped to HTTP status.
@@ -322,40 +401,38 @@ impl AuthError {
         Self::new(ErrorKind::Revoked, Detail::None)
     }
 
-    pub(crate) fn revocation_store_unavailable(source: crate::dpop::StoreError) -> Self {
+    pub(crate) fn revocation_store_unavailable(source: StoreError) -> Self {
         Self::new(ErrorKind::RevocationStoreUnavailable, Detail::None)
             .with_source(Some(Box::new(source)))
     }
-}
 
-impl From<crate::dpop::DpopError> for AuthError {
-    /// Maps a DPoP failure onto its kind; the detail is the check's static phrase, never the
-    /// proof or a value.
-    fn from(error: crate::dpop::DpopError) -> Self {
-        use crate::dpop::DpopError;
-        match error {
-            DpopError::MissingProof => Self::new(
-                ErrorKind::InvalidDpopProof,
-                Detail::Static("missing dpop proof"),
-            ),
-            DpopError::InvalidProof(reason) => {
-                Self::new(ErrorKind::InvalidDpopProof, Detail::Static(reason))
-            }
-            DpopError::Replayed => Self::new(ErrorKind::DpopReplayed, Detail::None),
-            DpopError::UseNonce(reason) => {
-                Self::new(ErrorKind::UseDpopNonce, Detail::Static(reason))
-            }
-            DpopError::StoreUnavailable(source) => {
-                Self::new(ErrorKind::ReplayStoreUnavailable, Detail::None)
-                    .with_source(Some(Box::new(source)))
-            }
-            DpopError::BindingMismatch(reason) => {
-                Self::new(ErrorKind::BindingMismatch, Detail::Static(reason))
-            }
-            DpopError::InvalidRequest(reason) | DpopError::Config(reason) => {
-                Self::new(ErrorKind::Config, Detail::Static(reason))
-            }
-        }
+    // The DPoP kinds; `reason` is the failed check's static phrase, never the proof or a
+    // value. `From<DpopError>` (in `dpop`) picks among them.
+
+    pub(crate) fn invalid_dpop_proof(reason: &'static str) -> Self {
+        Self::new(ErrorKind::InvalidDpopProof, Detail::Static(reason))
+    }
+
+    pub(crate) fn dpop_replayed() -> Self {
+        Self::new(ErrorKind::DpopReplayed, Detail::None)
+    }
+
+    pub(crate) fn use_dpop_nonce(reason: &'static str) -> Self {
+        Self::new(ErrorKind::UseDpopNonce, Detail::Static(reason))
+    }
+
+    pub(crate) fn replay_store_unavailable(source: StoreError) -> Self {
+        Self::new(ErrorKind::ReplayStoreUnavailable, Detail::None)
+            .with_source(Some(Box::new(source)))
+    }
+
+    pub(crate) fn binding_mismatch(reason: &'static str) -> Self {
+        Self::new(ErrorKind::BindingMismatch, Detail::Static(reason))
+    }
+
+    /// A [`config`](Self::config) error whose reason is a fixed phrase.
+    pub(crate) fn config_phrase(reason: &'static str) -> Self {
+        Self::new(ErrorKind::Config, Detail::Static(reason))
     }
 }
 
@@ -437,5 +514,12 @@ mod tests {
         assert_eq!(err.to_string(), "token expired");
         assert_eq!(AuthError::invalid_issuer().to_string(), "invalid issuer");
         assert_eq!(ErrorKind::InvalidSignature.to_string(), "invalid-signature");
+    }
+
+    #[test]
+    fn store_error_display_is_its_message_and_keeps_the_source() {
+        let error = StoreError::with_source("redis down", std::io::Error::other("refused"));
+        assert_eq!(error.to_string(), "redis down");
+        assert!(StdError::source(&error).is_some());
     }
 }

@@ -9,8 +9,13 @@
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
+use std::time::Duration;
 
 use moka::ops::compute::{CompResult, Op};
+
+/// The longest any store entry is kept (10 years), whatever its `exp`, instant or `until`
+/// says: revocations, and DPoP replay ids in Redis.
+pub(crate) const MAX_RETENTION: Duration = Duration::from_secs(10 * 365 * 24 * 3600);
 
 /// The map is at its capacity and the key is not in it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

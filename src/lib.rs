@@ -11,15 +11,23 @@
 //   keys/    policy.rs (CachePolicy), store.rs (refresh, cooldown, negative cache),
 //            fetch.rs (HTTPS fetch, Cache-Control, conditional requests), discovery.rs,
 //            key_set.rs, jwk.rs (JWK/PEM and key rules), roca.rs, inspect.rs (tools)
-//   rules.rs issuer, audience, azp, exp/nbf/iat, user id; dpop/ proofs and `cnf` bindings
+//   provider/ mod.rs (Provider, its constructors), preset_file.rs (the TOML format, parsing,
+//            checks; PresetInfo), builtin.rs (providers/*.toml compiled in), template.rs
+//            ({placeholders}, {origin}, the per-token {token.<claim>} issuer)
+//   rules.rs issuer, audience, azp, exp/nbf/iat, user id
+//   dpop/    proofs and `cnf` bindings: proof.rs (DpopChecker), replay.rs, nonce.rs, htu.rs,
+//            thumbprint.rs, redis.rs (feature `redis`: RedisReplayStore)
 //   axum/    layer.rs (AuthLayer), extract.rs, guard.rs (scope and same-user guards),
 //            response.rs (rejections, WWW-Authenticate), future.rs; finding and verifying
 //            the credential is the request edge's (edge/)
 //   edge/    the request edge (request -> user or Rejection) every framework adapts;
 //            origin.rs (the URL a client used, for DPoP htu), rejection.rs
-//   token_source.rs where a request carries its token; error.rs the one error type
+//   token_source.rs where a request carries its token
+//   error.rs the one error type and the errors it carries (FetchError, StoreError); a leaf:
+//            it imports nothing from the crate
 //   revocation/ the stage after the rules (jti denylist, revoked-before instants): memory.rs,
-//            redis.rs (feature `redis`: synced copy, DPoP replay store)
+//            redis.rs (feature `redis`: the synced copy); redis_conn.rs the Redis plumbing
+//            both Redis stores share; expiring_map.rs the bounded state behind both stores
 mod jws;
 mod keys;
 mod metrics;
@@ -42,6 +50,8 @@ mod kinds;
 mod multi;
 mod protected_resource;
 mod provider;
+#[cfg(feature = "redis")]
+mod redis_conn;
 mod rejection;
 pub mod revocation;
 mod token_source;
@@ -58,11 +68,9 @@ pub mod tonic;
 pub use algorithm::{Algorithm, KeyFamily, UnknownAlgorithm};
 pub use claims::{AuthUser, ClaimMap, Claims};
 pub use clock::{Clock, ManualClock, SystemClock};
-pub use error::{AuthError, ErrorKind, Result, TimeContext};
+pub use error::{AuthError, ErrorKind, FetchError, Result, TimeContext};
 pub use jws::MAX_TOKEN_BYTES;
-pub use keys::{
-    fetch_jwks, inspect_jwk, CachePolicy, FetchError, FetchedJwks, KeyReport, KeyStats,
-};
+pub use keys::{fetch_jwks, inspect_jwk, CachePolicy, FetchedJwks, KeyReport, KeyStats};
 pub use kinds::{ClerkToken, TokenKind, TokenType};
 pub use multi::MultiVerifier;
 pub use payload::MAX_PAYLOAD_DEPTH;

@@ -69,23 +69,28 @@
 //! * **Errors** never contain the proof, the token, or an expected value.
 
 use std::sync::Arc;
-use std::time::Duration;
 
-use crate::algorithm::Algorithm;
 use crate::clock::Clock;
+use crate::error::AuthError;
 
 mod htu;
 mod nonce;
 mod proof;
+#[cfg(feature = "redis")]
+mod redis;
 mod replay;
 mod thumbprint;
 
+pub use crate::error::StoreError;
 pub use nonce::NonceIssuer;
 pub use proof::{
     DpopChecker, DpopCheckerBuilder, DpopRequest, VerifiedProof, DEFAULT_ALGORITHMS, MAX_JTI_BYTES,
     MAX_PROOF_BYTES,
 };
-pub use replay::{InMemoryReplayStore, ReplayStore, StoreError, StoreFuture};
+#[cfg(feature = "redis")]
+#[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
+pub use redis::RedisReplayStore;
+pub use replay::{InMemoryReplayStore, ReplayStore, StoreFuture};
 pub use thumbprint::{
     certificate_thumbprint, check_certificate_binding, jwk_thumbprint, Confirmation,
 };
@@ -110,36 +115,32 @@ pub enum DpopMode {
     Required,
 }
 
-/// The DPoP settings a [`VerifierBuilder`](crate::VerifierBuilder) collects.
-#[derive(Debug, Default)]
+/// The DPoP settings a [`VerifierBuilder`](crate::VerifierBuilder) collects: its mode, and
+/// the [`DpopCheckerBuilder`] its `dpop_*` setters forward to, so the checker's defaults and
+/// checks are the only ones.
+#[derive(Debug)]
 pub(crate) struct DpopSettings {
     pub(crate) mode: DpopMode,
-    pub(crate) store: Option<Arc<dyn ReplayStore>>,
-    pub(crate) iat_window: Option<Duration>,
-    pub(crate) nonces: Option<NonceIssuer>,
-    pub(crate) algorithms: Option<Vec<Algorithm>>,
+    pub(crate) checker: DpopCheckerBuilder,
+}
+
+impl Default for DpopSettings {
+    fn default() -> Self {
+        DpopSettings {
+            mode: DpopMode::Off,
+            checker: DpopChecker::builder(),
+        }
+    }
 }
 
 impl DpopSettings {
-    /// The checker for the mode, on the verifier's clock; `None` when DPoP is off.
+    /// The checker for the mode, on the verifier's clock; `None` when DPoP is off (its
+    /// settings are then not checked).
     pub(crate) fn build(self, clock: Arc<dyn Clock>) -> Result<Option<DpopChecker>, DpopError> {
         if self.mode == DpopMode::Off {
             return Ok(None);
         }
-        let mut builder = DpopChecker::builder().clock_arc(clock);
-        if let Some(store) = self.store {
-            builder = builder.shared_replay_store(store);
-        }
-        if let Some(window) = self.iat_window {
-            builder = builder.iat_window(window);
-        }
-        if let Some(nonces) = self.nonces {
-            builder = builder.nonces(nonces);
-        }
-        if let Some(algorithms) = self.algorithms {
-            builder = builder.algorithms(algorithms);
-        }
-        builder.build().map(Some)
+        self.checker.clock_arc(clock).build().map(Some)
     }
 }
 
@@ -177,6 +178,24 @@ pub enum DpopError {
     /// A configuration value was refused.
     #[error("invalid dpop configuration: {0}")]
     Config(&'static str),
+}
+
+impl From<DpopError> for AuthError {
+    /// Maps a DPoP failure onto its kind; the detail is the check's static phrase, never the
+    /// proof or a value.
+    fn from(error: DpopError) -> Self {
+        match error {
+            DpopError::MissingProof => AuthError::invalid_dpop_proof("missing dpop proof"),
+            DpopError::InvalidProof(reason) => AuthError::invalid_dpop_proof(reason),
+            DpopError::Replayed => AuthError::dpop_replayed(),
+            DpopError::UseNonce(reason) => AuthError::use_dpop_nonce(reason),
+            DpopError::StoreUnavailable(source) => AuthError::replay_store_unavailable(source),
+            DpopError::BindingMismatch(reason) => AuthError::binding_mismatch(reason),
+            DpopError::InvalidRequest(reason) | DpopError::Config(reason) => {
+                AuthError::config_phrase(reason)
+            }
+        }
+    }
 }
 
 #[cfg(test)]

@@ -1,6 +1,5 @@
 //! Remembering proof ids (`jti`) so a proof is accepted once (RFC 9449 §11.1).
 
-use std::error::Error as StdError;
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
@@ -8,6 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::clock::{Clock, SystemClock};
+use crate::error::StoreError;
 use crate::expiring_map::ExpiringMap;
 
 /// The future a [`ReplayStore`] returns.
@@ -48,50 +48,6 @@ pub trait ReplayStore: Send + Sync + fmt::Debug + 'static {
     /// `id` is already remembered (a replay). An error means the store could not answer;
     /// the proof is then refused with [`DpopError::StoreUnavailable`](super::DpopError).
     fn check_and_remember(&self, id: &str, until: Duration) -> StoreFuture<'_>;
-}
-
-/// A replay store that could not answer (e.g. a database that is down).
-///
-/// Its message comes from the store; the checker never puts a proof or `jti` into it.
-#[derive(Debug)]
-pub struct StoreError {
-    message: Box<str>,
-    source: Option<Box<dyn StdError + Send + Sync>>,
-}
-
-impl StoreError {
-    /// An error with a short message.
-    pub fn new(message: impl Into<String>) -> Self {
-        StoreError {
-            message: message.into().into_boxed_str(),
-            source: None,
-        }
-    }
-
-    /// An error with a short message and its cause.
-    pub fn with_source(
-        message: impl Into<String>,
-        source: impl StdError + Send + Sync + 'static,
-    ) -> Self {
-        StoreError {
-            message: message.into().into_boxed_str(),
-            source: Some(Box::new(source)),
-        }
-    }
-}
-
-impl fmt::Display for StoreError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.message)
-    }
-}
-
-impl StdError for StoreError {
-    fn source(&self) -> Option<&(dyn StdError + 'static)> {
-        self.source
-            .as_deref()
-            .map(|e| e as &(dyn StdError + 'static))
-    }
 }
 
 /// The default replay store: in process memory, bounded, entries expiring at their
@@ -271,12 +227,5 @@ mod tests {
             assert_eq!(error.to_string(), "dpop replay store full");
         }
         assert!(!block_on(store.check_and_remember("victim", until)).unwrap());
-    }
-
-    #[test]
-    fn store_error_display_is_its_message_and_keeps_the_source() {
-        let error = StoreError::with_source("redis down", std::io::Error::other("refused"));
-        assert_eq!(error.to_string(), "redis down");
-        assert!(StdError::source(&error).is_some());
     }
 }

@@ -3,9 +3,9 @@
 
 use url::Url;
 
-use super::fetch::{self, check_url, FetchError};
+use super::fetch::{self, check_url};
 use super::CachePolicy;
-use crate::error::AuthError;
+use crate::error::{AuthError, FetchError};
 
 /// Where the JWK set is: a known URL, or found through OpenID Connect discovery.
 #[derive(Debug)]

@@ -8,54 +8,20 @@ use reqwest::header::{
 };
 use url::Url;
 
-use crate::error::AuthError;
+use crate::error::{AuthError, FetchError};
 
 /// The `User-Agent` every fetch sends.
 pub(crate) const USER_AGENT: &str = concat!("jwks-auth/", env!("CARGO_PKG_VERSION"));
 const MAX_REDIRECTS: usize = 3;
 
-/// Why a fetch failed. Carried as the `source` of a [`KeysUnavailable`](crate::ErrorKind::KeysUnavailable) error ([`AuthError::fetch_error`](crate::AuthError::fetch_error)).
-#[derive(Debug, Clone, thiserror::Error)]
-#[non_exhaustive]
-pub enum FetchError {
-    /// The server answered with a non-success status.
-    #[error("key server answered HTTP {status}")]
-    Status {
-        /// The HTTP status.
-        status: u16,
-        /// `Retry-After` in seconds, when the server sent one.
-        retry_after: Option<u64>,
-    },
-    /// The body exceeded the size cap.
-    #[error("key server response exceeds {limit} bytes")]
-    TooLarge {
-        /// The cap in bytes.
-        limit: usize,
-    },
-    /// A redirect pointed at another origin (scheme, host or port), or there were too many.
-    #[error("key server redirected to another origin")]
-    Redirect,
-    /// The request did not complete in time.
-    #[error("key server timed out")]
-    Timeout,
-    /// Transport error (connect, TLS, protocol). The source is the HTTP client's error, kept
-    /// for its message and chain; its type is not part of this crate's API.
-    #[error("key server unreachable")]
-    Transport(#[source] std::sync::Arc<dyn std::error::Error + Send + Sync>),
-    /// The document is not what was expected.
-    #[error("key server sent an invalid document: {0}")]
-    Invalid(String),
-}
-
-impl FetchError {
-    fn from_reqwest(err: reqwest::Error) -> Self {
-        if err.is_timeout() {
-            FetchError::Timeout
-        } else if err.is_redirect() {
-            FetchError::Redirect
-        } else {
-            FetchError::Transport(std::sync::Arc::new(err.without_url()))
-        }
+/// Sorts a transport failure into the [`FetchError`] a caller can match on.
+fn fetch_error_of(err: reqwest::Error) -> FetchError {
+    if err.is_timeout() {
+        FetchError::Timeout
+    } else if err.is_redirect() {
+        FetchError::Redirect
+    } else {
+        FetchError::Transport(std::sync::Arc::new(err.without_url()))
     }
 }
 
@@ -191,7 +157,7 @@ pub(crate) async fn fetch_conditional(
     let mut response = tokio::time::timeout(timeout, request.send())
         .await
         .map_err(|_| FetchError::Timeout)?
-        .map_err(FetchError::from_reqwest)?;
+        .map_err(fetch_error_of)?;
     // An injected client may follow redirects freely: check where we ended up.
     if response.url().origin() != url.origin() {
         return Err(FetchError::Redirect);
@@ -225,7 +191,7 @@ pub(crate) async fn fetch_conditional(
     let validators = Validators::of(response.headers());
     let mut body = Vec::new();
     let read = async {
-        while let Some(chunk) = response.chunk().await.map_err(FetchError::from_reqwest)? {
+        while let Some(chunk) = response.chunk().await.map_err(fetch_error_of)? {
             if body.len() + chunk.len() > max_body {
                 return Err(FetchError::TooLarge { limit: max_body });
             }

@@ -66,7 +66,7 @@ pub fn inspect_jwk(key: &serde_json::Value) -> KeyReport {
 /// # Errors
 /// [`ErrorKind::Config`](crate::ErrorKind::Config) for a URL the fetcher refuses;
 /// [`ErrorKind::KeysUnavailable`](crate::ErrorKind::KeysUnavailable) when the fetch fails, with
-/// the [`FetchError`](super::FetchError) as its source.
+/// the [`FetchError`](crate::FetchError) as its source.
 pub async fn fetch_jwks(
     url: &str,
     policy: &CachePolicy,

@@ -38,7 +38,6 @@ mod roca;
 mod store;
 
 pub(crate) use discovery::JwksLocation;
-pub use fetch::FetchError;
 pub(crate) use fetch::{check_url, default_client, is_loopback};
 pub use inspect::{fetch_jwks, inspect_jwk, FetchedJwks, KeyReport};
 pub(crate) use key_set::KeySet;

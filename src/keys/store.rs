@@ -8,13 +8,13 @@ use arc_swap::ArcSwapOption;
 use std::time::Duration;
 
 use super::discovery::JwksLocation;
-use super::fetch::{self, Conditional, FetchError};
+use super::fetch::{self, Conditional};
 use super::jwk::{self, KeyId, VerifyingKey};
 use super::key_set::KeySet;
 use super::CachePolicy;
 use crate::algorithm::Algorithm;
 use crate::clock::Clock;
-use crate::error::AuthError;
+use crate::error::{AuthError, FetchError};
 use crate::metrics::{FetchOutcome, Metrics};
 
 /// Counters of the key fetcher, for tests and metrics.

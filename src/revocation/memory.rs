@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use super::{Revocation, RevocationFuture, RevocationStore, StoreError, TokenFacts};
 use crate::clock::{Clock, SystemClock};
-use crate::expiring_map::{ExpiringMap, Full};
+use crate::expiring_map::{ExpiringMap, Full, MAX_RETENTION};
 
 /// One entry: its value (a `jti` entry's forget time, an instant) and when it is forgotten.
 #[derive(Debug, Clone, Copy)]
@@ -29,7 +29,7 @@ impl moka::Expiry<Box<str>, Entry> for ForgetAt {
         let now = self.0.now().as_secs();
         let forget_at = u64::try_from(entry.forget_at).unwrap_or(0);
         // Capped, so an absurd `exp` stays far from the cache clock's limits.
-        Some(Duration::from_secs(forget_at.saturating_sub(now)).min(super::MAX_RETENTION))
+        Some(Duration::from_secs(forget_at.saturating_sub(now)).min(MAX_RETENTION))
     }
 
     fn expire_after_update(

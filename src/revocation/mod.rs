@@ -77,11 +77,15 @@ mod memory;
 #[cfg(feature = "redis")]
 mod redis;
 
-pub use crate::dpop::StoreError;
+/// Moved to [`dpop`](crate::dpop); kept here so existing imports compile.
+#[cfg(feature = "redis")]
+#[doc(hidden)]
+pub use crate::dpop::RedisReplayStore;
+pub use crate::error::StoreError;
 pub use memory::InMemoryRevocationStore;
 #[cfg(feature = "redis")]
 #[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
-pub use redis::{RedisReplayStore, RedisRevocationBuilder, RedisRevocationStore};
+pub use redis::{RedisRevocationBuilder, RedisRevocationStore};
 
 /// The future a [`RevocationStore`] returns.
 pub type RevocationFuture<'a, T> =
@@ -217,9 +221,6 @@ pub struct Revocations {
 
 /// Longest id accepted by the `revoke_*` methods (bytes).
 const MAX_ID_BYTES: usize = 1024;
-
-/// The longest any entry is kept (10 years), whatever its `exp` or instant says.
-pub(crate) const MAX_RETENTION: Duration = Duration::from_secs(10 * 365 * 24 * 3600);
 
 impl Revocations {
     /// The least time a `jti` entry outlives its token's `exp` (5 minutes), so a token still

@@ -1,23 +1,24 @@
-//! Redis-backed revocation and DPoP replay state (feature `redis`), through the `redis`
-//! crate's tokio connection manager and pub/sub.
+//! Redis-backed revocation state (feature `redis`), through the `redis` crate's tokio
+//! connection manager and pub/sub. The DPoP replay store on Redis is
+//! [`RedisReplayStore`](crate::dpop::RedisReplayStore).
 //!
 //! The design is documented on [`RedisRevocationStore`].
 
 use std::fmt;
-use std::future::Future;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use ::redis::aio::{ConnectionManager, ConnectionManagerConfig};
-use ::redis::{Client, RedisError, Script};
+use ::redis::aio::ConnectionManager;
+use ::redis::{Client, Script};
 use futures_util::StreamExt as _;
 
 use super::memory::{store_full, State};
 use super::{Revocation, RevocationFuture, RevocationStore, StoreError, TokenFacts};
 use crate::clock::{Clock, SystemClock};
-use crate::dpop::{ReplayStore, StoreFuture};
 use crate::error::{AuthError, Result};
+use crate::expiring_map::MAX_RETENTION;
+use crate::redis_conn::{manager, within, SyncError, DEFAULT_PREFIX};
 
 /// Keeps the later value, sets the TTL, bumps the version and publishes the change.
 const REVOKE_SCRIPT: &str = r"
@@ -30,9 +31,6 @@ local version = redis.call('INCR', KEYS[2])
 redis.call('PUBLISH', ARGV[3], version .. ' ' .. ARGV[1] .. ' ' .. ARGV[4])
 return version
 ";
-
-/// Default key prefix.
-const DEFAULT_PREFIX: &str = "jwks-auth:";
 
 /// Configures a [`RedisRevocationStore`]; [`connect`](Self::connect) builds it.
 #[must_use]
@@ -175,20 +173,6 @@ impl RedisRevocationBuilder {
     }
 }
 
-/// A connection manager that gives up quickly: the sync loop retries on its own.
-fn manager(
-    client: &Client,
-    timeout: Duration,
-) -> std::result::Result<ConnectionManager, RedisError> {
-    let config = ConnectionManagerConfig::new()
-        .set_connection_timeout(Some(timeout))
-        .set_response_timeout(Some(timeout))
-        .set_number_of_retries(1)
-        .set_min_delay(Duration::from_millis(20))
-        .set_max_delay(Duration::from_millis(100));
-    ConnectionManager::new_lazy_with_config(client.clone(), config)
-}
-
 /// The key names of one prefix.
 #[derive(Debug)]
 struct Keys {
@@ -215,49 +199,6 @@ impl Keys {
             version: format!("{prefix}rv-version"),
             channel: format!("{prefix}rv-channel"),
         }
-    }
-}
-
-/// A Redis failure, or a timeout.
-enum SyncError {
-    Redis(RedisError),
-    Timeout,
-    Closed,
-}
-
-impl SyncError {
-    fn into_store(self, message: &str) -> StoreError {
-        match self {
-            SyncError::Redis(error) => StoreError::with_source(message, error),
-            SyncError::Timeout => StoreError::new(format!("{message}: timed out")),
-            SyncError::Closed => StoreError::new(format!("{message}: subscription closed")),
-        }
-    }
-}
-
-impl fmt::Display for SyncError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            SyncError::Redis(error) => write!(f, "{error}"),
-            SyncError::Timeout => f.write_str("timed out"),
-            SyncError::Closed => f.write_str("subscription closed"),
-        }
-    }
-}
-
-impl From<RedisError> for SyncError {
-    fn from(error: RedisError) -> Self {
-        SyncError::Redis(error)
-    }
-}
-
-async fn within<T>(
-    timeout: Duration,
-    future: impl Future<Output = std::result::Result<T, RedisError>>,
-) -> std::result::Result<T, SyncError> {
-    match tokio::time::timeout(timeout, future).await {
-        Ok(result) => Ok(result?),
-        Err(_) => Err(SyncError::Timeout),
     }
 }
 
@@ -487,7 +428,8 @@ impl Drop for AbortOnDrop {
 /// token's `exp` plus the leeway margin), `PX` until then; `{prefix}rv:sid:<sid>`,
 /// `{prefix}rv:sub:<sub>`, `{prefix}rv:all` = the instant (Unix seconds), `PX` = instant +
 /// max token lifetime + the leeway margin − now; `{prefix}rv-version` the change counter; channel
-/// `{prefix}rv-channel`; DPoP proof ids `{prefix}dpop:<id>` ([`RedisReplayStore`]).
+/// `{prefix}rv-channel`; DPoP proof ids `{prefix}dpop:<id>`
+/// ([`RedisReplayStore`](crate::dpop::RedisReplayStore)).
 /// An instance never forgets what it has seen before the entry's own expiry, so a Redis
 /// restart without persistence loses revocations only for instances started after it: run
 /// Redis with AOF or RDB persistence when that matters.
@@ -571,7 +513,7 @@ impl RedisRevocationStore {
             ),
             Revocation::All { at } => ("all".to_owned(), *at, shared.state.instant_forget_at(*at)),
         };
-        let max_ms = i64::try_from(super::MAX_RETENTION.as_millis()).unwrap_or(i64::MAX);
+        let max_ms = i64::try_from(MAX_RETENTION.as_millis()).unwrap_or(i64::MAX);
         let ttl_ms = forget_at
             .saturating_sub(now)
             .saturating_mul(1000)
@@ -613,127 +555,9 @@ impl RevocationStore for RedisRevocationStore {
     }
 }
 
-/// A DPoP [`ReplayStore`] on Redis: one `SET {prefix}dpop:<id> 1 NX PX <ms>` per proof (a
-/// round trip per DPoP request is inherent: the proof must be claimed atomically fleet-wide).
-/// A proof accepted by one instance is refused as a replay by every other.
-///
-/// ```no_run
-/// # async fn run() -> Result<(), jwks_auth::AuthError> {
-/// use jwks_auth::dpop::DpopMode;
-/// use jwks_auth::revocation::RedisReplayStore;
-/// use jwks_auth::{Provider, Verifier};
-/// use std::sync::Arc;
-///
-/// let replay = RedisReplayStore::connect("redis://127.0.0.1:6379/")?;
-/// let verifier = Verifier::builder(Provider::oidc("https://as.example.com")?)
-///     .audience("https://api.example.com")
-///     .dpop(DpopMode::Required)
-///     .dpop_replay_store(Arc::new(replay))
-///     .build()?;
-/// # Ok(()) }
-/// ```
-#[derive(Clone)]
-pub struct RedisReplayStore {
-    manager: ConnectionManager,
-    prefix: String,
-    timeout: Duration,
-    clock: Arc<dyn Clock>,
-}
-
-impl fmt::Debug for RedisReplayStore {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("RedisReplayStore")
-            .field("prefix", &self.prefix)
-            .field("timeout", &self.timeout)
-            .finish_non_exhaustive()
-    }
-}
-
-impl RedisReplayStore {
-    /// A store on the Redis at `url`; the connection is made on first use and re-made after
-    /// a failure (a proof checked while Redis is down is refused with
-    /// [`ReplayStoreUnavailable`](crate::ErrorKind::ReplayStoreUnavailable)). Prefix
-    /// `jwks-auth:`, 500 ms per command.
-    ///
-    /// # Errors
-    /// [`Config`](crate::ErrorKind::Config) for an invalid URL.
-    pub fn connect(url: &str) -> Result<Self> {
-        let client = Client::open(url).map_err(|_| AuthError::config("invalid redis url"))?;
-        let timeout = Duration::from_millis(500);
-        let manager =
-            manager(&client, timeout).map_err(|_| AuthError::config("invalid redis settings"))?;
-        Ok(RedisReplayStore {
-            manager,
-            prefix: DEFAULT_PREFIX.to_owned(),
-            timeout,
-            clock: Arc::new(SystemClock),
-        })
-    }
-
-    /// The key prefix. Default: `jwks-auth:`.
-    #[must_use]
-    pub fn prefix(mut self, prefix: impl Into<String>) -> Self {
-        self.prefix = prefix.into();
-        self
-    }
-
-    /// The time source `until` is measured against (the verifier's). Default: the system
-    /// clock.
-    #[must_use]
-    pub fn clock(mut self, clock: impl Clock) -> Self {
-        self.clock = Arc::new(clock);
-        self
-    }
-}
-
-/// A `PX` value that keeps the key at least `ttl` (at least 1 ms, as `PX` requires): rounded
-/// down, a proof could pass again in the last sub-millisecond of its window.
-fn ttl_millis_rounded_up(ttl: Duration) -> u64 {
-    let millis = ttl.as_nanos().div_ceil(1_000_000);
-    u64::try_from(millis).unwrap_or(u64::MAX).max(1)
-}
-
-impl ReplayStore for RedisReplayStore {
-    fn check_and_remember(&self, id: &str, until: Duration) -> StoreFuture<'_> {
-        let ttl = until
-            .saturating_sub(self.clock.now())
-            .min(super::MAX_RETENTION);
-        let ttl_ms = ttl_millis_rounded_up(ttl);
-        let key = format!("{}dpop:{id}", self.prefix);
-        let mut conn = self.manager.clone();
-        let timeout = self.timeout;
-        Box::pin(async move {
-            let reply: Option<String> = within(
-                timeout,
-                ::redis::cmd("SET")
-                    .arg(&key)
-                    .arg(1)
-                    .arg("NX")
-                    .arg("PX")
-                    .arg(ttl_ms)
-                    .query_async(&mut conn),
-            )
-            .await
-            .map_err(|e| e.into_store("redis replay check failed"))?;
-            Ok(reply.is_some())
-        })
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn a_replay_ttl_is_rounded_up_to_the_millisecond() {
-        assert_eq!(
-            ttl_millis_rounded_up(Duration::from_micros(1_000_001)),
-            1_001
-        );
-        assert_eq!(ttl_millis_rounded_up(Duration::from_millis(1_000)), 1_000);
-        assert_eq!(ttl_millis_rounded_up(Duration::ZERO), 1);
-        assert_eq!(ttl_millis_rounded_up(Duration::MAX), u64::MAX);
-    }
 
     #[test]
     fn the_builder_debug_hides_the_password_and_user() {

@@ -1,6 +1,6 @@
 //! [`MockProvider`]: a loopback identity provider serving a preset's JWK set.
 
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use serde_json::{json, Map, Value};
@@ -8,6 +8,7 @@ use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
 
 use super::keys::TestKey;
+use super::served::{lock, JwksResponder, State};
 use super::token::TokenBuilder;
 use crate::algorithm::{Algorithm, KeyFamily};
 use crate::provider::{builtin_preset_source, PresetInfo, Provider};
@@ -30,102 +31,6 @@ pub struct MockProvider {
     provider: Provider,
     lifetime: i64,
     state: Arc<Mutex<State>>,
-}
-
-/// What the mock publishes and how it misbehaves; shared with the token builders it hands out.
-#[derive(Debug, Default)]
-pub(super) struct State {
-    pub(super) published: Vec<TestKey>,
-    pub(super) signing: Option<TestKey>,
-    generated: usize,
-    requests: u64,
-    fail_next: Vec<u16>,
-    malformed_next: u32,
-    delay: Option<Duration>,
-    max_age: Option<u64>,
-    raw_body: Option<String>,
-    redirect_to: Option<String>,
-    retry_after: Option<u64>,
-    /// Off: no `ETag`, and `If-None-Match` is ignored (a server without conditional requests).
-    no_etag: bool,
-    full_responses: u64,
-    not_modified_responses: u64,
-}
-
-/// A strong `ETag` for `body`: a hash of it, quoted.
-fn etag_of(body: &str) -> String {
-    let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, body.as_bytes());
-    let hex: String = digest.as_ref()[..8]
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect();
-    format!("\"{hex}\"")
-}
-
-struct JwksResponder(Arc<Mutex<State>>);
-
-impl Respond for JwksResponder {
-    fn respond(&self, request: &Request) -> ResponseTemplate {
-        let mut state = lock(&self.0);
-        state.requests += 1;
-        let mut response = if !state.fail_next.is_empty() {
-            let status = state.fail_next.remove(0);
-            let mut r = ResponseTemplate::new(status).set_body_string("provider error");
-            if let Some(secs) = state.retry_after {
-                r = r.insert_header("retry-after", secs.to_string().as_str());
-            }
-            r
-        } else if let Some(location) = &state.redirect_to {
-            ResponseTemplate::new(302).insert_header("location", location.as_str())
-        } else if state.malformed_next > 0 {
-            state.malformed_next -= 1;
-            ResponseTemplate::new(200).set_body_raw("{\"keys\": [", "application/json")
-        } else {
-            let body = state.raw_body.clone().unwrap_or_else(|| {
-                let keys: Vec<_> = state
-                    .published
-                    .iter()
-                    .filter_map(TestKey::public_jwk)
-                    .collect();
-                json!({ "keys": keys }).to_string()
-            });
-            let etag = (!state.no_etag).then(|| etag_of(&body));
-            let unchanged = etag.as_deref().is_some_and(|etag| {
-                request
-                    .headers
-                    .get("if-none-match")
-                    .and_then(|v| v.to_str().ok())
-                    .is_some_and(|sent| sent.split(',').any(|tag| tag.trim() == etag))
-            });
-            let mut r = if unchanged {
-                state.not_modified_responses += 1;
-                ResponseTemplate::new(304)
-            } else {
-                state.full_responses += 1;
-                ResponseTemplate::new(200).set_body_raw(body, "application/json")
-            };
-            if let Some(etag) = &etag {
-                r = r.insert_header("etag", etag.as_str());
-            }
-            if let Some(max_age) = state.max_age {
-                r = r.insert_header(
-                    "cache-control",
-                    format!("public, max-age={max_age}").as_str(),
-                );
-            }
-            r
-        };
-        if let Some(delay) = state.delay {
-            response = response.set_delay(delay);
-        }
-        response
-    }
-}
-
-pub(super) fn lock(state: &Mutex<State>) -> MutexGuard<'_, State> {
-    state
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 fn jwks_path(url: &str) -> String {

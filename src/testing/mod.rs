@@ -27,6 +27,7 @@
 mod dpop;
 mod keys;
 mod mock;
+mod served;
 mod token;
 
 pub use dpop::DpopProof;

@@ -9,7 +9,7 @@ use base64::Engine as _;
 use serde_json::{Map, Value};
 
 use super::keys::TestKey;
-use super::mock::{lock, State};
+use super::served::{lock, State};
 use crate::algorithm::Algorithm;
 
 /// Builds and signs a test token. Every setter overrides the default; nothing is validated,

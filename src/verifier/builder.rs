@@ -318,27 +318,35 @@ impl VerifierBuilder {
 
     /// Where DPoP proof ids are remembered (share one store across a fleet). Default: an
     /// in-memory store of 100 000 entries per verifier.
+    /// Forwards to the DPoP checker builder's
+    /// [`shared_replay_store`](crate::dpop::DpopCheckerBuilder::shared_replay_store).
     pub fn dpop_replay_store(mut self, store: std::sync::Arc<dyn ReplayStore>) -> Self {
-        self.dpop.store = Some(store);
+        self.dpop.checker = self.dpop.checker.shared_replay_store(store);
         self
     }
 
     /// How far a proof's `iat` may lie from now, either way (1 s to 1 h). Default: 60 s.
+    /// Forwards to the DPoP checker builder's
+    /// [`iat_window`](crate::dpop::DpopCheckerBuilder::iat_window).
     pub fn dpop_iat_window(mut self, window: Duration) -> Self {
-        self.dpop.iat_window = Some(window);
+        self.dpop.checker = self.dpop.checker.iat_window(window);
         self
     }
 
     /// Require server nonces from `issuer` in every proof (RFC 9449 §8/§9). Default: off.
+    /// Forwards to the DPoP checker builder's
+    /// [`nonces`](crate::dpop::DpopCheckerBuilder::nonces).
     pub fn dpop_nonces(mut self, issuer: NonceIssuer) -> Self {
-        self.dpop.nonces = Some(issuer);
+        self.dpop.checker = self.dpop.checker.nonces(issuer);
         self
     }
 
     /// The proof algorithms accepted; asymmetric only. Default:
     /// [`dpop::DEFAULT_ALGORITHMS`](crate::dpop::DEFAULT_ALGORITHMS).
+    /// Forwards to the DPoP checker builder's
+    /// [`algorithms`](crate::dpop::DpopCheckerBuilder::algorithms).
     pub fn dpop_algorithms(mut self, algorithms: impl IntoIterator<Item = Algorithm>) -> Self {
-        self.dpop.algorithms = Some(algorithms.into_iter().collect());
+        self.dpop.checker = self.dpop.checker.algorithms(algorithms);
         self
     }
 
