@@ -296,3 +296,127 @@ async fn a_dpop_bound_token_from_oidc_provider_is_accepted_only_with_its_proof()
         );
     }
 }
+
+/// The Python venv `python/ci.sh` builds (with the `jwks_auth` wheel installed), if any.
+#[cfg(feature = "actix")]
+fn python_venv() -> Option<std::path::PathBuf> {
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target"));
+    let target = if target.is_absolute() {
+        target
+    } else {
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(target)
+    };
+    let python = target.join("python-venv/bin/python");
+    python.is_file().then_some(python)
+}
+
+/// The same oidc-provider token and `dpop`-package proofs through the actix-web middleware
+/// and the FastAPI adapter: accepted once, the replay and a proof for another URL refused,
+/// the token without a proof refused.
+#[cfg(feature = "actix")]
+#[actix_web::test]
+async fn an_oidc_provider_dpop_token_passes_through_actix_and_fastapi() {
+    use actix_web::{test, web, App, HttpResponse};
+    use jwks_auth::actix::AuthMiddleware;
+
+    let issuer = server().url();
+    let out = oidc_provider_dpop_token(&PROJECT, issuer, API, "ES256");
+    let token = out["access_token"]
+        .as_str()
+        .expect("access_token")
+        .to_owned();
+    let key = out["key"].to_string();
+    let proof = |htu: &str| {
+        let args = [
+            "--alg", "ES256", "--htm", "GET", "--htu", htu, "--ath", &token, "--key", &key,
+        ];
+        let out: Value = serde_json::from_str(&PROJECT.run("proof.mjs", &args)).unwrap();
+        out["proof"].as_str().unwrap().to_owned()
+    };
+    let origin = "https://api.example.test";
+    // Each adapter gets its own proofs: one adapter's accepted proof is not the other's.
+    let proofs = || {
+        let fresh = proof(HTU);
+        vec![
+            Some(fresh.clone()),
+            Some(fresh),
+            Some(proof("https://api.example.test/other")),
+            None,
+        ]
+    };
+    let expected = [200, 401, 401, 401];
+
+    let verifier = Verifier::builder(Provider::oidc(issuer).expect("issuer is a URL"))
+        .audience(API)
+        .dpop(DpopMode::Allowed)
+        .build()
+        .expect("verifier");
+    let app = test::init_service(
+        App::new()
+            .route(
+                "/notes",
+                web::get().to(|user: AuthUser| async move { HttpResponse::Ok().body(user.id) }),
+            )
+            .wrap(AuthMiddleware::new(verifier).external_origin(origin)),
+    )
+    .await;
+    let mut statuses = Vec::new();
+    for proof in proofs() {
+        let mut request = test::TestRequest::get()
+            .uri("/notes")
+            .insert_header(("authorization", format!("DPoP {token}")));
+        if let Some(proof) = proof {
+            request = request.insert_header(("dpop", proof));
+        }
+        let response = test::call_service(&app, request.to_request()).await;
+        statuses.push(response.status().as_u16());
+    }
+    assert_eq!(statuses, expected, "actix-web");
+
+    let Some(python) = python_venv() else {
+        // `cargo test` before `python/ci.sh` on a fresh checkout; CI runs that first.
+        eprintln!("SKIP the FastAPI half: no target/python-venv (run python/ci.sh first)");
+        return;
+    };
+    let input = serde_json::json!({
+        "issuer": issuer,
+        "audience": API,
+        "origin": origin,
+        "token": token,
+        "proofs": proofs(),
+    });
+    let mut child = std::process::Command::new(python)
+        .arg(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/interop/oidc-provider/fastapi_check.py"
+        ))
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("the venv's python starts");
+    use std::io::Write as _;
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(input.to_string().as_bytes())
+        .unwrap();
+    let output = child.wait_with_output().unwrap();
+    assert!(output.status.success(), "fastapi_check.py failed");
+    let answers: Vec<Value> = serde_json::from_slice(&output.stdout).unwrap();
+    let statuses: Vec<u16> = answers
+        .iter()
+        .map(|a| u16::try_from(a["status"].as_u64().unwrap()).unwrap())
+        .collect();
+    assert_eq!(statuses, expected, "FastAPI: {answers:?}");
+    assert!(answers[0]["body"]["sub"]
+        .as_str()
+        .is_some_and(|sub| !sub.is_empty()));
+    assert_eq!(
+        answers[1]["body"]["error"], "invalid_dpop_proof",
+        "FastAPI replay"
+    );
+    assert!(!String::from_utf8_lossy(&output.stdout).contains(&token));
+}
