@@ -82,6 +82,7 @@ class Verifier:
         revocation_failure: Literal["closed", "open"] = "closed",
         dpop: Literal["off", "allowed", "required"] = "off",
         dpop_nonces: bool = False,
+        protected_resource: Optional["ProtectedResource"] = None,
     ) -> None:
         """``token_type``: the accepted ``typ`` headers (``"at+jwt"`` for RFC 9068 access
         tokens, ``"any"``, or a list; ``""`` stands for no ``typ``). ``token_classes``: the
@@ -114,6 +115,31 @@ class Verifier:
     @property
     def revocations(self) -> Optional["Revocations"]:
         """The handle to revoke tokens through; ``None`` without ``revocation=``."""
+
+class ProtectedResource:
+    """RFC 9728 Protected Resource Metadata: the document, where it is served, and the URL
+    challenges' ``resource_metadata`` names."""
+
+    def __init__(
+        self,
+        resource: str,
+        *,
+        authorization_servers: Sequence[str] = (),
+        scopes_supported: Sequence[str] = (),
+        resource_name: Optional[str] = None,
+        resource_documentation: Optional[str] = None,
+        dpop_bound_access_tokens_required: Optional[bool] = None,
+        dpop_signing_alg_values_supported: Sequence[str] = (),
+    ) -> None: ...
+    @property
+    def resource(self) -> str: ...
+    @property
+    def metadata_url(self) -> str: ...
+    @property
+    def metadata_path(self) -> str: ...
+    @property
+    def cache_max_age(self) -> int: ...
+    def metadata(self) -> Dict[str, Any]: ...
 
 class Refusal:
     """A refused request, ready to send (never contains the token)."""
@@ -153,6 +179,7 @@ class RequestEdge:
         public_prefixes: Sequence[str] = (),
         resource: Optional[str] = None,
         authorization_servers: Sequence[str] = (),
+        protected_resource: Optional["ProtectedResource"] = None,
     ) -> None: ...
     @property
     def verifier(self) -> Union[Verifier, "MultiVerifier"]: ...

@@ -67,7 +67,14 @@ except ImportError:  # pragma: no cover - a Starlette that moved it: its rule, a
 
 
 from ._errors import AuthError
-from ._jwks_auth import AuthUser, MultiVerifier, Refusal, RequestEdge, Verifier
+from ._jwks_auth import (
+    AuthUser,
+    MultiVerifier,
+    ProtectedResource,
+    Refusal,
+    RequestEdge,
+    Verifier,
+)
 
 #: What ``configure`` takes: a verifier, or several routed by issuer.
 AnyVerifier = Union[Verifier, MultiVerifier]
@@ -80,6 +87,7 @@ __all__ = [
     "current_user",
     "get_verifier",
     "optional_user",
+    "protected_resource_metadata",
     "require_claim",
     "require_same_user",
     "require_scopes",
@@ -89,6 +97,8 @@ __all__ = [
 STATE_VERIFIER = "jwks_auth_verifier"
 STATE_SETTINGS = "jwks_auth_settings"
 STATE_EDGE = "jwks_auth_edge"
+#: Where RFC 9728 clients look for a protected resource's metadata first.
+WELL_KNOWN_PATH = "/.well-known/oauth-protected-resource"
 #: Where the middleware leaves the verified user: ``request.state.user``.
 STATE_USER = "user"
 
@@ -98,7 +108,8 @@ class AuthSettings:
     ``realm``, ``Retry-After`` seconds of 503 answers, the origin clients use (for DPoP
     proofs' ``htu``: ``external_origin``, or ``X-Forwarded-*``/``Forwarded`` from the nearest
     proxy when ``trust_forwarded_headers``) and the RFC 9728 protected resource whose
-    metadata URL every challenge carries (``resource`` + ``authorization_servers``)."""
+    metadata URL every challenge carries (a ``ProtectedResource``, or ``resource`` +
+    ``authorization_servers``)."""
 
     def __init__(
         self,
@@ -109,7 +120,9 @@ class AuthSettings:
         trust_forwarded_headers: bool = False,
         resource: Optional[str] = None,
         authorization_servers: Sequence[str] = (),
+        protected_resource: Optional[ProtectedResource] = None,
     ) -> None:
+        self.protected_resource = protected_resource
         self.realm = realm
         self.retry_after = max(1, int(retry_after))
         self.external_origin = external_origin
@@ -127,6 +140,7 @@ class AuthSettings:
             trust_forwarded_headers=self.trust_forwarded_headers,
             resource=self.resource,
             authorization_servers=self.authorization_servers,
+            protected_resource=self.protected_resource,
         )
 
 
@@ -160,6 +174,7 @@ def configure(
     trust_forwarded_headers: bool = False,
     resource: Optional[str] = None,
     authorization_servers: Sequence[str] = (),
+    protected_resource: Optional[ProtectedResource] = None,
 ) -> None:
     """Stores ``verifier`` (a ``Verifier`` or a ``MultiVerifier``) on ``app.state`` with the
     settings (see ``AuthSettings``) and answers ``AuthRejection`` with its own JSON body and
@@ -171,6 +186,7 @@ def configure(
         trust_forwarded_headers=trust_forwarded_headers,
         resource=resource,
         authorization_servers=authorization_servers,
+        protected_resource=protected_resource,
     )
     setattr(app.state, STATE_VERIFIER, verifier)
     setattr(app.state, STATE_SETTINGS, settings)
@@ -191,6 +207,22 @@ def configure(
 
     app.add_exception_handler(AuthRejection, on_rejection)
     app.add_exception_handler(AuthError, on_auth_error)
+
+
+def protected_resource_metadata(app: FastAPI, resource: ProtectedResource) -> None:
+    """Serves ``resource``'s RFC 9728 metadata document (a cacheable JSON ``GET``) at
+    ``/.well-known/oauth-protected-resource`` and at its path-suffixed form
+    (``resource.metadata_path``), as MCP clients look for it. Pass the same ``resource`` to
+    ``configure(..., protected_resource=resource)`` so challenges point to it and the
+    middleware serves these paths without a token."""
+    body = resource.metadata()
+    headers = {"Cache-Control": f"public, max-age={resource.cache_max_age}"}
+
+    async def document() -> JSONResponse:
+        return JSONResponse(body, headers=headers)
+
+    for path in dict.fromkeys([WELL_KNOWN_PATH, resource.metadata_path]):
+        app.add_api_route(path, document, methods=["GET"], include_in_schema=False)
 
 
 def _settings(conn: HTTPConnection) -> AuthSettings:
@@ -518,6 +550,10 @@ class AuthMiddleware:
         if verifier is None:
             response = JSONResponse({"error": "server_error"}, status_code=500)
             await response(scope, receive, send)
+            return
+        if _edge(conn, verifier, self.settings).is_public(_route_path(scope)):
+            # The RFC 9728 metadata paths of a configured protected resource.
+            await self.app(scope, receive, send)
             return
         query_param = self.websocket_query_param if scope["type"] == "websocket" else None
         outcome = await _user_or_refusal(

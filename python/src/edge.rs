@@ -17,6 +17,7 @@ use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyString};
 
 use crate::multi::PyMultiVerifier;
+use crate::protected_resource::PyProtectedResource;
 use crate::{json_to_py, map_err, PyAuthUser, PyVerifier};
 
 /// One request header, copied out of Python: (name, value bytes).
@@ -39,7 +40,7 @@ impl PyRequestEdge {
     #[pyo3(signature = (
         verifier, *, realm="api", retry_after=30.0, external_origin=None,
         trust_forwarded_headers=false, public_paths=Vec::new(), public_prefixes=Vec::new(),
-        resource=None, authorization_servers=Vec::new(),
+        resource=None, authorization_servers=Vec::new(), protected_resource=None,
     ))]
     #[allow(clippy::too_many_arguments)] // keyword arguments of the Python constructor
     fn new(
@@ -52,6 +53,7 @@ impl PyRequestEdge {
         public_prefixes: Vec<String>,
         resource: Option<String>,
         authorization_servers: Vec<String>,
+        protected_resource: Option<PyRef<'_, PyProtectedResource>>,
     ) -> PyResult<Self> {
         let retry_after = Duration::try_from_secs_f64(retry_after)
             .map_err(|_| PyValueError::new_err("retry_after must be a non-negative number"))?;
@@ -84,6 +86,9 @@ impl PyRequestEdge {
             }
             let resource = map_err(builder.build())?;
             edge = edge.protected_resource(&resource);
+        }
+        if let Some(resource) = protected_resource {
+            edge = edge.protected_resource(&resource.inner);
         }
         Ok(PyRequestEdge {
             inner: edge,

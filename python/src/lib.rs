@@ -26,6 +26,7 @@ use pyo3::IntoPyObjectExt;
 
 mod edge;
 mod multi;
+mod protected_resource;
 mod revocation;
 #[cfg(feature = "testing")]
 mod testing;
@@ -235,7 +236,7 @@ impl PyVerifier {
         provider, *, audience=None, issuer=None, leeway=None, cache_verified=None,
         algorithms=None, authorized_parties=None, user_id_claim=None, token_type=None,
         token_classes=None, revocation=None, revocation_failure="closed", dpop="off",
-        dpop_nonces=false,
+        dpop_nonces=false, protected_resource=None,
     ))]
     #[allow(clippy::too_many_arguments)] // keyword arguments of the Python constructor
     fn new(
@@ -253,6 +254,7 @@ impl PyVerifier {
         revocation_failure: &str,
         dpop: &str,
         dpop_nonces: bool,
+        protected_resource: Option<PyRef<'_, protected_resource::PyProtectedResource>>,
     ) -> PyResult<Self> {
         let mut builder = Verifier::builder(provider.inner.clone());
         if let Some(audience) = audience {
@@ -318,6 +320,10 @@ impl PyVerifier {
                 ))
             }
         });
+        if let Some(resource) = protected_resource {
+            // Tokens must name this resource in `aud` (unless an audience is set).
+            builder = builder.protected_resource(&resource.inner);
+        }
         if dpop_nonces {
             // Server nonces (RFC 9449 §8), rotating every 5 minutes, valid on this process.
             let issuer =
@@ -585,6 +591,7 @@ fn _jwks_auth(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<PyAuthUser>()?;
     m.add_class::<Ready>()?;
     edge::register(m)?;
+    m.add_class::<protected_resource::PyProtectedResource>()?;
     revocation::register(m)?;
     m.add_class::<multi::PyMultiVerifier>()?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;

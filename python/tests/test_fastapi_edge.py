@@ -6,8 +6,13 @@ import pytest
 from fastapi import Depends, FastAPI
 from fastapi.testclient import TestClient
 
-from jwks_auth import AuthUser, Refusal, RequestEdge, Verifier
-from jwks_auth.fastapi import AuthMiddleware, configure, current_user
+from jwks_auth import AuthUser, ProtectedResource, Refusal, RequestEdge, Verifier
+from jwks_auth.fastapi import (
+    AuthMiddleware,
+    configure,
+    current_user,
+    protected_resource_metadata,
+)
 from jwks_auth.testing import DpopKey
 from live_server import LiveServer
 
@@ -150,3 +155,40 @@ def test_the_edge_returns_refusals_and_never_raises_them(mock_provider, verifier
     assert "user_9" not in repr(edge)
     with pytest.raises(TypeError):
         RequestEdge("not a verifier")
+
+
+def test_a_protected_resource_serves_its_metadata_and_names_it_in_challenges(mock_provider):
+    resource = ProtectedResource(
+        "https://mcp.example.com/mcp",
+        authorization_servers=[mock_provider.issuer],
+        scopes_supported=["notes:read"],
+    )
+    verifier = Verifier(mock_provider.provider(), protected_resource=resource)
+    app = FastAPI()
+    configure(app, verifier, protected_resource=resource)
+    protected_resource_metadata(app, resource)
+    app.add_middleware(AuthMiddleware, prefix="/")
+
+    @app.get("/mcp")
+    async def mcp(user: AuthUser = Depends(current_user)):
+        return {"id": user.id}
+
+    with TestClient(app) as client:
+        for path in ["/.well-known/oauth-protected-resource", resource.metadata_path]:
+            document = client.get(path)
+            assert document.status_code == 200, path
+            assert document.json()["resource"] == "https://mcp.example.com/mcp"
+            assert document.json()["authorization_servers"] == [mock_provider.issuer]
+            assert document.headers["cache-control"].startswith("public, max-age=")
+        refused = client.get("/mcp")
+        assert challenges(refused) == [
+            f'Bearer realm="api", resource_metadata="{resource.metadata_url}"'
+        ]
+        # Tokens must name this resource in `aud`.
+        ours = mock_provider.token().sub("u1").audience(resource.resource).sign()
+        assert client.get("/mcp", headers={"Authorization": f"Bearer {ours}"}).json() == {
+            "id": "u1"
+        }
+        theirs = mock_provider.token().audience("https://other.example.com").sign()
+        other = client.get("/mcp", headers={"Authorization": f"Bearer {theirs}"})
+        assert other.status_code == 401

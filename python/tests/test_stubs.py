@@ -30,6 +30,7 @@ def test_stubs_cover_the_extension_classes():
         "RedisRevocationStore",
         "Revocations",
         "RequestEdge",
+        "ProtectedResource",
         "Refusal",
         "DpopKey",
         "MockProvider",
