@@ -132,16 +132,9 @@ impl AuthLayer {
     /// behind a proxy that sets these headers itself: a client can send them too. Default:
     /// off.
     ///
-    /// The value used is the one the nearest proxy added: the last element of the last
-    /// `Forwarded` line, else the last value of `X-Forwarded-Proto` and of
-    /// `X-Forwarded-Host` (the last comma-separated value of the last line). A proxy that
-    /// appends keeps what the client sent in front of its own value, so earlier values are
-    /// never read; the proxy must therefore add or overwrite both the protocol and the host
-    /// on every request. `Forwarded`, when present, is the only source; when the nearest
-    /// value names no protocol or no host, the request's own origin is used. A malformed
-    /// nearest value (a host with userinfo, a path, a bad port, ...; a protocol other than
-    /// `http(s)`; a `Forwarded` line that does not parse) is refused with 400
-    /// `invalid_request`, as is a malformed or repeated `Host` header.
+    /// The value used is the one the nearest proxy added (the last), and a malformed host or
+    /// forwarded value is refused with 400: the rules are
+    /// [`RequestEdge::trust_forwarded_headers`](crate::edge::RequestEdge::trust_forwarded_headers)'s.
     pub fn trust_forwarded_headers(mut self, trust: bool) -> Self {
         self.shared_mut()
             .change_edge(|edge| edge.trust_forwarded_headers(trust));

@@ -345,9 +345,19 @@ impl RequestEdge {
     }
 
     /// Build the DPoP request URL from `Forwarded` (RFC 7239) or `X-Forwarded-Proto` +
-    /// `X-Forwarded-Host` when no external origin is set, using the value the nearest proxy
-    /// added (the last one). Only behind a proxy that sets these headers: a client can send
-    /// them too. Default: off.
+    /// `X-Forwarded-Host` when no external origin is set. Only behind a proxy that sets these
+    /// headers: a client can send them too. Default: off.
+    ///
+    /// The value used is the one the nearest proxy added: the last element of the last
+    /// `Forwarded` line, else the last value of `X-Forwarded-Proto` and of
+    /// `X-Forwarded-Host` (the last comma-separated value of the last line). A proxy that
+    /// appends keeps what the client sent in front of its own value, so earlier values are
+    /// never read; the proxy must therefore add or overwrite both the protocol and the host
+    /// on every request. `Forwarded`, when present, is the only source; when the nearest
+    /// value names no protocol or no host, the request's own origin is used. A malformed
+    /// nearest value (a host with userinfo, a path, a bad port, ...; a protocol other than
+    /// `http(s)`; a `Forwarded` line that does not parse) is refused with 400
+    /// `invalid_request`, as is a malformed or repeated `Host` header.
     pub fn trust_forwarded_headers(mut self, trust: bool) -> Self {
         self.shared_mut().origin.trust_forwarded = trust;
         self
