@@ -106,9 +106,7 @@ impl<H: Headers + ?Sized> RequestHeaders for TokenHeaders<'_, H> {
     }
 
     fn cookies(&self) -> impl Iterator<Item = &str> {
-        self.0
-            .values("cookie")
-            .filter_map(|value| std::str::from_utf8(value).ok())
+        self.0.values("cookie").filter_map(origin::visible_ascii)
     }
 }
 

@@ -204,7 +204,7 @@ fn last_line<'h, H: Headers + ?Sized>(
 }
 
 /// `value` as text when it is visible ASCII, spaces and tabs (a header value's characters).
-fn visible_ascii(value: &[u8]) -> Option<&str> {
+pub(super) fn visible_ascii(value: &[u8]) -> Option<&str> {
     value
         .iter()
         .all(|&b| b.is_ascii_graphic() || b == b' ' || b == b'\t')
