@@ -147,6 +147,18 @@ impl RejectionKind {
     }
 }
 
+impl From<crate::token_source::RequestError> for RejectionKind {
+    /// The refusal of a request whose credentials were unusable before any verification.
+    fn from(error: crate::token_source::RequestError) -> Self {
+        match error {
+            crate::token_source::RequestError::Malformed => RejectionKind::MalformedRequest,
+            crate::token_source::RequestError::UnsupportedScheme => {
+                RejectionKind::UnsupportedScheme
+            }
+        }
+    }
+}
+
 /// Default `Retry-After` for 503 answers: the key fetcher's default refresh cooldown.
 pub const DEFAULT_RETRY_AFTER: Duration = Duration::from_secs(30);
 

@@ -240,12 +240,13 @@ impl Shared {
         let sources = self.verifier.token_sources();
         // The usual request: a hit needs no check of the bytes (see `bearer_bytes`), and a
         // miss passes its digest on only if the full path will look up the same token.
-        if let Some(token) = crate::token_source::bearer_bytes(request.headers(), sources) {
+        let headers = crate::edge::TokenHeaders(request.headers());
+        if let Some(token) = crate::token_source::bearer_bytes(&headers, sources) {
             return self.verifier.cached_answer(token).map_err(|digest| {
                 digest.filter(|_| crate::token_source::is_plain_bearer_token(token))
             });
         }
-        match super::token::find_token(request.headers(), sources) {
+        match crate::token_source::find_token(&headers, sources) {
             Ok(Some(token)) => self.verifier.cached_answer(token.as_bytes()),
             _ => Err(None),
         }

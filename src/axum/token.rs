@@ -1,41 +1,11 @@
-//! Finding the token in a request (the verifier's token sources, in order) and verifying it.
+//! Verifying the bearer credential of a request for the extractors that run without the
+//! layer (through the request edge's token search).
 
-use ::axum::http::header::{AUTHORIZATION, COOKIE};
 use ::axum::http::HeaderMap;
 
 use super::response::AuthConfig;
-use super::response::{AuthRejection, RejectionKind};
-use crate::token_source::{self, RequestError, RequestHeaders};
-use crate::{AuthError, AuthUser, TokenSource, Verifier};
-
-impl RequestHeaders for HeaderMap {
-    fn authorization(&self) -> impl Iterator<Item = &[u8]> {
-        self.get_all(AUTHORIZATION)
-            .iter()
-            .map(|value| value.as_bytes())
-    }
-
-    fn cookies(&self) -> impl Iterator<Item = &str> {
-        self.get_all(COOKIE)
-            .iter()
-            .filter_map(|value| value.to_str().ok())
-    }
-}
-
-/// The token from the first of `sources` present in `headers` (see
-/// [`token_source::find_token`]), with the rejection kind of a refused header.
-pub(crate) fn find_token<'h>(
-    headers: &'h HeaderMap,
-    sources: &[TokenSource],
-) -> Result<Option<&'h str>, (RejectionKind, AuthError)> {
-    token_source::find_token(headers, sources).map_err(|(error, detail)| {
-        let kind = match error {
-            RequestError::Malformed => RejectionKind::MalformedRequest,
-            RequestError::UnsupportedScheme => RejectionKind::UnsupportedScheme,
-        };
-        (kind, detail)
-    })
-}
+use super::response::AuthRejection;
+use crate::{AuthUser, Verifier};
 
 /// Verifies the request's token (the request edge's bearer search): `Ok(None)` when it
 /// carries none.
@@ -52,7 +22,20 @@ pub(crate) async fn verify_request(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::edge::TokenHeaders;
+    use crate::rejection::RejectionKind;
+    use crate::{token_source, AuthError, TokenSource};
     use ::axum::http::HeaderValue;
+
+    /// The token the search finds in `headers` (owned: the search borrows a wrapper).
+    fn find_token(
+        headers: &HeaderMap,
+        sources: &[TokenSource],
+    ) -> Result<Option<String>, (RejectionKind, AuthError)> {
+        token_source::find_token(&TokenHeaders(headers), sources)
+            .map(|token| token.map(str::to_owned))
+            .map_err(|(error, detail)| (error.into(), detail))
+    }
 
     fn headers(pairs: &[(&'static str, &'static str)]) -> HeaderMap {
         let mut map = HeaderMap::new();
@@ -67,7 +50,7 @@ mod tests {
     #[test]
     fn bearer_scheme_is_case_insensitive() {
         let map = headers(&[("authorization", "bEaReR a.b.c")]);
-        assert_eq!(find_token(&map, BEARER).unwrap(), Some("a.b.c"));
+        assert_eq!(find_token(&map, BEARER).unwrap().as_deref(), Some("a.b.c"));
     }
 
     #[test]
@@ -111,8 +94,11 @@ mod tests {
     fn cookie_is_read_only_when_a_source() {
         let sources = [TokenSource::Bearer, TokenSource::Cookie("__session".into())];
         let map = headers(&[("cookie", "theme=dark"), ("cookie", "__session=x.y.z")]);
-        assert_eq!(find_token(&map, &sources).unwrap(), Some("x.y.z"));
-        assert_eq!(find_token(&map, BEARER).unwrap(), None);
+        assert_eq!(
+            find_token(&map, &sources).unwrap().as_deref(),
+            Some("x.y.z")
+        );
+        assert_eq!(find_token(&map, BEARER).unwrap().as_deref(), None);
     }
 
     #[test]
@@ -122,6 +108,9 @@ mod tests {
             ("authorization", "Bearer h.h.h"),
             ("cookie", "__session=c.c.c"),
         ]);
-        assert_eq!(find_token(&map, &sources).unwrap(), Some("h.h.h"));
+        assert_eq!(
+            find_token(&map, &sources).unwrap().as_deref(),
+            Some("h.h.h")
+        );
     }
 }

@@ -57,7 +57,7 @@ use std::time::Duration;
 
 use crate::dpop::{DpopMode, DpopRequest};
 use crate::rejection::{DpopChallenge, PublicRoutes, DEFAULT_RETRY_AFTER};
-use crate::token_source::{self, RequestError, RequestHeaders};
+use crate::token_source::{self, RequestHeaders};
 use crate::verified_cache::Digest;
 use crate::{AuthError, AuthUser, MultiVerifier, ProtectedResource, TokenSource, Verifier};
 
@@ -88,17 +88,25 @@ impl<N: AsRef<str>, V: AsRef<[u8]>> Headers for [(N, V)] {
 #[cfg(any(feature = "axum", feature = "tonic"))]
 impl Headers for HttpHeaderMap {
     fn values<'s>(&'s self, name: &'s str) -> impl Iterator<Item = &'s [u8]> + 's {
-        self.get_all(name).iter().map(|value| value.as_bytes())
+        // The names every request is searched for go by their constants: a `&str` key is
+        // parsed against the standard-header table on each lookup (the verified-cache hit
+        // reads `authorization` on every request).
+        let all = match name {
+            "authorization" => self.get_all(http_header::AUTHORIZATION),
+            "cookie" => self.get_all(http_header::COOKIE),
+            other => self.get_all(other),
+        };
+        all.iter().map(|value| value.as_bytes())
     }
 }
 
 #[cfg(feature = "axum")]
-use ::axum::http::HeaderMap as HttpHeaderMap;
+use ::axum::http::{header as http_header, HeaderMap as HttpHeaderMap};
 #[cfg(all(feature = "tonic", not(feature = "axum")))]
-use ::http::HeaderMap as HttpHeaderMap;
+use ::http::{header as http_header, HeaderMap as HttpHeaderMap};
 
 /// What the token search needs from any [`Headers`].
-struct TokenHeaders<'h, H: ?Sized>(&'h H);
+pub(crate) struct TokenHeaders<'h, H: ?Sized>(pub(crate) &'h H);
 
 impl<H: Headers + ?Sized> RequestHeaders for TokenHeaders<'_, H> {
     fn authorization(&self) -> impl Iterator<Item = &[u8]> {
@@ -589,11 +597,7 @@ async fn bearer_user<H: Headers + ?Sized>(
         Ok(None) => return Ok(None),
         Err((error, detail)) => {
             tracing::debug!(error = %detail, "authorization header rejected");
-            let kind = match error {
-                RequestError::Malformed => RejectionKind::MalformedRequest,
-                RequestError::UnsupportedScheme => RejectionKind::UnsupportedScheme,
-            };
-            return Err((kind, detail));
+            return Err((error.into(), detail));
         }
     };
     let verified = match (verifiers.route(token), certificate) {
