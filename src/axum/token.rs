@@ -14,7 +14,7 @@ pub(crate) async fn verify_request(
     verifier: &Verifier,
     config: &AuthConfig,
 ) -> Result<Option<AuthUser>, AuthRejection> {
-    crate::edge::verify_bearer(verifier, headers)
+    crate::edge::verify_bearer_of(verifier, headers)
         .await
         .map_err(|(kind, error)| AuthRejection::new(kind, error, config))
 }

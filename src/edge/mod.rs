@@ -616,7 +616,7 @@ async fn bearer_user<H: Headers + ?Sized>(
 /// [`bearer_user`] for one verifier: the credential search and verification of an
 /// adapter's extractor that runs without a [`RequestEdge`] in front of it.
 #[cfg(feature = "axum")]
-pub(crate) async fn verify_bearer<H: Headers + ?Sized>(
+pub(crate) async fn verify_bearer_of<H: Headers + ?Sized>(
     verifier: &Verifier,
     headers: &H,
 ) -> Result<Option<AuthUser>, (RejectionKind, AuthError)> {
