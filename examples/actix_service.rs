@@ -16,7 +16,7 @@
 //! user; never print real tokens.
 
 use actix_web::{web, App, HttpResponse, HttpServer};
-use jwks_auth::actix::{require_same_user, require_scope, AuthMiddleware};
+use jwks_auth::actix::{require_same_user, require_scope, AuthLayer};
 use jwks_auth::testing::MockProvider;
 use jwks_auth::{AuthUser, Verifier};
 use serde_json::json;
@@ -70,7 +70,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                             .route(web::get().to(admin)),
                     ),
             )
-            .wrap(AuthMiddleware::new(verifier.clone()).public_path("/health"))
+            .wrap(AuthLayer::new(verifier.clone()).public_path("/health"))
     })
     .bind(("127.0.0.1", port))?;
     println!("mock Better Auth provider: {}", mock.uri());

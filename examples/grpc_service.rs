@@ -1,4 +1,4 @@
-//! A small tonic gRPC service protected by jwks-auth's `GrpcAuthLayer`, against an embedded
+//! A small tonic gRPC service protected by jwks-auth's `AuthLayer`, against an embedded
 //! mock Better Auth provider (no account, no network). The service is the hand-written
 //! `greeter.Greeter` of `tests/support/greeter.rs` (no `protoc` needed). It prints demo
 //! tokens, then calls itself with a tonic client to show each answer.
@@ -22,8 +22,8 @@ mod greeter;
 
 use greeter::{Greeter, GreeterClient, GreeterServer, HelloReply, HelloRequest};
 use jwks_auth::testing::MockProvider;
-use jwks_auth::tonic::{auth_user, require_scope, GrpcAuthLayer};
-use jwks_auth::{AuthUser, Verifier};
+use jwks_auth::tonic::{AuthLayer, RequestExt};
+use jwks_auth::Verifier;
 use tonic::{Request, Response, Status};
 
 const TOKEN_LIFETIME_SECS: i64 = 3600;
@@ -39,13 +39,13 @@ impl Greeter for Service {
     ) -> Result<Response<HelloReply>, Status> {
         let message = match method {
             // Public: the user is there only when a valid token was sent.
-            "Status" => match request.extensions().get::<AuthUser>() {
+            "Status" => match request.optional_auth_user() {
                 Some(user) => format!("up (you are {})", user.id),
                 None => "up".to_owned(),
             },
-            "Notes" => format!("notes of {}", require_scope(&request, "notes")?.id),
+            "Notes" => format!("notes of {}", request.require_scope("notes")?.id),
             _ => {
-                let user = auth_user(&request)?;
+                let user = request.auth_user()?;
                 format!("{method}: hello {}, {}", user.id, request.get_ref().name)
             }
         };
@@ -58,7 +58,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mock = MockProvider::better_auth().await;
     let verifier = Verifier::builder(mock.provider()).build()?;
     verifier.warm_up().await?;
-    let layer = GrpcAuthLayer::new(verifier)
+    let layer = AuthLayer::new(verifier)
         .public_method("/greeter.Greeter/Status")
         .method_scope("/greeter.Greeter/Admin", "admin");
 

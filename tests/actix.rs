@@ -1,4 +1,4 @@
-//! The actix-web extractors, `AuthMiddleware` and guards, driven with `actix_web::test` and
+//! The actix-web extractors, `AuthLayer` and guards, driven with `actix_web::test` and
 //! real tokens from a mock provider: every failure kind the axum tests cover, with exact
 //! status, challenge and body (the same mapping), plus one test over a real loopback socket.
 
@@ -8,7 +8,7 @@ use actix_web::http::header;
 use actix_web::{test, web, App, HttpMessage, HttpResponse};
 use jwks_auth::actix::{
     require_claim, require_same_user, require_scope, require_scopes, require_user,
-    require_user_token, AuthConfig, AuthMiddleware, AuthRejection, OptionalAuthUser, TypedClaims,
+    require_user_token, AuthConfig, AuthLayer, AuthRejection, OptionalAuthUser, TypedClaims,
 };
 use jwks_auth::testing::MockProvider;
 use jwks_auth::{AuthUser, Verifier};
@@ -462,7 +462,7 @@ macro_rules! middleware_app {
                     }),
                 )
                 .wrap(
-                    AuthMiddleware::new($verifier)
+                    AuthLayer::new($verifier)
                         .public_path("/health")
                         .public_path("/whoami")
                         .public_prefix("/docs"),
@@ -518,7 +518,7 @@ async fn an_empty_public_prefix_is_a_configuration_error_not_an_open_door() {
                 "/api/me",
                 web::get().to(|| async { "served without a token" }),
             )
-            .wrap(AuthMiddleware::new(verifier).public_prefix("")),
+            .wrap(AuthLayer::new(verifier).public_prefix("")),
     )
     .await;
     send(&app, "/api/me", &[]).await.assert_rejected(
@@ -552,7 +552,7 @@ async fn middleware_realm_is_configurable() {
                 "/me",
                 web::get().to(|user: AuthUser| async move { user.id }),
             )
-            .wrap(AuthMiddleware::new(verifier).realm("notes")),
+            .wrap(AuthLayer::new(verifier).realm("notes")),
     )
     .await;
     let token = mock.token().expired().sign();
@@ -587,7 +587,7 @@ async fn custom_rejection_body_keeps_status_and_challenge() {
                 "/me",
                 web::get().to(|user: AuthUser| async move { user.id }),
             )
-            .wrap(AuthMiddleware::new(verifier).config(config)),
+            .wrap(AuthLayer::new(verifier).config(config)),
     )
     .await;
     let token = mock.token().sign_with_wrong_key();
@@ -679,13 +679,9 @@ fn guarded_routes(config: &mut web::ServiceConfig) {
 
 macro_rules! guarded_app {
     ($mock:expr) => {
-        test::init_service(
-            App::new()
-                .configure(guarded_routes)
-                .wrap(AuthMiddleware::new(
-                    Verifier::builder($mock.provider()).build().unwrap(),
-                )),
-        )
+        test::init_service(App::new().configure(guarded_routes).wrap(AuthLayer::new(
+            Verifier::builder($mock.provider()).build().unwrap(),
+        )))
         .await
     };
 }
@@ -892,7 +888,7 @@ async fn real_socket_round_trip() {
                     HttpResponse::Ok().json(json!({"id": user.id, "email": user.email}))
                 }),
             )
-            .wrap(AuthMiddleware::new(verifier.clone()).public_path("/health"))
+            .wrap(AuthLayer::new(verifier.clone()).public_path("/health"))
     })
     .workers(1)
     .disable_signals()
@@ -940,6 +936,7 @@ async fn real_socket_round_trip() {
 mod dpop {
     use super::*;
     use crate::dpop_client::{dpop_verifier, DpopClient, ALGS};
+    use jwks_auth::edge::RequestEdge;
     use jwks_auth::ProtectedResource;
 
     macro_rules! notes_app {
@@ -972,8 +969,8 @@ mod dpop {
     async fn a_dpop_bound_token_with_its_proof_is_accepted_and_as_bearer_refused() {
         let mock = MockProvider::auth0().await;
         let client = DpopClient::new(&mock);
-        let middleware = AuthMiddleware::new(dpop_verifier(&mock, false))
-            .external_origin("https://api.example.com");
+        let middleware =
+            AuthLayer::new(dpop_verifier(&mock, false)).external_origin("https://api.example.com");
         let app = notes_app!(middleware);
 
         let headers = client.credentials("GET", "https://api.example.com/notes", None);
@@ -1023,11 +1020,39 @@ mod dpop {
     }
 
     #[actix_web::test]
+    async fn extractors_without_the_middleware_answer_with_an_edge_from_the_app_data() {
+        let mock = MockProvider::auth0().await;
+        let client = DpopClient::new(&mock);
+        let resource = ProtectedResource::builder("https://api.example.com")
+            .authorization_server(mock.issuer())
+            .build()
+            .unwrap();
+        let metadata = resource.metadata_url().to_owned();
+        let edge = RequestEdge::new(dpop_verifier(&mock, false))
+            .external_origin("https://api.example.com")
+            .protected_resource(&resource);
+        let app = extractor_app!(@data web::Data::new(edge));
+        // The proof is checked against the configured origin, not the `Host`.
+        let headers = client.credentials("GET", "https://api.example.com/me", None);
+        let mut sent = pairs(&headers);
+        sent.push(("host", "internal:8080"));
+        let reply = send(&app, "/me", &sent).await;
+        assert_eq!((reply.status, reply.body.as_str()), (200, "dpop_user"));
+        // Refusals carry the RFC 9728 pointer.
+        let reply = send(&app, "/me", &[]).await;
+        assert_eq!(reply.status, 401);
+        assert_eq!(
+            challenges(&reply)[0],
+            format!(r#"Bearer realm="api", resource_metadata="{metadata}""#)
+        );
+    }
+
+    #[actix_web::test]
     async fn with_nonces_every_answer_carries_dpop_nonce() {
         let mock = MockProvider::auth0().await;
         let client = DpopClient::new(&mock);
-        let middleware = AuthMiddleware::new(dpop_verifier(&mock, true))
-            .external_origin("https://api.example.com");
+        let middleware =
+            AuthLayer::new(dpop_verifier(&mock, true)).external_origin("https://api.example.com");
         let app = notes_app!(middleware);
         let url = "https://api.example.com/notes";
 
@@ -1068,7 +1093,7 @@ mod dpop {
                     }),
                 )
                 .configure(guarded_routes)
-                .wrap(AuthMiddleware::new(verifier).protected_resource(&resource)),
+                .wrap(AuthLayer::new(verifier).protected_resource(&resource)),
         )
         .await;
         send(&app, "/admin", &[]).await.assert_rejected(
@@ -1111,7 +1136,7 @@ mod dpop {
             (true, "http://internal:8080/notes", false),
         ] {
             let middleware =
-                AuthMiddleware::new(dpop_verifier(&mock, false)).trust_forwarded_headers(trust);
+                AuthLayer::new(dpop_verifier(&mock, false)).trust_forwarded_headers(trust);
             let app = notes_app!(middleware);
             let headers = client.credentials("GET", url, None);
             let mut sent = pairs(&headers);

@@ -1,5 +1,5 @@
 //! One table of expected answers (`tests/answers.json`), run through every Rust adapter:
-//! axum's `AuthLayer`, actix-web's `AuthMiddleware` and tonic's `GrpcAuthLayer` (the FastAPI
+//! axum's `AuthLayer`, actix-web's `AuthLayer` and tonic's `AuthLayer` (the FastAPI
 //! runner is `python/tests/test_answers.py`). A difference between adapters is a failing
 //! row: each runner sends every row, then fails listing all the rows whose answer differs
 //! from the table's (axum's answer is the reference the table was written from).
@@ -21,11 +21,11 @@ use jwks_auth::testing::{DpopProof, MockProvider, TestKey};
 use jwks_auth::{AuthUser, KeyFamily, Verifier};
 use serde::Deserialize;
 
-/// Whether the actix-web runner sends the rows marked `dpop` (flip when `AuthMiddleware`
+/// Whether the actix-web runner sends the rows marked `dpop` (flip when `AuthLayer`
 /// takes `Authorization: DPoP` with its proof).
 const ACTIX_TAKES_DPOP: bool = true;
 
-/// Whether the tonic runner sends the rows marked `dpop` (flip when `GrpcAuthLayer` takes
+/// Whether the tonic runner sends the rows marked `dpop` (flip when `AuthLayer` takes
 /// DPoP-bound tokens with their proofs).
 const TONIC_TAKES_DPOP: bool = true;
 
@@ -517,11 +517,11 @@ mod axum_runner {
 }
 
 // ---------------------------------------------------------------------------------------
-// actix-web: `AuthMiddleware` with guard middleware, driven with `actix_web::test`.
+// actix-web: `AuthLayer` with guard middleware, driven with `actix_web::test`.
 
 mod actix_runner {
     use actix_web::{test, web, App};
-    use jwks_auth::actix::{require_same_user, require_scope, AuthMiddleware};
+    use jwks_auth::actix::{require_same_user, require_scope, AuthLayer};
 
     use super::*;
 
@@ -552,7 +552,7 @@ mod actix_runner {
                     )
                     .route("/health", web::get().to(|| async { ANONYMOUS }))
                     .wrap(
-                        AuthMiddleware::new(fixture.verifier.clone())
+                        AuthLayer::new(fixture.verifier.clone())
                             .public_path("/health")
                             .external_origin(&table.dpop_origin),
                     ),
@@ -591,14 +591,14 @@ mod actix_runner {
 }
 
 // ---------------------------------------------------------------------------------------
-// tonic: `GrpcAuthLayer` in front of the greeter service, over a loopback socket.
+// tonic: `AuthLayer` in front of the greeter service, over a loopback socket.
 
 mod tonic_runner {
     use tonic::{Code, Request, Response, Status};
 
     use super::greeter::{self, Greeter, HelloReply, HelloRequest};
     use super::*;
-    use jwks_auth::tonic::GrpcAuthLayer;
+    use jwks_auth::tonic::AuthLayer;
 
     /// The gRPC answer for an HTTP status (`src/tonic/layer.rs` maps refusals the same way).
     fn code_for_status(status: u16) -> Code {
@@ -704,7 +704,7 @@ mod tonic_runner {
             let path = format!("/greeter.Greeter/{method}");
             let fixture = Fixture::for_request(&table, row, "POST", &path).await;
             let minted = &fixture.minted;
-            let layer = GrpcAuthLayer::new(fixture.verifier.clone())
+            let layer = AuthLayer::new(fixture.verifier.clone())
                 .external_origin(&table.dpop_origin)
                 .public_method("/greeter.Greeter/Status")
                 .method_scope("/greeter.Greeter/Admin", "admin");

@@ -7,7 +7,7 @@ use axum::http::{header, StatusCode};
 use axum::response::IntoResponse;
 use axum::routing::get;
 use axum::{Extension, Json, Router};
-use jwks_auth::axum::{AuthConfig, AuthLayer, AuthRejection, TypedClaims};
+use jwks_auth::axum::{AuthConfig, AuthLayer, AuthRejection, OptionalAuthUser, TypedClaims};
 use jwks_auth::testing::MockProvider;
 use jwks_auth::{AuthUser, Verifier};
 use serde_json::json;
@@ -30,6 +30,12 @@ fn extractor_app(verifier: Verifier) -> Router {
         .route(
             "/maybe",
             get(|user: Option<AuthUser>| async move {
+                user.map_or_else(|| "anonymous".to_owned(), |u| u.id)
+            }),
+        )
+        .route(
+            "/maybe-named",
+            get(|OptionalAuthUser(user): OptionalAuthUser| async move {
                 user.map_or_else(|| "anonymous".to_owned(), |u| u.id)
             }),
         )
@@ -173,29 +179,28 @@ async fn unknown_kid_is_invalid_token() {
 #[tokio::test]
 async fn optional_user_is_none_only_without_a_token() {
     let (mock, app) = better_auth().await;
-    let reply = send(&app, request("/maybe", &[])).await;
-    assert_eq!(reply.status, StatusCode::OK);
-    assert_eq!(reply.body, "anonymous");
+    // `Option<AuthUser>` and `OptionalAuthUser` (the actix-web integration's name) agree.
+    for path in ["/maybe", "/maybe-named"] {
+        let reply = send(&app, request(path, &[])).await;
+        assert_eq!(reply.status, StatusCode::OK);
+        assert_eq!(reply.body, "anonymous");
 
-    let token = mock.token().sub("user_1").sign();
-    let reply = send(
-        &app,
-        request("/maybe", &[("authorization", &bearer(&token))]),
-    )
-    .await;
-    assert_eq!(reply.body, "user_1");
+        let token = mock.token().sub("user_1").sign();
+        let reply = send(&app, request(path, &[("authorization", &bearer(&token))])).await;
+        assert_eq!(reply.body, "user_1");
 
-    let bad = mock.token().expired().sign();
-    let reply = send(&app, request("/maybe", &[("authorization", &bearer(&bad))])).await;
-    reply.assert_rejected(
-        401,
-        Some(INVALID_TOKEN),
-        json!({"error": "invalid_token"}),
-        &bad,
-    );
+        let bad = mock.token().expired().sign();
+        let reply = send(&app, request(path, &[("authorization", &bearer(&bad))])).await;
+        reply.assert_rejected(
+            401,
+            Some(INVALID_TOKEN),
+            json!({"error": "invalid_token"}),
+            &bad,
+        );
 
-    let reply = send(&app, request("/maybe", &[("authorization", "Bearer a b")])).await;
-    assert_eq!(reply.status, StatusCode::BAD_REQUEST);
+        let reply = send(&app, request(path, &[("authorization", "Bearer a b")])).await;
+        assert_eq!(reply.status, StatusCode::BAD_REQUEST);
+    }
 }
 
 #[tokio::test]

@@ -805,7 +805,7 @@ async fn the_table_through_the_axum_layer() {
     run_table::<AxumRunner>().await;
 }
 
-// --- Runners: the actix-web `AuthMiddleware` and the tonic `GrpcAuthLayer`. ---
+// --- Runners: the actix-web `AuthLayer` and the tonic `AuthLayer`. ---
 
 /// What the table checks of an adapter's answer, whatever its framework.
 #[cfg(any(feature = "actix", feature = "tonic"))]
@@ -882,13 +882,13 @@ impl Answer {
 mod actix_runner {
     use super::*;
     use actix_web::{test, web, App};
-    use jwks_auth::actix::AuthMiddleware;
+    use jwks_auth::actix::AuthLayer;
 
-    struct ActixRunner(AuthMiddleware);
+    struct ActixRunner(AuthLayer);
 
     impl Runner for ActixRunner {
         fn new(verifier: Verifier) -> Self {
-            ActixRunner(AuthMiddleware::new(verifier).external_origin(ORIGIN))
+            ActixRunner(AuthLayer::new(verifier).external_origin(ORIGIN))
         }
 
         async fn check(
@@ -949,14 +949,14 @@ mod tonic_runner {
     use std::convert::Infallible;
 
     use super::*;
-    use jwks_auth::tonic::GrpcAuthLayer;
+    use jwks_auth::tonic::AuthLayer;
     use tower::Layer as _;
 
-    struct TonicRunner(GrpcAuthLayer);
+    struct TonicRunner(AuthLayer);
 
     impl Runner for TonicRunner {
         fn new(verifier: Verifier) -> Self {
-            TonicRunner(GrpcAuthLayer::new(verifier).external_origin(ORIGIN))
+            TonicRunner(AuthLayer::new(verifier).external_origin(ORIGIN))
         }
 
         async fn check(

@@ -319,7 +319,7 @@ fn python_venv() -> Option<std::path::PathBuf> {
 #[actix_web::test]
 async fn an_oidc_provider_dpop_token_passes_through_actix_and_fastapi() {
     use actix_web::{test, web, App, HttpResponse};
-    use jwks_auth::actix::AuthMiddleware;
+    use jwks_auth::actix::AuthLayer;
 
     let issuer = server().url();
     let out = oidc_provider_dpop_token(&PROJECT, issuer, API, "ES256");
@@ -359,7 +359,7 @@ async fn an_oidc_provider_dpop_token_passes_through_actix_and_fastapi() {
                 "/notes",
                 web::get().to(|user: AuthUser| async move { HttpResponse::Ok().body(user.id) }),
             )
-            .wrap(AuthMiddleware::new(verifier).external_origin(origin)),
+            .wrap(AuthLayer::new(verifier).external_origin(origin)),
     )
     .await;
     let mut statuses = Vec::new();

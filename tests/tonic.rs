@@ -1,4 +1,4 @@
-//! The tonic layer over a real loopback socket: a tonic server with `GrpcAuthLayer` in front
+//! The tonic layer over a real loopback socket: a tonic server with `AuthLayer` in front
 //! of a small hand-written service, called with a tonic client and real tokens from a mock
 //! provider. Every refusal's gRPC code and message, and the user in the extensions.
 
@@ -9,8 +9,8 @@ mod greeter;
 
 use greeter::{Greeter, GreeterClient, HelloReply, HelloRequest};
 use jwks_auth::testing::MockProvider;
-use jwks_auth::tonic::{auth_user, require_scope, GrpcAuthLayer};
-use jwks_auth::{AuthUser, Verifier};
+use jwks_auth::tonic::{AuthLayer, RequestExt};
+use jwks_auth::Verifier;
 use tonic::transport::Channel;
 use tonic::{Code, Request, Response, Status};
 
@@ -27,30 +27,29 @@ impl Greeter for Hello {
         let message = match method {
             "Status" => {
                 let who = request
-                    .extensions()
-                    .get::<AuthUser>()
+                    .optional_auth_user()
                     .map_or("anonymous", |user| user.id.as_str());
                 format!("up, {who}")
             }
-            "Notes" => format!("notes of {}", require_scope(&request, "notes")?.id),
-            _ => format!("{method} {}", auth_user(&request)?.id),
+            "Notes" => format!("notes of {}", request.require_scope("notes")?.id),
+            _ => format!("{method} {}", request.auth_user()?.id),
         };
         Ok(Response::new(HelloReply { message }))
     }
 }
 
 /// A server on a loopback port with `layer`, and a client connected to it.
-async fn serve(layer: GrpcAuthLayer) -> GreeterClient<Channel> {
+async fn serve(layer: AuthLayer) -> GreeterClient<Channel> {
     greeter::serve(layer, Hello).await
 }
 
 /// As [`serve`], with the origin the client calls (`http://127.0.0.1:<port>`).
-async fn serve_at(layer: GrpcAuthLayer) -> (GreeterClient<Channel>, String) {
+async fn serve_at(layer: AuthLayer) -> (GreeterClient<Channel>, String) {
     greeter::serve_at(layer, Hello).await
 }
 
-fn layer(mock: &MockProvider) -> GrpcAuthLayer {
-    GrpcAuthLayer::new(Verifier::builder(mock.provider()).build().unwrap())
+fn layer(mock: &MockProvider) -> AuthLayer {
+    AuthLayer::new(Verifier::builder(mock.provider()).build().unwrap())
         .public_method("/greeter.Greeter/Status")
         .method_scope("/greeter.Greeter/Admin", "admin")
 }
@@ -249,7 +248,7 @@ async fn service_scope_applies_to_every_method_of_the_service() {
     let mock = MockProvider::better_auth().await;
     let verifier = Verifier::builder(mock.provider()).build().unwrap();
     let mut client =
-        serve(GrpcAuthLayer::new(verifier).service_scope("greeter.Greeter", "greet")).await;
+        serve(AuthLayer::new(verifier).service_scope("greeter.Greeter", "greet")).await;
     let reader = mock.token().scope("read").sign();
     for method in ["Hello", "Status"] {
         assert_refused(
@@ -308,6 +307,83 @@ async fn keys_unavailable_is_unavailable_with_a_retry_pushback() {
 
 // --- DPoP, challenges in metadata, RFC 9728 and forwarded metadata (the request edge). ---
 
+/// A guard layer around the whole service: the same `require_*` as axum's and actix-web's.
+mod guards {
+    use super::*;
+    use jwks_auth::tonic::{require_scope, require_user_token};
+
+    fn www_authenticate(status: &Status) -> Vec<String> {
+        status
+            .metadata()
+            .get_all("www-authenticate")
+            .iter()
+            .map(|value| value.to_str().unwrap().to_owned())
+            .collect()
+    }
+
+    #[tokio::test]
+    async fn require_scope_guards_every_method_of_the_service_it_wraps() {
+        let mock = MockProvider::better_auth().await;
+        let mut client = greeter::serve_guarded(layer(&mock), require_scope("greet"), Hello).await;
+        let greeter = mock.token().sub("user_1").scope("greet").sign();
+        assert_eq!(
+            call(&mut client, "Hello", &[&bearer(&greeter)])
+                .await
+                .unwrap(),
+            "Hello user_1"
+        );
+        let reader = mock.token().sub("user_2").scope("read").sign();
+        let status = call(&mut client, "Hello", &[&bearer(&reader)])
+            .await
+            .unwrap_err();
+        assert_eq!(status.code(), Code::PermissionDenied);
+        assert_eq!(status.message(), "insufficient scope: greet");
+        // The layer's challenge, as axum and actix-web send it.
+        assert_eq!(
+            www_authenticate(&status),
+            [r#"Bearer realm="api", error="insufficient_scope", scope="greet""#]
+        );
+        // A public method of the layer still needs a user once guarded.
+        let status = call(&mut client, "Status", &[]).await.unwrap_err();
+        assert_eq!(status.code(), Code::Unauthenticated);
+        assert_eq!(status.message(), "no bearer token in the request");
+    }
+
+    #[tokio::test]
+    async fn require_user_token_refuses_a_machine_token() {
+        let mock = MockProvider::better_auth().await;
+        let mut client = greeter::serve_guarded(layer(&mock), require_user_token(), Hello).await;
+        let machine = mock.token().sub("svc").claim("client_id", "svc").sign();
+        let status = call(&mut client, "Hello", &[&bearer(&machine)])
+            .await
+            .unwrap_err();
+        assert_eq!(status.code(), Code::PermissionDenied, "{status:?}");
+        let person = mock.token().sub("user_1").sign();
+        assert_eq!(
+            call(&mut client, "Hello", &[&bearer(&person)])
+                .await
+                .unwrap(),
+            "Hello user_1"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_check_in_the_method_answers_with_the_layers_challenge() {
+        let mock = MockProvider::better_auth().await;
+        let mut client = serve(layer(&mock)).await;
+        let reader = mock.token().scope("read").sign();
+        let status = call(&mut client, "Notes", &[&bearer(&reader)])
+            .await
+            .unwrap_err();
+        assert_eq!(status.code(), Code::PermissionDenied);
+        assert_eq!(status.message(), "insufficient scope: notes");
+        assert_eq!(
+            www_authenticate(&status),
+            [r#"Bearer realm="api", error="insufficient_scope", scope="notes""#]
+        );
+    }
+}
+
 mod dpop {
     use super::*;
     use crate::dpop_client::{dpop_verifier, DpopClient, ALGS};
@@ -326,8 +402,8 @@ mod dpop {
         client.credentials("POST", &url, nonce)
     }
 
-    fn dpop_layer(mock: &MockProvider, nonces: bool) -> GrpcAuthLayer {
-        GrpcAuthLayer::new(dpop_verifier(mock, nonces))
+    fn dpop_layer(mock: &MockProvider, nonces: bool) -> AuthLayer {
+        AuthLayer::new(dpop_verifier(mock, nonces))
     }
 
     /// A call to `method` with this metadata: the reply's message and metadata, or the status.

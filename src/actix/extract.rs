@@ -28,7 +28,7 @@ impl Headers for HeaderMap {
 /// authority its URI names (an absolute-form request line, HTTP/2). Not
 /// `connection_info()`: it reads `Forwarded` and `X-Forwarded-*` whatever the edge was told
 /// to trust; the edge reads them itself when
-/// [`trust_forwarded_headers`](super::AuthMiddleware::trust_forwarded_headers) is on.
+/// [`trust_forwarded_headers`](super::AuthLayer::trust_forwarded_headers) is on.
 pub(crate) fn edge_request(request: &HttpRequest) -> EdgeRequest<'_, HeaderMap> {
     let uri = request.uri();
     let target = uri
@@ -74,8 +74,9 @@ pub(crate) fn known_user(request: &HttpRequest) -> Option<AuthUser> {
     request.extensions().get::<AuthUser>().cloned()
 }
 
-/// What answers a request: the middleware's edge, else one built from the app's `Verifier`
-/// and [`AuthConfig`]; and the config, for the rejections' body.
+/// What answers a request: the middleware's edge, else the app's `web::Data<RequestEdge>`,
+/// else one built from the app's `Verifier` and [`AuthConfig`]; and the config, for the
+/// rejections' body.
 pub(crate) struct Auth {
     pub(crate) edge: RequestEdge,
     pub(crate) config: AuthConfig,
@@ -85,16 +86,23 @@ impl Auth {
     /// The edge and config of `request`; 500 when no verifier is reachable.
     pub(crate) fn of(request: &HttpRequest) -> Result<Self, AuthRejection> {
         let config = config_of(request);
-        if let Some(edge) = request.extensions().get::<RequestEdge>() {
-            return Ok(Auth {
-                edge: edge.clone(),
-                config,
+        // The middleware's edge, else one the app registered (an edge set up with an
+        // external origin, a protected resource: what the middleware would have done).
+        let edge = request
+            .extensions()
+            .get::<RequestEdge>()
+            .cloned()
+            .or_else(|| {
+                request
+                    .app_data::<web::Data<RequestEdge>>()
+                    .map(|data| data.get_ref().clone())
+                    .or_else(|| request.app_data::<RequestEdge>().cloned())
             });
+        if let Some(edge) = edge {
+            return Ok(Auth { edge, config });
         }
         let Some(verifier) = verifier_of(request) else {
-            tracing::warn!(
-                "no Verifier reachable: register web::Data<Verifier> or use AuthMiddleware"
-            );
+            tracing::warn!("no Verifier reachable: register web::Data<Verifier> or use AuthLayer");
             let error = AuthError::config("no Verifier in the app data or request extensions");
             let kind = RejectionKind::Misconfigured;
             return Err(AuthRejection::without_edge(kind, error, &config));
@@ -136,7 +144,7 @@ impl Auth {
 
 /// The verified user; rejects with 401 when the token is missing or invalid.
 ///
-/// Uses the user the [`AuthMiddleware`](super::AuthMiddleware) verified when there is one,
+/// Uses the user the [`AuthLayer`](super::AuthLayer) verified when there is one,
 /// else verifies with the `web::Data<Verifier>` of the app.
 impl FromRequest for AuthUser {
     type Error = AuthRejection;

@@ -30,17 +30,17 @@ use serde_json::Value;
 ///         .route(web::get().to(|| async { "hi" })),
 /// );
 /// ```
-pub fn require_scope(scope: impl Into<String>) -> GuardMiddleware {
+pub fn require_scope(scope: impl Into<String>) -> GuardLayer {
     require_scopes([scope])
 }
 
 /// Requires every one of `scopes`. Refused: 403 with `scope="<all of them>"`.
-pub fn require_scopes<I, S>(scopes: I) -> GuardMiddleware
+pub fn require_scopes<I, S>(scopes: I) -> GuardLayer
 where
     I: IntoIterator<Item = S>,
     S: Into<String>,
 {
-    GuardMiddleware::new(Rule::Scopes(scopes.into_iter().map(Into::into).collect()))
+    GuardLayer::new(Rule::Scopes(scopes.into_iter().map(Into::into).collect()))
 }
 
 /// Requires the path parameter `param` (e.g. `user_id` in `/users/{user_id}/notes`) to equal
@@ -57,14 +57,14 @@ where
 ///         .route(web::get().to(|| async { "[]" })),
 /// );
 /// ```
-pub fn require_same_user(param: impl Into<String>) -> GuardMiddleware {
-    GuardMiddleware::new(Rule::SameUser(param.into()))
+pub fn require_same_user(param: impl Into<String>) -> GuardLayer {
+    GuardLayer::new(Rule::SameUser(param.into()))
 }
 
 /// Requires the claim at `path` (a name or a dotted path) to equal `expected`, or, when the
 /// claim is an array, to contain it: `require_claim("role", "admin")`.
-pub fn require_claim(path: impl Into<String>, expected: impl Into<Value>) -> GuardMiddleware {
-    GuardMiddleware::new(Rule::Claim {
+pub fn require_claim(path: impl Into<String>, expected: impl Into<Value>) -> GuardLayer {
+    GuardLayer::new(Rule::Claim {
         path: path.into(),
         expected: expected.into(),
     })
@@ -72,17 +72,17 @@ pub fn require_claim(path: impl Into<String>, expected: impl Into<Value>) -> Gua
 
 /// Requires `predicate(user)` to hold, for any other rule. An email claim proves nothing
 /// unless the provider verified it: check [`AuthUser::email_verified`] as well.
-pub fn require_user<F>(predicate: F) -> GuardMiddleware
+pub fn require_user<F>(predicate: F) -> GuardLayer
 where
     F: Fn(&AuthUser) -> bool + Send + Sync + 'static,
 {
-    GuardMiddleware::new(Rule::Predicate(Box::new(predicate)))
+    GuardLayer::new(Rule::Predicate(Box::new(predicate)))
 }
 
 /// Requires a user's token: refuses machine tokens ([`TokenKind::Machine`](crate::TokenKind::Machine)) with 403, for
 /// routes that act on behalf of a person.
-pub fn require_user_token() -> GuardMiddleware {
-    GuardMiddleware::new(Rule::UserToken)
+pub fn require_user_token() -> GuardLayer {
+    GuardLayer::new(Rule::UserToken)
 }
 
 /// The rule's verdict, as this framework's rejection; reads the path parameter a
@@ -107,14 +107,8 @@ fn check(
             _ => PathParam::NotUtf8,
         }
     });
-    rule.judge(user, param).map_err(|refusal| {
-        let (kind, error, scope) = refusal.into_parts();
-        let rejection = auth.edge.refusal_for(kind, error);
-        auth.reject(match scope {
-            Some(scope) => rejection.with_scope(scope),
-            None => rejection,
-        })
-    })
+    rule.judge(user, param)
+        .map_err(|refusal| auth.reject(auth.edge.guard_refusal(refusal)))
 }
 
 /// Whether the request path as sent percent-decodes to UTF-8.
@@ -128,24 +122,24 @@ fn raw_path_is_utf8(request: &ServiceRequest) -> bool {
 /// Made by [`require_scope`], [`require_scopes`], [`require_same_user`], [`require_claim`],
 /// [`require_user`], [`require_user_token`].
 ///
-/// Wrap a resource (or scope) with it, behind an [`AuthMiddleware`](super::AuthMiddleware)
+/// Wrap a resource (or scope) with it, behind an [`AuthLayer`](super::AuthLayer)
 /// whose verified user it reuses. Without the middleware it authenticates by itself with
 /// the app's `web::Data<Verifier>`, so a missing or bad token still gets 401, not 403.
 #[derive(Clone, Debug)]
 #[must_use]
-pub struct GuardMiddleware {
+pub struct GuardLayer {
     rule: Arc<Rule>,
 }
 
-impl GuardMiddleware {
+impl GuardLayer {
     fn new(rule: Rule) -> Self {
-        GuardMiddleware {
+        GuardLayer {
             rule: Arc::new(rule),
         }
     }
 }
 
-impl<S, B> Transform<S, ServiceRequest> for GuardMiddleware
+impl<S, B> Transform<S, ServiceRequest> for GuardLayer
 where
     S: Service<ServiceRequest, Response = ServiceResponse<B>, Error = Error> + 'static,
     B: 'static,
@@ -164,7 +158,7 @@ where
     }
 }
 
-/// The service made by [`GuardMiddleware`].
+/// The service made by [`GuardLayer`].
 pub struct GuardService<S> {
     service: Rc<S>,
     rule: Arc<Rule>,

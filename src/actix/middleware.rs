@@ -1,4 +1,4 @@
-//! [`AuthMiddleware`]: authenticates every request of an app, scope or resource.
+//! [`AuthLayer`]: authenticates every request of an app, scope or resource.
 
 use std::fmt;
 use std::future::{ready, Future, Ready};
@@ -25,16 +25,20 @@ use crate::{AuthUser, ProtectedResource, Verifier};
 /// behind it need no app data and answer with its settings, and
 /// [`OptionalAuthUser`](super::OptionalAuthUser) works on public paths.
 ///
+/// An actix-web middleware (`App::wrap`), named `AuthLayer` like the axum and tonic layers
+/// so one name means one thing in every integration (it was `AuthMiddleware`, still there
+/// as a deprecated alias).
+///
 /// ```
 /// use actix_web::{web, App};
-/// use jwks_auth::actix::AuthMiddleware;
+/// use jwks_auth::actix::AuthLayer;
 /// use jwks_auth::{AuthUser, Provider, Verifier};
 /// # fn run() -> Result<(), jwks_auth::AuthError> {
 /// let verifier = Verifier::builder(Provider::better_auth("https://auth.example.com")?).build()?;
 /// let app = App::new()
 ///     .route("/health", web::get().to(|| async { "ok" }))
 ///     .route("/api/me", web::get().to(|user: AuthUser| async move { user.id }))
-///     .wrap(AuthMiddleware::new(verifier).public_path("/health").realm("notes"));
+///     .wrap(AuthLayer::new(verifier).public_path("/health").realm("notes"));
 /// # Ok(()) }
 /// ```
 ///
@@ -50,7 +54,7 @@ use crate::{AuthUser, ProtectedResource, Verifier};
 /// challenge, and with server nonces every answer carries `DPoP-Nonce`.
 #[derive(Clone)]
 #[must_use]
-pub struct AuthMiddleware {
+pub struct AuthLayer {
     shared: Arc<Shared>,
 }
 
@@ -62,11 +66,11 @@ struct Shared {
     edge: RequestEdge,
 }
 
-impl AuthMiddleware {
+impl AuthLayer {
     /// A middleware verifying with `verifier`, everything protected, default [`AuthConfig`].
     pub fn new(verifier: Verifier) -> Self {
         let config = AuthConfig::default();
-        AuthMiddleware {
+        AuthLayer {
             shared: Arc::new(Shared {
                 edge: config.edge(verifier.clone()),
                 verifier,
@@ -147,7 +151,7 @@ impl AuthMiddleware {
     ///
     /// ```
     /// use actix_web::{web, App};
-    /// use jwks_auth::actix::AuthMiddleware;
+    /// use jwks_auth::actix::AuthLayer;
     /// use jwks_auth::{AuthUser, ProtectedResource, Provider, Verifier};
     /// # fn run() -> Result<(), jwks_auth::AuthError> {
     /// let resource = ProtectedResource::builder("https://mcp.example.com/mcp")
@@ -158,7 +162,7 @@ impl AuthMiddleware {
     ///     .build()?;
     /// let app = App::new()
     ///     .route("/mcp", web::post().to(|user: AuthUser| async move { user.id }))
-    ///     .wrap(AuthMiddleware::new(verifier).protected_resource(&resource));
+    ///     .wrap(AuthLayer::new(verifier).protected_resource(&resource));
     /// # Ok(()) }
     /// ```
     pub fn protected_resource(self, resource: &ProtectedResource) -> Self {
@@ -166,50 +170,49 @@ impl AuthMiddleware {
     }
 }
 
-impl fmt::Debug for AuthMiddleware {
+impl fmt::Debug for AuthLayer {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("AuthMiddleware")
+        f.debug_struct("AuthLayer")
             .field("config", &self.shared.config)
             .field("edge", &self.shared.edge)
             .finish()
     }
 }
 
-impl<S, B> Transform<S, ServiceRequest> for AuthMiddleware
+impl<S, B> Transform<S, ServiceRequest> for AuthLayer
 where
     S: Service<ServiceRequest, Response = ServiceResponse<B>, Error = Error> + 'static,
     B: 'static,
 {
     type Response = ServiceResponse<EitherBody<B>>;
     type Error = Error;
-    type Transform = AuthMiddlewareService<S>;
+    type Transform = AuthService<S>;
     type InitError = ();
     type Future = Ready<Result<Self::Transform, Self::InitError>>;
 
     fn new_transform(&self, service: S) -> Self::Future {
-        ready(Ok(AuthMiddlewareService {
+        ready(Ok(AuthService {
             service: Rc::new(service),
             shared: self.shared.clone(),
         }))
     }
 }
 
-/// The service made by [`AuthMiddleware`].
-pub struct AuthMiddlewareService<S> {
+/// The service made by [`AuthLayer`].
+pub struct AuthService<S> {
     service: Rc<S>,
     shared: Arc<Shared>,
 }
 
-impl<S> fmt::Debug for AuthMiddlewareService<S> {
+impl<S> fmt::Debug for AuthService<S> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("AuthMiddlewareService")
-            .finish_non_exhaustive()
+        f.debug_struct("AuthService").finish_non_exhaustive()
     }
 }
 
 type LocalFuture<T> = Pin<Box<dyn Future<Output = T>>>;
 
-impl<S, B> Service<ServiceRequest> for AuthMiddlewareService<S>
+impl<S, B> Service<ServiceRequest> for AuthService<S>
 where
     S: Service<ServiceRequest, Response = ServiceResponse<B>, Error = Error> + 'static,
     B: 'static,

@@ -5,7 +5,7 @@
 //! | [`AuthUser`](crate::AuthUser) extractor | the verified user | 401 missing or invalid token |
 //! | [`OptionalAuthUser`] | `None` only when no token was sent | 401 present but invalid token |
 //! | [`TypedClaims<T>`] | all claims as your own `T` | 401, also when the claims do not fit `T` |
-//! | [`AuthMiddleware`] | guards an app, scope or resource, allow-lists public paths | 401 |
+//! | [`AuthLayer`] (middleware) | guards an app, scope or resource, allow-lists public paths | 401 |
 //! | [`require_scope`], [`require_scopes`], [`require_same_user`], [`require_claim`], [`require_user`], [`require_user_token`] | per-resource guard middleware | 403 |
 //!
 //! Everything is a thin adapter over the framework-neutral [request edge](crate::edge):
@@ -13,14 +13,19 @@
 //! `resource_metadata`) and JSON bodies are the axum integration's: see [`RejectionKind`].
 //! The token comes from the verifier's token sources (`Authorization: Bearer` and, for
 //! Clerk, the `__session` cookie) or, when the verifier takes DPoP proofs,
-//! `Authorization: DPoP` with its `DPoP` proof header (see [`AuthMiddleware`] for the URL it
+//! `Authorization: DPoP` with its `DPoP` proof header (see [`AuthLayer`] for the URL it
 //! is checked against and `DPoP-Nonce`).
 //!
 //! # Where the verifier comes from
-//! The [`AuthMiddleware`] holds it and puts it (and the verified user) into the request
-//! extensions. Without the middleware, the extractors take it from `web::Data<Verifier>`
+//! The [`AuthLayer`] holds it and puts it (and the verified user) into the request
+//! extensions. Without the middleware, the extractors and guards take a
+//! `web::Data<RequestEdge>` the app registered (a [`RequestEdge`](crate::edge::RequestEdge)
+//! set up as the middleware would be: external origin for DPoP, protected resource for
+//! `resource_metadata` challenges), else `web::Data<Verifier>`
 //! (`App::app_data(web::Data::new(verifier))`). A user the middleware already verified is
-//! reused, never verified twice.
+//! reused, never verified twice. Only the middleware can add `DPoP-Nonce` to *accepted*
+//! answers (an extractor cannot touch the response): use it when the verifier sends server
+//! nonces.
 //!
 //! # `Option<AuthUser>`
 //! actix-web's own `Option<T>` extractor answers `None` whenever `T` fails, so
@@ -29,7 +34,7 @@
 //! # Example
 //! ```
 //! use actix_web::{test, web, App};
-//! use jwks_auth::actix::{require_scope, AuthMiddleware};
+//! use jwks_auth::actix::{require_scope, AuthLayer};
 //! use jwks_auth::{testing::MockProvider, AuthUser, Verifier};
 //!
 //! # #[actix_web::main]
@@ -45,7 +50,7 @@
 //!                 .wrap(require_scope("admin"))
 //!                 .route(web::get().to(|| async { "admin" })),
 //!         )
-//!         .wrap(AuthMiddleware::new(verifier).public_path("/health")),
+//!         .wrap(AuthLayer::new(verifier).public_path("/health")),
 //! )
 //! .await;
 //!
@@ -73,7 +78,29 @@ mod response;
 pub use extract::{OptionalAuthUser, TypedClaims};
 pub use guard::{
     require_claim, require_same_user, require_scope, require_scopes, require_user,
-    require_user_token, GuardMiddleware, GuardService,
+    require_user_token, GuardLayer, GuardService,
 };
-pub use middleware::{AuthMiddleware, AuthMiddlewareService};
+pub use middleware::{AuthLayer, AuthService};
+
+/// The old name of [`AuthLayer`] (the same name in the axum, actix-web and tonic
+/// integrations since 0.2).
+#[deprecated(
+    since = "0.2.0",
+    note = "renamed `AuthLayer`, as in the axum and tonic integrations"
+)]
+pub type AuthMiddleware = AuthLayer;
+
+/// The old name of [`AuthService`].
+#[deprecated(
+    since = "0.2.0",
+    note = "renamed `AuthService`, as in the axum and tonic integrations"
+)]
+pub type AuthMiddlewareService<S> = AuthService<S>;
+
+/// The old name of [`GuardLayer`].
+#[deprecated(
+    since = "0.2.0",
+    note = "renamed `GuardLayer`, as in the axum integration"
+)]
+pub type GuardMiddleware = GuardLayer;
 pub use response::{AuthConfig, AuthRejection, RejectionKind};

@@ -18,13 +18,13 @@ use crate::{AuthError, Verifier};
 
 /// A refused request: the error of the [`AuthUser`](crate::AuthUser),
 /// [`OptionalAuthUser`](super::OptionalAuthUser) and [`TypedClaims`](super::TypedClaims)
-/// extractors, the [`AuthMiddleware`](super::AuthMiddleware) and the guards.
+/// extractors, the [`AuthLayer`](super::AuthLayer) and the guards.
 ///
 /// It wraps the request edge's [`Rejection`], which decides everything but the body: its
 /// response (as [`ResponseError`]) has the status of [`kind`](Self::kind), one
 /// `WWW-Authenticate` line per challenge (RFC 6750 `Bearer`; RFC 9449 `DPoP` when the
 /// verifier takes proofs; `resource_metadata` with a
-/// [protected resource](super::AuthMiddleware::protected_resource)), `Retry-After` for 503,
+/// [protected resource](super::AuthLayer::protected_resource)), `Retry-After` for 503,
 /// `DPoP-Nonce` when nonces are on, and a small JSON body such as `{"error":"invalid_token"}`
 /// (replaceable with [`AuthConfig::rejection_response`]). Neither the body nor
 /// [`Display`](fmt::Display) contains the token or internal detail; the underlying
@@ -158,7 +158,7 @@ type Responder = dyn Fn(&AuthRejection) -> HttpResponse + Send + Sync;
 
 /// How rejections are answered: the challenge realm, `Retry-After`, and the body.
 ///
-/// The [`AuthMiddleware`](super::AuthMiddleware) carries one and hands it to the extractors
+/// The [`AuthLayer`](super::AuthLayer) carries one and hands it to the extractors
 /// and guards behind it (through request extensions). Without the middleware, register it
 /// with `App::app_data(config)`; otherwise the defaults apply.
 ///

@@ -129,6 +129,31 @@ where
     }
 }
 
+/// The verified user, or `None` when the request carries no token at all: the same as
+/// `Option<AuthUser>`, under the name the actix-web integration uses (where `Option<T>`
+/// cannot be used: actix-web's own `Option` extractor swallows every rejection). A token that
+/// is present but invalid still rejects.
+///
+/// ```
+/// use jwks_auth::axum::OptionalAuthUser;
+/// async fn whoami(OptionalAuthUser(user): OptionalAuthUser) -> String {
+///     user.map_or_else(|| "anonymous".to_owned(), |user| user.id)
+/// }
+/// ```
+#[derive(Debug, Clone)]
+pub struct OptionalAuthUser(pub Option<AuthUser>);
+
+impl<S> FromRequestParts<S> for OptionalAuthUser
+where
+    S: AuthState + Send + Sync,
+{
+    type Rejection = AuthRejection;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        user_from_parts(parts, state).await.map(OptionalAuthUser)
+    }
+}
+
 /// All claims of the verified token, deserialized into your type `T` (as
 /// [`Verifier::verify_as`] does). Rejects like [`AuthUser`], and with 401 `invalid_token`
 /// when the claims do not fit `T`.

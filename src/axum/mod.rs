@@ -3,7 +3,7 @@
 //! | piece | what it does | refuses with |
 //! |---|---|---|
 //! | [`AuthUser`](crate::AuthUser) extractor | the verified user | 401 missing or invalid token |
-//! | `Option<AuthUser>` | `None` only when no token was sent | 401 present but invalid token |
+//! | [`OptionalAuthUser`] or `Option<AuthUser>` | `None` only when no token was sent | 401 present but invalid token |
 //! | [`TypedClaims<T>`] | all claims as your own `T` | 401, also when the claims do not fit `T` |
 //! | [`AuthLayer`] | guards a router subtree, allow-lists public paths | 401 |
 //! | [`require_scope`], [`require_scopes`], [`require_same_user`], [`require_claim`], [`require_user`], [`require_user_token`] | per-route `route_layer` guards | 403 |
@@ -86,7 +86,7 @@ mod protected_resource;
 mod response;
 mod token;
 
-pub use extract::{AuthState, TypedClaims};
+pub use extract::{AuthState, OptionalAuthUser, TypedClaims};
 pub use future::ResponseFuture;
 pub use guard::{
     require_claim, require_same_user, require_scope, require_scopes, require_user,

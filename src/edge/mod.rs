@@ -482,6 +482,17 @@ impl RequestEdge {
         }
     }
 
+    /// The refusal of a route guard (`require_scope`, `require_claim`, ...), with this
+    /// edge's challenges.
+    pub(crate) fn guard_refusal(&self, refusal: crate::guard_rule::Refusal) -> Rejection {
+        let (kind, error, scope) = refusal.into_parts();
+        let rejection = self.refusal_for(kind, error);
+        match scope {
+            Some(scope) => rejection.with_scope(scope),
+            None => rejection,
+        }
+    }
+
     /// The server's current DPoP nonce, to send as `DPoP-Nonce` on every answer (accepted
     /// ones included) when nonces are on.
     pub fn dpop_nonce(&self) -> Option<String> {

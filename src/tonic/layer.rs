@@ -1,4 +1,4 @@
-//! [`GrpcAuthLayer`] and the per-method helpers.
+//! [`AuthLayer`]: authentication of every call, per-method public and scope rules.
 
 use std::fmt;
 use std::future::Future;
@@ -15,7 +15,7 @@ use tower::{Layer, Service};
 
 use crate::edge::{EdgeRequest, Headers, Rejection, RequestEdge};
 use crate::rejection::RejectionKind;
-use crate::{AuthUser, ProtectedResource, TokenKind, Verifier};
+use crate::{AuthUser, ProtectedResource, Verifier};
 
 /// A call's metadata as the edge reads it: every header but `cookie`. A cookie never
 /// authenticates a gRPC call, whatever token sources the verifier lists.
@@ -31,7 +31,7 @@ impl Headers for Metadata<'_> {
 }
 
 /// The gRPC code of a refusal.
-fn code_of(kind: RejectionKind) -> Code {
+pub(super) fn code_of(kind: RejectionKind) -> Code {
     match kind {
         RejectionKind::MalformedRequest => Code::InvalidArgument,
         RejectionKind::InsufficientScope => Code::PermissionDenied,
@@ -44,7 +44,7 @@ fn code_of(kind: RejectionKind) -> Code {
 /// The status of a refusal: the code, a message naming the failing check (server-side
 /// failures only say what failed), the retry pushback for `UNAVAILABLE`, and the HTTP
 /// answer's `www-authenticate` challenges and `dpop-nonce` as metadata.
-fn status_of(rejection: &Rejection) -> Status {
+pub(super) fn status_of(rejection: &Rejection) -> Status {
     let kind = rejection.kind();
     let error = rejection.auth_error();
     let message = match kind {
@@ -86,78 +86,6 @@ fn status_of(rejection: &Rejection) -> Status {
     status
 }
 
-fn forbidden(what: &str, scope: Option<&str>) -> Status {
-    let message = match scope {
-        Some(scope) => format!("{what}: {scope}"),
-        None => what.to_owned(),
-    };
-    Status::permission_denied(message)
-}
-
-/// The user the [`GrpcAuthLayer`] verified for this call; `UNAUTHENTICATED` when there is
-/// none (a public method called without a token, or no layer).
-///
-/// ```
-/// use jwks_auth::{tonic::auth_user, AuthUser};
-/// let mut request = tonic::Request::new(());
-/// assert_eq!(auth_user(&request).unwrap_err().code(), tonic::Code::Unauthenticated);
-/// request.extensions_mut().insert(AuthUser::new("user_1"));
-/// assert_eq!(auth_user(&request).unwrap().id, "user_1");
-/// ```
-#[allow(clippy::result_large_err)] // tonic's own methods return `Status` errors
-pub fn auth_user<T>(request: &::tonic::Request<T>) -> Result<&AuthUser, Status> {
-    request
-        .extensions()
-        .get::<AuthUser>()
-        .ok_or_else(|| Status::unauthenticated("no bearer token in the request"))
-}
-
-/// The verified user, if their token grants `scope` (in `scope` or a permissions claim);
-/// else `PERMISSION_DENIED` (`UNAUTHENTICATED` without a user).
-///
-/// ```
-/// use jwks_auth::tonic::require_scope;
-/// async fn delete(request: tonic::Request<()>) -> Result<tonic::Response<()>, tonic::Status> {
-///     let user = require_scope(&request, "notes:delete")?;
-///     # let _ = user;
-///     Ok(tonic::Response::new(()))
-/// }
-/// ```
-#[allow(clippy::result_large_err)] // tonic's own methods return `Status` errors
-pub fn require_scope<'r, T>(
-    request: &'r ::tonic::Request<T>,
-    scope: &str,
-) -> Result<&'r AuthUser, Status> {
-    require_scopes(request, [scope])
-}
-
-/// The verified user, if their token grants every one of `scopes`; else `PERMISSION_DENIED`.
-#[allow(clippy::result_large_err)] // tonic's own methods return `Status` errors
-pub fn require_scopes<'r, 's, T>(
-    request: &'r ::tonic::Request<T>,
-    scopes: impl IntoIterator<Item = &'s str>,
-) -> Result<&'r AuthUser, Status> {
-    let user = auth_user(request)?;
-    let scopes: Vec<&str> = scopes.into_iter().collect();
-    if scopes.iter().all(|scope| user.has_scope(scope)) {
-        Ok(user)
-    } else {
-        tracing::debug!(user = %user.id, rule = "missing scope", "guard refused the call");
-        Err(forbidden("insufficient scope", Some(&scopes.join(" "))))
-    }
-}
-
-/// The verified user, if theirs is a user's token, not a machine token
-/// ([`TokenKind::Machine`]); else `PERMISSION_DENIED`.
-#[allow(clippy::result_large_err)] // tonic's own methods return `Status` errors
-pub fn require_user_token<T>(request: &::tonic::Request<T>) -> Result<&AuthUser, Status> {
-    let user = auth_user(request)?;
-    match user.kind {
-        TokenKind::User => Ok(user),
-        _ => Err(forbidden("machine token on a user method", None)),
-    }
-}
-
 /// Authenticates every gRPC call that reaches the wrapped service (a tonic `Router` through
 /// `Server::builder().layer(..)`, or one service), except public methods and services, and
 /// puts the [`AuthUser`] into the request extensions. Refusals are gRPC statuses (see the
@@ -166,7 +94,7 @@ pub fn require_user_token<T>(request: &::tonic::Request<T>) -> Result<&AuthUser,
 /// Paths are the gRPC paths `/package.Service/Method`, compared exactly.
 #[derive(Clone)]
 #[must_use]
-pub struct GrpcAuthLayer {
+pub struct AuthLayer {
     shared: Arc<Shared>,
 }
 
@@ -182,10 +110,10 @@ fn service_prefix(service: &str) -> String {
     format!("/{}/", service.trim_matches('/'))
 }
 
-impl GrpcAuthLayer {
+impl AuthLayer {
     /// A layer verifying with `verifier`, every method protected, no scope rules.
     pub fn new(verifier: Verifier) -> Self {
-        GrpcAuthLayer {
+        AuthLayer {
             shared: Arc::new(Shared {
                 edge: RequestEdge::new(verifier),
                 scopes: Vec::new(),
@@ -311,48 +239,56 @@ impl Shared {
     }
 }
 
-impl fmt::Debug for GrpcAuthLayer {
+impl fmt::Debug for AuthLayer {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("GrpcAuthLayer")
+        f.debug_struct("AuthLayer")
             .field("edge", &self.shared.edge)
             .field("scopes", &self.shared.scopes)
             .finish()
     }
 }
 
-impl<S> Layer<S> for GrpcAuthLayer {
-    type Service = GrpcAuthService<S>;
+impl<S> Layer<S> for AuthLayer {
+    type Service = AuthService<S>;
 
     fn layer(&self, inner: S) -> Self::Service {
-        GrpcAuthService {
+        AuthService {
             inner,
             shared: self.shared.clone(),
         }
     }
 }
 
-/// The service made by [`GrpcAuthLayer`].
+/// The service made by [`AuthLayer`].
 #[derive(Clone)]
-pub struct GrpcAuthService<S> {
+pub struct AuthService<S> {
     inner: S,
     shared: Arc<Shared>,
 }
 
-impl<S: fmt::Debug> fmt::Debug for GrpcAuthService<S> {
+impl<S: fmt::Debug> fmt::Debug for AuthService<S> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("GrpcAuthService")
+        f.debug_struct("AuthService")
             .field("inner", &self.inner)
             .finish_non_exhaustive()
     }
 }
 
-impl<S: ::tonic::server::NamedService> ::tonic::server::NamedService for GrpcAuthService<S> {
+impl<S: ::tonic::server::NamedService> ::tonic::server::NamedService for AuthService<S> {
     const NAME: &'static str = S::NAME;
 }
 
-/// The response future of [`GrpcAuthService`].
+/// The response future of [`AuthService`].
 pub struct ResponseFuture<T, E> {
     inner: Pin<Box<dyn Future<Output = Result<T, E>> + Send>>,
+}
+
+impl<T, E> ResponseFuture<T, E> {
+    pub(super) fn new(future: impl Future<Output = Result<T, E>> + Send + 'static) -> Self {
+        ResponseFuture {
+            inner: Box::pin(future),
+        }
+    }
 }
 
 impl<T, E> Future for ResponseFuture<T, E> {
@@ -369,7 +305,7 @@ impl<T, E> fmt::Debug for ResponseFuture<T, E> {
     }
 }
 
-impl<S, ReqBody, ResBody> Service<Request<ReqBody>> for GrpcAuthService<S>
+impl<S, ReqBody, ResBody> Service<Request<ReqBody>> for AuthService<S>
 where
     S: Service<Request<ReqBody>, Response = Response<ResBody>> + Clone + Send + 'static,
     S::Future: Send + 'static,
@@ -402,6 +338,8 @@ where
                     Ok(None) => {}
                     Err(rejection) => return Ok(status_of(&rejection).into_http()),
                 }
+                // Guards behind the layer answer with its challenges.
+                request.extensions_mut().insert(shared.edge.clone());
                 let mut response = inner.call(request).await?;
                 // RFC 9449 §8: with server nonces, every answer carries the current one.
                 if let Some(nonce) = shared.edge.dpop_nonce() {
@@ -438,12 +376,12 @@ mod tests {
     use super::*;
     use crate::Provider;
 
-    fn layer() -> GrpcAuthLayer {
+    fn layer() -> AuthLayer {
         let verifier = Verifier::builder(Provider::shared_secret([7u8; 32].as_slice()).unwrap())
             .any_issuer()
             .build()
             .unwrap();
-        GrpcAuthLayer::new(verifier)
+        AuthLayer::new(verifier)
     }
 
     #[test]

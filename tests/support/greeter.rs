@@ -176,7 +176,7 @@ impl<T> tonic::server::NamedService for GreeterServer<T> {
 /// A tonic server on a loopback port serving `greeter` behind `layer`, and a client
 /// connected to it.
 pub async fn serve(
-    layer: jwks_auth::tonic::GrpcAuthLayer,
+    layer: jwks_auth::tonic::AuthLayer,
     greeter: impl Greeter,
 ) -> GreeterClient<tonic::transport::Channel> {
     serve_at(layer, greeter).await.0
@@ -185,15 +185,47 @@ pub async fn serve(
 /// As [`serve`], with the origin the client calls (`http://127.0.0.1:<port>`).
 #[allow(dead_code)] // not every test binary that includes this module calls it
 pub async fn serve_at(
-    layer: jwks_auth::tonic::GrpcAuthLayer,
+    layer: jwks_auth::tonic::AuthLayer,
     greeter: impl Greeter,
 ) -> (GreeterClient<tonic::transport::Channel>, String) {
+    serve_service(layer, GreeterServer::new(greeter)).await
+}
+
+/// As [`serve`], with `guard` around the whole greeter service.
+#[allow(dead_code)]
+pub async fn serve_guarded(
+    layer: jwks_auth::tonic::AuthLayer,
+    guard: jwks_auth::tonic::GuardLayer,
+    greeter: impl Greeter,
+) -> GreeterClient<tonic::transport::Channel> {
+    use tower::Layer;
+    serve_service(layer, guard.layer(GreeterServer::new(greeter)))
+        .await
+        .0
+}
+
+async fn serve_service<S>(
+    layer: jwks_auth::tonic::AuthLayer,
+    service: S,
+) -> (GreeterClient<tonic::transport::Channel>, String)
+where
+    S: Service<
+            http::Request<tonic::body::Body>,
+            Response = http::Response<tonic::body::Body>,
+            Error = std::convert::Infallible,
+        > + tonic::server::NamedService
+        + Clone
+        + Send
+        + Sync
+        + 'static,
+    S::Future: Send + 'static,
+{
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     tokio::spawn(
         tonic::transport::Server::builder()
             .layer(layer)
-            .add_service(GreeterServer::new(greeter))
+            .add_service(service)
             .serve_with_incoming(tokio_stream::wrappers::TcpListenerStream::new(listener)),
     );
     let origin = format!("http://{addr}");
