@@ -1147,3 +1147,32 @@ mod dpop {
         }
     }
 }
+
+/// The names before 0.2 still build the same middleware (deprecated aliases).
+#[actix_web::test]
+#[allow(deprecated)]
+async fn the_old_names_still_work() {
+    let mock = MockProvider::better_auth().await;
+    let verifier = Verifier::builder(mock.provider()).build().unwrap();
+    let middleware: jwks_auth::actix::AuthMiddleware =
+        jwks_auth::actix::AuthMiddleware::new(verifier);
+    let guard: jwks_auth::actix::GuardMiddleware = jwks_auth::actix::require_scope("admin");
+    let app = test::init_service(
+        App::new()
+            .service(
+                web::resource("/admin")
+                    .wrap(guard)
+                    .route(web::get().to(|| async { "admin" })),
+            )
+            .wrap(middleware),
+    )
+    .await;
+    let token = mock.token().scope("admin").sign();
+    assert_eq!(send(&app, "/admin", &[]).await.status, 401);
+    assert_eq!(
+        send(&app, "/admin", &[("authorization", &bearer(&token))])
+            .await
+            .status,
+        200
+    );
+}

@@ -572,3 +572,25 @@ mod dpop {
         }
     }
 }
+
+/// The names before 0.2 still build the same layer (deprecated aliases).
+#[tokio::test]
+#[allow(deprecated)]
+async fn the_old_names_still_work() {
+    let mock = MockProvider::better_auth().await;
+    let verifier = Verifier::builder(mock.provider()).build().unwrap();
+    let layer: jwks_auth::tonic::GrpcAuthLayer = jwks_auth::tonic::GrpcAuthLayer::new(verifier);
+    let mut client = serve(layer).await;
+    let token = mock.token().sub("user_1").sign();
+    assert_eq!(
+        call(&mut client, "Hello", &[&bearer(&token)])
+            .await
+            .unwrap(),
+        "Hello user_1"
+    );
+    let mut request = Request::new(());
+    request
+        .extensions_mut()
+        .insert(jwks_auth::AuthUser::new("user_2"));
+    assert_eq!(jwks_auth::tonic::auth_user(&request).unwrap().id, "user_2");
+}
