@@ -361,7 +361,9 @@ def test_no_token_or_claim_ever_appears_in_the_metrics(okta):
             except InvalidToken:
                 pass
             client.get("/other", headers=bearer(token))
-        outputs = [render(), client.get("/metrics").text, generate_latest(registry).decode()]
+        served = client.get("/metrics")
+        assert served.status_code == 200
+        outputs = [render(), served.text, generate_latest(registry).decode()]
     assert value(parse(outputs[0]), VERIFICATIONS, provider="okta", outcome="ok") >= 2
     for text in outputs:
         assert canary not in text
