@@ -11,7 +11,8 @@ Revocation (logout before ``exp``): ``Verifier(..., revocation=InMemoryRevocatio
 token to the verifier of its issuer.
 
 ``jwks_auth.fastapi`` has the FastAPI dependencies, ``jwks_auth.testing`` a mock provider
-and token builder for tests.
+and token builder for tests, ``jwks_auth.metrics`` the library's metrics (Prometheus text,
+a prometheus_client collector).
 """
 
 from ._errors import (

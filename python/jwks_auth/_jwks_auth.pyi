@@ -9,6 +9,12 @@ Seconds = Union[int, float, timedelta]
 __version__: str
 HAS_TESTING: bool
 
+def render_metrics() -> str:
+    """jwks-auth's metrics, Prometheus text format 0.0.4 (``jwks_auth.metrics.render``)."""
+
+def metric_families() -> List[Tuple[str, str, str]]:
+    """``(name, type, help)`` of every metric family (``jwks_auth.metrics.families``)."""
+
 class Provider:
     """Where a verifier gets its keys and which tokens it accepts."""
 

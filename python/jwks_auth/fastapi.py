@@ -36,6 +36,9 @@ WebSocket handshakes alike (a refused handshake gets the same answer where the s
 send one, else a close with code 1008); ``websocket_query_param="access_token"`` also
 accepts a WebSocket's token from its URL (off by default). ``current_user`` works in
 WebSocket routes too.
+
+``metrics_route(app)`` serves jwks-auth's metrics (``jwks_auth.metrics``) on ``/metrics``,
+to callers with a valid token unless ``public=True``.
 """
 
 import json
@@ -66,6 +69,7 @@ except ImportError:  # pragma: no cover - a Starlette that moved it: its rule, a
         return path[len(root_path) :] if path[len(root_path)] == "/" else path
 
 
+from . import metrics as _metrics
 from ._errors import AuthError
 from ._jwks_auth import (
     AuthUser,
@@ -86,6 +90,7 @@ __all__ = [
     "configure",
     "current_user",
     "get_verifier",
+    "metrics_route",
     "optional_user",
     "protected_resource_metadata",
     "require_claim",
@@ -97,6 +102,8 @@ __all__ = [
 STATE_VERIFIER = "jwks_auth_verifier"
 STATE_SETTINGS = "jwks_auth_settings"
 STATE_EDGE = "jwks_auth_edge"
+#: Paths served without a token even under ``AuthMiddleware`` (``metrics_route(public=True)``).
+STATE_PUBLIC_PATHS = "jwks_auth_public_paths"
 #: Where RFC 9728 clients look for a protected resource's metadata first.
 WELL_KNOWN_PATH = "/.well-known/oauth-protected-resource"
 #: Where the middleware leaves the verified user: ``request.state.user``.
@@ -223,6 +230,60 @@ def protected_resource_metadata(app: FastAPI, resource: ProtectedResource) -> No
 
     for path in dict.fromkeys([WELL_KNOWN_PATH, resource.metadata_path]):
         app.add_api_route(path, document, methods=["GET"], include_in_schema=False)
+
+
+def metrics_route(
+    app: FastAPI,
+    path: str = "/metrics",
+    *,
+    public: bool = False,
+    scopes: Sequence[str] = (),
+    include_in_schema: bool = False,
+) -> None:
+    """Serves jwks-auth's metrics (``jwks_auth.metrics.render()``: the Prometheus text
+    format) on ``GET path``.
+
+    By default the route wants what ``current_user`` wants, a valid token of the app's
+    verifier (``configure`` first), and, with ``scopes``, every one of them (e.g.
+    ``scopes=["metrics:read"]`` for a scraper's client-credentials token); else the usual
+    401/403 answers.
+
+    ``public=True`` serves it to anyone, without a token, also under ``AuthMiddleware``
+    whatever its ``prefix`` (the path is exempt exactly as if it were in its
+    ``public_paths``). Choose it only where nothing outside your network reaches the path
+    (a scraper on an internal port, or a proxy that blocks it): the text holds no token,
+    claim or user id, but shows your providers, key-set fingerprints and traffic counts.
+
+    For ``prometheus_client`` (one ``/metrics`` with your own metrics) use
+    ``jwks_auth.metrics.register()`` instead."""
+    if public and scopes:
+        raise ValueError("metrics_route: scopes need a token, they do not go with public=True")
+    dependencies: List[Any]
+    if public:
+        dependencies = []
+        exempt = set(getattr(app.state, STATE_PUBLIC_PATHS, None) or ())
+        setattr(app.state, STATE_PUBLIC_PATHS, frozenset(exempt | {path}))
+    elif scopes:
+        dependencies = [Depends(require_scopes(*scopes))]
+    else:
+        dependencies = [Depends(current_user)]
+
+    async def jwks_auth_metrics() -> Response:
+        return Response(_metrics.render(), media_type=_metrics.CONTENT_TYPE)
+
+    app.add_api_route(
+        path,
+        jwks_auth_metrics,
+        methods=["GET"],
+        dependencies=dependencies,
+        include_in_schema=include_in_schema,
+    )
+
+
+def _app_public_paths(scope: Any) -> Iterable[str]:
+    """The paths the app serves without a token (``metrics_route(public=True)``)."""
+    state = getattr(scope.get("app"), "state", None)
+    return getattr(state, STATE_PUBLIC_PATHS, None) or ()
 
 
 def _settings(conn: HTTPConnection) -> AuthSettings:
@@ -506,7 +567,8 @@ class AuthMiddleware:
 
     ``prefix`` and ``public_paths`` are matched on the path the router routes: without the
     ``root_path`` of a mount (``outer.mount("/svc", app)``) or of a proxy prefix
-    (``uvicorn --root-path /v1``), so ``/svc/api/me`` is guarded as ``/api/me``.
+    (``uvicorn --root-path /v1``), so ``/svc/api/me`` is guarded as ``/api/me``. The path of
+    ``metrics_route(app, public=True)`` is public too.
 
     A WebSocket handshake carries its token as a request does: the ``Authorization`` header
     or the provider's cookie. Browsers cannot set headers on a WebSocket; with
@@ -543,6 +605,9 @@ class AuthMiddleware:
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         # Anything else (lifespan) is not a request.
         if scope["type"] not in ("http", "websocket") or not self._guarded(_route_path(scope)):
+            await self.app(scope, receive, send)
+            return
+        if _route_path(scope) in _app_public_paths(scope):
             await self.app(scope, receive, send)
             return
         conn = HTTPConnection(scope)

@@ -7,6 +7,9 @@
 //! a Redis store's background sync): the `_sync` methods block on it with the GIL released,
 //! the others return an awaitable (see [`awaitable`]).
 //!
+//! Metrics: the library's `metrics` feature records into a Prometheus recorder installed
+//! when the module is imported (see [`metrics`]), read through `jwks_auth.metrics`.
+//!
 //! Error messages come from [`jwks_auth::AuthError`]'s `Display`, which never contains the
 //! token, a secret or an expected value; the exceptions are the Python classes of
 //! `jwks_auth/_errors.py`, built by its `_from_rust`.
@@ -25,6 +28,7 @@ use pyo3::types::{PyBytes, PyDict, PyString};
 use pyo3::IntoPyObjectExt;
 
 mod edge;
+mod metrics;
 mod multi;
 mod protected_resource;
 mod revocation;
@@ -586,6 +590,8 @@ impl PyAuthUser {
 /// The extension module.
 #[pymodule]
 fn _jwks_auth(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    // First the metrics recorder: verifiers register their metric handles when built.
+    metrics::register(m)?;
     m.add_class::<PyProvider>()?;
     m.add_class::<PyVerifier>()?;
     m.add_class::<PyAuthUser>()?;

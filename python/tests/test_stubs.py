@@ -43,5 +43,18 @@ def test_stubs_cover_the_extension_classes():
         assert members[name] - {"__init__", "__enter__", "__exit__"} <= public, name
 
 
+def test_stubs_cover_the_extension_functions():
+    stub = pathlib.Path(jwks_auth.__file__).with_name("_jwks_auth.pyi")
+    tree = ast.parse(stub.read_text())
+    stubbed = {node.name for node in tree.body if isinstance(node, ast.FunctionDef)}
+    functions = {
+        name
+        for name, member in vars(_jwks_auth).items()
+        if callable(member) and not isinstance(member, type) and not name.startswith("_")
+    }
+    assert {"render_metrics", "metric_families"} <= functions
+    assert functions == stubbed
+
+
 def test_package_ships_py_typed():
     assert pathlib.Path(jwks_auth.__file__).with_name("py.typed").is_file()
