@@ -8,6 +8,7 @@ use std::fmt;
 use serde_json::Value;
 
 use crate::rejection::RejectionKind;
+use crate::step_up::{StepUp, StepUpChallenge};
 use crate::{AuthError, AuthUser, TokenKind};
 
 type Predicate = Box<dyn Fn(&AuthUser) -> bool + Send + Sync>;
@@ -19,6 +20,7 @@ pub(crate) enum Rule {
     Claim { path: String, expected: Value },
     Predicate(Predicate),
     UserToken,
+    StepUp(StepUp),
 }
 
 /// The path parameter a same-user rule compares, as the framework found it.
@@ -43,27 +45,50 @@ pub(crate) enum Refusal {
     MissingParam(String),
     /// 400: the parameter is not UTF-8.
     ParamNotUtf8,
+    /// 401 `insufficient_user_authentication` or Clerk's 403 reverification answer.
+    StepUp(StepUpChallenge),
 }
 
 impl Refusal {
-    /// The rejection kind, the error kept as its source, and the scope for the challenge.
-    pub(crate) fn into_parts(self) -> (RejectionKind, AuthError, Option<String>) {
+    /// The rejection kind, the error kept as its source, the scope for the challenge and
+    /// what a step-up guard asks for.
+    pub(crate) fn into_parts(
+        self,
+    ) -> (
+        RejectionKind,
+        AuthError,
+        Option<String>,
+        Option<StepUpChallenge>,
+    ) {
         match self {
             Refusal::Forbidden { what, scope } => (
                 RejectionKind::InsufficientScope,
                 AuthError::forbidden(what.to_owned()),
                 scope,
+                None,
             ),
             Refusal::MissingParam(name) => (
                 RejectionKind::Misconfigured,
                 AuthError::config(format!("no path parameter `{name}`")),
+                None,
                 None,
             ),
             Refusal::ParamNotUtf8 => (
                 RejectionKind::MalformedRequest,
                 AuthError::malformed("path parameter is not UTF-8"),
                 None,
+                None,
             ),
+            Refusal::StepUp(challenge) => {
+                let kind = match challenge {
+                    StepUpChallenge::Authentication { .. } => {
+                        RejectionKind::InsufficientUserAuthentication
+                    }
+                    StepUpChallenge::Reverification(_) => RejectionKind::ReverificationRequired,
+                };
+                let error = AuthError::forbidden(kind.description());
+                (kind, error, None, Some(challenge))
+            }
         }
     }
 }
@@ -80,6 +105,7 @@ impl fmt::Debug for Rule {
                 .finish(),
             Rule::Predicate(_) => f.write_str("Predicate(..)"),
             Rule::UserToken => f.write_str("UserToken"),
+            Rule::StepUp(step_up) => f.debug_tuple("StepUp").field(step_up).finish(),
         }
     }
 }
@@ -144,6 +170,7 @@ impl Rule {
                 TokenKind::User => Ok(()),
                 _ => forbidden("machine token on a user route"),
             },
+            Rule::StepUp(step_up) => step_up.judge(user).map_err(Refusal::StepUp),
         }
     }
 }

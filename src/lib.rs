@@ -44,7 +44,8 @@ pub mod dpop;
 pub mod edge;
 mod error;
 mod expiring_map;
-#[cfg(any(feature = "axum", feature = "actix"))]
+// The route guards' rules; the edge judges step-up rules with them in every build.
+#[cfg_attr(not(any(feature = "axum", feature = "actix")), allow(dead_code))]
 mod guard_rule;
 mod kinds;
 mod multi;
@@ -54,6 +55,7 @@ mod provider;
 mod redis_conn;
 mod rejection;
 pub mod revocation;
+pub mod step_up;
 mod token_source;
 
 #[cfg(feature = "actix")]

@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use serde_json::{json, Value};
 
+use crate::step_up::StepUpChallenge;
 use crate::{AuthError, ErrorKind};
 
 /// Why a request was refused; decides the status, the challenge and the body's error code.
@@ -23,6 +24,8 @@ use crate::{AuthError, ErrorKind};
 /// | `Misconfigured` | 500 | none | `server_error` |
 /// | `InvalidDpopProof` | 401 | `DPoP algs="…", error="invalid_dpop_proof"` | `invalid_dpop_proof` |
 /// | `UseDpopNonce` | 401 + `DPoP-Nonce` | `DPoP algs="…", error="use_dpop_nonce"` | `use_dpop_nonce` |
+/// | `InsufficientUserAuthentication` | 401 | `Bearer realm="api", error="insufficient_user_authentication"[, acr_values="…"][, max_age=…]` | `insufficient_user_authentication` (+ `acr_values`, `max_age`) |
+/// | `ReverificationRequired` | 403 | none | Clerk's `{"clerk_error": {"reason": "reverification-error", …}}` |
 ///
 /// When the verifier takes DPoP proofs, every 401 also carries a `DPoP algs="…"` challenge
 /// (RFC 9449 §7.1), with the error code for a request that used the `DPoP` scheme; in
@@ -59,6 +62,12 @@ pub enum RejectionKind {
     /// The DPoP proof lacks the server's current nonce (RFC 9449 `use_dpop_nonce`); the
     /// response carries a fresh `DPoP-Nonce`.
     UseDpopNonce,
+    /// The token is valid but its authentication is too weak or too old for the operation
+    /// (RFC 9470 step-up: a [`step_up`](crate::step_up) guard refused).
+    InsufficientUserAuthentication,
+    /// Clerk reverification: the session must verify its factors again (a
+    /// [`Reverification`](crate::step_up::Reverification) guard refused).
+    ReverificationRequired,
 }
 
 impl RejectionKind {
@@ -69,9 +78,10 @@ impl RejectionKind {
             | RejectionKind::UnsupportedScheme
             | RejectionKind::InvalidToken
             | RejectionKind::InvalidDpopProof
-            | RejectionKind::UseDpopNonce => 401,
+            | RejectionKind::UseDpopNonce
+            | RejectionKind::InsufficientUserAuthentication => 401,
             RejectionKind::MalformedRequest => 400,
-            RejectionKind::InsufficientScope => 403,
+            RejectionKind::InsufficientScope | RejectionKind::ReverificationRequired => 403,
             RejectionKind::KeysUnavailable => 503,
             RejectionKind::Misconfigured => 500,
         }
@@ -88,6 +98,8 @@ impl RejectionKind {
             RejectionKind::Misconfigured => "server_error",
             RejectionKind::InvalidDpopProof => "invalid_dpop_proof",
             RejectionKind::UseDpopNonce => "use_dpop_nonce",
+            RejectionKind::InsufficientUserAuthentication => "insufficient_user_authentication",
+            RejectionKind::ReverificationRequired => "reverification_required",
         }
     }
 
@@ -99,6 +111,9 @@ impl RejectionKind {
             RejectionKind::InsufficientScope => Some("insufficient_scope"),
             RejectionKind::InvalidDpopProof => Some("invalid_dpop_proof"),
             RejectionKind::UseDpopNonce => Some("use_dpop_nonce"),
+            RejectionKind::InsufficientUserAuthentication => {
+                Some("insufficient_user_authentication")
+            }
             _ => None,
         }
     }
@@ -115,6 +130,8 @@ impl RejectionKind {
             RejectionKind::Misconfigured => "authentication is misconfigured",
             RejectionKind::InvalidDpopProof => "invalid dpop proof",
             RejectionKind::UseDpopNonce => "dpop nonce required",
+            RejectionKind::InsufficientUserAuthentication => "insufficient user authentication",
+            RejectionKind::ReverificationRequired => "reverification required",
         }
     }
 
@@ -186,6 +203,8 @@ pub(crate) struct Challenge<'a> {
     pub(crate) dpop: Option<&'a DpopChallenge>,
     /// The RFC 9728 metadata URL every challenge points to, when one is configured.
     pub(crate) resource_metadata: Option<&'a str>,
+    /// What a step-up guard asks for.
+    pub(crate) step_up: Option<&'a StepUpChallenge>,
 }
 
 impl Challenge<'_> {
@@ -223,7 +242,9 @@ impl Challenge<'_> {
     pub(crate) fn www_authenticate(&self) -> Option<String> {
         if matches!(
             self.kind,
-            RejectionKind::KeysUnavailable | RejectionKind::Misconfigured
+            RejectionKind::KeysUnavailable
+                | RejectionKind::Misconfigured
+                | RejectionKind::ReverificationRequired
         ) {
             return None;
         }
@@ -249,12 +270,28 @@ impl Challenge<'_> {
         if let (RejectionKind::InsufficientScope, Some(scope)) = (self.kind, self.scope) {
             value.push_str(&format!(", scope=\"{}\"", quoted(scope)));
         }
+        if let Some(StepUpChallenge::Authentication {
+            acr_values,
+            max_age,
+        }) = self.step_up
+        {
+            // RFC 9470 §3: `acr_values` quoted, `max_age` a bare number of seconds.
+            if let Some(acr_values) = acr_values {
+                value.push_str(&format!(", acr_values=\"{}\"", quoted(acr_values)));
+            }
+            if let Some(max_age) = max_age {
+                value.push_str(&format!(", max_age={max_age}"));
+            }
+        }
         self.push_resource_metadata(&mut value);
         Some(value)
     }
 
     /// The default body: `{"error": "<code>"}`, plus `"scope"` when a scope guard refused.
     pub(crate) fn body_json(&self) -> Value {
+        if let Some(step_up) = self.step_up {
+            return step_up.body_json();
+        }
         match (self.scope, self.kind) {
             (Some(scope), RejectionKind::InsufficientScope) => {
                 json!({ "error": self.kind.error_code(), "scope": scope })
@@ -357,6 +394,7 @@ mod tests {
             scope,
             dpop: None,
             resource_metadata: None,
+            step_up: None,
         }
     }
 

@@ -17,9 +17,11 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use jwks_auth::dpop::DpopMode;
 use jwks_auth::revocation::InMemoryRevocationStore;
+use jwks_auth::step_up::{Reverification, StepUp};
 use jwks_auth::testing::{DpopProof, MockProvider, TestKey};
 use jwks_auth::{AuthUser, KeyFamily, Verifier};
 use serde::Deserialize;
+use serde_json::json;
 
 /// Whether the actix-web runner sends the rows marked `dpop` (flip when `AuthLayer`
 /// takes `Authorization: DPoP` with its proof).
@@ -108,6 +110,10 @@ enum Credential {
     DpopWrongHtu,
     DpopMissingProof,
     DpopBoundAsBearer,
+    ValidWithMfaAcr,
+    AuthenticatedLongAgo,
+    AuthenticatedJustNow,
+    FreshReverification,
 }
 
 /// An HTTP answer in the table's terms (also what the HTTP runners observe).
@@ -214,6 +220,24 @@ fn client_key() -> TestKey {
     TestKey::fixture(KeyFamily::P256, 1).expect("a committed P-256 key")
 }
 
+/// The step-up rules of `/transfer`, `/recent` and `/reverify` (see the table's routes).
+fn transfer() -> StepUp {
+    StepUp::acr(["urn:example:mfa"])
+}
+
+fn recent() -> StepUp {
+    StepUp::auth_age(std::time::Duration::from_secs(300))
+}
+
+fn reverify() -> StepUp {
+    StepUp::Reverification(Reverification::Strict)
+}
+
+fn now() -> i64 {
+    let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap();
+    i64::try_from(now.as_secs()).unwrap()
+}
+
 /// The credential of a row whose request is `method` on `path` (what a DPoP proof names).
 fn mint(
     credential: Credential,
@@ -267,6 +291,10 @@ fn mint(
                 Credential::UnknownSigningKey => user().sign_with_wrong_key(),
                 Credential::UnknownKeyId => user().kid("no-such-key").sign(),
                 Credential::DpopBoundAsBearer => bound(),
+                Credential::ValidWithMfaAcr => user().claim("acr", "urn:example:mfa").sign(),
+                Credential::AuthenticatedLongAgo => user().claim("auth_time", now() - 3600).sign(),
+                Credential::AuthenticatedJustNow => user().claim("auth_time", now()).sign(),
+                Credential::FreshReverification => user().claim("fva", json!([1, -1])).sign(),
                 _ => unreachable!("minted above: {other:?}"),
             };
             let headers = match other {
@@ -442,7 +470,7 @@ mod axum_runner {
     use axum::http::Request;
     use axum::routing::get;
     use axum::Router;
-    use jwks_auth::axum::{require_same_user, require_scope, AuthLayer};
+    use jwks_auth::axum::{require_same_user, require_scope, require_step_up, AuthLayer};
     use tower::ServiceExt as _;
 
     use super::*;
@@ -457,6 +485,15 @@ mod axum_runner {
                 user_id().route_layer(require_same_user("id")),
             )
             .route("/health", get(|| async { ANONYMOUS }))
+            .route(
+                "/transfer",
+                user_id().route_layer(require_step_up(transfer())),
+            )
+            .route("/recent", user_id().route_layer(require_step_up(recent())))
+            .route(
+                "/reverify",
+                user_id().route_layer(require_step_up(reverify())),
+            )
             .layer(
                 AuthLayer::new(verifier)
                     .public_path("/health")
@@ -521,7 +558,7 @@ mod axum_runner {
 
 mod actix_runner {
     use actix_web::{test, web, App};
-    use jwks_auth::actix::{require_same_user, require_scope, AuthLayer};
+    use jwks_auth::actix::{require_same_user, require_scope, require_step_up, AuthLayer};
 
     use super::*;
 
@@ -551,6 +588,21 @@ mod actix_runner {
                             .route(user_id()),
                     )
                     .route("/health", web::get().to(|| async { ANONYMOUS }))
+                    .service(
+                        web::resource("/transfer")
+                            .wrap(require_step_up(transfer()))
+                            .route(user_id()),
+                    )
+                    .service(
+                        web::resource("/recent")
+                            .wrap(require_step_up(recent()))
+                            .route(user_id()),
+                    )
+                    .service(
+                        web::resource("/reverify")
+                            .wrap(require_step_up(reverify()))
+                            .route(user_id()),
+                    )
                     .wrap(
                         AuthLayer::new(fixture.verifier.clone())
                             .public_path("/health")
@@ -598,7 +650,7 @@ mod tonic_runner {
 
     use super::greeter::{self, Greeter, HelloReply, HelloRequest};
     use super::*;
-    use jwks_auth::tonic::AuthLayer;
+    use jwks_auth::tonic::{AuthLayer, RequestExt};
 
     /// The gRPC answer for an HTTP status (`src/tonic/layer.rs` maps refusals the same way).
     fn code_for_status(status: u16) -> Code {
@@ -619,6 +671,9 @@ mod tonic_runner {
             "/me" => "Hello",
             "/admin" => "Admin",
             "/health" => "Status",
+            "/transfer" => "Transfer",
+            "/recent" => "Recent",
+            "/reverify" => "Reverify",
             other => panic!(
                 "row {:?}: no gRPC method for {other}; flag the row not_grpc",
                 row.name
@@ -676,12 +731,20 @@ mod tonic_runner {
     impl Greeter for WhoAmI {
         async fn call(
             &self,
-            _method: &'static str,
+            method: &'static str,
             request: Request<HelloRequest>,
         ) -> Result<Response<HelloReply>, Status> {
+            let step_up = match method {
+                "Transfer" => Some(transfer()),
+                "Recent" => Some(recent()),
+                "Reverify" => Some(reverify()),
+                _ => None,
+            };
+            if let Some(rule) = step_up {
+                request.require_step_up(&rule)?;
+            }
             let message = request
-                .extensions()
-                .get::<AuthUser>()
+                .optional_auth_user()
                 .map_or_else(|| ANONYMOUS.to_owned(), |user| user.id.clone());
             Ok(Response::new(HelloReply { message }))
         }

@@ -35,6 +35,7 @@ from ._jwks_auth import (
     Refusal,
     RequestEdge,
     Revocations,
+    StepUp,
     Verifier,
     __version__,
 )
@@ -57,6 +58,7 @@ __all__ = [
     "RequestEdge",
     "RevocationStoreUnavailable",
     "Revocations",
+    "StepUp",
     "Verifier",
     "__version__",
 ]

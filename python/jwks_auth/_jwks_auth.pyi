@@ -216,7 +216,34 @@ class RequestEdge:
     def is_public(self, path: str) -> bool: ...
     def insufficient_scope(self, scope: Optional[str] = None) -> Refusal: ...
     def refusal_for(self, kind: str, status: int) -> Refusal: ...
+    def step_up(self, user: AuthUser, rule: "StepUp") -> Optional[Refusal]:
+        """The refusal of a step-up ``rule`` for ``user`` (401
+        ``insufficient_user_authentication`` with ``acr_values``/``max_age``, or Clerk's 403
+        reverification answer); ``None`` when the user's authentication meets it."""
     def dpop_nonce(self) -> Optional[str]: ...
+
+class StepUp:
+    """A step-up rule (RFC 9470, Auth0 MFA, Clerk reverification): what a user's
+    authentication must be for an operation."""
+
+    @staticmethod
+    def acr(values: Sequence[str]) -> "StepUp":
+        """The ``acr`` claim must be one of ``values``; a token without one never passes."""
+    @staticmethod
+    def auth_age(max_age: float) -> "StepUp":
+        """``auth_time`` at most ``max_age`` seconds old; a token without one never passes."""
+    @staticmethod
+    def mfa(max_age: Optional[float] = None) -> "StepUp":
+        """Auth0: ``amr`` contains ``mfa`` (and ``auth_time`` fresh when ``max_age``)."""
+    @staticmethod
+    def reverification(
+        level: Optional[str] = None,
+        *,
+        factor: Optional[str] = None,
+        after_minutes: Optional[int] = None,
+    ) -> "StepUp":
+        """Clerk: ``"strict"``, ``"strict_mfa"``, ``"moderate"``, ``"lax"``, or ``factor``
+        with ``after_minutes``; judged on the ``fva`` claim."""
 
 class MultiVerifier:
     """Several verifiers, each token routed to the one of its ``iss``."""

@@ -77,6 +77,7 @@ from ._jwks_auth import (
     ProtectedResource,
     Refusal,
     RequestEdge,
+    StepUp,
     Verifier,
 )
 
@@ -95,7 +96,10 @@ __all__ = [
     "protected_resource_metadata",
     "require_claim",
     "require_same_user",
+    "require_acr",
+    "require_auth_age",
     "require_scopes",
+    "require_step_up",
     "require_user_token",
 ]
 
@@ -509,6 +513,36 @@ def require_user_token() -> Callable[..., Awaitable[AuthUser]]:
         return user
 
     return dependency
+
+
+def require_step_up(rule: StepUp) -> Callable[..., Awaitable[AuthUser]]:
+    """A dependency: the user's authentication must meet ``rule`` (``StepUp.acr``,
+    ``StepUp.auth_age``, Auth0's ``StepUp.mfa``, Clerk's ``StepUp.reverification``), else
+    401 ``insufficient_user_authentication`` with ``acr_values``/``max_age`` (RFC 9470), or
+    Clerk's 403 reverification answer its ``useReverification()`` hook recognises. Returns
+    the user."""
+
+    async def dependency(
+        request: HTTPConnection, user: AuthUser = Depends(current_user)
+    ) -> AuthUser:
+        refusal = _edge(request, get_verifier(request)).step_up(user, rule)
+        if refusal is not None:
+            raise AuthRejection(refusal)
+        return user
+
+    return dependency
+
+
+def require_acr(*values: str) -> Callable[..., Awaitable[AuthUser]]:
+    """A dependency: the token's ``acr`` must be one of ``values`` (a token without one
+    never passes), else 401 ``insufficient_user_authentication`` with ``acr_values``."""
+    return require_step_up(StepUp.acr(list(values)))
+
+
+def require_auth_age(max_age: float) -> Callable[..., Awaitable[AuthUser]]:
+    """A dependency: the user authenticated (``auth_time``) at most ``max_age`` seconds
+    ago (a token without ``auth_time`` never passes), else 401 with ``max_age``."""
+    return require_step_up(StepUp.auth_age(max_age))
 
 
 def _canonical_json(value: Any) -> str:

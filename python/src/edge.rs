@@ -11,6 +11,7 @@
 use std::time::Duration;
 
 use jwks_auth::edge::{EdgeRequest, Rejection, RejectionKind, RequestEdge};
+use jwks_auth::step_up::{Reverification, ReverificationFactor, StepUp};
 use jwks_auth::{AuthUser, ProtectedResource};
 use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
@@ -188,6 +189,16 @@ impl PyRequestEdge {
         PyRefusal::from(self.inner.refusal(kind))
     }
 
+    /// The refusal of a step-up `rule` for `user` (401 `insufficient_user_authentication`
+    /// with `acr_values`/`max_age`, or Clerk's 403 reverification answer); `None` when the
+    /// user's authentication meets it.
+    fn step_up(&self, user: &PyAuthUser, rule: &PyStepUp) -> Option<PyRefusal> {
+        self.inner
+            .step_up(&user.inner, &rule.inner)
+            .err()
+            .map(PyRefusal::from)
+    }
+
     /// The current DPoP nonce, to send as `DPoP-Nonce` on every answer (nonces on).
     fn dpop_nonce(&self) -> Option<String> {
         self.inner.dpop_nonce()
@@ -346,8 +357,101 @@ impl<'py> IntoPyObject<'py> for Answer {
     }
 }
 
+/// A step-up rule (`jwks_auth::step_up::StepUp`): what a user's authentication must be for
+/// an operation. Made by the static methods; judged by `RequestEdge.step_up`.
+#[pyclass(name = "StepUp", module = "jwks_auth", frozen)]
+#[derive(Debug)]
+pub struct PyStepUp {
+    inner: StepUp,
+}
+
+#[pymethods]
+impl PyStepUp {
+    /// The `acr` claim must be one of `values` (RFC 9470 `acr_values`).
+    #[staticmethod]
+    fn acr(values: Vec<String>) -> PyResult<Self> {
+        if values.is_empty() || values.iter().any(|value| value.trim().is_empty()) {
+            return Err(PyValueError::new_err(
+                "acr needs at least one non-empty value",
+            ));
+        }
+        Ok(PyStepUp {
+            inner: StepUp::acr(values),
+        })
+    }
+
+    /// `auth_time` must be at most `max_age` seconds old (RFC 9470 `max_age`).
+    #[staticmethod]
+    fn auth_age(max_age: f64) -> PyResult<Self> {
+        Ok(PyStepUp {
+            inner: StepUp::auth_age(seconds(max_age, "max_age")?),
+        })
+    }
+
+    /// Auth0 multi-factor: `amr` contains `mfa`, and `auth_time` is at most `max_age`
+    /// seconds old when given.
+    #[staticmethod]
+    #[pyo3(signature = (max_age=None))]
+    fn mfa(max_age: Option<f64>) -> PyResult<Self> {
+        let max_age = max_age.map(|age| seconds(age, "max_age")).transpose()?;
+        Ok(PyStepUp {
+            inner: StepUp::mfa(max_age),
+        })
+    }
+
+    /// Clerk reverification: `level` is `"strict"`, `"strict_mfa"`, `"moderate"` or
+    /// `"lax"`, or `factor` (`"first_factor"`, `"second_factor"`, `"multi_factor"`) with
+    /// `after_minutes`.
+    #[staticmethod]
+    #[pyo3(signature = (level=None, *, factor=None, after_minutes=None))]
+    fn reverification(
+        level: Option<&str>,
+        factor: Option<&str>,
+        after_minutes: Option<u32>,
+    ) -> PyResult<Self> {
+        let level = match (level, factor, after_minutes) {
+            (Some(name), None, None) => Reverification::from_name(name).ok_or_else(|| {
+                PyValueError::new_err("level must be strict, strict_mfa, moderate or lax")
+            })?,
+            (None, Some(factor), Some(after_minutes)) => Reverification::Custom {
+                factor: match factor {
+                    "first_factor" => ReverificationFactor::First,
+                    "second_factor" => ReverificationFactor::Second,
+                    "multi_factor" => ReverificationFactor::Multi,
+                    _ => {
+                        return Err(PyValueError::new_err(
+                            "factor must be first_factor, second_factor or multi_factor",
+                        ))
+                    }
+                },
+                after_minutes,
+            },
+            _ => {
+                return Err(PyValueError::new_err(
+                    "give a level name, or factor and after_minutes",
+                ))
+            }
+        };
+        Ok(PyStepUp {
+            inner: StepUp::Reverification(level),
+        })
+    }
+
+    fn __repr__(&self) -> String {
+        format!("StepUp({:?})", self.inner)
+    }
+}
+
+/// A non-negative, finite number of seconds.
+fn seconds(value: f64, name: &str) -> PyResult<Duration> {
+    Duration::try_from_secs_f64(value).map_err(|_| {
+        PyValueError::new_err(format!("{name} must be a non-negative number of seconds"))
+    })
+}
+
 /// Adds the classes to the extension module.
 pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_class::<PyStepUp>()?;
     m.add_class::<PyRequestEdge>()?;
     m.add_class::<PyRefusal>()?;
     Ok(())

@@ -4,6 +4,7 @@ guarded with ``require_scopes`` / ``require_same_user``, driven with ``TestClien
 is sent, then the test fails listing every row whose answer differs from the table's."""
 
 import json
+import time
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Tuple
 
@@ -12,13 +13,16 @@ from fastapi import Depends, FastAPI
 from fastapi.responses import PlainTextResponse
 from fastapi.testclient import TestClient
 
-from jwks_auth import AuthUser, InMemoryRevocationStore, Verifier
+from jwks_auth import AuthUser, InMemoryRevocationStore, StepUp, Verifier
 from jwks_auth.fastapi import (
     AuthMiddleware,
     configure,
     current_user,
+    require_acr,
+    require_auth_age,
     require_same_user,
     require_scopes,
+    require_step_up,
 )
 from jwks_auth.testing import DpopKey, MockProvider
 
@@ -73,6 +77,20 @@ def app_for(verifier: Verifier, origin: str) -> FastAPI:
     async def health() -> str:
         return ANONYMOUS
 
+    @app.get("/transfer", response_class=PlainTextResponse)
+    async def transfer(user: AuthUser = Depends(require_acr("urn:example:mfa"))) -> str:
+        return user.id
+
+    @app.get("/recent", response_class=PlainTextResponse)
+    async def recent(user: AuthUser = Depends(require_auth_age(300))) -> str:
+        return user.id
+
+    @app.get("/reverify", response_class=PlainTextResponse)
+    async def reverify(
+        user: AuthUser = Depends(require_step_up(StepUp.reverification("strict"))),
+    ) -> str:
+        return user.id
+
     return app
 
 
@@ -125,6 +143,10 @@ def mint(credential: str, mock: MockProvider, url: str, origin: str) -> Tuple[He
         "unknown_signing_key": lambda: user().sign_with_wrong_key(),
         "unknown_key_id": lambda: user().kid("no-such-key").sign(),
         "dpop_bound_as_bearer": lambda: user().dpop_bound(key).sign(),
+        "valid_with_mfa_acr": lambda: user().claim("acr", "urn:example:mfa").sign(),
+        "authenticated_long_ago": lambda: user().claim("auth_time", int(time.time()) - 3600).sign(),
+        "authenticated_just_now": lambda: user().claim("auth_time", int(time.time())).sign(),
+        "fresh_reverification": lambda: user().claim("fva", [1, -1]).sign(),
     }
     token = tokens[credential]()
     if credential == "two_authorization_headers":

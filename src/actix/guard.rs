@@ -7,6 +7,7 @@ use std::future::{ready, Future, Ready};
 use std::pin::Pin;
 use std::rc::Rc;
 use std::sync::Arc;
+use std::time::Duration;
 
 use actix_web::body::EitherBody;
 use actix_web::dev::{forward_ready, Service, ServiceRequest, ServiceResponse, Transform};
@@ -15,6 +16,7 @@ use actix_web::{Error, ResponseError};
 use super::extract::{known_user, Auth};
 use super::response::AuthRejection;
 use crate::guard_rule::{PathParam, Rule};
+use crate::step_up::StepUp;
 use crate::AuthUser;
 use serde_json::Value;
 
@@ -83,6 +85,38 @@ where
 /// routes that act on behalf of a person.
 pub fn require_user_token() -> GuardLayer {
     GuardLayer::new(Rule::UserToken)
+}
+
+/// Step-up (RFC 9470): requires the token's `acr` claim to be one of `values`; a token
+/// without `acr` never passes. Refused: 401 `insufficient_user_authentication` with
+/// `acr_values="<values>"` in the challenge and the body.
+///
+/// ```
+/// use actix_web::web;
+/// use jwks_auth::actix::require_acr;
+/// let transfer = web::resource("/transfer")
+///     .wrap(require_acr(["urn:example:mfa"]))
+///     .route(web::post().to(|| async { "sent" }));
+/// ```
+pub fn require_acr<I, S>(values: I) -> GuardLayer
+where
+    I: IntoIterator<Item = S>,
+    S: Into<String>,
+{
+    require_step_up(StepUp::acr(values))
+}
+
+/// Step-up (RFC 9470): requires the user to have authenticated (`auth_time`) at most
+/// `max_age` ago; a token without `auth_time` never passes. Refused: 401
+/// `insufficient_user_authentication` with `max_age=<seconds>`.
+pub fn require_auth_age(max_age: Duration) -> GuardLayer {
+    require_step_up(StepUp::auth_age(max_age))
+}
+
+/// Any [`StepUp`] rule: also Auth0's multi-factor signal ([`StepUp::mfa`]) and Clerk's
+/// reverification levels ([`StepUp::Reverification`], answered with Clerk's 403 body).
+pub fn require_step_up(rule: StepUp) -> GuardLayer {
+    GuardLayer::new(Rule::StepUp(rule))
 }
 
 /// The rule's verdict, as this framework's rejection; reads the path parameter a

@@ -77,8 +77,8 @@ mod response;
 
 pub use extract::{OptionalAuthUser, TypedClaims};
 pub use guard::{
-    require_claim, require_same_user, require_scope, require_scopes, require_user,
-    require_user_token, GuardLayer, GuardService,
+    require_acr, require_auth_age, require_claim, require_same_user, require_scope, require_scopes,
+    require_step_up, require_user, require_user_token, GuardLayer, GuardService,
 };
 pub use middleware::{AuthLayer, AuthService};
 

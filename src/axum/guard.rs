@@ -3,6 +3,7 @@
 
 use std::sync::Arc;
 use std::task::{Context, Poll};
+use std::time::Duration;
 
 use ::axum::extract::rejection::RawPathParamsRejection;
 use ::axum::extract::{FromRequestParts, RawPathParams, Request};
@@ -14,6 +15,7 @@ use super::extract::{config_of, user_from_parts};
 use super::future::ResponseFuture;
 use super::response::{AuthConfig, AuthRejection};
 use crate::guard_rule::{PathParam, Rule};
+use crate::step_up::StepUp;
 use crate::AuthUser;
 use serde_json::Value;
 
@@ -98,6 +100,39 @@ where
 /// ```
 pub fn require_user_token() -> GuardLayer {
     GuardLayer::new(Rule::UserToken)
+}
+
+/// Step-up (RFC 9470): requires the token's `acr` claim to be one of `values`; a token
+/// without `acr` never passes. Refused: 401 `insufficient_user_authentication` with
+/// `acr_values="<values>"` in the challenge and the body.
+///
+/// ```
+/// use axum::{routing::post, Router};
+/// use jwks_auth::axum::require_acr;
+/// let app: Router<jwks_auth::Verifier> = Router::new().route(
+///     "/transfer",
+///     post(|| async { "sent" }).route_layer(require_acr(["urn:example:mfa"])),
+/// );
+/// ```
+pub fn require_acr<I, S>(values: I) -> GuardLayer
+where
+    I: IntoIterator<Item = S>,
+    S: Into<String>,
+{
+    require_step_up(StepUp::acr(values))
+}
+
+/// Step-up (RFC 9470): requires the user to have authenticated (`auth_time`) at most
+/// `max_age` ago; a token without `auth_time` never passes. Refused: 401
+/// `insufficient_user_authentication` with `max_age=<seconds>`.
+pub fn require_auth_age(max_age: Duration) -> GuardLayer {
+    require_step_up(StepUp::auth_age(max_age))
+}
+
+/// Any [`StepUp`] rule: also Auth0's multi-factor signal ([`StepUp::mfa`]) and Clerk's
+/// reverification levels ([`StepUp::Reverification`], answered with Clerk's 403 body).
+pub fn require_step_up(rule: StepUp) -> GuardLayer {
+    GuardLayer::new(Rule::StepUp(rule))
 }
 
 /// The rule's verdict, as this framework's rejection; reads the path parameter a

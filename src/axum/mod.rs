@@ -89,8 +89,8 @@ mod token;
 pub use extract::{AuthState, OptionalAuthUser, TypedClaims};
 pub use future::ResponseFuture;
 pub use guard::{
-    require_claim, require_same_user, require_scope, require_scopes, require_user,
-    require_user_token, GuardLayer, GuardService,
+    require_acr, require_auth_age, require_claim, require_same_user, require_scope, require_scopes,
+    require_step_up, require_user, require_user_token, GuardLayer, GuardService,
 };
 pub use layer::{AuthLayer, AuthService};
 pub use response::{

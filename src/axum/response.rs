@@ -17,6 +17,7 @@ use crate::AuthError;
 pub(crate) use crate::rejection::DpopChallenge;
 pub use crate::rejection::RejectionKind;
 use crate::rejection::{self, Challenge};
+use crate::step_up::StepUpChallenge;
 
 impl RejectionKind {
     /// The HTTP status answered for this kind.
@@ -45,6 +46,7 @@ pub struct AuthRejection {
     scope: Option<String>,
     config: AuthConfig,
     dpop: Option<DpopChallenge>,
+    step_up: Option<StepUpChallenge>,
 }
 
 impl AuthRejection {
@@ -55,19 +57,21 @@ impl AuthRejection {
             scope: None,
             config: config.clone(),
             dpop: None,
+            step_up: None,
         }
     }
 
     /// The request edge's refusal, answered with `config`'s realm, `Retry-After`, body and
     /// resource metadata.
     pub(crate) fn from_edge(rejection: crate::edge::Rejection, config: &AuthConfig) -> Self {
-        let (kind, error, scope, dpop) = rejection.into_parts();
+        let (kind, error, scope, dpop, step_up) = rejection.into_parts();
         AuthRejection {
             kind,
             error,
             scope,
             config: config.clone(),
             dpop,
+            step_up,
         }
     }
 
@@ -86,6 +90,7 @@ impl AuthRejection {
             scope: self.scope.as_deref(),
             dpop: self.dpop.as_ref(),
             resource_metadata: self.config.resource_metadata_url(),
+            step_up: self.step_up.as_ref(),
         }
     }
 
@@ -98,17 +103,11 @@ impl AuthRejection {
 
     /// The rejection for a guard's refusal.
     pub(crate) fn from_refusal(refusal: crate::guard_rule::Refusal, config: &AuthConfig) -> Self {
-        let (kind, error, scope) = refusal.into_parts();
-        let rejection = AuthRejection::new(kind, error, config);
-        match scope {
-            Some(scope) => rejection.with_scope(scope),
-            None => rejection,
-        }
-    }
-
-    pub(crate) fn with_scope(mut self, scope: String) -> Self {
-        self.scope = Some(scope);
-        self
+        let (kind, error, scope, step_up) = refusal.into_parts();
+        let mut rejection = AuthRejection::new(kind, error, config);
+        rejection.scope = scope;
+        rejection.step_up = step_up;
+        rejection
     }
 
     /// What kind of refusal this is.

@@ -482,15 +482,42 @@ impl RequestEdge {
         }
     }
 
+    /// Judges `user` by a [step-up](crate::step_up) `rule`, for an adapter's own guard: the
+    /// refusal is 401 `insufficient_user_authentication` with `acr_values`/`max_age` in the
+    /// challenge and body (RFC 9470), or Clerk's 403 reverification answer.
+    ///
+    /// ```
+    /// use jwks_auth::edge::RequestEdge;
+    /// use jwks_auth::step_up::StepUp;
+    /// use jwks_auth::{AuthUser, Provider, Verifier};
+    /// # fn main() -> Result<(), jwks_auth::AuthError> {
+    /// let verifier = Verifier::builder(Provider::better_auth("https://auth.example.com")?).build()?;
+    /// let edge = RequestEdge::new(verifier);
+    /// let refusal = edge.step_up(&AuthUser::new("user_1"), &StepUp::acr(["urn:mfa"])).unwrap_err();
+    /// assert_eq!(refusal.status(), 401);
+    /// assert_eq!(
+    ///     refusal.www_authenticate().unwrap(),
+    ///     r#"Bearer realm="api", error="insufficient_user_authentication", acr_values="urn:mfa""#
+    /// );
+    /// # Ok(()) }
+    /// ```
+    pub fn step_up(&self, user: &AuthUser, rule: &crate::step_up::StepUp) -> Result<(), Rejection> {
+        rule.judge(user)
+            .map_err(|challenge| self.guard_refusal(crate::guard_rule::Refusal::StepUp(challenge)))
+    }
+
     /// The refusal of a route guard (`require_scope`, `require_claim`, ...), with this
     /// edge's challenges.
     pub(crate) fn guard_refusal(&self, refusal: crate::guard_rule::Refusal) -> Rejection {
-        let (kind, error, scope) = refusal.into_parts();
-        let rejection = self.refusal_for(kind, error);
-        match scope {
-            Some(scope) => rejection.with_scope(scope),
-            None => rejection,
+        let (kind, error, scope, step_up) = refusal.into_parts();
+        let mut rejection = self.refusal_for(kind, error);
+        if let Some(scope) = scope {
+            rejection = rejection.with_scope(scope);
         }
+        if let Some(step_up) = step_up {
+            rejection = rejection.with_step_up(step_up);
+        }
+        rejection
     }
 
     /// The server's current DPoP nonce, to send as `DPoP-Nonce` on every answer (accepted

@@ -8,6 +8,7 @@ use std::time::Duration;
 use serde_json::Value;
 
 use crate::rejection::{self, Challenge, DpopChallenge, RejectionKind};
+use crate::step_up::StepUpChallenge;
 use crate::AuthError;
 
 /// A refused request, as the [`RequestEdge`](super::RequestEdge) answers it: the status, the
@@ -26,6 +27,7 @@ struct Inner {
     kind: RejectionKind,
     error: AuthError,
     scope: Option<String>,
+    step_up: Option<StepUpChallenge>,
     dpop: Option<DpopChallenge>,
     realm: String,
     resource_metadata: Option<String>,
@@ -39,6 +41,7 @@ impl Rejection {
                 kind,
                 error,
                 scope: None,
+                step_up: None,
                 dpop: None,
                 realm: settings.realm.clone(),
                 resource_metadata: settings.resource_metadata.clone(),
@@ -71,14 +74,31 @@ impl Rejection {
         AuthError,
         Option<String>,
         Option<DpopChallenge>,
+        Option<StepUpChallenge>,
     ) {
         let inner = *self.inner;
-        (inner.kind, inner.error, inner.scope, inner.dpop)
+        (
+            inner.kind,
+            inner.error,
+            inner.scope,
+            inner.dpop,
+            inner.step_up,
+        )
     }
 
     pub(crate) fn with_scope(mut self, scope: String) -> Self {
         self.inner.scope = Some(scope);
         self
+    }
+
+    pub(crate) fn with_step_up(mut self, step_up: StepUpChallenge) -> Self {
+        self.inner.step_up = Some(step_up);
+        self
+    }
+
+    /// What a step-up guard asks the client for, when one refused.
+    pub fn step_up(&self) -> Option<&StepUpChallenge> {
+        self.inner.step_up.as_ref()
     }
 
     fn challenge(&self) -> Challenge<'_> {
@@ -88,6 +108,7 @@ impl Rejection {
             scope: self.inner.scope.as_deref(),
             dpop: self.inner.dpop.as_ref(),
             resource_metadata: self.inner.resource_metadata.as_deref(),
+            step_up: self.inner.step_up.as_ref(),
         }
     }
 

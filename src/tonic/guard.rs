@@ -4,6 +4,7 @@
 use std::fmt;
 use std::sync::Arc;
 use std::task::{Context, Poll};
+use std::time::Duration;
 
 use ::tonic::Status;
 use http::{Request, Response};
@@ -14,6 +15,7 @@ use super::layer::{status_of, ResponseFuture};
 use crate::edge::RequestEdge;
 use crate::guard_rule::{Refusal, Rule};
 use crate::rejection::RejectionKind;
+use crate::step_up::StepUp;
 use crate::AuthUser;
 
 /// Requires the token to grant `scope` (in `scope` or a permissions claim) for every call
@@ -68,6 +70,38 @@ where
 /// are refused with `PERMISSION_DENIED`.
 pub fn require_user_token() -> GuardLayer {
     GuardLayer::new(Rule::UserToken)
+}
+
+/// Step-up (RFC 9470): requires the token's `acr` claim to be one of `values`; a token
+/// without `acr` never passes. Refused: 401 `insufficient_user_authentication` with
+/// `acr_values="<values>"` in the challenge and the body.
+///
+/// ```
+/// use jwks_auth::tonic::require_acr;
+/// use tower::Layer;
+/// # #[derive(Clone)] struct PaymentsServer;
+/// let guarded = require_acr(["urn:example:mfa"]).layer(PaymentsServer);
+/// # let _ = guarded;
+/// ```
+pub fn require_acr<I, S>(values: I) -> GuardLayer
+where
+    I: IntoIterator<Item = S>,
+    S: Into<String>,
+{
+    require_step_up(StepUp::acr(values))
+}
+
+/// Step-up (RFC 9470): requires the user to have authenticated (`auth_time`) at most
+/// `max_age` ago; a token without `auth_time` never passes. Refused: 401
+/// `insufficient_user_authentication` with `max_age=<seconds>`.
+pub fn require_auth_age(max_age: Duration) -> GuardLayer {
+    require_step_up(StepUp::auth_age(max_age))
+}
+
+/// Any [`StepUp`] rule: also Auth0's multi-factor signal ([`StepUp::mfa`]) and Clerk's
+/// reverification levels ([`StepUp::Reverification`], answered with Clerk's 403 body).
+pub fn require_step_up(rule: StepUp) -> GuardLayer {
+    GuardLayer::new(Rule::StepUp(rule))
 }
 
 /// A tower layer refusing calls whose user breaks a rule, with `PERMISSION_DENIED` (and
@@ -182,10 +216,11 @@ fn judge<'u>(
 
 /// A guard's refusal as a bare status (no layer in front to give challenges).
 fn status_without_edge(refusal: Refusal) -> Status {
-    let (kind, error, scope) = refusal.into_parts();
-    let message = match scope {
-        Some(scope) => format!("{}: {scope}", kind.description()),
-        None => format!("{}: {error}", kind.description()),
+    let (kind, error, scope, step_up) = refusal.into_parts();
+    let message = match (scope, step_up) {
+        (Some(scope), _) => format!("{}: {scope}", kind.description()),
+        (None, Some(_)) => kind.description().to_owned(),
+        (None, None) => format!("{}: {error}", kind.description()),
     };
     Status::new(super::layer::code_of(kind), message)
 }
@@ -236,6 +271,13 @@ pub trait RequestExt {
     /// The verified user, if theirs is a user's token, not a machine token.
     #[allow(clippy::result_large_err)]
     fn require_user_token(&self) -> Result<&AuthUser, Status>;
+
+    /// The verified user, if their authentication meets a [step-up](crate::step_up) `rule`;
+    /// else `UNAUTHENTICATED` (`insufficient user authentication`, with the RFC 9470
+    /// challenge in `www-authenticate` metadata) or, for Clerk reverification,
+    /// `PERMISSION_DENIED`.
+    #[allow(clippy::result_large_err)]
+    fn require_step_up(&self, rule: &StepUp) -> Result<&AuthUser, Status>;
 }
 
 impl<T> RequestExt for ::tonic::Request<T> {
@@ -259,6 +301,10 @@ impl<T> RequestExt for ::tonic::Request<T> {
 
     fn require_user_token(&self) -> Result<&AuthUser, Status> {
         check(self, &Rule::UserToken)
+    }
+
+    fn require_step_up(&self, rule: &StepUp) -> Result<&AuthUser, Status> {
+        check(self, &Rule::StepUp(rule.clone()))
     }
 }
 

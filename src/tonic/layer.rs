@@ -34,7 +34,9 @@ impl Headers for Metadata<'_> {
 pub(super) fn code_of(kind: RejectionKind) -> Code {
     match kind {
         RejectionKind::MalformedRequest => Code::InvalidArgument,
-        RejectionKind::InsufficientScope => Code::PermissionDenied,
+        RejectionKind::InsufficientScope | RejectionKind::ReverificationRequired => {
+            Code::PermissionDenied
+        }
         RejectionKind::KeysUnavailable => Code::Unavailable,
         RejectionKind::Misconfigured => Code::Internal,
         _ => Code::Unauthenticated,
@@ -52,7 +54,9 @@ pub(super) fn status_of(rejection: &Rejection) -> Status {
         RejectionKind::KeysUnavailable
         | RejectionKind::Misconfigured
         | RejectionKind::MissingToken
-        | RejectionKind::UnsupportedScheme => kind.description().to_owned(),
+        | RejectionKind::UnsupportedScheme
+        | RejectionKind::InsufficientUserAuthentication
+        | RejectionKind::ReverificationRequired => kind.description().to_owned(),
         // Which part of the header is wrong (several values, not exactly one token).
         RejectionKind::MalformedRequest => match error.detail() {
             Some(detail) => format!("{}: {detail}", kind.description()),

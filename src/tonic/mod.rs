@@ -65,8 +65,8 @@ mod layer;
 #[allow(deprecated)]
 pub use guard::auth_user;
 pub use guard::{
-    require_claim, require_scope, require_scopes, require_user, require_user_token, GuardLayer,
-    GuardService, RequestExt,
+    require_acr, require_auth_age, require_claim, require_scope, require_scopes, require_step_up,
+    require_user, require_user_token, GuardLayer, GuardService, RequestExt,
 };
 pub use layer::{AuthLayer, AuthService, ResponseFuture};
 

@@ -39,7 +39,9 @@ pub struct HelloReply {
 pub const SERVICE: &str = "greeter.Greeter";
 
 /// The methods, by name.
-pub const METHODS: [&str; 4] = ["Hello", "Admin", "Notes", "Status"];
+pub const METHODS: [&str; 7] = [
+    "Hello", "Admin", "Notes", "Status", "Transfer", "Recent", "Reverify",
+];
 
 /// A client for `greeter.Greeter`; every method is a unary call named by `method`.
 #[derive(Debug, Clone)]
