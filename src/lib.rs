@@ -55,6 +55,7 @@ mod provider;
 mod redis_conn;
 mod rejection;
 pub mod revocation;
+mod scope_hierarchy;
 pub mod step_up;
 mod token_source;
 
@@ -78,5 +79,6 @@ pub use multi::MultiVerifier;
 pub use payload::MAX_PAYLOAD_DEPTH;
 pub use protected_resource::{ProtectedResource, ProtectedResourceBuilder, WELL_KNOWN_PATH};
 pub use provider::{AudienceRule, PresetInfo, PresetParam, Provider};
+pub use scope_hierarchy::ScopeHierarchy;
 pub use token_source::{bearer_token, cookie_value, TokenSource};
 pub use verifier::{Verifier, VerifierBuilder};

@@ -81,23 +81,53 @@ struct Metadata {
     dpop_bound_access_tokens_required: Option<bool>,
 }
 
+/// `uri` with its scheme and host lowercased when it is an `http(s)` URI (RFC 3986
+/// §6.2.2.1, case normalisation of the parts that are case-insensitive), else as is. The
+/// path, query, port and user info are untouched: nothing looser than RFC 3986 says.
+pub(crate) fn canonical_uri(uri: &str) -> std::borrow::Cow<'_, str> {
+    let Some((scheme, rest)) = uri.split_once("://") else {
+        return uri.into();
+    };
+    if !scheme.eq_ignore_ascii_case("https") && !scheme.eq_ignore_ascii_case("http") {
+        return uri.into();
+    }
+    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let (authority, tail) = rest.split_at(authority_end);
+    // The host follows any user info; a port keeps its digits.
+    let host_start = authority.rfind('@').map_or(0, |at| at + 1);
+    let (user_info, host) = authority.split_at(host_start);
+    if !scheme.bytes().any(|b| b.is_ascii_uppercase())
+        && !host.bytes().any(|b| b.is_ascii_uppercase())
+    {
+        return uri.into();
+    }
+    format!(
+        "{}://{user_info}{}{tail}",
+        scheme.to_ascii_lowercase(),
+        host.to_ascii_lowercase()
+    )
+    .into()
+}
+
 impl ProtectedResource {
     /// Starts describing the resource identified by `resource` (RFC 8707 / RFC 9728 §1.2):
     /// an `https` URL (plain `http` only on a loopback host), without fragment, query or
-    /// credentials, e.g. `https://mcp.example.com/mcp`. The string is kept as given: it is
-    /// the `resource` member, the audience tokens must carry, and the resource indicator
-    /// clients ask for.
+    /// credentials, e.g. `https://mcp.example.com/mcp`. Its scheme and host are lowercased
+    /// (RFC 3986 §6.2.2.1: `HTTPS://API.Example.com/mcp` is `https://api.example.com/mcp`),
+    /// the rest kept as given: it is the `resource` member, the audience tokens must carry
+    /// (compared with the same normalisation of scheme and host, and nothing looser), and
+    /// the resource indicator clients ask for.
     pub fn builder(resource: impl Into<String>) -> ProtectedResourceBuilder {
         ProtectedResourceBuilder {
             metadata: Metadata {
-                resource: resource.into(),
+                resource: canonical_uri(&resource.into()).into_owned(),
                 ..Metadata::default()
             },
             max_age: DEFAULT_MAX_AGE,
         }
     }
 
-    /// The resource URI, exactly as given to [`builder`](Self::builder).
+    /// The resource URI as given to [`builder`](Self::builder), scheme and host lowercased.
     pub fn resource(&self) -> &str {
         &self.metadata.resource
     }
@@ -171,12 +201,20 @@ impl ProtectedResourceBuilder {
     }
 
     /// The scopes clients may request for this resource (`scopes_supported`). Default: none.
+    ///
+    /// `offline_access` is left out: it asks the authorization server for a refresh token,
+    /// it is no permission of this resource, and the MCP authorization spec says a resource
+    /// does not advertise it.
     pub fn scopes_supported<I, S>(mut self, scopes: I) -> Self
     where
         I: IntoIterator<Item = S>,
         S: Into<String>,
     {
-        self.metadata.scopes_supported = scopes.into_iter().map(Into::into).collect();
+        self.metadata.scopes_supported = scopes
+            .into_iter()
+            .map(Into::into)
+            .filter(|scope| scope != "offline_access")
+            .collect();
         self
     }
 
@@ -357,6 +395,24 @@ fn checked_url(value: &str, what: &str) -> Result<Url> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn canonical_uri_lowercases_scheme_and_host_only() {
+        assert_eq!(
+            canonical_uri("HTTPS://API.Example.com:8443/MCP?Q=A"),
+            "https://api.example.com:8443/MCP?Q=A"
+        );
+        assert_eq!(
+            canonical_uri("https://User@Host.Example/x"),
+            "https://User@host.example/x"
+        );
+        assert_eq!(
+            canonical_uri("https://api.example.com"),
+            "https://api.example.com"
+        );
+        assert_eq!(canonical_uri("URN:Example:API"), "URN:Example:API");
+        assert_eq!(canonical_uri("api://My-App"), "api://My-App");
+    }
 
     fn url_of(resource: &str) -> String {
         ProtectedResource::builder(resource)

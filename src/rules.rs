@@ -6,6 +6,7 @@ use crate::claims::{AuthUser, ClaimReader};
 use crate::error::{AuthError, Result};
 use crate::kinds::{ClassSource, ClassSpec, MachineRule, TokenKind, TokenType};
 use crate::payload::{Field, Fields, Payload, PayloadError};
+use crate::protected_resource::canonical_uri;
 use crate::provider::{AudienceRule, Issuer, Provider};
 
 /// RFC 9068 §2.2: the claims an access token must carry.
@@ -17,6 +18,9 @@ pub(crate) struct Rules {
     issuer: Option<IssuerRule>,
     /// Accepted audiences; empty when none is expected.
     audiences: Vec<String>,
+    /// The `http(s)` audiences with scheme and host lowercased, for a token whose `aud`
+    /// differs from them only in that case (RFC 3986 §6.2.2.1).
+    canonical_audiences: Vec<String>,
     /// The claims that may carry the audience (usually just `aud`).
     audience_claims: Vec<Field>,
     /// Accept any `aud`, or none ([`VerifierBuilder::any_audience`](crate::VerifierBuilder::any_audience)).
@@ -45,6 +49,8 @@ pub(crate) struct Rules {
     classes: Option<ClassRule>,
     /// Every member the rules and the claim map read.
     fields: Fields,
+    /// What granted scopes imply ([`ScopeHierarchy`](crate::ScopeHierarchy)).
+    pub(crate) implied_scopes: Option<crate::scope_hierarchy::ImpliedScopes>,
 }
 
 /// A provider's token classes, compiled: which are accepted.
@@ -216,6 +222,11 @@ impl Rules {
             token_type,
             classes,
             issuer,
+            canonical_audiences: audiences
+                .iter()
+                .filter(|audience| audience.contains("://"))
+                .map(|audience| canonical_uri(audience).into_owned())
+                .collect(),
             audiences,
             audience_claims,
             any_audience,
@@ -232,6 +243,7 @@ impl Rules {
             client_id,
             access_token_claims,
             fields,
+            implied_scopes: None,
         })
     }
 
@@ -396,12 +408,24 @@ impl Rules {
                 .any(|(field, test)| payload.holds(*field, |value| test.accepts(value)))
     }
 
+    /// `aud` is an accepted audience, exactly or, for a URI, up to the case of its scheme
+    /// and host.
+    fn accepts_audience(&self, aud: &str) -> bool {
+        self.audiences.iter().any(|a| a == aud)
+            || (!self.canonical_audiences.is_empty()
+                && aud.contains("://")
+                && self
+                    .canonical_audiences
+                    .iter()
+                    .any(|a| *a == canonical_uri(aud)))
+    }
+
     fn check_audience(&self, payload: &Payload<'_, '_>, audience_claims: &[Field]) -> Result<()> {
         let ok = if !self.audiences.is_empty() {
             // Usually just `aud`; Cognito access tokens name their client in `client_id`.
             audience_claims
                 .iter()
-                .any(|&field| payload.holds(field, |aud| self.audiences.iter().any(|a| a == aud)))
+                .any(|&field| payload.holds(field, |aud| self.accepts_audience(aud)))
         } else {
             // RFC 7519 §4.1.3: a token meant for some audience is not meant for us.
             self.any_audience || !payload.has(self.aud)
@@ -430,6 +454,9 @@ impl Rules {
             .find_map(|&field| payload.str(field).filter(|id| !id.is_empty()))
             .map(Into::into);
         user.kind = kind;
+        if let Some(implied) = &self.implied_scopes {
+            implied.extend(&mut user.scopes);
+        }
         Ok(user)
     }
 }

@@ -402,3 +402,46 @@ fn invalid_metadata_urls_are_config_errors() {
         assert!(!err.to_string().is_empty());
     }
 }
+
+/// RFC 3986 §6.2.2.1: scheme and host are case-insensitive; the path is not.
+#[tokio::test]
+async fn a_resource_uri_matches_up_to_the_case_of_its_scheme_and_host_only() {
+    let mock = MockProvider::auth0().await;
+    let resource = ProtectedResource::builder("HTTPS://API.Example.com/mcp")
+        .authorization_server(mock.issuer())
+        .scopes_supported(["notes:read", "offline_access"])
+        .build()
+        .unwrap();
+    assert_eq!(resource.resource(), "https://api.example.com/mcp");
+    assert_eq!(resource.scopes_supported(), ["notes:read"]);
+    assert_eq!(
+        resource.metadata()["resource"],
+        json!("https://api.example.com/mcp")
+    );
+    // The audience as configured by hand, in capitals (the mock's preset has an audience of
+    // its own, so the resource does not replace it here).
+    let verifier = Verifier::builder(mock.provider())
+        .protected_resource(&resource)
+        .audience("HTTPS://API.Example.com/mcp")
+        .build()
+        .unwrap();
+    for aud in [
+        "https://api.example.com/mcp",
+        "HTTPS://API.EXAMPLE.COM/mcp",
+        "https://Api.Example.Com/mcp",
+    ] {
+        let token = mock.token().audience(aud).sign();
+        assert!(verifier.verify(&token).await.is_ok(), "{aud}");
+    }
+    for aud in [
+        "https://api.example.com/MCP",
+        "https://api.example.com/mcp/",
+        "https://api.example.com:443/mcp",
+        "https://api.example.com.evil/mcp",
+        "http://api.example.com/mcp",
+    ] {
+        let token = mock.token().audience(aud).sign();
+        let error = verifier.verify(&token).await.unwrap_err();
+        assert_eq!(error.kind(), ErrorKind::InvalidAudience, "{aud}");
+    }
+}

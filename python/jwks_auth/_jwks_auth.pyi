@@ -1,7 +1,7 @@
 """Type stubs of the extension module (``jwks_auth._jwks_auth``)."""
 
 from datetime import timedelta
-from typing import Any, Awaitable, Dict, List, Literal, Optional, Sequence, Tuple, Union
+from typing import Any, Awaitable, Dict, List, Literal, Mapping, Optional, Sequence, Tuple, Union
 
 #: Seconds, or a ``datetime.timedelta``.
 Seconds = Union[int, float, timedelta]
@@ -89,6 +89,8 @@ class Verifier:
         dpop: Literal["off", "allowed", "required"] = "off",
         dpop_nonces: bool = False,
         protected_resource: Optional["ProtectedResource"] = None,
+        scope_hierarchy: Optional[Mapping[str, Sequence[str]]] = None,
+        scopes: Optional[Sequence[str]] = None,
     ) -> None:
         """``token_type``: the accepted ``typ`` headers (``"at+jwt"`` for RFC 9068 access
         tokens, ``"any"``, or a list; ``""`` stands for no ``typ``). ``token_classes``: the
@@ -97,7 +99,11 @@ class Verifier:
         verify does when the store cannot answer (``"closed"``: 503, ``"open"``: accept).
         ``dpop``: DPoP-bound tokens with their proofs (RFC 9449) through ``RequestEdge`` and
         ``jwks_auth.fastapi`` (``"allowed"``: bearer tokens too; ``"required"``: only
-        DPoP); ``dpop_nonces``: the server issues nonces proofs must carry."""
+        DPoP); ``dpop_nonces``: the server issues nonces proofs must carry.
+        ``scope_hierarchy``: scopes that grant others (``{"files:write": ["files:read"],
+        "admin": ["admin:*"]}``; ``*`` matches the known scopes: ``scopes``, the relations,
+        the protected resource's ``scopes_supported``), honoured by ``user.scopes`` and every
+        guard; a cycle or a prefix matching nothing raises ``ConfigError``."""
     def verify(self, token: str) -> Awaitable[AuthUser]:
         """``await verifier.verify(token)``; raises ``AuthError`` subclasses.
 

@@ -240,7 +240,7 @@ impl PyVerifier {
         provider, *, audience=None, issuer=None, leeway=None, cache_verified=None,
         algorithms=None, authorized_parties=None, user_id_claim=None, token_type=None,
         token_classes=None, revocation=None, revocation_failure="closed", dpop="off",
-        dpop_nonces=false, protected_resource=None,
+        dpop_nonces=false, protected_resource=None, scope_hierarchy=None, scopes=None,
     ))]
     #[allow(clippy::too_many_arguments)] // keyword arguments of the Python constructor
     fn new(
@@ -259,6 +259,8 @@ impl PyVerifier {
         dpop: &str,
         dpop_nonces: bool,
         protected_resource: Option<PyRef<'_, protected_resource::PyProtectedResource>>,
+        scope_hierarchy: Option<std::collections::BTreeMap<String, Vec<String>>>,
+        scopes: Option<Vec<String>>,
     ) -> PyResult<Self> {
         let mut builder = Verifier::builder(provider.inner.clone());
         if let Some(audience) = audience {
@@ -327,6 +329,14 @@ impl PyVerifier {
         if let Some(resource) = protected_resource {
             // Tokens must name this resource in `aud` (unless an audience is set).
             builder = builder.protected_resource(&resource.inner);
+        }
+        if scope_hierarchy.is_some() || scopes.is_some() {
+            // `{"files:write": ["files:read"], "admin": ["admin:*"]}`; checked at build.
+            let mut hierarchy = jwks_auth::ScopeHierarchy::new().scopes(scopes.unwrap_or_default());
+            for (scope, implied) in scope_hierarchy.unwrap_or_default() {
+                hierarchy = hierarchy.implies(scope, implied);
+            }
+            builder = builder.scope_hierarchy(hierarchy);
         }
         if dpop_nonces {
             // Server nonces (RFC 9449 §8), rotating every 5 minutes, valid on this process.

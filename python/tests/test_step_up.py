@@ -93,3 +93,42 @@ def test_bad_rules_are_refused_when_built():
         StepUp.reverification(factor="second_factor")
     with pytest.raises(ValueError):
         StepUp.reverification(factor="third_factor", after_minutes=5)
+
+
+def test_a_scope_hierarchy_is_honoured_by_the_scope_guard():
+    from jwks_auth.fastapi import require_scopes
+
+    with MockProvider("auth0") as mock:
+        verifier = Verifier(
+            mock.provider(),
+            scope_hierarchy={"files:write": ["files:read"], "admin": ["admin:*"]},
+            scopes=["admin:users"],
+        )
+        app = FastAPI()
+        configure(app, verifier)
+
+        @app.get("/files", response_class=PlainTextResponse)
+        async def files(user: AuthUser = Depends(require_scopes("files:read"))) -> str:
+            return " ".join(user.scopes)
+
+        with TestClient(app) as client:
+            get = lambda scope: client.get(  # noqa: E731
+                "/files",
+                headers={"authorization": f"Bearer {mock.token().scope(scope).sign()}"},
+            )
+            assert get("files:write").text == "files:write files:read"
+            response = get("notes")
+            assert response.status_code == 403
+            assert response.json() == {"error": "insufficient_scope", "scope": "files:read"}
+        admin = verifier.verify_sync(mock.token().scope("admin").sign())
+        assert admin.scopes == ["admin", "admin:users"]
+
+
+def test_a_bad_scope_hierarchy_is_a_config_error():
+    from jwks_auth import ConfigError
+
+    with MockProvider("auth0") as mock:
+        with pytest.raises(ConfigError, match="cycle"):
+            Verifier(mock.provider(), scope_hierarchy={"a": ["b"], "b": ["a"]})
+        with pytest.raises(ConfigError, match="matches no declared scope"):
+            Verifier(mock.provider(), scope_hierarchy={"admin": ["admin:*"]})

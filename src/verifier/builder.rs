@@ -16,6 +16,7 @@ use crate::kinds::{ClerkToken, TokenType};
 use crate::provider::{AudienceRule, Issuer, KeySpec, Provider};
 use crate::revocation::{FailurePolicy, RevocationStage, RevocationStore, Revocations};
 use crate::rules::Rules;
+use crate::scope_hierarchy::ScopeHierarchy;
 use crate::token_source::TokenSource;
 use crate::verified_cache::VerifiedCache;
 
@@ -45,6 +46,9 @@ pub struct VerifierBuilder {
     dpop: DpopSettings,
     audience_set: bool,
     resource: Option<String>,
+    /// The protected resource's `scopes_supported`, for the scope hierarchy's prefix rules.
+    resource_scopes: Vec<String>,
+    scope_hierarchy: ScopeHierarchy,
     revocation: Option<Arc<dyn RevocationStore>>,
     revocation_failure: FailurePolicy,
     /// [`token_sources`](VerifierBuilder::token_sources) was called.
@@ -66,6 +70,8 @@ impl Verifier {
             dpop: DpopSettings::default(),
             audience_set: false,
             resource: None,
+            resource_scopes: Vec::new(),
+            scope_hierarchy: ScopeHierarchy::new(),
             revocation: None,
             revocation_failure: FailurePolicy::Closed,
             token_sources_set: false,
@@ -193,6 +199,15 @@ impl VerifierBuilder {
     /// ```
     pub fn protected_resource(mut self, resource: &crate::ProtectedResource) -> Self {
         self.resource = Some(resource.resource().to_owned());
+        self.resource_scopes = resource.scopes_supported().to_vec();
+        self
+    }
+
+    /// Scopes that imply others, honoured by every scope guard: see [`ScopeHierarchy`].
+    /// Checked by [`build`](Self::build) (cycles, prefix rules matching nothing). Default:
+    /// none, a scope grants only itself.
+    pub fn scope_hierarchy(mut self, hierarchy: ScopeHierarchy) -> Self {
+        self.scope_hierarchy = hierarchy;
         self
     }
 
@@ -424,8 +439,11 @@ impl VerifierBuilder {
             }));
         }
         let token_sources = checked_token_sources(provider, self.token_sources_set)?;
-        let rules =
+        let mut rules =
             Rules::compile_with(provider, self.any_audience, self.token_classes.as_deref())?;
+        if !self.scope_hierarchy.is_empty() {
+            rules.implied_scopes = Some(self.scope_hierarchy.compile(&self.resource_scopes)?);
+        }
         let store = key_store(&algorithms, &self)?;
         let store = store.labelled(&provider.name);
         let dpop_mode = self.dpop.mode;
