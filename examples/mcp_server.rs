@@ -1,8 +1,15 @@
 //! A remote MCP server (Streamable HTTP, the official Rust SDK `rmcp`) behind jwks-auth, as
 //! the MCP authorization spec asks: it is an OAuth 2.0 protected resource that publishes its
 //! metadata (RFC 9728), points clients to it from every `401`, and accepts only tokens whose
-//! audience is its own resource URI (RFC 8707). One tool, `whoami`, answers with the verified
-//! caller.
+//! audience is its own resource URI (RFC 8707). Three tools, with what each operation needs
+//! declared once ([`operations`]) and checked by the `AuthLayer` from the `Mcp-Method` /
+//! `Mcp-Name` headers before the server sees the call:
+//!
+//! - `whoami` answers with the verified caller (scope `mcp:tools`, every operation's);
+//! - `add_note` also needs `notes:write`: a token without it gets 403 `insufficient_scope`
+//!   naming `mcp:tools notes:write`, and the client re-authorizes once for both;
+//! - `delete_all_notes` needs a recent multi-factor login (step-up, RFC 9470: `acr`
+//!   `urn:example:mfa`), else 401 `insufficient_user_authentication`.
 //!
 //! Run: `cargo run --example mcp_server --features axum,testing` (port from `$PORT`, default
 //! 3000). An embedded mock authorization server stands in for yours (no account, no network);
@@ -14,6 +21,8 @@
 use axum::http::request::Parts;
 use axum::Router;
 use jwks_auth::axum::AuthLayer;
+use jwks_auth::edge::McpOperations;
+use jwks_auth::step_up::StepUp;
 use jwks_auth::testing::MockProvider;
 use jwks_auth::{AuthUser, ProtectedResource, Verifier};
 use rmcp::handler::server::router::tool::ToolRouter;
@@ -24,7 +33,18 @@ use rmcp::transport::streamable_http_server::{StreamableHttpServerConfig, Stream
 use rmcp::{tool, tool_handler, tool_router, ErrorData, ServerHandler};
 use serde_json::json;
 
-/// The MCP server: one tool reading the caller the `AuthLayer` verified.
+/// What each operation needs beyond a valid token for the resource.
+pub fn operations() -> McpOperations {
+    McpOperations::new()
+        .every_operation(["mcp:tools"])
+        .tool("add_note", ["notes:write"])
+        .tool_step_up("delete_all_notes", StepUp::acr(["urn:example:mfa"]))
+}
+
+/// The scopes the resource advertises (RFC 9728 `scopes_supported`).
+pub const SCOPES: [&str; 2] = ["mcp:tools", "notes:write"];
+
+/// The MCP server: tools reading the caller the `AuthLayer` verified.
 #[derive(Debug, Clone)]
 pub struct Whoami {
     tool_router: ToolRouter<Self>,
@@ -47,10 +67,7 @@ impl Whoami {
         &self,
         Extension(parts): Extension<Parts>,
     ) -> Result<CallToolResult, ErrorData> {
-        let user = parts
-            .extensions
-            .get::<AuthUser>()
-            .ok_or_else(|| ErrorData::internal_error("no authenticated user", None))?;
+        let user = caller(&parts)?;
         let caller = json!({
             "id": user.id,
             "client_id": user.client_id,
@@ -61,6 +78,40 @@ impl Whoami {
             caller.to_string(),
         )]))
     }
+
+    /// Reaches here only with `notes:write` (checked by the layer, see [`operations`]).
+    #[tool(description = "Add a note (needs scope notes:write)")]
+    async fn add_note(
+        &self,
+        Extension(parts): Extension<Parts>,
+    ) -> Result<CallToolResult, ErrorData> {
+        let user = caller(&parts)?;
+        Ok(CallToolResult::success(vec![ContentBlock::text(format!(
+            "note added by {}",
+            user.id
+        ))]))
+    }
+
+    /// Reaches here only after a multi-factor login (step-up, see [`operations`]).
+    #[tool(description = "Delete every note (needs a multi-factor login)")]
+    async fn delete_all_notes(
+        &self,
+        Extension(parts): Extension<Parts>,
+    ) -> Result<CallToolResult, ErrorData> {
+        let user = caller(&parts)?;
+        Ok(CallToolResult::success(vec![ContentBlock::text(format!(
+            "notes deleted by {}",
+            user.id
+        ))]))
+    }
+}
+
+/// The user the `AuthLayer` put into the request parts.
+fn caller(parts: &Parts) -> Result<&AuthUser, ErrorData> {
+    parts
+        .extensions
+        .get::<AuthUser>()
+        .ok_or_else(|| ErrorData::internal_error("no authenticated user", None))
 }
 
 #[tool_handler(router = self.tool_router)]
@@ -83,7 +134,11 @@ pub fn app(verifier: Verifier, resource: &ProtectedResource) -> Router {
     Router::new()
         .nest_service("/mcp", mcp)
         .merge(resource.router())
-        .layer(AuthLayer::new(verifier).protected_resource(resource))
+        .layer(
+            AuthLayer::new(verifier)
+                .protected_resource(resource)
+                .mcp_operations(operations()),
+        )
 }
 
 #[allow(dead_code)] // Not used where tests include this file for `app`.
@@ -97,7 +152,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mock = MockProvider::better_auth().await;
     let resource = ProtectedResource::builder(format!("{origin}/mcp"))
         .authorization_server(mock.issuer())
-        .scopes_supported(["mcp:tools"])
+        .scopes_supported(SCOPES)
         .bearer_methods_supported(["header"])
         .resource_name("jwks-auth MCP example")
         .build()?;

@@ -267,7 +267,11 @@ impl Challenge<'_> {
         if let Some(error) = self.kind.challenge_error() {
             value.push_str(&format!(", error=\"{error}\""));
         }
-        if let (RejectionKind::InsufficientScope, Some(scope)) = (self.kind, self.scope) {
+        // The scope an operation needs: in a 403, and in a 401 when the operation is known
+        // (RFC 6750 §3, the MCP authorization spec).
+        if let (RejectionKind::InsufficientScope | RejectionKind::MissingToken, Some(scope)) =
+            (self.kind, self.scope)
+        {
             value.push_str(&format!(", scope=\"{}\"", quoted(scope)));
         }
         if let Some(StepUpChallenge::Authentication {

@@ -9,7 +9,10 @@
 //!   server from it;
 //! - with the SDK's client-credentials provider it gets a token for our resource from
 //!   oidc-provider, connects and calls `whoami`;
-//! - with a token for another resource it is refused.
+//! - with a token for another resource it is refused;
+//! - per-tool scopes: `whoami` works with the first token (`mcp:tools`); `add_note` answers
+//!   403 naming `mcp:tools notes:write`, the SDK re-authorizes once for both and the call
+//!   succeeds; `delete_all_notes` wants a step-up (401 `insufficient_user_authentication`).
 //!
 //! Needs Node.js (>= 20) and npm on `PATH`; the pinned dependencies are installed with
 //! `npm ci` when `node_modules` is missing. Never skipped.
@@ -72,7 +75,7 @@ fn stack() -> &'static Stack {
         let issuer = oidc.url().to_owned();
         let resource = ProtectedResource::builder(mcp_url.as_str())
             .authorization_server(issuer.as_str())
-            .scopes_supported(["mcp:tools"])
+            .scopes_supported(mcp_server::SCOPES)
             .bearer_methods_supported(["header"])
             .build()
             .expect("resource");
@@ -144,7 +147,8 @@ fn mcp_client_without_a_token_discovers_our_metadata_from_the_401() {
     let metadata_url = metadata_url(stack);
     assert_eq!(
         out["www_authenticate"],
-        format!(r#"Bearer realm="api", resource_metadata="{metadata_url}""#)
+        // Every operation needs `mcp:tools`: the 401 says so (RFC 6750 §3).
+        format!(r#"Bearer realm="api", scope="mcp:tools", resource_metadata="{metadata_url}""#)
     );
     assert_eq!(out["resource_metadata_url"], metadata_url);
     assert_eq!(
@@ -152,7 +156,7 @@ fn mcp_client_without_a_token_discovers_our_metadata_from_the_401() {
         json!({
             "resource": stack.mcp_url,
             "authorization_servers": [stack.oidc.url()],
-            "scopes_supported": ["mcp:tools"],
+            "scopes_supported": ["mcp:tools", "notes:write"],
             "bearer_methods_supported": ["header"],
         })
     );
@@ -225,4 +229,97 @@ async fn mcp_client_with_a_token_for_another_resource_is_refused() {
         )
         .as_str()
     );
+}
+
+#[test]
+fn a_tool_needing_more_scope_gets_a_403_naming_all_of_it_and_the_sdk_reauthorizes_once() {
+    let stack = stack();
+    let out = mcp_client(&[
+        "upscope",
+        "--url",
+        &stack.mcp_url,
+        "--client-id",
+        CLIENT_ID,
+        "--client-secret",
+        CLIENT_SECRET,
+    ]);
+    eprintln!("upscope: {out}");
+    let metadata_url = metadata_url(stack);
+    // The first token, for the scope the 401 named, is enough for `whoami`.
+    assert_eq!(out["whoami"]["scopes"], json!(["mcp:tools"]), "{out}");
+    // `add_note`: one 403 naming every scope the call needs, one re-authorization, success.
+    assert_eq!(
+        out["refusals"],
+        json!([
+            {
+                "status": 401,
+                "method": "initialize",
+                "www_authenticate": format!(
+                    r#"Bearer realm="api", scope="mcp:tools", resource_metadata="{metadata_url}""#
+                ),
+            },
+            {
+                "status": 403,
+                "method": "tools/call",
+                "www_authenticate": format!(
+                    r#"Bearer realm="api", error="insufficient_scope", scope="mcp:tools notes:write", resource_metadata="{metadata_url}""#
+                ),
+            },
+        ]),
+        "{out}"
+    );
+    assert_eq!(
+        out["token_requests"],
+        json!(["mcp:tools", "mcp:tools notes:write"]),
+        "{out}"
+    );
+    assert_eq!(out["final_token_scope"], "mcp:tools notes:write", "{out}");
+    assert_eq!(
+        out["add_note"],
+        json!({"isError": false, "text": format!("note added by {CLIENT_ID}")}),
+        "{out}"
+    );
+}
+
+#[tokio::test]
+async fn a_tool_with_a_step_up_rule_wants_a_stronger_login() {
+    let stack = stack();
+    let token = token_for(&stack.mcp_url, "mcp:tools notes:write").await;
+    let call = |method: &str, name: &str| {
+        reqwest::Client::new()
+            .post(&stack.mcp_url)
+            .bearer_auth(&token)
+            .header("content-type", "application/json")
+            .header("accept", "application/json, text/event-stream")
+            .header("mcp-method", method)
+            .header("mcp-name", name)
+            .body(
+                json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": {"name": name}})
+                    .to_string(),
+            )
+            .send()
+    };
+    let response = call("tools/call", "delete_all_notes")
+        .await
+        .expect("request");
+    assert_eq!(response.status(), 401);
+    assert_eq!(
+        response.headers()["www-authenticate"],
+        format!(
+            r#"Bearer realm="api", error="insufficient_user_authentication", acr_values="urn:example:mfa", resource_metadata="{}""#,
+            metadata_url(stack)
+        )
+        .as_str()
+    );
+    // Several operation headers are a malformed request, not a guess.
+    let response = reqwest::Client::new()
+        .post(&stack.mcp_url)
+        .bearer_auth(&token)
+        .header("mcp-method", "tools/list")
+        .header("mcp-method", "tools/call")
+        .body("{}")
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(response.status(), 400);
 }

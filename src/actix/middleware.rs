@@ -128,6 +128,12 @@ impl AuthLayer {
         self.edge(|edge| edge.external_origin(origin))
     }
 
+    /// What each MCP operation needs (scopes, step-up), from the `Mcp-Method` and `Mcp-Name`
+    /// headers: see [`McpOperations`](crate::edge::McpOperations). Default: none.
+    pub fn mcp_operations(self, operations: crate::edge::McpOperations) -> Self {
+        self.edge(|edge| edge.mcp_operations(operations))
+    }
+
     /// Build the DPoP request URL from `Forwarded` (RFC 7239) or `X-Forwarded-Proto` +
     /// `X-Forwarded-Host` when no [`external_origin`](Self::external_origin) is set. Only
     /// behind a proxy that sets these headers itself: a client can send them too. Default:

@@ -127,6 +127,14 @@ impl AuthLayer {
         self
     }
 
+    /// What each MCP operation needs (scopes, step-up), from the `Mcp-Method` and `Mcp-Name`
+    /// headers: see [`McpOperations`](crate::edge::McpOperations). Default: none.
+    pub fn mcp_operations(mut self, operations: crate::edge::McpOperations) -> Self {
+        self.shared_mut()
+            .change_edge(|edge| edge.mcp_operations(operations));
+        self
+    }
+
     /// Build the DPoP request URL from `Forwarded` (RFC 7239) or `X-Forwarded-Proto` +
     /// `X-Forwarded-Host` when no [`external_origin`](Self::external_origin) is set. Only
     /// behind a proxy that sets these headers itself: a client can send them too. Default:
@@ -216,10 +224,7 @@ impl Shared {
         }
         match self.edge.authenticate_after_lookup(&request, digest).await {
             Ok(Some(user)) => Ok(user),
-            Ok(None) => Err(self.refuse(
-                self.edge
-                    .refusal(crate::rejection::RejectionKind::MissingToken),
-            )),
+            Ok(None) => Err(self.refuse(self.edge.missing_token(&request))),
             Err(rejection) => Err(self.refuse(rejection)),
         }
     }
@@ -233,6 +238,7 @@ impl Shared {
     /// the token's digest, if computed, for the full path, which answers every other case.
     fn cached_user(&self, request: &Request) -> Result<crate::AuthUser, Option<Digest>> {
         if self.verifier.dpop_checker().is_some()
+            || self.edge.has_operation_rules()
             || !matches!(self.edge.is_public(request.uri().path()), Ok(false))
         {
             return Err(None);

@@ -61,10 +61,12 @@ use crate::token_source::{self, RequestHeaders};
 use crate::verified_cache::Digest;
 use crate::{AuthError, AuthUser, MultiVerifier, ProtectedResource, TokenSource, Verifier};
 
+mod mcp;
 mod origin;
 mod rejection;
 
 pub use crate::rejection::RejectionKind;
+pub use mcp::McpOperations;
 pub use rejection::Rejection;
 
 /// A request's headers, as the edge reads them. Implemented for slices of `(name, value)`
@@ -247,6 +249,8 @@ struct Shared {
     public: PublicRoutes,
     settings: Settings,
     origin: origin::Origin,
+    /// Per-operation requirements of an MCP server.
+    mcp: Option<McpOperations>,
 }
 
 /// From a request to a verified user or a [`Rejection`]: the one edge every framework adapter
@@ -294,6 +298,7 @@ impl RequestEdge {
                     resource_metadata: None,
                 },
                 origin: origin::Origin::default(),
+                mcp: None,
             }),
         }
     }
@@ -316,6 +321,85 @@ impl RequestEdge {
     pub fn public_prefix(mut self, prefix: impl Into<String>) -> Self {
         self.shared_mut().public.add_prefix(prefix.into());
         self
+    }
+
+    /// What each MCP operation needs beyond a valid token (scopes, step-up), read from the
+    /// `Mcp-Method` and `Mcp-Name` headers: see [`McpOperations`]. Default: none.
+    pub fn mcp_operations(mut self, operations: McpOperations) -> Self {
+        self.shared_mut().mcp = Some(operations);
+        self
+    }
+
+    /// Whether per-operation rules are set (a verified-cache fast path must not skip them).
+    pub(crate) fn has_operation_rules(&self) -> bool {
+        self.shared.mcp.is_some()
+    }
+
+    /// The MCP operation a request names: `Mcp-Method` and `Mcp-Name`, each at most once
+    /// and text; 400 otherwise.
+    fn mcp_operation<'r, H: Headers + ?Sized>(
+        &self,
+        request: &EdgeRequest<'r, H>,
+    ) -> Result<(Option<&'r str>, Option<&'r str>), Rejection> {
+        let one = |name: &'static str| -> Result<Option<&'r str>, Rejection> {
+            let mut values = request.headers.values(name);
+            let value = values.next();
+            let malformed =
+                |what| self.refuse(RejectionKind::MalformedRequest, AuthError::malformed(what));
+            if values.next().is_some() {
+                return Err(malformed("several MCP operation headers"));
+            }
+            value
+                .map(|bytes| std::str::from_utf8(bytes).map(str::trim))
+                .transpose()
+                .map_err(|_| malformed("MCP operation header is not text"))
+        };
+        Ok((one("mcp-method")?, one("mcp-name")?))
+    }
+
+    /// The verified `user` against the operation's requirements: 403 naming every scope it
+    /// needs, or the step-up refusal.
+    fn check_operation<H: Headers + ?Sized>(
+        &self,
+        request: &EdgeRequest<'_, H>,
+        user: &AuthUser,
+    ) -> Result<(), Rejection> {
+        let Some(operations) = &self.shared.mcp else {
+            return Ok(());
+        };
+        let (method, name) = self.mcp_operation(request)?;
+        let required = operations.required(method, name);
+        if !required.iter().all(|scope| user.has_scope(scope)) {
+            tracing::debug!(user = %user.id, method, "MCP operation refused: missing scope");
+            return Err(self.insufficient_scope(Some(&required.join(" "))));
+        }
+        for rule in operations.step_ups(method, name) {
+            self.step_up(user, rule)?;
+        }
+        Ok(())
+    }
+
+    /// The refusal of a request without a credential: `missing_token`, with the scopes its
+    /// MCP operation needs in the challenge when they are known.
+    pub(crate) fn missing_token<H: Headers + ?Sized>(
+        &self,
+        request: &EdgeRequest<'_, H>,
+    ) -> Rejection {
+        let rejection = self
+            .refuse(RejectionKind::MissingToken, AuthError::missing_token())
+            .or_dpop(self.dpop_challenge(false));
+        let Some(operations) = &self.shared.mcp else {
+            return rejection;
+        };
+        let required = match self.mcp_operation(request) {
+            Ok((method, name)) => operations.required(method, name),
+            Err(_) => return rejection,
+        };
+        if required.is_empty() {
+            rejection
+        } else {
+            rejection.with_scope(required.join(" "))
+        }
     }
 
     /// The realm of the `Bearer` challenge. Default: `api`.
@@ -409,9 +493,7 @@ impl RequestEdge {
     ) -> Result<AuthUser, Rejection> {
         match self.authenticate_optional(request).await? {
             Some(user) => Ok(user),
-            None => Err(self
-                .refuse(RejectionKind::MissingToken, AuthError::missing_token())
-                .or_dpop(self.dpop_challenge(false))),
+            None => Err(self.missing_token(request)),
         }
     }
 
@@ -438,7 +520,11 @@ impl RequestEdge {
             Some(token) => self.verify_dpop(token, request).await.map(Some),
             None => self.verify_bearer(request, digest).await,
         };
-        outcome.map_err(|rejection| rejection.or_dpop(self.dpop_challenge(false)))
+        let user = outcome.map_err(|rejection| rejection.or_dpop(self.dpop_challenge(false)))?;
+        if let Some(user) = &user {
+            self.check_operation(request, user)?;
+        }
+        Ok(user)
     }
 
     /// The refusal of a scope rule: 403 `insufficient_scope` naming every scope the

@@ -12,6 +12,13 @@
 //     and calls the `whoami` tool.
 //   node client.mjs call --url URL --token TOKEN
 //     Connects with a fixed bearer token and calls `whoami`; a refusal is printed, not thrown.
+//   node client.mjs upscope --url URL --client-id ID --client-secret SECRET
+//     As a 2026-07-28 client: every POST carries `Mcp-Method` / `Mcp-Name` (taken from its
+//     JSON-RPC message), and client credentials are asked for the scope the server's last
+//     challenge named (SEP-835; SDK 1.32.2 sends its configured scope for this grant, so the
+//     provider below follows the challenge). Calls `whoami` (the first token's scope is
+//     enough), then `add_note`, which needs more: the SDK gets the 403, re-authorizes once
+//     with the full scope set, and retries.
 import { parseArgs } from "node:util";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
@@ -22,7 +29,7 @@ import {
 import { ClientCredentialsProvider } from "@modelcontextprotocol/sdk/client/auth-extensions.js";
 
 const USAGE =
-  "usage: node client.mjs discover --url URL | call --url URL (--token TOKEN | --client-id ID --client-secret SECRET [--scope S])";
+  "usage: node client.mjs discover --url URL | call --url URL (--token TOKEN | --client-id ID --client-secret SECRET [--scope S]) | upscope --url URL --client-id ID --client-secret SECRET";
 function usage(message) {
   process.stderr.write(`${message}\n${USAGE}\n`);
   process.exit(2);
@@ -68,6 +75,66 @@ async function callWhoami(transport) {
 function audienceOf(token) {
   const payload = JSON.parse(Buffer.from(token.split(".")[1], "base64url").toString());
   return payload.aud;
+}
+
+/// The `scope` of a `WWW-Authenticate` value, if any.
+function challengeScope(value) {
+  return value?.match(/scope="([^"]*)"/)?.[1] ?? null;
+}
+
+/// Client credentials asking for the scope of the server's latest challenge.
+class ChallengeScopeProvider extends ClientCredentialsProvider {
+  constructor(options) {
+    super(options);
+    this.challengedScope = undefined;
+    this.tokenRequests = [];
+  }
+  prepareTokenRequest(scope) {
+    const wanted = this.challengedScope ?? scope;
+    this.tokenRequests.push(wanted ?? null);
+    return super.prepareTokenRequest(wanted);
+  }
+}
+
+async function upscope() {
+  const provider = new ChallengeScopeProvider({
+    clientId: values["client-id"],
+    clientSecret: values["client-secret"],
+  });
+  const seen = [];
+  const fetchFn = async (input, init = {}) => {
+    const headers = new Headers(init.headers);
+    if ((init.method ?? "GET") === "POST" && typeof init.body === "string") {
+      const message = JSON.parse(init.body);
+      if (message.method) headers.set("mcp-method", message.method);
+      const name = message.params?.name ?? message.params?.uri;
+      if (name) headers.set("mcp-name", name);
+    }
+    const response = await fetch(input, { ...init, headers });
+    const challenge = response.headers.get("www-authenticate");
+    if (response.status === 401 || response.status === 403) {
+      seen.push({ status: response.status, method: headers.get("mcp-method"), www_authenticate: challenge });
+      const scope = challengeScope(challenge);
+      if (scope) provider.challengedScope = scope;
+    }
+    return response;
+  };
+  const client = newClient();
+  await client.connect(new StreamableHTTPClientTransport(url, { authProvider: provider, fetch: fetchFn }));
+  const whoami = await client.callTool({ name: "whoami", arguments: {} });
+  const added = await client.callTool({ name: "add_note", arguments: {} });
+  await client.close();
+  const text = (result) => result.content.find((c) => c.type === "text")?.text;
+  const token = provider.tokens()?.access_token;
+  return {
+    whoami: JSON.parse(text(whoami)),
+    add_note: { isError: added.isError ?? false, text: text(added) },
+    refusals: seen,
+    token_requests: provider.tokenRequests,
+    final_token_scope: token
+      ? JSON.parse(Buffer.from(token.split(".")[1], "base64url").toString()).scope
+      : null,
+  };
 }
 
 let out;
@@ -121,6 +188,8 @@ if (mode === "discover") {
   out = await callWhoami(new StreamableHTTPClientTransport(url, { authProvider: provider }));
   const token = provider.tokens()?.access_token;
   out.token_audience = token ? audienceOf(token) : null;
+} else if (mode === "upscope" && values["client-id"] && values["client-secret"]) {
+  out = await upscope();
 } else {
   usage(`unknown mode or missing credentials: ${mode ?? "(none)"}`);
 }
