@@ -114,6 +114,7 @@ enum Credential {
     AuthenticatedLongAgo,
     AuthenticatedJustNow,
     FreshReverification,
+    MfaJustNow,
 }
 
 /// An HTTP answer in the table's terms (also what the HTTP runners observe).
@@ -233,6 +234,10 @@ fn reverify() -> StepUp {
     StepUp::Reverification(Reverification::Strict)
 }
 
+fn mfa() -> StepUp {
+    StepUp::mfa(Some(std::time::Duration::from_secs(600)))
+}
+
 fn now() -> i64 {
     let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap();
     i64::try_from(now.as_secs()).unwrap()
@@ -295,6 +300,10 @@ fn mint(
                 Credential::AuthenticatedLongAgo => user().claim("auth_time", now() - 3600).sign(),
                 Credential::AuthenticatedJustNow => user().claim("auth_time", now()).sign(),
                 Credential::FreshReverification => user().claim("fva", json!([1, -1])).sign(),
+                Credential::MfaJustNow => user()
+                    .claim("amr", json!(["pwd", "mfa"]))
+                    .claim("auth_time", now())
+                    .sign(),
                 _ => unreachable!("minted above: {other:?}"),
             };
             let headers = match other {
@@ -494,6 +503,7 @@ mod axum_runner {
                 "/reverify",
                 user_id().route_layer(require_step_up(reverify())),
             )
+            .route("/mfa", user_id().route_layer(require_step_up(mfa())))
             .layer(
                 AuthLayer::new(verifier)
                     .public_path("/health")
@@ -603,6 +613,11 @@ mod actix_runner {
                             .wrap(require_step_up(reverify()))
                             .route(user_id()),
                     )
+                    .service(
+                        web::resource("/mfa")
+                            .wrap(require_step_up(mfa()))
+                            .route(user_id()),
+                    )
                     .wrap(
                         AuthLayer::new(fixture.verifier.clone())
                             .public_path("/health")
@@ -674,6 +689,7 @@ mod tonic_runner {
             "/transfer" => "Transfer",
             "/recent" => "Recent",
             "/reverify" => "Reverify",
+            "/mfa" => "Mfa",
             other => panic!(
                 "row {:?}: no gRPC method for {other}; flag the row not_grpc",
                 row.name
@@ -738,6 +754,7 @@ mod tonic_runner {
                 "Transfer" => Some(transfer()),
                 "Recent" => Some(recent()),
                 "Reverify" => Some(reverify()),
+                "Mfa" => Some(mfa()),
                 _ => None,
             };
             if let Some(rule) = step_up {

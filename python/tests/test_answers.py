@@ -85,6 +85,10 @@ def app_for(verifier: Verifier, origin: str) -> FastAPI:
     async def recent(user: AuthUser = Depends(require_auth_age(300))) -> str:
         return user.id
 
+    @app.get("/mfa", response_class=PlainTextResponse)
+    async def mfa(user: AuthUser = Depends(require_step_up(StepUp.mfa(max_age=600)))) -> str:
+        return user.id
+
     @app.get("/reverify", response_class=PlainTextResponse)
     async def reverify(
         user: AuthUser = Depends(require_step_up(StepUp.reverification("strict"))),
@@ -147,6 +151,10 @@ def mint(credential: str, mock: MockProvider, url: str, origin: str) -> Tuple[He
         "authenticated_long_ago": lambda: user().claim("auth_time", int(time.time()) - 3600).sign(),
         "authenticated_just_now": lambda: user().claim("auth_time", int(time.time())).sign(),
         "fresh_reverification": lambda: user().claim("fva", [1, -1]).sign(),
+        "mfa_just_now": lambda: user()
+        .claim("amr", ["pwd", "mfa"])
+        .claim("auth_time", int(time.time()))
+        .sign(),
     }
     token = tokens[credential]()
     if credential == "two_authorization_headers":

@@ -39,8 +39,8 @@ pub struct HelloReply {
 pub const SERVICE: &str = "greeter.Greeter";
 
 /// The methods, by name.
-pub const METHODS: [&str; 7] = [
-    "Hello", "Admin", "Notes", "Status", "Transfer", "Recent", "Reverify",
+pub const METHODS: [&str; 8] = [
+    "Hello", "Admin", "Notes", "Status", "Transfer", "Recent", "Reverify", "Mfa",
 ];
 
 /// A client for `greeter.Greeter`; every method is a unary call named by `method`.
