@@ -28,6 +28,7 @@ from ._errors import (
 from ._jwks_auth import (
     AuthUser,
     InMemoryRevocationStore,
+    McpOperations,
     MultiVerifier,
     ProtectedResource,
     Provider,
@@ -49,6 +50,7 @@ __all__ = [
     "InvalidRequest",
     "InvalidToken",
     "KeysUnavailable",
+    "McpOperations",
     "MissingToken",
     "MultiVerifier",
     "ProtectedResource",

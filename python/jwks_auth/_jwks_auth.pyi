@@ -192,6 +192,7 @@ class RequestEdge:
         resource: Optional[str] = None,
         authorization_servers: Sequence[str] = (),
         protected_resource: Optional["ProtectedResource"] = None,
+        mcp_operations: Optional["McpOperations"] = None,
     ) -> None: ...
     @property
     def verifier(self) -> Union[Verifier, "MultiVerifier"]: ...
@@ -227,6 +228,24 @@ class RequestEdge:
         ``insufficient_user_authentication`` with ``acr_values``/``max_age``, or Clerk's 403
         reverification answer); ``None`` when the user's authentication meets it."""
     def dpop_nonce(self) -> Optional[str]: ...
+
+class McpOperations:
+    """What each MCP operation needs beyond a valid token, read from the ``Mcp-Method`` and
+    ``Mcp-Name`` headers (MCP 2026-07-28; the body is never read): a refusal is 403
+    ``insufficient_scope`` naming every scope the operation needs. Without ``Mcp-Method``
+    (older clients) only ``every_operation`` applies."""
+
+    def __init__(
+        self,
+        *,
+        every_operation: Sequence[str] = (),
+        methods: Mapping[str, Sequence[str]] = ...,
+        tools: Mapping[str, Sequence[str]] = ...,
+        resources: Mapping[str, Sequence[str]] = ...,
+        prompts: Mapping[str, Sequence[str]] = ...,
+        tool_step_up: Optional[Mapping[str, "StepUp"]] = None,
+    ) -> None: ...
+    def required(self, method: Optional[str] = None, name: Optional[str] = None) -> List[str]: ...
 
 class StepUp:
     """A step-up rule (RFC 9470, Auth0 MFA, Clerk reverification): what a user's

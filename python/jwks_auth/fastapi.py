@@ -73,6 +73,7 @@ from . import metrics as _metrics
 from ._errors import AuthError
 from ._jwks_auth import (
     AuthUser,
+    McpOperations,
     MultiVerifier,
     ProtectedResource,
     Refusal,
@@ -120,7 +121,9 @@ class AuthSettings:
     proofs' ``htu``: ``external_origin``, or ``X-Forwarded-*``/``Forwarded`` from the nearest
     proxy when ``trust_forwarded_headers``) and the RFC 9728 protected resource whose
     metadata URL every challenge carries (a ``ProtectedResource``, or ``resource`` +
-    ``authorization_servers``)."""
+    ``authorization_servers``), and for an MCP server what each operation needs
+    (``McpOperations``: scopes per tool from the ``Mcp-Method``/``Mcp-Name`` headers, checked
+    by ``current_user`` and the middleware)."""
 
     def __init__(
         self,
@@ -132,8 +135,10 @@ class AuthSettings:
         resource: Optional[str] = None,
         authorization_servers: Sequence[str] = (),
         protected_resource: Optional[ProtectedResource] = None,
+        mcp_operations: Optional[McpOperations] = None,
     ) -> None:
         self.protected_resource = protected_resource
+        self.mcp_operations = mcp_operations
         self.realm = realm
         self.retry_after = max(1, int(retry_after))
         self.external_origin = external_origin
@@ -152,6 +157,7 @@ class AuthSettings:
             resource=self.resource,
             authorization_servers=self.authorization_servers,
             protected_resource=self.protected_resource,
+            mcp_operations=self.mcp_operations,
         )
 
 
@@ -186,6 +192,7 @@ def configure(
     resource: Optional[str] = None,
     authorization_servers: Sequence[str] = (),
     protected_resource: Optional[ProtectedResource] = None,
+    mcp_operations: Optional[McpOperations] = None,
 ) -> None:
     """Stores ``verifier`` (a ``Verifier`` or a ``MultiVerifier``) on ``app.state`` with the
     settings (see ``AuthSettings``) and answers ``AuthRejection`` with its own JSON body and
@@ -198,6 +205,7 @@ def configure(
         resource=resource,
         authorization_servers=authorization_servers,
         protected_resource=protected_resource,
+        mcp_operations=mcp_operations,
     )
     setattr(app.state, STATE_VERIFIER, verifier)
     setattr(app.state, STATE_SETTINGS, settings)

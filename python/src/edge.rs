@@ -10,7 +10,7 @@
 
 use std::time::Duration;
 
-use jwks_auth::edge::{EdgeRequest, Rejection, RejectionKind, RequestEdge};
+use jwks_auth::edge::{EdgeRequest, McpOperations, Rejection, RejectionKind, RequestEdge};
 use jwks_auth::step_up::{Reverification, ReverificationFactor, StepUp};
 use jwks_auth::{AuthUser, ProtectedResource};
 use pyo3::exceptions::{PyTypeError, PyValueError};
@@ -42,6 +42,7 @@ impl PyRequestEdge {
         verifier, *, realm="api", retry_after=30.0, external_origin=None,
         trust_forwarded_headers=false, public_paths=Vec::new(), public_prefixes=Vec::new(),
         resource=None, authorization_servers=Vec::new(), protected_resource=None,
+        mcp_operations=None,
     ))]
     #[allow(clippy::too_many_arguments)] // keyword arguments of the Python constructor
     fn new(
@@ -55,6 +56,7 @@ impl PyRequestEdge {
         resource: Option<String>,
         authorization_servers: Vec<String>,
         protected_resource: Option<PyRef<'_, PyProtectedResource>>,
+        mcp_operations: Option<PyRef<'_, PyMcpOperations>>,
     ) -> PyResult<Self> {
         let retry_after = Duration::try_from_secs_f64(retry_after)
             .map_err(|_| PyValueError::new_err("retry_after must be a non-negative number"))?;
@@ -90,6 +92,9 @@ impl PyRequestEdge {
         }
         if let Some(resource) = protected_resource {
             edge = edge.protected_resource(&resource.inner);
+        }
+        if let Some(operations) = mcp_operations {
+            edge = edge.mcp_operations(operations.inner.clone());
         }
         Ok(PyRequestEdge {
             inner: edge,
@@ -442,6 +447,66 @@ impl PyStepUp {
     }
 }
 
+/// What each MCP operation needs (`jwks_auth::edge::McpOperations`): scopes per method,
+/// tool, resource and prompt, and step-up rules per tool, read from the `Mcp-Method` and
+/// `Mcp-Name` headers by the request edge.
+#[pyclass(name = "McpOperations", module = "jwks_auth", frozen)]
+#[derive(Debug)]
+pub struct PyMcpOperations {
+    inner: McpOperations,
+}
+
+type Scopes = std::collections::BTreeMap<String, Vec<String>>;
+
+#[pymethods]
+impl PyMcpOperations {
+    #[new]
+    #[pyo3(signature = (
+        *, every_operation=Vec::new(), methods=Scopes::new(), tools=Scopes::new(),
+        resources=Scopes::new(), prompts=Scopes::new(), tool_step_up=None,
+    ))]
+    fn new(
+        every_operation: Vec<String>,
+        methods: Scopes,
+        tools: Scopes,
+        resources: Scopes,
+        prompts: Scopes,
+        tool_step_up: Option<std::collections::BTreeMap<String, PyRef<'_, PyStepUp>>>,
+    ) -> Self {
+        let mut inner = McpOperations::new().every_operation(every_operation);
+        for (method, scopes) in methods {
+            inner = inner.method(method, scopes);
+        }
+        for (tool, scopes) in tools {
+            inner = inner.tool(tool, scopes);
+        }
+        for (uri, scopes) in resources {
+            inner = inner.resource(uri, scopes);
+        }
+        for (prompt, scopes) in prompts {
+            inner = inner.prompt(prompt, scopes);
+        }
+        for (tool, rule) in tool_step_up.unwrap_or_default() {
+            inner = inner.tool_step_up(tool, rule.inner.clone());
+        }
+        PyMcpOperations { inner }
+    }
+
+    /// Every scope the operation (`Mcp-Method`, `Mcp-Name`) needs, in order.
+    #[pyo3(signature = (method=None, name=None))]
+    fn required(&self, method: Option<&str>, name: Option<&str>) -> Vec<String> {
+        self.inner
+            .required(method, name)
+            .into_iter()
+            .map(str::to_owned)
+            .collect()
+    }
+
+    fn __repr__(&self) -> String {
+        format!("McpOperations({:?})", self.inner)
+    }
+}
+
 /// A non-negative, finite number of seconds.
 fn seconds(value: f64, name: &str) -> PyResult<Duration> {
     Duration::try_from_secs_f64(value).map_err(|_| {
@@ -452,6 +517,7 @@ fn seconds(value: f64, name: &str) -> PyResult<Duration> {
 /// Adds the classes to the extension module.
 pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<PyStepUp>()?;
+    m.add_class::<PyMcpOperations>()?;
     m.add_class::<PyRequestEdge>()?;
     m.add_class::<PyRefusal>()?;
     Ok(())

@@ -132,3 +132,52 @@ def test_a_bad_scope_hierarchy_is_a_config_error():
             Verifier(mock.provider(), scope_hierarchy={"a": ["b"], "b": ["a"]})
         with pytest.raises(ConfigError, match="matches no declared scope"):
             Verifier(mock.provider(), scope_hierarchy={"admin": ["admin:*"]})
+
+
+def test_mcp_operations_ask_for_every_scope_of_the_operation():
+    from jwks_auth import McpOperations, ProtectedResource
+    from jwks_auth.fastapi import AuthMiddleware
+
+    operations = McpOperations(
+        every_operation=["mcp:tools"],
+        tools={"add_note": ["notes:write"]},
+        tool_step_up={"delete_all_notes": StepUp.acr(["urn:example:mfa"])},
+    )
+    assert operations.required("tools/call", "add_note") == ["mcp:tools", "notes:write"]
+    assert operations.required() == ["mcp:tools"]
+    with MockProvider("auth0") as mock:
+        resource = ProtectedResource(
+            "https://mcp.example.test/mcp", authorization_servers=[mock.issuer]
+        )
+        app = FastAPI()
+        configure(app, Verifier(mock.provider()), protected_resource=resource, mcp_operations=operations)
+        app.add_middleware(AuthMiddleware, prefix="/mcp")
+
+        @app.post("/mcp", response_class=PlainTextResponse)
+        async def mcp() -> str:
+            return "ok"
+
+        metadata = resource.metadata_url
+        with TestClient(app) as client:
+
+            def call(scope, tool):
+                token = mock.token().scope(scope).sign()
+                headers = {"authorization": f"Bearer {token}", "mcp-method": "tools/call", "mcp-name": tool}
+                return client.post("/mcp", headers=headers)
+
+            assert call("mcp:tools", "whoami").text == "ok"
+            refused = call("mcp:tools", "add_note")
+            assert refused.status_code == 403
+            assert refused.headers["www-authenticate"] == (
+                'Bearer realm="api", error="insufficient_scope", '
+                f'scope="mcp:tools notes:write", resource_metadata="{metadata}"'
+            )
+            assert call("mcp:tools notes:write", "add_note").text == "ok"
+            step_up = call("mcp:tools", "delete_all_notes")
+            assert step_up.status_code == 401
+            assert 'error="insufficient_user_authentication"' in step_up.headers["www-authenticate"]
+            anonymous = client.post("/mcp", headers={"mcp-method": "tools/call", "mcp-name": "add_note"})
+            assert anonymous.status_code == 401
+            assert anonymous.headers["www-authenticate"] == (
+                f'Bearer realm="api", scope="mcp:tools notes:write", resource_metadata="{metadata}"'
+            )

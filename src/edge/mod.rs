@@ -331,6 +331,7 @@ impl RequestEdge {
     }
 
     /// Whether per-operation rules are set (a verified-cache fast path must not skip them).
+    #[cfg_attr(not(feature = "axum"), allow(dead_code))]
     pub(crate) fn has_operation_rules(&self) -> bool {
         self.shared.mcp.is_some()
     }
