@@ -368,6 +368,20 @@ mod guards {
     }
 
     #[tokio::test]
+    async fn a_call_without_a_token_is_told_the_methods_scopes() {
+        let mock = MockProvider::better_auth().await;
+        let mut client = serve(layer(&mock)).await;
+        let status = call(&mut client, "Admin", &[]).await.unwrap_err();
+        assert_eq!(status.code(), Code::Unauthenticated);
+        assert_eq!(
+            www_authenticate(&status),
+            [r#"Bearer realm="api", scope="admin""#]
+        );
+        let status = call(&mut client, "Hello", &[]).await.unwrap_err();
+        assert_eq!(www_authenticate(&status), [r#"Bearer realm="api""#]);
+    }
+
+    #[tokio::test]
     async fn a_check_in_the_method_answers_with_the_layers_challenge() {
         let mock = MockProvider::better_auth().await;
         let mut client = serve(layer(&mock)).await;

@@ -226,15 +226,22 @@ impl Shared {
     ) -> Result<Option<AuthUser>, Rejection> {
         let path = request.path();
         // A public method still verifies a token that is sent.
+        let scopes = self.required_scopes(path);
         let user = if self.edge.is_public(path)? {
             self.edge.authenticate_optional(request).await?
         } else {
-            Some(self.edge.authenticate(request).await?)
+            let user = self.edge.authenticate(request).await;
+            // A call without a token is told the scopes the method needs (RFC 6750 §3).
+            Some(user.map_err(|rejection| match rejection.kind() {
+                RejectionKind::MissingToken if !scopes.is_empty() => {
+                    rejection.with_scope(scopes.join(" "))
+                }
+                _ => rejection,
+            })?)
         };
         let Some(user) = user else {
             return Ok(None);
         };
-        let scopes = self.required_scopes(path);
         if !scopes.iter().all(|scope| user.has_scope(scope)) {
             tracing::debug!(user = %user.id, rule = "missing scope", "guard refused the call");
             return Err(self.edge.insufficient_scope(Some(&scopes.join(" "))));
