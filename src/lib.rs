@@ -57,6 +57,7 @@ mod rejection;
 pub mod revocation;
 mod scope_hierarchy;
 pub mod step_up;
+mod tenants;
 mod token_source;
 
 #[cfg(feature = "actix")]
@@ -80,5 +81,6 @@ pub use payload::MAX_PAYLOAD_DEPTH;
 pub use protected_resource::{ProtectedResource, ProtectedResourceBuilder, WELL_KNOWN_PATH};
 pub use provider::{AudienceRule, PresetInfo, PresetParam, Provider};
 pub use scope_hierarchy::ScopeHierarchy;
+pub use tenants::{TenantIssuer, TenantVerifier, TenantVerifierBuilder, DEFAULT_MAX_ISSUERS};
 pub use token_source::{bearer_token, cookie_value, TokenSource};
 pub use verifier::{Verifier, VerifierBuilder};

@@ -90,14 +90,19 @@ impl MultiVerifier {
 
     /// The verifier of `token`'s (unverified) `iss`.
     pub(crate) fn route(&self, token: &str) -> Result<&Verifier> {
-        let payload = jws::decode_payload(jws::split(token)?.payload)?;
-        let claims: IssuerOnly<'_> = serde_json::from_str(&payload)
-            .map_err(|_| AuthError::malformed("payload is not a JSON object"))?;
-        claims
-            .iss
-            .and_then(|iss| self.by_issuer.get(&*iss))
+        unverified_issuer(token)?
+            .and_then(|iss| self.by_issuer.get(&iss))
             .ok_or_else(AuthError::invalid_issuer)
     }
+}
+
+/// The `iss` of `token`'s payload, read without verifying anything: only to choose the
+/// verifier that then checks it.
+pub(crate) fn unverified_issuer(token: &str) -> Result<Option<String>> {
+    let payload = jws::decode_payload(jws::split(token)?.payload)?;
+    let claims: IssuerOnly<'_> = serde_json::from_str(&payload)
+        .map_err(|_| AuthError::malformed("payload is not a JSON object"))?;
+    Ok(claims.iss.map(std::borrow::Cow::into_owned))
 }
 
 #[cfg(test)]

@@ -59,7 +59,11 @@ use crate::dpop::{DpopMode, DpopRequest};
 use crate::rejection::{DpopChallenge, PublicRoutes, DEFAULT_RETRY_AFTER};
 use crate::token_source::{self, RequestHeaders};
 use crate::verified_cache::Digest;
-use crate::{AuthError, AuthUser, MultiVerifier, ProtectedResource, TokenSource, Verifier};
+use std::borrow::Cow;
+
+use crate::{
+    AuthError, AuthUser, MultiVerifier, ProtectedResource, TenantVerifier, TokenSource, Verifier,
+};
 
 mod mcp;
 mod origin;
@@ -185,6 +189,8 @@ enum Verifiers {
         /// The first verifier (by issuer) that takes DPoP proofs: its challenge is offered.
         dpop: Option<Verifier>,
     },
+    /// Verifiers built per trusted issuer on first use.
+    Tenants(TenantVerifier),
 }
 
 impl Verifiers {
@@ -216,14 +222,16 @@ impl Verifiers {
         match self {
             Verifiers::One(verifier) => verifier.token_sources(),
             Verifiers::Many { sources, .. } => sources,
+            Verifiers::Tenants(tenants) => tenants.token_sources(),
         }
     }
 
     /// The verifier of `token`.
-    fn route(&self, token: &str) -> Result<&Verifier, AuthError> {
+    fn route(&self, token: &str) -> Result<Cow<'_, Verifier>, AuthError> {
         match self {
-            Verifiers::One(verifier) => Ok(verifier),
-            Verifiers::Many { multi, .. } => multi.route(token),
+            Verifiers::One(verifier) => Ok(Cow::Borrowed(verifier)),
+            Verifiers::Many { multi, .. } => multi.route(token).map(Cow::Borrowed),
+            Verifiers::Tenants(tenants) => tenants.route(token).map(Cow::Owned),
         }
     }
 
@@ -232,6 +240,8 @@ impl Verifiers {
         match self {
             Verifiers::One(verifier) => verifier.dpop_checker().map(|_| verifier),
             Verifiers::Many { dpop, .. } => dpop.as_ref(),
+            // Tenants' verifiers are built per token: no DPoP challenge up front.
+            Verifiers::Tenants(_) => None,
         }
     }
 
@@ -239,6 +249,7 @@ impl Verifiers {
         match self {
             Verifiers::One(verifier) => verifier.provider_name(),
             Verifiers::Many { .. } => "multi",
+            Verifiers::Tenants(_) => "tenants",
         }
     }
 }
@@ -285,6 +296,12 @@ impl RequestEdge {
     /// of the first provider (by issuer) that takes proofs.
     pub fn multi(verifiers: MultiVerifier) -> Self {
         Self::with(Verifiers::many(verifiers))
+    }
+
+    /// An edge over a [`TenantVerifier`]: each token is verified by the verifier of its
+    /// trusted issuer, built on first use (`Authorization: Bearer` tokens).
+    pub fn tenants(tenants: TenantVerifier) -> Self {
+        Self::with(Verifiers::Tenants(tenants))
     }
 
     fn with(verifiers: Verifiers) -> Self {
