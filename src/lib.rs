@@ -84,3 +84,31 @@ pub use scope_hierarchy::ScopeHierarchy;
 pub use tenants::{TenantIssuer, TenantVerifier, TenantVerifierBuilder, DEFAULT_MAX_ISSUERS};
 pub use token_source::{bearer_token, cookie_value, TokenSource};
 pub use verifier::{Verifier, VerifierBuilder};
+
+/// The guides in `docs/`: every Rust block in them runs as a doctest (`cargo test --doc`),
+/// as the README's do, so the guides cannot drift from the API.
+#[cfg(doctest)]
+mod guides {
+    #[doc = include_str!("../docs/axum.md")]
+    pub struct Axum;
+    #[doc = include_str!("../docs/actix-web.md")]
+    pub struct ActixWeb;
+    #[doc = include_str!("../docs/grpc.md")]
+    pub struct Grpc;
+    #[doc = include_str!("../docs/mcp-server.md")]
+    pub struct McpServer;
+    #[doc = include_str!("../docs/dpop.md")]
+    pub struct Dpop;
+    #[doc = include_str!("../docs/revocation.md")]
+    pub struct Revocation;
+    #[doc = include_str!("../docs/testing.md")]
+    pub struct Testing;
+    #[doc = include_str!("../docs/operating.md")]
+    pub struct Operating;
+    #[doc = include_str!("../docs/presets.md")]
+    pub struct Presets;
+    #[doc = include_str!("../docs/fastapi.md")]
+    pub struct FastApi;
+    #[doc = include_str!("../docs/cli.md")]
+    pub struct Cli;
+}

@@ -24,7 +24,7 @@ fn clocked(mock: &MockProvider, clock: &ManualClock) -> Verifier {
         .unwrap()
 }
 
-// The README example, verbatim.
+// The first example of docs/testing.md, verbatim.
 
 #[tokio::test]
 async fn readme_testing_example() -> Result<(), jwks_auth::AuthError> {

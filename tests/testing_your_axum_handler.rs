@@ -1,6 +1,6 @@
 //! What a user's own test of an axum handler looks like with the testing kit: a real mock
 //! provider, real signed tokens, the real verification path (no auth override).
-//! Referenced from the README's "Testing your service" section.
+//! Referenced from docs/testing.md ("Testing your service").
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
