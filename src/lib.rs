@@ -111,4 +111,6 @@ mod guides {
     pub struct FastApi;
     #[doc = include_str!("../docs/cli.md")]
     pub struct Cli;
+    #[doc = include_str!("../docs/authorization.md")]
+    pub struct Authorization;
 }

@@ -7,12 +7,11 @@ labels (the provider is the preset's name).
 """
 
 import asyncio
-import pathlib
 import re
 import subprocess
 import sys
 import textwrap
-from typing import Dict, Optional, Tuple
+from typing import Dict, Tuple
 
 import prometheus_client
 import pytest
@@ -27,7 +26,6 @@ from jwks_auth.fastapi import AuthMiddleware, configure, metrics_route
 from jwks_auth.metrics import JwksAuthCollector, families, register, render, unregister
 from jwks_auth.testing import MockProvider
 
-SNIPPET = pathlib.Path(__file__).resolve().parents[1] / "METRICS_SNIPPET.md"
 
 Series = Tuple[str, Tuple[Tuple[str, str], ...]]
 
@@ -401,20 +399,3 @@ def test_importing_in_another_interpreter_leaves_recording_working():
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip().endswith("ok")
-
-
-def python_blocks(path: pathlib.Path):
-    return re.findall(r"```python\n(.*?)```", path.read_text(), flags=re.S)
-
-
-def test_the_metrics_snippet_runs(monkeypatch):
-    if not SNIPPET.exists():
-        pytest.skip("METRICS_SNIPPET.md was moved into the README (test_readme runs it)")
-    blocks = python_blocks(SNIPPET)
-    assert blocks
-    # The snippet registers into prometheus_client's global registry: use a fresh one.
-    monkeypatch.setattr(prometheus_client, "REGISTRY", CollectorRegistry(auto_describe=True))
-    for number, block in enumerate(blocks):
-        namespace: Dict[str, Optional[object]] = {"__name__": f"metrics_snippet_{number}"}
-        exec(compile(block, f"METRICS_SNIPPET.md python block {number + 1}", "exec"), namespace)
-        assert "app" in namespace
