@@ -89,6 +89,12 @@ fn jwks_urls_and_issuers_match_the_providers_documentation() {
             "https://login.microsoftonline.com/tid-1/v2.0",
         ),
         (
+            "entra-id-v1",
+            vec![("tenant", "tid-1"), ("client_id", "client")],
+            "https://login.microsoftonline.com/tid-1/discovery/keys",
+            "https://sts.windows.net/tid-1/",
+        ),
+        (
             "google",
             vec![("audience", "client.apps.googleusercontent.com")],
             "https://www.googleapis.com/oauth2/v3/certs",
@@ -213,4 +219,31 @@ async fn entra_multitenant_checks_the_issuer_against_the_tokens_own_tenant() {
             ErrorKind::InvalidIssuer
         );
     }
+}
+
+#[tokio::test]
+async fn entra_v1_takes_the_app_id_uri_or_the_client_id_and_names_the_client_by_appid() {
+    let mock = mock_for("entra-id-v1").await;
+    assert!(mock.issuer().ends_with('/'), "v1.0 issuers end with a slash");
+    let verifier = Verifier::builder(mock.provider()).build().unwrap();
+    let client = mock
+        .params()
+        .iter()
+        .find(|(name, _)| name == "client_id")
+        .map(|(_, value)| value.clone())
+        .unwrap();
+    for audience in [format!("api://{client}"), client.clone()] {
+        let token = mock
+            .token()
+            .audience(&audience)
+            .claim("oid", "user-object-id")
+            .claim("appid", "caller-app")
+            .claim("ver", "1.0")
+            .sign();
+        let user = verifier.verify(&token).await.unwrap();
+        assert_eq!(user.id, "user-object-id");
+        assert_eq!(user.client_id.as_deref(), Some("caller-app"));
+    }
+    let other = mock.token().audience("api://someone-else").sign();
+    assert!(verifier.verify(&other).await.is_err());
 }

@@ -592,6 +592,7 @@ const EMAIL_VERIFIED_CLAIMS: &[(&str, Option<&str>)] = &[
     ("cognito", Some("email_verified")),
     ("entra-id", None),
     ("entra-id-multitenant", None),
+    ("entra-id-v1", None),
     ("firebase", Some("email_verified")),
     ("google", Some("email_verified")),
     ("keycloak", Some("email_verified")),

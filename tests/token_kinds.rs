@@ -274,7 +274,7 @@ fn machine_and_user_tokens(
                 .azp("frontend")
                 .claim("preferred_username", "alice"),
         ),
-        "entra-id" | "entra-id-multitenant" => (
+        "entra-id" | "entra-id-multitenant" | "entra-id-v1" => (
             vec![
                 (
                     "idtyp app",
@@ -328,12 +328,13 @@ fn cognito_client_id(mock: &MockProvider) -> String {
         .to_owned()
 }
 
-const PRESETS_WITH_MACHINE_RULES: [&str; 7] = [
+const PRESETS_WITH_MACHINE_RULES: [&str; 8] = [
     "auth0",
     "okta",
     "keycloak",
     "entra-id",
     "entra-id-multitenant",
+    "entra-id-v1",
     "cognito",
     "stytch",
 ];
