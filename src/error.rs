@@ -322,6 +322,13 @@ impl AuthError {
         Self::new(ErrorKind::MissingToken, Detail::None)
     }
 
+    /// A configuration error ([`ErrorKind::Config`], answered with 500), e.g. from a
+    /// [`TenantVerifier`](crate::TenantVerifier) factory that cannot build a verifier;
+    /// `reason` is shown in the message, so never put a secret in it.
+    pub fn misconfigured(reason: impl Into<String>) -> Self {
+        Self::config(reason)
+    }
+
     /// A 403 for a valid token that does not grant what is required; `reason` is shown in
     /// the message, so name the requirement, not a secret.
     pub fn forbidden(reason: impl Into<String>) -> Self {

@@ -37,6 +37,7 @@ from ._jwks_auth import (
     RequestEdge,
     Revocations,
     StepUp,
+    TenantVerifier,
     Verifier,
     __version__,
 )
@@ -61,6 +62,7 @@ __all__ = [
     "RevocationStoreUnavailable",
     "Revocations",
     "StepUp",
+    "TenantVerifier",
     "Verifier",
     "__version__",
 ]

@@ -1,7 +1,19 @@
 """Type stubs of the extension module (``jwks_auth._jwks_auth``)."""
 
 from datetime import timedelta
-from typing import Any, Awaitable, Dict, List, Literal, Mapping, Optional, Sequence, Tuple, Union
+from typing import (
+    Any,
+    Awaitable,
+    Callable,
+    Dict,
+    List,
+    Literal,
+    Mapping,
+    Optional,
+    Sequence,
+    Tuple,
+    Union,
+)
 
 #: Seconds, or a ``datetime.timedelta``.
 Seconds = Union[int, float, timedelta]
@@ -181,7 +193,7 @@ class RequestEdge:
 
     def __init__(
         self,
-        verifier: Union[Verifier, "MultiVerifier"],
+        verifier: Union[Verifier, "MultiVerifier", "TenantVerifier"],
         *,
         realm: str = "api",
         retry_after: float = 30.0,
@@ -281,6 +293,30 @@ class MultiVerifier:
     def verifier_for(self, issuer: str) -> Optional[Verifier]: ...
     @property
     def issuers(self) -> List[str]: ...
+    @property
+    def token_sources(self) -> List[str]: ...
+
+class TenantVerifier:
+    """Tokens from many issuers, one per tenant: ``factory(issuer, params)`` returns the
+    ``Verifier`` of a trusted issuer the first time one of its tokens arrives (``params``:
+    what the matching template captured, e.g. ``{"tid": "..."}``). Trusted: ``trust_issuers``,
+    issuers matching a ``trust_templates`` entry (``{name}`` matches 1-64 letters, digits,
+    ``-`` or ``_``), or those ``trust_if(issuer)`` accepts. An untrusted issuer is refused
+    (``InvalidToken``, ``kind == "invalid-issuer"``) without a network call."""
+
+    def __init__(
+        self,
+        factory: Callable[[str, Dict[str, str]], Verifier],
+        *,
+        trust_issuers: Sequence[str] = (),
+        trust_templates: Sequence[str] = (),
+        trust_if: Optional[Callable[[str], bool]] = None,
+        max_issuers: int = 1000,
+    ) -> None: ...
+    def verify(self, token: str) -> Awaitable[AuthUser]: ...
+    def verify_sync(self, token: str) -> AuthUser: ...
+    @property
+    def live_issuers(self) -> int: ...
     @property
     def token_sources(self) -> List[str]: ...
 

@@ -79,11 +79,12 @@ from ._jwks_auth import (
     Refusal,
     RequestEdge,
     StepUp,
+    TenantVerifier,
     Verifier,
 )
 
-#: What ``configure`` takes: a verifier, or several routed by issuer.
-AnyVerifier = Union[Verifier, MultiVerifier]
+#: What ``configure`` takes: a verifier, several routed by issuer, or tenants on demand.
+AnyVerifier = Union[Verifier, MultiVerifier, TenantVerifier]
 
 __all__ = [
     "AuthSettings",

@@ -64,9 +64,11 @@ impl PyRequestEdge {
             RequestEdge::new(one.get().inner.clone())
         } else if let Ok(many) = verifier.cast::<PyMultiVerifier>() {
             RequestEdge::multi(many.get().inner.clone())
+        } else if let Ok(tenants) = verifier.cast::<crate::tenants::PyTenantVerifier>() {
+            RequestEdge::tenants(tenants.get().inner.clone())
         } else {
             return Err(PyTypeError::new_err(
-                "RequestEdge needs a Verifier or a MultiVerifier",
+                "RequestEdge needs a Verifier, a MultiVerifier or a TenantVerifier",
             ));
         };
         let mut edge = edge

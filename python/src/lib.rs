@@ -32,6 +32,7 @@ mod metrics;
 mod multi;
 mod protected_resource;
 mod revocation;
+mod tenants;
 #[cfg(feature = "testing")]
 mod testing;
 
@@ -610,6 +611,7 @@ fn _jwks_auth(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<protected_resource::PyProtectedResource>()?;
     revocation::register(m)?;
     m.add_class::<multi::PyMultiVerifier>()?;
+    m.add_class::<tenants::PyTenantVerifier>()?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     m.add("HAS_TESTING", cfg!(feature = "testing"))?;
     #[cfg(feature = "testing")]
