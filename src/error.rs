@@ -187,6 +187,10 @@ pub enum ErrorKind {
     /// The revocation store could not answer (or has not synced within its bound) and the
     /// failure policy is closed (503).
     RevocationStoreUnavailable,
+    /// The authorization server's introspection endpoint says the token is not active
+    /// (RFC 7662: revoked, expired, unknown, or an answer without `"active": true`) (401,
+    /// `error="invalid_token"`). See [`introspection`](crate::introspection).
+    Inactive,
 }
 
 impl ErrorKind {
@@ -228,6 +232,7 @@ impl ErrorKind {
             ErrorKind::BindingMismatch => "binding-mismatch",
             ErrorKind::Revoked => "revoked",
             ErrorKind::RevocationStoreUnavailable => "revocation-store-unavailable",
+            ErrorKind::Inactive => "inactive",
         }
     }
 }
@@ -397,6 +402,23 @@ impl AuthError {
         Self::new(ErrorKind::Config, Detail::Owned(message.into()))
     }
 
+    /// An introspection answer that is not `"active": true`.
+    pub(crate) fn inactive() -> Self {
+        Self::new(ErrorKind::Inactive, Detail::None)
+    }
+
+    /// The same kind and message without the source: what every request waiting on one
+    /// shared (single-flight) operation gets.
+    pub(crate) fn clone_for_waiters(&self) -> Self {
+        let detail = match &self.inner.detail {
+            Detail::None => Detail::None,
+            Detail::Static(text) => Detail::Static(text),
+            Detail::Owned(text) => Detail::Owned(text.clone()),
+            Detail::Time(time) => Detail::Time(*time),
+        };
+        Self::new(self.inner.kind, detail)
+    }
+
     pub(crate) fn keys_unavailable(
         reason: impl Into<String>,
         source: Option<Box<dyn StdError + Send + Sync>>,
@@ -470,6 +492,7 @@ impl fmt::Display for AuthError {
             ErrorKind::BindingMismatch => write!(f, "token binding mismatch: {detail}"),
             ErrorKind::Revoked => f.write_str("token revoked"),
             ErrorKind::RevocationStoreUnavailable => f.write_str("revocation store unavailable"),
+            ErrorKind::Inactive => f.write_str("token is not active"),
         }
     }
 }

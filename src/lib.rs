@@ -44,6 +44,7 @@ pub mod dpop;
 pub mod edge;
 mod error;
 mod expiring_map;
+pub mod introspection;
 // The route guards' rules; the edge judges step-up rules with them in every build.
 #[cfg_attr(not(any(feature = "axum", feature = "actix")), allow(dead_code))]
 mod guard_rule;

@@ -70,7 +70,7 @@ mod on {
     use crate::error::ErrorKind;
 
     /// Every `ErrorKind`, in declaration order (`kind as usize` indexes it).
-    const KINDS: [ErrorKind; 23] = [
+    const KINDS: [ErrorKind; 24] = [
         ErrorKind::MissingToken,
         ErrorKind::Malformed,
         ErrorKind::UnsupportedAlgorithm,
@@ -94,6 +94,7 @@ mod on {
         ErrorKind::BindingMismatch,
         ErrorKind::Revoked,
         ErrorKind::RevocationStoreUnavailable,
+        ErrorKind::Inactive,
     ];
 
     /// The handles of one verifier, labelled with its provider.

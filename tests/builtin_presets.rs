@@ -224,7 +224,10 @@ async fn entra_multitenant_checks_the_issuer_against_the_tokens_own_tenant() {
 #[tokio::test]
 async fn entra_v1_takes_the_app_id_uri_or_the_client_id_and_names_the_client_by_appid() {
     let mock = mock_for("entra-id-v1").await;
-    assert!(mock.issuer().ends_with('/'), "v1.0 issuers end with a slash");
+    assert!(
+        mock.issuer().ends_with('/'),
+        "v1.0 issuers end with a slash"
+    );
     let verifier = Verifier::builder(mock.provider()).build().unwrap();
     let client = mock
         .params()

@@ -154,7 +154,7 @@ pub(crate) async fn fetch_conditional(
     if let Some(date) = &validators.last_modified {
         request = request.header(IF_MODIFIED_SINCE, date.clone());
     }
-    let mut response = tokio::time::timeout(timeout, request.send())
+    let response = tokio::time::timeout(timeout, request.send())
         .await
         .map_err(|_| FetchError::Timeout)?
         .map_err(fetch_error_of)?;
@@ -172,23 +172,66 @@ pub(crate) async fn fetch_conditional(
         return Ok(Conditional::NotModified { max_age });
     }
     if !status.is_success() {
-        let retry_after = response
-            .headers()
-            .get(RETRY_AFTER)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.trim().parse().ok());
-        return Err(FetchError::Status {
-            status: status.as_u16(),
-            retry_after,
-        });
+        return Err(status_error(&response));
     }
+    let validators = Validators::of(response.headers());
+    let body = read_capped(response, timeout, max_body).await?;
+    Ok(Conditional::Full(Fetched {
+        body,
+        max_age,
+        validators,
+    }))
+}
+
+/// Sends `request` for `url` (same timeout, origin and size rules as a key fetch: the
+/// introspection endpoint's POST) and reads its success body.
+pub(crate) async fn send_capped(
+    request: reqwest::RequestBuilder,
+    url: &Url,
+    timeout: Duration,
+    max_body: usize,
+) -> Result<Vec<u8>, FetchError> {
+    let request = request
+        .header(reqwest::header::USER_AGENT, USER_AGENT)
+        .timeout(timeout);
+    let response = tokio::time::timeout(timeout, request.send())
+        .await
+        .map_err(|_| FetchError::Timeout)?
+        .map_err(fetch_error_of)?;
+    if response.url().origin() != url.origin() {
+        return Err(FetchError::Redirect);
+    }
+    if !response.status().is_success() {
+        return Err(status_error(&response));
+    }
+    read_capped(response, timeout, max_body).await
+}
+
+/// A non-success answer, with its `Retry-After` seconds.
+fn status_error(response: &reqwest::Response) -> FetchError {
+    let retry_after = response
+        .headers()
+        .get(RETRY_AFTER)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse().ok());
+    FetchError::Status {
+        status: response.status().as_u16(),
+        retry_after,
+    }
+}
+
+/// The body, at most `max_body` bytes, read within `timeout`.
+async fn read_capped(
+    mut response: reqwest::Response,
+    timeout: Duration,
+    max_body: usize,
+) -> Result<Vec<u8>, FetchError> {
     if response
         .content_length()
         .is_some_and(|len| len > max_body as u64)
     {
         return Err(FetchError::TooLarge { limit: max_body });
     }
-    let validators = Validators::of(response.headers());
     let mut body = Vec::new();
     let read = async {
         while let Some(chunk) = response.chunk().await.map_err(fetch_error_of)? {
@@ -202,11 +245,7 @@ pub(crate) async fn fetch_conditional(
     tokio::time::timeout(timeout, read)
         .await
         .map_err(|_| FetchError::Timeout)??;
-    Ok(Conditional::Full(Fetched {
-        body,
-        max_age,
-        validators,
-    }))
+    Ok(body)
 }
 
 /// `max-age` from a `Cache-Control` value; `no-store`/`no-cache` mean "as short as allowed".

@@ -29,7 +29,7 @@
 //!   re-parse. A server that ignores them answers `200` and works as before.
 
 mod discovery;
-mod fetch;
+pub(crate) mod fetch;
 mod inspect;
 pub(crate) mod jwk;
 mod key_set;

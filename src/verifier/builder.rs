@@ -10,6 +10,7 @@ use crate::claims::ClaimMap;
 use crate::clock::{Clock, SystemClock};
 use crate::dpop::{DpopMode, DpopSettings, NonceIssuer, ReplayStore};
 use crate::error::{AuthError, Result};
+use crate::introspection::Introspection;
 use crate::keys::jwk::VerifyingKey;
 use crate::keys::{self, CachePolicy, JwksLocation, KeyStore};
 use crate::kinds::{ClerkToken, TokenType};
@@ -49,6 +50,7 @@ pub struct VerifierBuilder {
     /// The protected resource's `scopes_supported`, for the scope hierarchy's prefix rules.
     resource_scopes: Vec<String>,
     scope_hierarchy: ScopeHierarchy,
+    introspection: Option<Introspection>,
     revocation: Option<Arc<dyn RevocationStore>>,
     revocation_failure: FailurePolicy,
     /// [`token_sources`](VerifierBuilder::token_sources) was called.
@@ -72,6 +74,7 @@ impl Verifier {
             resource: None,
             resource_scopes: Vec::new(),
             scope_hierarchy: ScopeHierarchy::new(),
+            introspection: None,
             revocation: None,
             revocation_failure: FailurePolicy::Closed,
             token_sources_set: false,
@@ -200,6 +203,15 @@ impl VerifierBuilder {
     pub fn protected_resource(mut self, resource: &crate::ProtectedResource) -> Self {
         self.resource = Some(resource.resource().to_owned());
         self.resource_scopes = resource.scopes_supported().to_vec();
+        self
+    }
+
+    /// Opaque tokens: verified through the authorization server's RFC 7662 introspection
+    /// endpoint, their answers cached (see [`introspection`](crate::introspection)). By
+    /// default only tokens that are not a compact JWS go there. Default: none, an opaque
+    /// token is malformed.
+    pub fn introspection(mut self, introspection: Introspection) -> Self {
+        self.introspection = Some(introspection);
         self
     }
 
@@ -448,6 +460,10 @@ impl VerifierBuilder {
         let store = store.labelled(&provider.name);
         let dpop_mode = self.dpop.mode;
         let dpop = self.dpop.build(self.clock.clone())?;
+        let introspector = self
+            .introspection
+            .map(|settings| settings.build(self.allow_insecure_http))
+            .transpose()?;
         let verified = self
             .verified_cache
             // Room for nothing is no cache.
@@ -468,6 +484,7 @@ impl VerifierBuilder {
                     store,
                     policy: self.revocation_failure,
                 }),
+                introspector,
             }),
         })
     }

@@ -61,6 +61,8 @@ struct Inner {
     dpop_mode: DpopMode,
     dpop: Option<DpopChecker>,
     revocation: Option<RevocationStage>,
+    /// Opaque tokens, through the authorization server's introspection endpoint.
+    introspector: Option<crate::introspection::Introspector>,
 }
 
 impl Verifier {
@@ -321,7 +323,13 @@ impl Verifier {
         // One clock read serves the key cache, the claim checks and revocation.
         let clock_now = inner.clock.now();
         let now = i64::try_from(clock_now.as_secs()).unwrap_or(i64::MAX);
-        let user = self.check_token(token, clock_now, now, digest).await?;
+        let user = match &inner.introspector {
+            // Boxed: the introspection future is large and rarely the path taken.
+            Some(introspector) if introspector.handles(token) => {
+                Box::pin(introspector.verify(token, &inner.rules, now)).await?
+            }
+            _ => self.check_token(token, clock_now, now, digest).await?,
+        };
         if let Some(stage) = &inner.revocation {
             stage.check(&user, now).await?;
         }
