@@ -15,7 +15,8 @@
 //! - a compact JWS never goes to the endpoint in the default
 //!   [`TokenFormat::JwtThenIntrospect`]: a forged JWS cannot buy a network call;
 //! - `active` must be the JSON boolean `true`; anything else (missing, a string) is an
-//!   inactive token, refused with 401 `invalid_token`;
+//!   inactive token, refused with 401 `invalid_token`; an answer without `sub` (a
+//!   client-credentials token) names its `client_id` as the subject, as RFC 9068 does;
 //! - results are cached by the SHA-256 of the token (the token itself is never kept), for
 //!   at most the configured time and never past the token's `exp`, which is checked again on
 //!   every hit; inactive answers are cached briefly; one request per token is in flight at
@@ -321,6 +322,13 @@ impl Introspector {
                 answer: Answer::Inactive,
                 until: started + shared.negative_ttl,
             });
+        }
+        // A client-credentials token has no user: its subject is the client, as RFC 9068
+        // §2.2 has it for JWT access tokens (`sub` is optional in RFC 7662).
+        if !object.contains_key("sub") {
+            if let Some(client) = object.get("client_id").filter(|id| id.is_string()).cloned() {
+                object.insert("sub".to_owned(), client);
+            }
         }
         let json = Value::Object(object).to_string();
         let payload = rules.read(&json)?;

@@ -329,3 +329,66 @@ async fn access_token_type_refuses_a_jwt_of_another_typ_signed_by_the_same_key()
         .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::InvalidTokenType, "{err}");
 }
+
+/// A resource server of `server.mjs` whose access tokens are opaque.
+const OPAQUE_API: &str = "https://opaque.example.test/";
+
+#[tokio::test]
+async fn an_opaque_token_is_verified_by_introspection_and_refused_once_revoked() {
+    use jwks_auth::introspection::Introspection;
+    let discovery = discovery().await;
+    let endpoint = |name: &str| {
+        discovery[name]
+            .as_str()
+            .unwrap_or_else(|| panic!("discovery lists {name}"))
+            .to_owned()
+    };
+    let token = access_token(OPAQUE_API, "read:things").await;
+    assert_ne!(token.matches('.').count(), 2, "an opaque token, not a JWS");
+    let verifier = Verifier::builder(Provider::oidc(issuer()).expect("issuer is a URL"))
+        .audience(OPAQUE_API)
+        .introspection(
+            Introspection::new(endpoint("introspection_endpoint"))
+                .client_secret_basic(CLIENT_ID, CLIENT_SECRET)
+                // Every request asks again: a revocation shows at once.
+                .cache_ttl(std::time::Duration::ZERO),
+        )
+        .build()
+        .expect("verifier");
+    let user = verifier.verify(&token).await.expect("an active token");
+    assert_eq!(
+        user.id, CLIENT_ID,
+        "a client-credentials token names its client"
+    );
+    assert_eq!(user.kind, TokenKind::Machine);
+    assert!(user.has_scope("read:things"));
+    // The JWT access tokens of the same server are still verified with its keys.
+    let jwt = access_token(API, "read:notes").await;
+    assert!(self::verifier(API).verify(&jwt).await.is_ok());
+
+    // RFC 7009 revocation at the authorization server: the next introspection says so.
+    let revoked = http()
+        .post(endpoint("revocation_endpoint"))
+        .basic_auth(CLIENT_ID, Some(CLIENT_SECRET))
+        .form(&[("token", token.as_str())])
+        .send()
+        .await
+        .expect("revocation");
+    assert!(revoked.status().is_success(), "{}", revoked.status());
+    let error = verifier.verify(&token).await.unwrap_err();
+    assert_eq!(error.kind(), ErrorKind::Inactive);
+    // A token for another resource, introspected: its audience is not ours.
+    let other = Verifier::builder(Provider::oidc(issuer()).expect("issuer is a URL"))
+        .audience("https://api.example.test/")
+        .introspection(
+            Introspection::new(endpoint("introspection_endpoint"))
+                .client_secret_basic(CLIENT_ID, CLIENT_SECRET),
+        )
+        .build()
+        .expect("verifier");
+    let fresh = access_token(OPAQUE_API, "read:things").await;
+    assert_eq!(
+        other.verify(&fresh).await.unwrap_err().kind(),
+        ErrorKind::InvalidAudience
+    );
+}

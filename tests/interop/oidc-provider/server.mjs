@@ -31,6 +31,13 @@ const RESOURCE_SERVERS = {
     accessTokenTTL: 600,
     jwt: { sign: { alg: "ES256" } },
   },
+  // Opaque access tokens, verified by resource servers through introspection (RFC 7662).
+  "https://opaque.example.test/": {
+    scope: "read:things",
+    audience: "https://opaque.example.test/",
+    accessTokenFormat: "opaque",
+    accessTokenTTL: 600,
+  },
 };
 
 // More resource indicators from EXTRA_RESOURCES (space-separated URIs, e.g. the loopback URL
@@ -83,6 +90,9 @@ server.listen(Number(process.env.PORT || 0), "127.0.0.1", () => {
     features: {
       devInteractions: { enabled: false },
       clientCredentials: { enabled: true },
+      // RFC 7662 at /token/introspection and RFC 7009 at /token/revocation.
+      introspection: { enabled: true },
+      revocation: { enabled: true },
       dPoP: { enabled: true },
       resourceIndicators: {
         enabled: true,
