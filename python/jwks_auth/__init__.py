@@ -28,6 +28,7 @@ from ._errors import (
 from ._jwks_auth import (
     AuthUser,
     InMemoryRevocationStore,
+    Introspection,
     McpOperations,
     MultiVerifier,
     ProtectedResource,
@@ -48,6 +49,7 @@ __all__ = [
     "ConfigError",
     "Forbidden",
     "InMemoryRevocationStore",
+    "Introspection",
     "InvalidRequest",
     "InvalidToken",
     "KeysUnavailable",

@@ -49,7 +49,7 @@ class AuthError(Exception):
 
 class InvalidToken(AuthError):
     """The token was rejected (401): malformed, bad signature, expired, wrong issuer,
-    revoked (``kind == "revoked"``), ..."""
+    revoked (``kind == "revoked"``), not active by introspection (``kind == "inactive"``), ..."""
 
 
 class MissingToken(InvalidToken):

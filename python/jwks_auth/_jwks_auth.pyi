@@ -103,6 +103,7 @@ class Verifier:
         protected_resource: Optional["ProtectedResource"] = None,
         scope_hierarchy: Optional[Mapping[str, Sequence[str]]] = None,
         scopes: Optional[Sequence[str]] = None,
+        introspection: Optional["Introspection"] = None,
     ) -> None:
         """``token_type``: the accepted ``typ`` headers (``"at+jwt"`` for RFC 9068 access
         tokens, ``"any"``, or a list; ``""`` stands for no ``typ``). ``token_classes``: the
@@ -295,6 +296,27 @@ class MultiVerifier:
     def issuers(self) -> List[str]: ...
     @property
     def token_sources(self) -> List[str]: ...
+
+class Introspection:
+    """Opaque tokens through the authorization server's RFC 7662 introspection endpoint:
+    tokens that are not a JWS (every token with ``introspect_all``) are introspected, an
+    ``"active": true`` answer passes the same claim rules as a JWT; answers are cached by the
+    token's SHA-256 for at most ``cache_ttl`` seconds and never past ``exp``."""
+
+    def __init__(
+        self,
+        endpoint: str,
+        *,
+        client_id: Optional[str] = None,
+        client_secret: Optional[str] = None,
+        auth: Literal["client_secret_basic", "client_secret_post"] = "client_secret_basic",
+        bearer_credential: Optional[str] = None,
+        introspect_all: bool = False,
+        cache_ttl: float = 60.0,
+        negative_cache_ttl: float = 5.0,
+        max_entries: int = 100_000,
+        timeout: float = 5.0,
+    ) -> None: ...
 
 class TenantVerifier:
     """Tokens from many issuers, one per tenant: ``factory(issuer, params)`` returns the

@@ -242,6 +242,7 @@ impl PyVerifier {
         algorithms=None, authorized_parties=None, user_id_claim=None, token_type=None,
         token_classes=None, revocation=None, revocation_failure="closed", dpop="off",
         dpop_nonces=false, protected_resource=None, scope_hierarchy=None, scopes=None,
+        introspection=None,
     ))]
     #[allow(clippy::too_many_arguments)] // keyword arguments of the Python constructor
     fn new(
@@ -262,6 +263,7 @@ impl PyVerifier {
         protected_resource: Option<PyRef<'_, protected_resource::PyProtectedResource>>,
         scope_hierarchy: Option<std::collections::BTreeMap<String, Vec<String>>>,
         scopes: Option<Vec<String>>,
+        introspection: Option<PyRef<'_, tenants::PyIntrospection>>,
     ) -> PyResult<Self> {
         let mut builder = Verifier::builder(provider.inner.clone());
         if let Some(audience) = audience {
@@ -330,6 +332,9 @@ impl PyVerifier {
         if let Some(resource) = protected_resource {
             // Tokens must name this resource in `aud` (unless an audience is set).
             builder = builder.protected_resource(&resource.inner);
+        }
+        if let Some(introspection) = introspection {
+            builder = builder.introspection(introspection.inner.clone());
         }
         if scope_hierarchy.is_some() || scopes.is_some() {
             // `{"files:write": ["files:read"], "admin": ["admin:*"]}`; checked at build.
@@ -612,6 +617,7 @@ fn _jwks_auth(m: &Bound<'_, PyModule>) -> PyResult<()> {
     revocation::register(m)?;
     m.add_class::<multi::PyMultiVerifier>()?;
     m.add_class::<tenants::PyTenantVerifier>()?;
+    m.add_class::<tenants::PyIntrospection>()?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     m.add("HAS_TESTING", cfg!(feature = "testing"))?;
     #[cfg(feature = "testing")]

@@ -1,5 +1,6 @@
-//! `TenantVerifier`: tokens from many issuers (one per tenant), trusted by list, template or
-//! callback, each issuer's verifier built on first use by a Python factory.
+//! Verifiers beyond one issuer's JWTs: `TenantVerifier` (many issuers, one per tenant,
+//! trusted by list, template or callback, each issuer's verifier built on first use by a
+//! Python factory) and `Introspection` (opaque tokens, RFC 7662).
 
 use std::sync::Arc;
 
@@ -122,5 +123,76 @@ impl PyTenantVerifier {
 
     fn __repr__(&self) -> String {
         format!("TenantVerifier(live_issuers={})", self.inner.live_issuers())
+    }
+}
+
+/// Opaque tokens through the authorization server's RFC 7662 introspection endpoint, for
+/// `Verifier(..., introspection=Introspection(...))`.
+#[pyclass(name = "Introspection", module = "jwks_auth", frozen)]
+#[derive(Debug)]
+pub struct PyIntrospection {
+    pub(crate) inner: jwks_auth::introspection::Introspection,
+}
+
+#[pymethods]
+impl PyIntrospection {
+    #[new]
+    #[pyo3(signature = (
+        endpoint, *, client_id=None, client_secret=None, auth="client_secret_basic",
+        bearer_credential=None, introspect_all=false, cache_ttl=60.0, negative_cache_ttl=5.0,
+        max_entries=100_000, timeout=5.0,
+    ))]
+    #[allow(clippy::too_many_arguments)] // keyword arguments of the Python constructor
+    fn new(
+        endpoint: String,
+        client_id: Option<String>,
+        client_secret: Option<String>,
+        auth: &str,
+        bearer_credential: Option<String>,
+        introspect_all: bool,
+        cache_ttl: f64,
+        negative_cache_ttl: f64,
+        max_entries: u64,
+        timeout: f64,
+    ) -> PyResult<Self> {
+        use jwks_auth::introspection::{Introspection, TokenFormat};
+        use pyo3::exceptions::PyValueError;
+        let seconds = |value: f64, name: &str| {
+            std::time::Duration::try_from_secs_f64(value).map_err(|_| {
+                PyValueError::new_err(format!("{name} must be a non-negative number of seconds"))
+            })
+        };
+        let mut inner = Introspection::new(endpoint)
+            .cache_ttl(seconds(cache_ttl, "cache_ttl")?)
+            .negative_cache_ttl(seconds(negative_cache_ttl, "negative_cache_ttl")?)
+            .max_entries(max_entries)
+            .timeout(seconds(timeout, "timeout")?);
+        if introspect_all {
+            inner = inner.format(TokenFormat::Introspect);
+        }
+        inner = match (client_id, client_secret, bearer_credential) {
+            (Some(id), Some(secret), None) => match auth {
+                "client_secret_basic" => inner.client_secret_basic(id, secret),
+                "client_secret_post" => inner.client_secret_post(id, secret),
+                _ => {
+                    return Err(PyValueError::new_err(
+                        "auth must be \"client_secret_basic\" or \"client_secret_post\"",
+                    ))
+                }
+            },
+            (None, None, Some(credential)) => inner.bearer_credential(credential),
+            (None, None, None) => inner,
+            _ => {
+                return Err(PyValueError::new_err(
+                    "give client_id with client_secret, or bearer_credential",
+                ))
+            }
+        };
+        Ok(PyIntrospection { inner })
+    }
+
+    fn __repr__(&self) -> String {
+        // Never the secret.
+        "Introspection(..)".to_owned()
     }
 }
