@@ -1425,3 +1425,74 @@ fn dpop_proof_needs_method_and_url() {
         .unwrap();
     assert_eq!(output.status.code(), Some(2), "{output:?}");
 }
+
+/// One HTTP answer on loopback: `body` as JSON to the first request; the request's head
+/// and body come back on the channel.
+fn answer_once(body: &'static str) -> (String, mpsc::Receiver<String>) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let (sent, received) = mpsc::channel();
+    std::thread::spawn(move || {
+        let (mut stream, _) = listener.accept().unwrap();
+        let mut reader = BufReader::new(stream.try_clone().unwrap());
+        let mut head = String::new();
+        let mut length = 0;
+        loop {
+            let mut line = String::new();
+            reader.read_line(&mut line).unwrap();
+            if let Some(value) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+                length = value.trim().parse().unwrap();
+            }
+            if line == "\r\n" {
+                break;
+            }
+            head.push_str(&line);
+        }
+        let mut form = vec![0; length];
+        reader.read_exact(&mut form).unwrap();
+        head.push_str(&String::from_utf8(form).unwrap());
+        let _ = sent.send(head);
+        write!(
+            stream,
+            "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+            body.len()
+        )
+        .unwrap();
+    });
+    (url, received)
+}
+
+#[test]
+fn verify_introspects_an_opaque_token_with_the_secret_from_the_environment() {
+    let (url, request) =
+        answer_once(r#"{"active":true,"sub":"svc-1","scope":"read","exp":4102444800}"#);
+    let output = jwks_auth()
+        .args(["verify", "--jwks-url", &format!("{url}/jwks")])
+        .args(["--introspect", &format!("{url}/introspect")])
+        .args([
+            "--client-id",
+            "api",
+            "--client-secret-env",
+            "INTROSPECTION_SECRET",
+        ])
+        .env("INTROSPECTION_SECRET", "s3cret")
+        .arg("opaque-token-1")
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let printed = stdout_json(&output);
+    assert_eq!(printed["user_id"], "svc-1");
+    assert_eq!(printed["header"], serde_json::json!({}));
+    let request = request.recv_timeout(Duration::from_secs(5)).unwrap();
+    assert!(request.starts_with("POST /introspect"), "{request}");
+    assert!(
+        request.contains("authorization: Basic YXBpOnMzY3JldA=="),
+        "{request}"
+    );
+    assert!(request.ends_with("token=opaque-token-1"), "{request}");
+    assert!(!String::from_utf8_lossy(&output.stderr).contains("s3cret"));
+}
