@@ -114,4 +114,6 @@ mod guides {
     pub struct Cli;
     #[doc = include_str!("../docs/authorization.md")]
     pub struct Authorization;
+    #[doc = include_str!("../docs/opaque-tokens.md")]
+    pub struct OpaqueTokens;
 }
