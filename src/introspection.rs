@@ -25,6 +25,7 @@
 //!   a 503, like unreachable signing keys: never an accepted token.
 
 use std::fmt;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -34,6 +35,7 @@ use url::Url;
 use crate::claims::{AuthUser, Claims};
 use crate::error::{AuthError, FetchError, Result};
 use crate::keys::fetch;
+use crate::metrics::{Introspected, Metrics};
 use crate::rules::{HeaderClass, Rules, Validity};
 
 /// Which tokens go to the introspection endpoint.
@@ -270,8 +272,15 @@ impl Introspector {
         }
     }
 
-    /// The user of an active `token`, by its claims under `rules` at `now`.
-    pub(crate) async fn verify(&self, token: &str, rules: &Rules, now: i64) -> Result<AuthUser> {
+    /// The user of an active `token`, by its claims under `rules` at `now`; each call to the
+    /// endpoint and each cache hit counted in `metrics`.
+    pub(crate) async fn verify(
+        &self,
+        token: &str,
+        rules: &Rules,
+        now: i64,
+        metrics: &Metrics,
+    ) -> Result<AuthUser> {
         if token.is_empty() || token.len() > crate::jws::MAX_TOKEN_BYTES {
             return Err(AuthError::malformed("token length"));
         }
@@ -281,13 +290,30 @@ impl Introspector {
             .map_err(|_| AuthError::malformed("digest"))?;
         let shared = &self.shared;
         // One request per token in flight; every other request for it waits for its answer.
+        let called = AtomicBool::new(false);
         let cached = shared
             .cache
             .try_get_with(key, async {
-                self.introspect(token, rules, now).await.map(Arc::new)
+                called.store(true, Ordering::Relaxed);
+                let outcome = self.introspect(token, rules, now).await;
+                metrics.introspection(match &outcome {
+                    Ok(Cached {
+                        answer: Answer::Inactive,
+                        ..
+                    }) => Introspected::Inactive,
+                    Err(error) if error.kind() == crate::ErrorKind::KeysUnavailable => {
+                        Introspected::Error
+                    }
+                    // Active (also when its claims then failed a rule).
+                    _ => Introspected::Active,
+                });
+                outcome.map(Arc::new)
             })
             .await
             .map_err(|error: Arc<AuthError>| clone_error(&error))?;
+        if !called.load(Ordering::Relaxed) {
+            metrics.introspection(Introspected::CacheHit);
+        }
         match &cached.answer {
             Answer::Inactive => Err(inactive()),
             Answer::Active { user, validity } => {

@@ -10,6 +10,19 @@ pub(crate) use on::Metrics;
 #[cfg(not(feature = "metrics"))]
 pub(crate) use off::Metrics;
 
+/// What one introspection of a token came to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Introspected {
+    /// The endpoint said active (and the answer was cached).
+    Active,
+    /// The endpoint said inactive.
+    Inactive,
+    /// The endpoint failed (timeout, status, body).
+    Error,
+    /// A cached answer served it.
+    CacheHit,
+}
+
 /// Why a refresh ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum FetchOutcome {
@@ -25,7 +38,7 @@ pub(crate) enum FetchOutcome {
 mod off {
     use std::time::Duration;
 
-    use super::FetchOutcome;
+    use super::{FetchOutcome, Introspected};
     use crate::error::ErrorKind;
 
     /// No metrics: every method is empty.
@@ -47,6 +60,8 @@ mod off {
         #[inline(always)]
         pub(crate) fn fetch(&self, _outcome: FetchOutcome, _elapsed: Duration) {}
         #[inline(always)]
+        pub(crate) fn introspection(&self, _outcome: Introspected) {}
+        #[inline(always)]
         pub(crate) fn unknown_kid_refresh(&self) {}
         #[inline(always)]
         pub(crate) fn refresh_suppressed(&self) {}
@@ -66,7 +81,7 @@ mod on {
 
     use metrics::{counter, gauge, histogram, Counter, Gauge, Histogram};
 
-    use super::FetchOutcome;
+    use super::{FetchOutcome, Introspected};
     use crate::error::ErrorKind;
 
     /// Every `ErrorKind`, in declaration order (`kind as usize` indexes it).
@@ -109,6 +124,8 @@ mod on {
         unknown_kid_refreshes: Counter,
         refreshes_suppressed: Counter,
         stale_serves: Counter,
+        introspections: [Counter; 3],
+        introspection_hits: Counter,
         cache_hits: Counter,
         cache_misses: Counter,
         keys: Gauge,
@@ -141,6 +158,10 @@ mod on {
                 unknown_kid_refreshes: counter!("jwks_auth_unknown_kid_refreshes_total", "provider" => p.clone()),
                 refreshes_suppressed: counter!("jwks_auth_refreshes_suppressed_total", "provider" => p.clone()),
                 stale_serves: counter!("jwks_auth_stale_serves_total", "provider" => p.clone()),
+                introspections: ["active", "inactive", "error"].map(|outcome| {
+                    counter!("jwks_auth_introspections_total", "provider" => p.clone(), "outcome" => outcome)
+                }),
+                introspection_hits: counter!("jwks_auth_introspection_cache_hits_total", "provider" => p.clone()),
                 cache_hits: counter!("jwks_auth_verified_cache_hits_total", "provider" => p.clone()),
                 cache_misses: counter!("jwks_auth_verified_cache_misses_total", "provider" => p.clone()),
                 keys: gauge!("jwks_auth_keys", "provider" => p.clone()),
@@ -163,6 +184,8 @@ mod on {
                 unknown_kid_refreshes: Counter::noop(),
                 refreshes_suppressed: Counter::noop(),
                 stale_serves: Counter::noop(),
+                introspections: [Counter::noop(), Counter::noop(), Counter::noop()],
+                introspection_hits: Counter::noop(),
                 cache_hits: Counter::noop(),
                 cache_misses: Counter::noop(),
                 keys: Gauge::noop(),
@@ -200,6 +223,15 @@ mod on {
                 FetchOutcome::Error => self.fetch_error.increment(1),
             }
             self.fetch_seconds.record(elapsed.as_secs_f64());
+        }
+
+        pub(crate) fn introspection(&self, outcome: Introspected) {
+            match outcome {
+                Introspected::Active => self.introspections[0].increment(1),
+                Introspected::Inactive => self.introspections[1].increment(1),
+                Introspected::Error => self.introspections[2].increment(1),
+                Introspected::CacheHit => self.introspection_hits.increment(1),
+            }
         }
 
         pub(crate) fn unknown_kid_refresh(&self) {

@@ -7,7 +7,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use jwks_auth::edge::{EdgeRequest, RequestEdge};
 use jwks_auth::introspection::{Introspection, TokenFormat};
 use jwks_auth::revocation::InMemoryRevocationStore;
-use jwks_auth::testing::{MockProvider, MOCK_AUTH0_AUDIENCE};
+use jwks_auth::testing::{MockProvider, MOCK_AUDIENCE};
 use jwks_auth::{ErrorKind, ManualClock, Verifier};
 use serde_json::{json, Value};
 use wiremock::matchers::{body_string_contains, header, method, path};
@@ -25,7 +25,7 @@ fn active(mock: &MockProvider) -> Value {
     json!({
         "active": true,
         "iss": mock.issuer(),
-        "aud": MOCK_AUTH0_AUDIENCE,
+        "aud": MOCK_AUDIENCE,
         "sub": "user_1",
         "client_id": "web-app",
         "scope": "notes:read notes:write",

@@ -206,3 +206,49 @@ async fn a_refused_token_type_is_counted_as_its_own_outcome() {
     let kind = ErrorKind::InvalidTokenType.as_str();
     assert_eq!(value(&scrape, total, &[p, ("outcome", kind)]), Some(1.0));
 }
+
+#[tokio::test]
+async fn introspection_calls_and_cache_hits_are_counted() {
+    use jwks_auth::introspection::Introspection;
+    use wiremock::matchers::method;
+    use wiremock::{Mock, MockServer, ResponseTemplate};
+
+    let handle = recorder();
+    // A preset no other test of this binary uses: its series are this test's alone.
+    let mock = MockProvider::start("okta", jwks_auth::Algorithm::RS256).await;
+    let server = MockServer::start().await;
+    let exp = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+        + 600;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!({
+            "active": true, "iss": mock.issuer(), "aud": jwks_auth::testing::MOCK_AUDIENCE,
+            "sub": "user_1", "exp": exp,
+        })))
+        .mount(&server)
+        .await;
+    let verifier = Verifier::builder(mock.provider())
+        .introspection(Introspection::new(format!("{}/introspect", server.uri())))
+        .build()
+        .unwrap();
+    for _ in 0..3 {
+        verifier.verify("opaque-metrics").await.unwrap();
+    }
+    let scrape = handle.render();
+    let p = ("provider", "okta");
+    assert_eq!(
+        value(
+            &scrape,
+            "jwks_auth_introspections_total",
+            &[p, ("outcome", "active")]
+        ),
+        Some(1.0)
+    );
+    assert_eq!(
+        value(&scrape, "jwks_auth_introspection_cache_hits_total", &[p]),
+        Some(2.0)
+    );
+    assert!(!scrape.contains("opaque-metrics"), "no token in the scrape");
+}

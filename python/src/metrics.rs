@@ -40,7 +40,7 @@ const FETCH_DURATION: &str = "jwks_auth_jwks_fetch_duration_seconds";
 
 /// Every metric the library records (`src/metrics.rs`, `src/expiring_map.rs`), with the
 /// `# HELP` text of the exposition.
-const METRICS: [(&str, Kind, &str); 12] = [
+const METRICS: [(&str, Kind, &str); 14] = [
     (
         "jwks_auth_verifications_total",
         Kind::Counter,
@@ -100,6 +100,16 @@ const METRICS: [(&str, Kind, &str); 12] = [
         "jwks_auth_store_full_total",
         Kind::Counter,
         "New entries refused by a full in-memory store (store: revocation, dpop-replay).",
+    ),
+    (
+        "jwks_auth_introspections_total",
+        Kind::Counter,
+        "Calls to the RFC 7662 introspection endpoint, by provider and outcome: active, inactive, error.",
+    ),
+    (
+        "jwks_auth_introspection_cache_hits_total",
+        Kind::Counter,
+        "Opaque tokens answered from the introspection cache.",
     ),
 ];
 

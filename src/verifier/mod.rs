@@ -326,7 +326,8 @@ impl Verifier {
         let user = match &inner.introspector {
             // Boxed: the introspection future is large and rarely the path taken.
             Some(introspector) if introspector.handles(token) => {
-                Box::pin(introspector.verify(token, &inner.rules, now)).await?
+                let metrics = inner.store.metrics();
+                Box::pin(introspector.verify(token, &inner.rules, now, metrics)).await?
             }
             _ => self.check_token(token, clock_now, now, digest).await?,
         };
