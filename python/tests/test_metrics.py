@@ -196,7 +196,7 @@ def test_render_is_prometheus_text_with_every_family_described(okta):
     Verifier(okta.provider()).verify_sync(okta.token().sign())
     text = render()
     described = {name: (kind, help_text) for name, kind, help_text in families()}
-    assert len(described) == 12
+    assert len(described) == 14
 
     parsed = {family.name: family for family in text_string_to_metric_families(text)}
     assert parsed, text
