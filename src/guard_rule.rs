@@ -174,3 +174,88 @@ impl Rule {
         }
     }
 }
+
+/// The guard constructors every framework offers with the same meaning, each making that
+/// framework's guard type (`$guard::new(Rule)`): one definition of what `require_scopes`,
+/// `require_claim`, `require_user`, `require_user_token` and the step-up guards require.
+/// `require_scope` (with the framework's own example) and `require_same_user` (the path
+/// parameter is read the framework's way) stay with each framework.
+macro_rules! rule_guards {
+    ($guard:ident) => {
+        /// Requires every one of `scopes` (in `scope` or a permissions claim, with the
+        /// verifier's [scope hierarchy](crate::ScopeHierarchy)). Refused: 403
+        /// `insufficient_scope` with `scope="<all of them>"` (gRPC: `PERMISSION_DENIED`).
+        pub fn require_scopes<I, S>(scopes: I) -> $guard
+        where
+            I: IntoIterator<Item = S>,
+            S: Into<String>,
+        {
+            $guard::new($crate::guard_rule::Rule::Scopes(
+                scopes.into_iter().map(Into::into).collect(),
+            ))
+        }
+
+        /// Requires the claim at `path` (a name or a dotted path) to equal `expected`, or,
+        /// when the claim is an array, to contain it: `require_claim("role", "admin")`,
+        /// `require_claim("realm_access.roles", "editor")`. Refused: 403.
+        pub fn require_claim(
+            path: impl Into<String>,
+            expected: impl Into<serde_json::Value>,
+        ) -> $guard {
+            $guard::new($crate::guard_rule::Rule::Claim {
+                path: path.into(),
+                expected: expected.into(),
+            })
+        }
+
+        /// Requires `predicate(user)` to hold, for any other rule. Refused: 403.
+        ///
+        /// An email claim proves nothing unless the provider verified it: whoever can set
+        /// an unverified address (a self-service sign-up, another tenant) could otherwise
+        /// claim `@example.com` (the "nOAuth" pattern). Check
+        /// [`AuthUser::email_verified`](crate::AuthUser::email_verified) as well:
+        /// `require_user(|user| user.email_verified == Some(true) && ...)`.
+        pub fn require_user<F>(predicate: F) -> $guard
+        where
+            F: Fn(&$crate::AuthUser) -> bool + Send + Sync + 'static,
+        {
+            $guard::new($crate::guard_rule::Rule::Predicate(Box::new(predicate)))
+        }
+
+        /// Requires a user's token: refuses machine tokens
+        /// ([`TokenKind::Machine`](crate::TokenKind::Machine): client-credentials grants as
+        /// the preset's `[machine]` rule recognizes them, by default `sub` equal to
+        /// `client_id`, and classes the preset marks as machine, such as Clerk M2M tokens)
+        /// with 403, for operations on behalf of a person.
+        pub fn require_user_token() -> $guard {
+            $guard::new($crate::guard_rule::Rule::UserToken)
+        }
+
+        /// Step-up (RFC 9470): requires the token's `acr` claim to be one of `values`; a
+        /// token without `acr` never passes. Refused: 401 `insufficient_user_authentication`
+        /// with `acr_values="<values>"` in the challenge and the body.
+        pub fn require_acr<I, S>(values: I) -> $guard
+        where
+            I: IntoIterator<Item = S>,
+            S: Into<String>,
+        {
+            require_step_up($crate::step_up::StepUp::acr(values))
+        }
+
+        /// Step-up (RFC 9470): requires the user to have authenticated (`auth_time`) at
+        /// most `max_age` ago; a token without `auth_time` never passes. Refused: 401
+        /// `insufficient_user_authentication` with `max_age=<seconds>`.
+        pub fn require_auth_age(max_age: std::time::Duration) -> $guard {
+            require_step_up($crate::step_up::StepUp::auth_age(max_age))
+        }
+
+        /// Any [`StepUp`](crate::step_up::StepUp) rule: also Auth0's multi-factor signal
+        /// ([`StepUp::mfa`](crate::step_up::StepUp::mfa)) and Clerk's reverification levels
+        /// ([`StepUp::Reverification`](crate::step_up::StepUp::Reverification), answered
+        /// with Clerk's 403 body).
+        pub fn require_step_up(rule: $crate::step_up::StepUp) -> $guard {
+            $guard::new($crate::guard_rule::Rule::StepUp(rule))
+        }
+    };
+}
+pub(crate) use rule_guards;

@@ -5,7 +5,7 @@
 //! sends the tokens it cannot verify itself (not a compact JWS, by default) to the
 //! authorization server's introspection endpoint, and treats an `active: true` answer as the
 //! claims of a verified token: the same issuer, audience, `exp`/`nbf`, scope, token-kind,
-//! `cnf` binding and revocation rules as a JWT, the same [`AuthUser`](crate::AuthUser).
+//! `cnf` binding and revocation rules as a JWT, the same [`AuthUser`].
 //!
 //! What introspection trusts, and what it never does:
 //! - the endpoint is `https` (plain `http` only on loopback), called with bounded timeouts

@@ -7,7 +7,6 @@ use std::future::{ready, Future, Ready};
 use std::pin::Pin;
 use std::rc::Rc;
 use std::sync::Arc;
-use std::time::Duration;
 
 use actix_web::body::EitherBody;
 use actix_web::dev::{forward_ready, Service, ServiceRequest, ServiceResponse, Transform};
@@ -16,9 +15,7 @@ use actix_web::{Error, ResponseError};
 use super::extract::{known_user, Auth};
 use super::response::AuthRejection;
 use crate::guard_rule::{PathParam, Rule};
-use crate::step_up::StepUp;
 use crate::AuthUser;
-use serde_json::Value;
 
 /// Requires the token to grant `scope` (in `scope` or a permissions claim). Refused: 403
 /// `insufficient_scope` with `scope="<scope>"`.
@@ -34,15 +31,6 @@ use serde_json::Value;
 /// ```
 pub fn require_scope(scope: impl Into<String>) -> GuardLayer {
     require_scopes([scope])
-}
-
-/// Requires every one of `scopes`. Refused: 403 with `scope="<all of them>"`.
-pub fn require_scopes<I, S>(scopes: I) -> GuardLayer
-where
-    I: IntoIterator<Item = S>,
-    S: Into<String>,
-{
-    GuardLayer::new(Rule::Scopes(scopes.into_iter().map(Into::into).collect()))
 }
 
 /// Requires the path parameter `param` (e.g. `user_id` in `/users/{user_id}/notes`) to equal
@@ -63,61 +51,7 @@ pub fn require_same_user(param: impl Into<String>) -> GuardLayer {
     GuardLayer::new(Rule::SameUser(param.into()))
 }
 
-/// Requires the claim at `path` (a name or a dotted path) to equal `expected`, or, when the
-/// claim is an array, to contain it: `require_claim("role", "admin")`.
-pub fn require_claim(path: impl Into<String>, expected: impl Into<Value>) -> GuardLayer {
-    GuardLayer::new(Rule::Claim {
-        path: path.into(),
-        expected: expected.into(),
-    })
-}
-
-/// Requires `predicate(user)` to hold, for any other rule. An email claim proves nothing
-/// unless the provider verified it: check [`AuthUser::email_verified`] as well.
-pub fn require_user<F>(predicate: F) -> GuardLayer
-where
-    F: Fn(&AuthUser) -> bool + Send + Sync + 'static,
-{
-    GuardLayer::new(Rule::Predicate(Box::new(predicate)))
-}
-
-/// Requires a user's token: refuses machine tokens ([`TokenKind::Machine`](crate::TokenKind::Machine)) with 403, for
-/// routes that act on behalf of a person.
-pub fn require_user_token() -> GuardLayer {
-    GuardLayer::new(Rule::UserToken)
-}
-
-/// Step-up (RFC 9470): requires the token's `acr` claim to be one of `values`; a token
-/// without `acr` never passes. Refused: 401 `insufficient_user_authentication` with
-/// `acr_values="<values>"` in the challenge and the body.
-///
-/// ```
-/// use actix_web::web;
-/// use jwks_auth::actix::require_acr;
-/// let transfer = web::resource("/transfer")
-///     .wrap(require_acr(["urn:example:mfa"]))
-///     .route(web::post().to(|| async { "sent" }));
-/// ```
-pub fn require_acr<I, S>(values: I) -> GuardLayer
-where
-    I: IntoIterator<Item = S>,
-    S: Into<String>,
-{
-    require_step_up(StepUp::acr(values))
-}
-
-/// Step-up (RFC 9470): requires the user to have authenticated (`auth_time`) at most
-/// `max_age` ago; a token without `auth_time` never passes. Refused: 401
-/// `insufficient_user_authentication` with `max_age=<seconds>`.
-pub fn require_auth_age(max_age: Duration) -> GuardLayer {
-    require_step_up(StepUp::auth_age(max_age))
-}
-
-/// Any [`StepUp`] rule: also Auth0's multi-factor signal ([`StepUp::mfa`]) and Clerk's
-/// reverification levels ([`StepUp::Reverification`], answered with Clerk's 403 body).
-pub fn require_step_up(rule: StepUp) -> GuardLayer {
-    GuardLayer::new(Rule::StepUp(rule))
-}
+crate::guard_rule::rule_guards!(GuardLayer);
 
 /// The rule's verdict, as this framework's rejection; reads the path parameter a
 /// same-user rule compares.

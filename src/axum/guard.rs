@@ -3,7 +3,6 @@
 
 use std::sync::Arc;
 use std::task::{Context, Poll};
-use std::time::Duration;
 
 use ::axum::extract::rejection::RawPathParamsRejection;
 use ::axum::extract::{FromRequestParts, RawPathParams, Request};
@@ -15,9 +14,7 @@ use super::extract::{config_of, user_from_parts};
 use super::future::ResponseFuture;
 use super::response::{AuthConfig, AuthRejection};
 use crate::guard_rule::{PathParam, Rule};
-use crate::step_up::StepUp;
 use crate::AuthUser;
-use serde_json::Value;
 
 /// Requires the token to grant `scope` (in `scope` or a permissions claim). Refused: 403
 /// `insufficient_scope` with `scope="<scope>"`.
@@ -30,15 +27,6 @@ use serde_json::Value;
 /// ```
 pub fn require_scope(scope: impl Into<String>) -> GuardLayer {
     require_scopes([scope])
-}
-
-/// Requires every one of `scopes`. Refused: 403 with `scope="<all of them>"`.
-pub fn require_scopes<I, S>(scopes: I) -> GuardLayer
-where
-    I: IntoIterator<Item = S>,
-    S: Into<String>,
-{
-    GuardLayer::new(Rule::Scopes(scopes.into_iter().map(Into::into).collect()))
 }
 
 /// Requires the path parameter `param` (e.g. `user_id` in `/users/{user_id}/notes`) to equal
@@ -57,83 +45,7 @@ pub fn require_same_user(param: impl Into<String>) -> GuardLayer {
     GuardLayer::new(Rule::SameUser(param.into()))
 }
 
-/// Requires the claim at `path` (a name or a dotted path) to equal `expected`, or, when the
-/// claim is an array, to contain it: `require_claim("role", "admin")`,
-/// `require_claim("realm_access.roles", "editor")`.
-pub fn require_claim(path: impl Into<String>, expected: impl Into<Value>) -> GuardLayer {
-    GuardLayer::new(Rule::Claim {
-        path: path.into(),
-        expected: expected.into(),
-    })
-}
-
-/// Requires `predicate(user)` to hold, for any other rule.
-///
-/// An email claim proves nothing unless the provider verified it: whoever can set an
-/// unverified address (a self-service sign-up, another tenant) could otherwise claim
-/// `@example.com` (the "nOAuth" pattern). Check [`AuthUser::email_verified`] as well:
-///
-/// ```
-/// use jwks_auth::axum::require_user;
-/// let staff = require_user(|user| {
-///     user.email_verified == Some(true)
-///         && user.email.as_deref().is_some_and(|e| e.ends_with("@example.com"))
-/// });
-/// ```
-pub fn require_user<F>(predicate: F) -> GuardLayer
-where
-    F: Fn(&AuthUser) -> bool + Send + Sync + 'static,
-{
-    GuardLayer::new(Rule::Predicate(Box::new(predicate)))
-}
-
-/// Requires a user's token: refuses machine tokens ([`TokenKind::Machine`](crate::TokenKind::Machine): client-credentials
-/// grants as the preset's `[machine]` rule recognizes them, by default `sub` equal to
-/// `client_id`, and classes the preset marks as machine, such as Clerk M2M tokens) with 403,
-/// for routes that act on behalf of a person.
-///
-/// ```
-/// use axum::{routing::get, Router};
-/// use jwks_auth::axum::require_user_token;
-/// let app: Router<jwks_auth::Verifier> = Router::new()
-///     .route("/me", get(|| async { "me" }).route_layer(require_user_token()));
-/// ```
-pub fn require_user_token() -> GuardLayer {
-    GuardLayer::new(Rule::UserToken)
-}
-
-/// Step-up (RFC 9470): requires the token's `acr` claim to be one of `values`; a token
-/// without `acr` never passes. Refused: 401 `insufficient_user_authentication` with
-/// `acr_values="<values>"` in the challenge and the body.
-///
-/// ```
-/// use axum::{routing::post, Router};
-/// use jwks_auth::axum::require_acr;
-/// let app: Router<jwks_auth::Verifier> = Router::new().route(
-///     "/transfer",
-///     post(|| async { "sent" }).route_layer(require_acr(["urn:example:mfa"])),
-/// );
-/// ```
-pub fn require_acr<I, S>(values: I) -> GuardLayer
-where
-    I: IntoIterator<Item = S>,
-    S: Into<String>,
-{
-    require_step_up(StepUp::acr(values))
-}
-
-/// Step-up (RFC 9470): requires the user to have authenticated (`auth_time`) at most
-/// `max_age` ago; a token without `auth_time` never passes. Refused: 401
-/// `insufficient_user_authentication` with `max_age=<seconds>`.
-pub fn require_auth_age(max_age: Duration) -> GuardLayer {
-    require_step_up(StepUp::auth_age(max_age))
-}
-
-/// Any [`StepUp`] rule: also Auth0's multi-factor signal ([`StepUp::mfa`]) and Clerk's
-/// reverification levels ([`StepUp::Reverification`], answered with Clerk's 403 body).
-pub fn require_step_up(rule: StepUp) -> GuardLayer {
-    GuardLayer::new(Rule::StepUp(rule))
-}
+crate::guard_rule::rule_guards!(GuardLayer);
 
 /// The rule's verdict, as this framework's rejection; reads the path parameter a
 /// same-user rule compares.

@@ -4,11 +4,9 @@
 use std::fmt;
 use std::sync::Arc;
 use std::task::{Context, Poll};
-use std::time::Duration;
 
 use ::tonic::Status;
 use http::{Request, Response};
-use serde_json::Value;
 use tower::{Layer, Service};
 
 use super::layer::{status_of, ResponseFuture};
@@ -39,70 +37,7 @@ pub fn require_scope(scope: impl Into<String>) -> GuardLayer {
     require_scopes([scope])
 }
 
-/// Requires every one of `scopes`: `PERMISSION_DENIED` naming all of them otherwise.
-pub fn require_scopes<I, S>(scopes: I) -> GuardLayer
-where
-    I: IntoIterator<Item = S>,
-    S: Into<String>,
-{
-    GuardLayer::new(Rule::Scopes(scopes.into_iter().map(Into::into).collect()))
-}
-
-/// Requires the claim at `path` (a name or a dotted path) to equal `expected`, or, when the
-/// claim is an array, to contain it: `require_claim("role", "admin")`.
-pub fn require_claim(path: impl Into<String>, expected: impl Into<Value>) -> GuardLayer {
-    GuardLayer::new(Rule::Claim {
-        path: path.into(),
-        expected: expected.into(),
-    })
-}
-
-/// Requires `predicate(user)` to hold, for any other rule (see the axum
-/// [`require_user`](crate::axum::require_user) on email claims).
-pub fn require_user<F>(predicate: F) -> GuardLayer
-where
-    F: Fn(&AuthUser) -> bool + Send + Sync + 'static,
-{
-    GuardLayer::new(Rule::Predicate(Box::new(predicate)))
-}
-
-/// Requires a user's token: machine tokens ([`TokenKind::Machine`](crate::TokenKind::Machine))
-/// are refused with `PERMISSION_DENIED`.
-pub fn require_user_token() -> GuardLayer {
-    GuardLayer::new(Rule::UserToken)
-}
-
-/// Step-up (RFC 9470): requires the token's `acr` claim to be one of `values`; a token
-/// without `acr` never passes. Refused: 401 `insufficient_user_authentication` with
-/// `acr_values="<values>"` in the challenge and the body.
-///
-/// ```
-/// use jwks_auth::tonic::require_acr;
-/// use tower::Layer;
-/// # #[derive(Clone)] struct PaymentsServer;
-/// let guarded = require_acr(["urn:example:mfa"]).layer(PaymentsServer);
-/// # let _ = guarded;
-/// ```
-pub fn require_acr<I, S>(values: I) -> GuardLayer
-where
-    I: IntoIterator<Item = S>,
-    S: Into<String>,
-{
-    require_step_up(StepUp::acr(values))
-}
-
-/// Step-up (RFC 9470): requires the user to have authenticated (`auth_time`) at most
-/// `max_age` ago; a token without `auth_time` never passes. Refused: 401
-/// `insufficient_user_authentication` with `max_age=<seconds>`.
-pub fn require_auth_age(max_age: Duration) -> GuardLayer {
-    require_step_up(StepUp::auth_age(max_age))
-}
-
-/// Any [`StepUp`] rule: also Auth0's multi-factor signal ([`StepUp::mfa`]) and Clerk's
-/// reverification levels ([`StepUp::Reverification`], answered with Clerk's 403 body).
-pub fn require_step_up(rule: StepUp) -> GuardLayer {
-    GuardLayer::new(Rule::StepUp(rule))
-}
+crate::guard_rule::rule_guards!(GuardLayer);
 
 /// A tower layer refusing calls whose user breaks a rule, with `PERMISSION_DENIED` (and
 /// `UNAUTHENTICATED` when the call has no verified user: a public method called without a
