@@ -180,6 +180,7 @@ impl Rule {
 /// `require_claim`, `require_user`, `require_user_token` and the step-up guards require.
 /// `require_scope` (with the framework's own example) and `require_same_user` (the path
 /// parameter is read the framework's way) stay with each framework.
+#[cfg(any(feature = "axum", feature = "actix", feature = "tonic"))]
 macro_rules! rule_guards {
     ($guard:ident) => {
         /// Requires every one of `scopes` (in `scope` or a permissions claim, with the
@@ -258,4 +259,5 @@ macro_rules! rule_guards {
         }
     };
 }
+#[cfg(any(feature = "axum", feature = "actix", feature = "tonic"))]
 pub(crate) use rule_guards;

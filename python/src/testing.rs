@@ -169,6 +169,28 @@ impl PyMockProvider {
         self.with(MockProvider::jwks_requests)
     }
 
+    /// Serves an RFC 7662 introspection endpoint (`POST /introspect`) for the opaque tokens
+    /// `opaque` mints; returns its URL, for `Introspection(url)`.
+    fn serve_introspection(&self, py: Python<'_>) -> PyResult<String> {
+        self.with(|m| block_on(py, m.serve_introspection()))
+    }
+
+    /// An opaque token whose introspection answers `builder`'s claims.
+    fn opaque(&self, builder: &PyTokenBuilder) -> PyResult<String> {
+        self.with(|m| m.opaque(&builder.inner))
+    }
+
+    /// Revokes an opaque token at the mock: its introspection answers inactive.
+    fn revoke_opaque(&self, token: &str) -> PyResult<()> {
+        self.with(|m| m.revoke_opaque(token))
+    }
+
+    /// Introspection requests answered so far.
+    #[getter]
+    fn introspection_requests(&self) -> PyResult<u64> {
+        self.with(MockProvider::introspection_requests)
+    }
+
     /// Stops the server (idempotent).
     fn close(&self, py: Python<'_>) {
         let mock = self

@@ -119,3 +119,18 @@ def test_bad_introspection_settings():
         Introspection("https://as.example/introspect", client_id="only-an-id")
     with pytest.raises(ValueError):
         Introspection("https://as.example/introspect", client_id="a", client_secret="b", auth="tls")
+
+
+def test_the_testing_kit_serves_introspection_for_opaque_tokens():
+    with MockProvider("auth0") as mock:
+        verifier = Verifier(
+            mock.provider(),
+            introspection=Introspection(mock.serve_introspection(), cache_ttl=0),
+        )
+        token = mock.opaque(mock.token().sub("user_9").scope("read"))
+        assert verifier.verify_sync(token).id == "user_9"
+        mock.revoke_opaque(token)
+        with pytest.raises(InvalidToken) as refused:
+            verifier.verify_sync(token)
+        assert refused.value.kind == "inactive"
+        assert mock.introspection_requests == 2

@@ -8,7 +8,7 @@ use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
 
 use super::keys::TestKey;
-use super::served::{lock, JwksResponder, State};
+use super::served::{lock, IntrospectionResponder, JwksResponder, State};
 use super::token::TokenBuilder;
 use crate::algorithm::{Algorithm, KeyFamily};
 use crate::provider::{builtin_preset_source, PresetInfo, Provider};
@@ -353,6 +353,61 @@ impl MockProvider {
     /// request gets the full set.
     pub fn conditional_requests(&self, on: bool) {
         lock(&self.state).no_etag = !on;
+    }
+
+    /// Mounts `POST /introspect`, an RFC 7662 introspection endpoint answering for the
+    /// opaque tokens [`opaque`](Self::opaque) mints (`{"active": false}` for any other or a
+    /// revoked one), and returns its URL. No client authentication is checked.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), jwks_auth::AuthError> {
+    /// use jwks_auth::introspection::Introspection;
+    /// use jwks_auth::testing::MockProvider;
+    /// use jwks_auth::Verifier;
+    ///
+    /// let mock = MockProvider::auth0().await;
+    /// let endpoint = mock.serve_introspection().await;
+    /// let verifier = Verifier::builder(mock.provider())
+    ///     .introspection(Introspection::new(endpoint))
+    ///     .build()?;
+    /// let token = mock.opaque(&mock.token().sub("user_1"));
+    /// assert_eq!(verifier.verify(&token).await?.id, "user_1");
+    /// assert_eq!(verifier.verify(&token).await?.id, "user_1"); // cached
+    /// mock.revoke_opaque(&token);
+    /// let fresh = mock.opaque(&mock.token());
+    /// assert!(verifier.verify(&fresh).await.is_ok());
+    /// assert_eq!(mock.introspection_requests(), 2);
+    /// # Ok(()) }
+    /// ```
+    pub async fn serve_introspection(&self) -> String {
+        Mock::given(method("POST"))
+            .and(path("/introspect"))
+            .respond_with(IntrospectionResponder(self.state.clone()))
+            .mount(self.server())
+            .await;
+        format!("{}/introspect", self.uri())
+    }
+
+    /// An opaque token whose introspection answers `builder`'s claims (see
+    /// [`serve_introspection`](Self::serve_introspection)).
+    pub fn opaque(&self, builder: &TokenBuilder) -> String {
+        let mut state = lock(&self.state);
+        let token = format!("mock_opaque_{}", state.opaque.len() + 1);
+        state.opaque.insert(token.clone(), Some(builder.claims()));
+        token
+    }
+
+    /// Revokes an opaque token at the mock: its introspection now answers inactive.
+    pub fn revoke_opaque(&self, token: &str) {
+        if let Some(claims) = lock(&self.state).opaque.get_mut(token) {
+            *claims = None;
+        }
+    }
+
+    /// How many introspection requests the mock answered.
+    pub fn introspection_requests(&self) -> u64 {
+        lock(&self.state).introspections
     }
 
     /// Mounts `POST /token`: a JSON object of claims, merged over [`token`](Self::token)'s

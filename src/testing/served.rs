@@ -28,6 +28,33 @@ pub(super) struct State {
     pub(super) no_etag: bool,
     pub(super) full_responses: u64,
     pub(super) not_modified_responses: u64,
+    /// Opaque tokens minted by [`MockProvider::opaque`](super::MockProvider::opaque), with
+    /// their claims (`None` once revoked).
+    pub(super) opaque:
+        std::collections::HashMap<String, Option<serde_json::Map<String, serde_json::Value>>>,
+    /// Introspection requests answered.
+    pub(super) introspections: u64,
+}
+
+/// Answers `POST /introspect` (RFC 7662) for the opaque tokens the mock minted.
+pub(super) struct IntrospectionResponder(pub(super) Arc<Mutex<State>>);
+
+impl Respond for IntrospectionResponder {
+    fn respond(&self, request: &Request) -> ResponseTemplate {
+        let mut state = lock(&self.0);
+        state.introspections += 1;
+        let token = url::form_urlencoded::parse(&request.body)
+            .find(|(name, _)| name == "token")
+            .map(|(_, value)| value.into_owned());
+        let answer = match token.and_then(|token| state.opaque.get(&token).cloned().flatten()) {
+            Some(mut claims) => {
+                claims.insert("active".to_owned(), json!(true));
+                serde_json::Value::Object(claims)
+            }
+            None => json!({ "active": false }),
+        };
+        ResponseTemplate::new(200).set_body_json(answer)
+    }
 }
 
 /// A strong `ETag` for `body`: a hash of it, quoted.
