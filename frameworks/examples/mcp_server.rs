@@ -4,7 +4,7 @@
 //! audience is its own resource URI (RFC 8707). One tool, `whoami`, answers with the verified
 //! caller.
 //!
-//! Run: `cargo run --example mcp_server --features axum,testing` (port from `$PORT`, default
+//! Run: `cargo run -p jwks-auth-frameworks --example mcp_server` (port from `$PORT`, default
 //! 3000). An embedded mock authorization server stands in for yours (no account, no network);
 //! the example prints a token for the resource and curl lines to try.
 //!
