@@ -1,6 +1,6 @@
 //! Verify cost per algorithm, against the bare aws-lc-rs signature check ("floor").
 //!
-//! Run: `cargo bench --bench verify` (about 3 minutes). Groups:
+//! Run: `cargo bench -p jwks-auth-benches --bench verify` (about 3 minutes). Groups:
 //! * `floor/<alg>`: aws-lc-rs alone, key pre-parsed, signature pre-decoded.
 //! * `verify_hot/<alg>`: `Verifier::verify` with the keys in memory (static JWKS / secret).
 //! * `verify_cached/<alg>`: the same token again with `cache_verified(10_000)` (a cache hit).
@@ -12,18 +12,19 @@
 //!   the same token bound to a proof key (`cnf.jkt`; the bearer twin carries an unchecked
 //!   claim of the same size), with a fresh proof per iteration (made outside the timed
 //!   part): the second signature check, the thumbprint, `htu` and the replay insert.
-//!   `cargo bench --bench verify -- dpop` runs only this group.
+//!   `cargo bench -p jwks-auth-benches --bench verify -- dpop` runs only this group.
 //! * `revocation/<path>/<store>`: the same EdDSA token (with `jti`, `sid`, `iat`) verified
 //!   without revocation (`off`), with the in-memory store (`memory`) and with the Redis store
 //!   (`redis`, nothing revoked; the bench starts a `redis-server` on loopback, and skips the
 //!   case with a message when there is none); `<path>` is `full` (signature checked) or
 //!   `cached` (verified-cache hit: the added cost stands out of the signature's noise).
-//!   `cargo bench --bench verify --features redis -- revocation` runs only this group.
+//!   `cargo bench -p jwks-auth-benches --bench verify --features redis -- revocation` runs
+//!   only this group.
 //!
 //! A key lookup on its own is not reachable through the public API; it is part of
 //! `verify_hot - floor`.
 //!
-//! Allocations per verify are counted by `examples/bench_compare.rs --alloc-probe` under
+//! Allocations per verify are counted by `../examples/bench_compare.rs --alloc-probe` under
 //! valgrind (see BENCHMARKS.md): a counting `#[global_allocator]` needs `unsafe impl`, and the
 //! crate forbids `unsafe_code` in every target.
 

@@ -1,7 +1,8 @@
 //! A small axum service protected by jwks-auth, against an embedded mock Better Auth provider
 //! (no account, no network). It prints demo tokens to try with curl.
 //!
-//! Run: `cargo run --example axum_service` (port from `$PORT`, default 3000), then
+//! Run: `cargo run --example axum_service --features axum` (port from `$PORT`, default 3000),
+//! then
 //!
 //! ```text
 //! curl -i localhost:3000/health

@@ -2,6 +2,8 @@
 //! span: in a binary of its own, as the subscriber's interest turns the shortcut off for
 //! every thread of the process (`axum_verified_cache.rs` tests the shortcut itself).
 
+#[path = "support/reply.rs"]
+mod reply;
 mod support;
 
 use axum::routing::get;
@@ -9,8 +11,8 @@ use axum::Router;
 use jwks_auth::axum::AuthLayer;
 use jwks_auth::testing::MockProvider;
 use jwks_auth::{AuthUser, ManualClock, Verifier};
+use reply::{request, send};
 use support::long_token;
-use support::reply::{request, send};
 use tracing_subscriber::filter::LevelFilter;
 
 /// With a subscriber that wants the `verify` span, a cache hit behind the layer still has

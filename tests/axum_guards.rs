@@ -1,6 +1,8 @@
 //! The 403 guards (`route_layer`) behind the `AuthLayer`, driven with real requests, plus one
 //! test over a real loopback socket.
 
+#[path = "support/reply.rs"]
+mod reply;
 mod support;
 
 use axum::http::StatusCode;
@@ -12,8 +14,8 @@ use jwks_auth::axum::{
 };
 use jwks_auth::testing::MockProvider;
 use jwks_auth::{AuthUser, Verifier};
+use reply::{request, send, Reply};
 use serde_json::{json, Value};
-use support::reply::{request, send, Reply};
 
 impl Reply {
     fn assert_forbidden(&self, challenge: &str, body: Value, token: &str) {

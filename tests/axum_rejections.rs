@@ -1,6 +1,8 @@
 //! The axum extractors and the `AuthLayer`, driven with real requests (`oneshot`) and real
 //! tokens from a mock provider: every failure kind, with exact status, challenge and body.
 
+#[path = "support/reply.rs"]
+mod reply;
 mod support;
 
 use axum::http::{header, StatusCode};
@@ -10,8 +12,8 @@ use axum::{Extension, Json, Router};
 use jwks_auth::axum::{AuthConfig, AuthLayer, AuthRejection, OptionalAuthUser, TypedClaims};
 use jwks_auth::testing::MockProvider;
 use jwks_auth::{AuthUser, Verifier};
+use reply::{request, send};
 use serde_json::json;
-use support::reply::{request, send};
 
 fn bearer(token: &str) -> String {
     format!("Bearer {token}")

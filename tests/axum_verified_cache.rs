@@ -6,6 +6,8 @@
 //! registers a subscriber: one that wants the `verify` span turns the shortcut off for every
 //! thread (`axum_cache_span.rs` tests that case in a binary of its own).
 
+#[path = "support/reply.rs"]
+mod reply;
 mod support;
 
 use std::time::Duration;
@@ -17,8 +19,8 @@ use jwks_auth::dpop::certificate_thumbprint;
 use jwks_auth::revocation::InMemoryRevocationStore;
 use jwks_auth::testing::MockProvider;
 use jwks_auth::{AuthUser, CachePolicy, ManualClock, Verifier};
+use reply::{request, send, Reply};
 use serde_json::json;
-use support::reply::{request, send, Reply};
 use support::{break_key_path, long_token};
 
 const HOUR: Duration = Duration::from_secs(3600);

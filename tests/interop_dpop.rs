@@ -316,8 +316,15 @@ fn python_venv() -> Option<std::path::PathBuf> {
 /// and the FastAPI adapter: accepted once, the replay and a proof for another URL refused,
 /// the token without a proof refused.
 #[cfg(feature = "actix")]
-#[actix_web::test]
-async fn an_oidc_provider_dpop_token_passes_through_actix_and_fastapi() {
+#[test]
+fn an_oidc_provider_dpop_token_passes_through_actix_and_fastapi() {
+    // On actix-web's runtime as `#[actix_web::test]` would, without its `macros` feature
+    // (not a dependency of this package's tests: see frameworks/).
+    actix_web::rt::System::new().block_on(through_actix_and_fastapi());
+}
+
+#[cfg(feature = "actix")]
+async fn through_actix_and_fastapi() {
     use actix_web::{test, web, App, HttpResponse};
     use jwks_auth::actix::AuthLayer;
 

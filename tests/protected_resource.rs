@@ -2,6 +2,8 @@
 //! document and its routes, `resource_metadata` in every challenge, the verifier's audience
 //! defaulting to the resource URI, and the configuration errors, driven with `oneshot`.
 
+#[path = "support/reply.rs"]
+mod reply;
 mod support;
 
 use std::time::Duration;
@@ -13,8 +15,8 @@ use jwks_auth::axum::{require_scope, AuthLayer};
 use jwks_auth::dpop::DpopMode;
 use jwks_auth::testing::{DpopProof, MockProvider, TestKey, TestKeys};
 use jwks_auth::{Algorithm, AuthUser, ErrorKind, KeyFamily, ProtectedResource, Provider, Verifier};
+use reply::{request, send, Reply};
 use serde_json::json;
-use support::reply::{request, send, Reply};
 
 const RESOURCE: &str = "https://mcp.example.test/mcp";
 const METADATA_URL: &str = "https://mcp.example.test/.well-known/oauth-protected-resource/mcp";

@@ -1,7 +1,8 @@
 """The table of expected answers (``tests/answers.json``, shared with the Rust runners in
-``tests/answers.rs``) run through FastAPI: ``configure`` + ``AuthMiddleware`` + routes
-guarded with ``require_scopes`` / ``require_same_user``, driven with ``TestClient``. Every row
-is sent, then the test fails listing every row whose answer differs from the table's."""
+``frameworks/tests/answers.rs``) run through FastAPI: ``configure`` + ``AuthMiddleware`` +
+routes guarded with ``require_scopes`` / ``require_same_user``, driven with ``TestClient``.
+Every row is sent, then the test fails listing every row whose answer differs from the
+table's."""
 
 import json
 import time

@@ -95,6 +95,9 @@ def test_revoke_all_refuses_every_token_issued_until_the_instant(mock_provider):
 def test_a_full_in_memory_store_refuses_the_next_revocation_with_503(mock_provider):
     verifier = revocable(mock_provider, InMemoryRevocationStore(capacity=1))
     revocations = verifier.revocations
+    # Minted before the revocation: `revoke_user` refuses tokens issued at or before its
+    # second, and the attempts below may end in the next one.
+    first = mock_provider.token().sub("first").sign()
     revocations.revoke_user_sync("first")
 
     for attempt in (
@@ -105,7 +108,7 @@ def test_a_full_in_memory_store_refuses_the_next_revocation_with_503(mock_provid
             attempt()
         assert (caught.value.kind, caught.value.status) == ("revocation-store-unavailable", 503)
     # The revocation that fitted still holds; the refused one was not recorded.
-    assert_revoked(verifier, mock_provider.token().sub("first").sign())
+    assert_revoked(verifier, first)
     verifier.verify_sync(mock_provider.token().sub("second").sign())
 
 

@@ -37,8 +37,8 @@
 //! use jwks_auth::actix::{require_scope, AuthLayer};
 //! use jwks_auth::{testing::MockProvider, AuthUser, Verifier};
 //!
-//! # #[actix_web::main]
-//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! # actix_web::rt::System::new().block_on(async {
 //! let mock = MockProvider::better_auth().await; // stands in for your Better Auth server
 //! let verifier = Verifier::builder(mock.provider()).build()?;
 //! let app = test::init_service(
@@ -67,7 +67,7 @@
 //! let response = test::call_service(&app, anonymous).await;
 //! assert_eq!(response.status(), 401);
 //! assert_eq!(response.headers().get("www-authenticate").unwrap(), r#"Bearer realm="api""#);
-//! # Ok(()) }
+//! # Ok::<(), Box<dyn std::error::Error>>(()) }) }
 //! ```
 
 mod extract;

@@ -1,6 +1,6 @@
-//! A tiny gRPC service for the tonic tests and `examples/grpc_service.rs`, written by hand
-//! in the shape `tonic-prost-build` generates (prost messages, a client, a server), so that
-//! nothing needs `protoc` at build time. It stands for this proto:
+//! A tiny gRPC service for the tonic tests and `frameworks/examples/grpc_service.rs`, written
+//! by hand in the shape `tonic-prost-build` generates (prost messages, a client, a server),
+//! so that nothing needs `protoc` at build time. It stands for this proto:
 //!
 //! ```proto
 //! syntax = "proto3";

@@ -1,11 +1,14 @@
-//! Helpers shared by integration-test binaries (`mod support;` in a `tests/*.rs` file).
-//! Each binary uses only part of them, hence the `dead_code` allowance.
+//! Helpers shared by integration-test binaries (`mod support;` in a `tests/*.rs` file, or
+//! `#[path = "../../tests/support/mod.rs"] mod support;` in a workspace member's test, e.g.
+//! `frameworks/tests/interop_mcp.rs`). Each binary uses only part of them, hence the
+//! `dead_code` allowance. The helpers that need a framework are separate files included with
+//! `#[path]` by the tests that use them: `reply.rs` (axum), `dpop_client.rs` (actix-web,
+//! tonic) and `greeter.rs` (tonic).
 #![allow(dead_code)]
 
 pub mod logs;
 pub mod node;
 pub mod redis;
-pub mod reply;
 
 use std::path::PathBuf;
 
@@ -69,9 +72,15 @@ pub fn with_payload(token: &str, edit: impl FnOnce(&mut Value)) -> String {
     format!("{}.{payload}.{}", parts[0], parts[2])
 }
 
-/// A path below the crate root.
+/// A path below the repository root: the library's package folder, also for the
+/// workspace members (`frameworks/`) whose tests include this file with `#[path]`.
 pub fn repo_path(relative: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(relative)
+    let manifest_dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    manifest_dir
+        .ancestors()
+        .find(|dir| dir.join("tests/support/mod.rs").is_file())
+        .unwrap_or(manifest_dir)
+        .join(relative)
 }
 
 /// A path below `fixtures/`, e.g. `fixture_path("keys/ed25519-a.jwk.json")`.

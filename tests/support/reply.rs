@@ -1,4 +1,7 @@
 //! Driving an axum `Router` with one request (`oneshot`) and taking the response apart.
+//! Needs the `axum` feature: included with `#[path]` by the axum tests only, not through
+//! `mod support`, so that the tests of the `testing` kit alone build without axum.
+#![allow(dead_code)] // each includer uses a different subset
 
 use axum::body::Body;
 use axum::http::{header, HeaderMap, Request, StatusCode};

@@ -41,8 +41,8 @@ const RESOURCE_SERVERS = {
 };
 
 // More resource indicators from EXTRA_RESOURCES (space-separated URIs, e.g. the loopback URL
-// of the MCP server in tests/interop_mcp.rs): JWT access tokens with scopes `mcp:tools` and
-// `notes:write` (what the MCP example's tools need), RS256.
+// of the MCP server in frameworks/tests/interop_mcp.rs): JWT access tokens with scopes
+// `mcp:tools` and `notes:write` (what the MCP example's tools need), RS256.
 for (const uri of (process.env.EXTRA_RESOURCES || "").split(/\s+/).filter(Boolean)) {
   RESOURCE_SERVERS[uri] = {
     scope: "mcp:tools notes:write",

@@ -11,7 +11,7 @@
 //! - `delete_all_notes` needs a recent multi-factor login (step-up, RFC 9470: `acr`
 //!   `urn:example:mfa`), else 401 `insufficient_user_authentication`.
 //!
-//! Run: `cargo run --example mcp_server --features axum,testing` (port from `$PORT`, default
+//! Run: `cargo run -p jwks-auth-frameworks --example mcp_server` (port from `$PORT`, default
 //! 3000). An embedded mock authorization server stands in for yours (no account, no network);
 //! the example prints a token for the resource and curl lines to try.
 //!

@@ -1,7 +1,7 @@
 //! An axum service protected by jwks-auth that exports the verifier's metrics on `/metrics`
 //! in the Prometheus text format, against an embedded mock Better Auth provider.
 //!
-//! Run: `cargo run --example metrics --features metrics,axum,testing` (port from `$PORT`,
+//! Run: `cargo run -p jwks-auth-frameworks --example metrics` (port from `$PORT`,
 //! default 3000), then
 //!
 //! ```text

@@ -1,8 +1,8 @@
 //! A small actix-web service protected by jwks-auth, against an embedded mock Better Auth
-//! provider (no account, no network): the routes of `examples/axum_service.rs` (without the
+//! provider (no account, no network): the routes of `../examples/axum_service.rs` (without the
 //! DPoP one, which only the axum layer takes). It prints demo tokens to try with curl.
 //!
-//! Run: `cargo run --example actix_service --features actix,testing` (port from `$PORT`,
+//! Run: `cargo run -p jwks-auth-frameworks --example actix_service` (port from `$PORT`,
 //! default 3000), then
 //!
 //! ```text

@@ -9,7 +9,7 @@
 //! for tonic. A `(row, adapter)` pair in the table's `known_differences` must still differ:
 //! once fixed, the runner fails until the entry is removed.
 
-#[path = "support/greeter.rs"]
+#[path = "../../tests/support/greeter.rs"]
 mod greeter;
 
 use std::fmt::Debug;
@@ -143,7 +143,7 @@ struct Answer {
 
 impl Table {
     fn load() -> Table {
-        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/answers.json");
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/answers.json");
         let text = std::fs::read_to_string(path).expect("tests/answers.json");
         let table: Table = serde_json::from_str(&text).expect("tests/answers.json parses");
         for known in &table.known_differences {

@@ -3,7 +3,7 @@
 //! `greeter.Greeter` of `tests/support/greeter.rs` (no `protoc` needed). It prints demo
 //! tokens, then calls itself with a tonic client to show each answer.
 //!
-//! Run: `cargo run --example grpc_service --features tonic,testing` (port from `$PORT`,
+//! Run: `cargo run -p jwks-auth-frameworks --example grpc_service` (port from `$PORT`,
 //! default 50051). With `grpcurl` (which needs the proto, printed in that file's docs):
 //!
 //! ```text
@@ -17,7 +17,7 @@
 //! Printing tokens is fine here only because they are minted by a throwaway mock for a demo
 //! user; never print real tokens.
 
-#[path = "../tests/support/greeter.rs"]
+#[path = "../../tests/support/greeter.rs"]
 mod greeter;
 
 use greeter::{Greeter, GreeterClient, GreeterServer, HelloReply, HelloRequest};

@@ -14,7 +14,7 @@ use jwks_auth::testing::MockProvider;
 use jwks_auth::{AuthUser, Verifier};
 use serde_json::{json, Value};
 
-#[path = "support/dpop_client.rs"]
+#[path = "../../tests/support/dpop_client.rs"]
 mod dpop_client;
 
 /// A response taken apart for assertions.

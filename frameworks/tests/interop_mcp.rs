@@ -17,6 +17,7 @@
 //! Needs Node.js (>= 20) and npm on `PATH`; the pinned dependencies are installed with
 //! `npm ci` when `node_modules` is missing. Never skipped.
 
+#[path = "../../tests/support/mod.rs"]
 mod support;
 
 // The example's server code, not a copy of it.

@@ -808,7 +808,6 @@ async fn the_table_through_the_axum_layer() {
 // --- Runners: the actix-web `AuthLayer` and the tonic `AuthLayer`. ---
 
 /// What the table checks of an adapter's answer, whatever its framework.
-#[cfg(any(feature = "actix", feature = "tonic"))]
 #[derive(Debug, PartialEq)]
 struct Answer {
     /// The HTTP status, or the gRPC code's name.
@@ -821,7 +820,6 @@ struct Answer {
     nonce: bool,
 }
 
-#[cfg(any(feature = "actix", feature = "tonic"))]
 impl Answer {
     /// `<scheme> <error>` of a `WWW-Authenticate` value that has an `error`.
     fn error_of(challenge: &str) -> Option<String> {
@@ -878,7 +876,6 @@ impl Answer {
     }
 }
 
-#[cfg(feature = "actix")]
 mod actix_runner {
     use super::*;
     use actix_web::{test, web, App};
@@ -942,9 +939,8 @@ mod actix_runner {
 
 /// The table's request (`GET /notes?page=2`) goes to the layer as is, not as a gRPC call
 /// (always `POST /package.Service/Method`): the layer takes `htm` and the `htu` path from the
-/// request it is given, so the table's proofs keep their meaning. tests/tonic.rs sends real
-/// DPoP calls over loopback.
-#[cfg(feature = "tonic")]
+/// request it is given, so the table's proofs keep their meaning. tests/tonic.rs (beside this
+/// file) sends real DPoP calls over loopback.
 mod tonic_runner {
     use std::convert::Infallible;
 

@@ -2,9 +2,9 @@
 //! of a small hand-written service, called with a tonic client and real tokens from a mock
 //! provider. Every refusal's gRPC code and message, and the user in the extensions.
 
-#[path = "support/dpop_client.rs"]
+#[path = "../../tests/support/dpop_client.rs"]
 mod dpop_client;
-#[path = "support/greeter.rs"]
+#[path = "../../tests/support/greeter.rs"]
 mod greeter;
 
 use greeter::{Greeter, GreeterClient, HelloReply, HelloRequest};
