@@ -9,6 +9,7 @@
 #
 # The wheel is a debug build into ${CARGO_TARGET_DIR:-target} (only the two local crates
 # recompile when python/ci.sh ran before); the sdist and wheel go to <target>/dist.
+# About 45 s after python/ci.sh on 2 busy cores, 15 s when nothing changed.
 set -euo pipefail
 HERE="$(cd "$(dirname "$0")" && pwd)"
 ROOT="$(cd "$HERE/.." && pwd)"
