@@ -222,7 +222,7 @@ def configure(
 
     async def on_auth_error(conn: HTTPConnection, exc: Exception) -> Optional[Response]:
         assert isinstance(exc, AuthError)
-        refusal = _edge(conn, get_verifier(conn)).refusal_for(exc.kind, exc.status)
+        refusal = _edge(conn, _app_verifier(conn)).refusal_for(exc.kind, exc.status)
         return await on_rejection(conn, AuthRejection(refusal))
 
     app.add_exception_handler(AuthRejection, on_rejection)
@@ -343,9 +343,15 @@ async def _send_refusal(refusal: Refusal, scope: Any, receive: Any, send: Any) -
         await send({"type": "websocket.close", "code": WS_1008_POLICY_VIOLATION, "reason": reason})
 
 
-def get_verifier(request: HTTPConnection) -> AnyVerifier:
+async def get_verifier(request: HTTPConnection) -> AnyVerifier:
     """The app's verifier (``configure``); override it in tests with
-    ``app.dependency_overrides[get_verifier]``."""
+    ``app.dependency_overrides[get_verifier]``. A coroutine function: FastAPI runs a plain
+    ``def`` dependency in its threadpool, a thread round trip on every request."""
+    return _app_verifier(request)
+
+
+def _app_verifier(request: HTTPConnection) -> AnyVerifier:
+    """The verifier ``configure`` stored on the app."""
     verifier = getattr(request.app.state, STATE_VERIFIER, None)
     if verifier is None:
         raise RuntimeError(
@@ -362,20 +368,24 @@ def _edge_request(conn: HTTPConnection, query_param: Optional[str] = None) -> Di
     """The request as the edge reads it: method, the target the client sent (with any
     ``root_path``), the raw headers, and the scheme and ``Host`` of the request itself."""
     scope = conn.scope
-    url = conn.url
-    target = url.path + (f"?{url.query}" if url.query else "")
+    # From the scope, as Starlette's `conn.url` has them (without building and re-parsing
+    # a URL string per request).
+    path = scope["path"].replace("?", "%3F").replace("#", "%23").replace("\\", "%5C")
+    query = scope.get("query_string", b"")
+    target = f"{path}?{query.decode('latin-1')}" if query else path
     headers: List[Any] = list(scope.get("headers") or ())
     if query_param:
         # A browser WebSocket's token in the URL, handed to the edge as the header it stands
         # for (two values are two headers: refused as a malformed request).
         for token in conn.query_params.getlist(query_param):
             headers.append((b"authorization", f"Bearer {token}".encode("latin-1", "replace")))
-    host = conn.headers.get("host")
+    host = next((value.decode("latin-1") for name, value in headers if name == b"host"), None)
+    scheme = scope.get("scheme", "http")
     return {
         "method": scope.get("method", "GET"),
         "target": target,
         "headers": headers,
-        "scheme": _HTTP_SCHEME.get(url.scheme, url.scheme) if host else None,
+        "scheme": _HTTP_SCHEME.get(scheme, scheme) if host else None,
         "host": host,
     }
 
@@ -393,14 +403,16 @@ async def _user_or_refusal(
 
     The refusal is returned, not raised (the edge never raises one either): raised where the
     request is in scope, its traceback would hold frames whose locals hold the token."""
-    cached = getattr(conn.state, STATE_USER, None)
+    # `scope["state"]` directly: `conn.state` builds a new `State` wrapper on each access.
+    state = conn.scope.setdefault("state", {})
+    cached = state.get(STATE_USER)
     if isinstance(cached, AuthUser):
         return cached  # the middleware verified this request already
     edge = _edge(conn, verifier, settings)
     request = _edge_request(conn, query_param)
     outcome = await edge.authenticate(**request, required=required)
     if isinstance(outcome, AuthUser):
-        setattr(conn.state, STATE_USER, outcome)
+        state[STATE_USER] = outcome
     return outcome
 
 
@@ -464,7 +476,7 @@ def require_scopes(*scopes: str) -> Callable[..., Awaitable[AuthUser]]:
     ) -> AuthUser:
         held = set(user.scopes)
         if not all(scope in held for scope in scopes):
-            edge = _edge(request, get_verifier(request))
+            edge = _edge(request, _app_verifier(request))
             raise AuthRejection(edge.insufficient_scope(wanted))
         return user
 
@@ -484,7 +496,7 @@ def require_same_user(param: str = "user_id") -> Callable[..., Awaitable[AuthUse
         if "\ufffd" in str(value) and not _raw_path_is_utf8(request):
             # The client sent bytes that are not UTF-8 (`/users/%FF`): a malformed request,
             # not another user (400 `invalid_request`, as the Rust guards answer).
-            edge = _edge(request, get_verifier(request))
+            edge = _edge(request, _app_verifier(request))
             raise AuthRejection(edge.refusal_for("malformed-request", 400))
         if str(value) != user.id:
             raise _forbidden(request)
@@ -507,7 +519,7 @@ def _raw_path_is_utf8(request: HTTPConnection) -> bool:
 
 def _forbidden(request: HTTPConnection) -> AuthRejection:
     """The refusal of a guard that is not about scopes (403 ``insufficient_scope``)."""
-    return AuthRejection(_edge(request, get_verifier(request)).insufficient_scope())
+    return AuthRejection(_edge(request, _app_verifier(request)).insufficient_scope())
 
 
 def require_user_token() -> Callable[..., Awaitable[AuthUser]]:
@@ -534,7 +546,7 @@ def require_step_up(rule: StepUp) -> Callable[..., Awaitable[AuthUser]]:
     async def dependency(
         request: HTTPConnection, user: AuthUser = Depends(current_user)
     ) -> AuthUser:
-        refusal = _edge(request, get_verifier(request)).step_up(user, rule)
+        refusal = _edge(request, _app_verifier(request)).step_up(user, rule)
         if refusal is not None:
             raise AuthRejection(refusal)
         return user
