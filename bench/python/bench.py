@@ -24,11 +24,23 @@ Sections (each printed as a markdown table; ``--json`` also writes the numbers t
 3. The bare floor: ``bench_compare`` (the Rust example, aws-lc-rs alone on the same committed
    test keys) when ``FLOOR_BIN`` names it, run in the same session; else the numbers of
    BENCHMARKS.md (cross-run).
-4. Throughput with 1 and 2 Python threads (``threading``), verifies/s, and the 2 ÷ 1 ratio.
+4. Throughput with 1 and 2 Python threads (``threading``), verifies/s, and the 2 ÷ 1 ratio,
+   next to a control (``hashlib.sha256`` over 64 KB, C code that releases the GIL) whose
+   ratio is what the shared machine gives two threads at that moment.
 5. FastAPI: per-request cost through the ASGI app in process (no server, no socket) of one
-   route without auth, with ``Depends(current_user)``, behind ``AuthMiddleware``, and with
-   the hand-written PyJWT dependency of the usual FastAPI guides.
-6. Where the binding costs: accepted vs refused verifies, cache hits, attribute access.
+   route without auth, with ``Depends(current_user)``, behind ``AuthMiddleware``, with the
+   hand-written PyJWT dependency of the usual FastAPI guides, with a hand-written
+   dependency over ``verifier.verify``, and with mock-ups of three fixes to
+   ``current_user`` (defined below; the library is not changed).
+6. Where the binding costs: accepted vs refused verifies, cache hits, attribute access,
+   the pieces of the FastAPI adapter.
+
+Peers: PyJWT (+ cryptography), oxyjwt and pyjwt-rs through their PyJWT-style
+``PyJWKClient`` (one real fetch from the mock, then their warm caches); pyjwt-rs is handed
+the ``PyJWK`` itself (its prepared Rust key handle) rather than ``.key``, which it re-imports
+on every call. joserfc has no JWKS client: the set is fetched once here and imported as a
+``KeySet`` (``jwt.decode`` picks the key by ``kid``), the claims checked by a
+``JWTClaimsRegistry`` (iss, aud, exp essential).
 """
 
 from __future__ import annotations
@@ -68,6 +80,8 @@ HS_SECRET = "bench-shared-secret-of-at-least-32-bytes!"
 HS_ISSUER = "https://auth.bench.example"
 HS_AUDIENCE = "https://api.bench.example"
 SUB = "user_bench"
+CONTROL = "control: sha256(64 KB)"
+CONTROL_DATA = bytes(range(256)) * 256
 
 #: The bare floor (aws-lc-rs alone, µs) and Rust `Verifier::verify` / cache hit, from
 #: BENCHMARKS.md "Time per verify" (bench/compare.sh, quiet machine): cross-run numbers.
@@ -437,9 +451,98 @@ def throughput(fn: Callable[[str], Any], token: str, threads: int, seconds: floa
 # 5. FastAPI
 # ---------------------------------------------------------------------------------------
 
+# Mock-ups of two fixes to jwks_auth.fastapi (section 5 measures what they buy), built from
+# its own pieces; the library is not changed. Module level: FastAPI reads the annotations.
+from starlette.requests import HTTPConnection  # noqa: E402
+
+from jwks_auth import Refusal  # noqa: E402
+from jwks_auth import fastapi as _jf  # noqa: E402
+
+
+async def get_verifier_async(request: HTTPConnection) -> Any:
+    """``get_verifier`` as an ``async def``: FastAPI calls it inline instead of handing a
+    plain ``def`` to its threadpool (a thread round trip per request)."""
+    return _jf.get_verifier(request)
+
+
+async def current_user_async_dep(
+    request: HTTPConnection,
+    verifier: Any = Depends(get_verifier_async),
+    _openapi: None = _jf.Security(_jf._bearer_scheme),
+) -> AuthUser:
+    """``current_user`` with fix 1 (async ``get_verifier``)."""
+    user = await _jf._authenticate(request, verifier, required=True)
+    assert user is not None
+    return user
+
+
+def edge_request_from_scope(conn: HTTPConnection) -> Dict[str, Any]:
+    """``_edge_request`` without ``conn.url`` (Starlette builds the whole URL string and
+    parses it again for ``.path``): the same target, host and scheme, read from the scope."""
+    scope = conn.scope
+    path = scope["path"]
+    if "?" in path or "#" in path or "\\" in path:  # as Starlette's URL escapes them
+        path = path.replace("?", "%3F").replace("#", "%23").replace("\\", "%5C")
+    query = scope.get("query_string", b"")
+    target = f"{path}?{query.decode('latin-1')}" if query else path
+    headers = list(scope.get("headers") or ())
+    host = None
+    for name, value in headers:
+        if name == b"host":
+            host = value.decode("latin-1")
+            break
+    scheme = scope.get("scheme", "http")
+    return {
+        "method": scope.get("method", "GET"),
+        "target": target,
+        "headers": headers,
+        "scheme": _jf._HTTP_SCHEME.get(scheme, scheme) if host else None,
+        "host": host,
+    }
+
+
+class _CurrentUserOne(HTTPBearer):
+    """``current_user`` as ONE dependency (fixes 1+2+3): the ``HTTPBearer`` subclass is both
+    the OpenAPI declaration and the verify, so FastAPI resolves no sub-dependency (no
+    ``Depends(get_verifier)``, no ``Security(_bearer_scheme)``). ``get_verifier`` overrides
+    still apply: it looks ``app.dependency_overrides`` up itself."""
+
+    async def __call__(self, request: HTTPConnection) -> AuthUser:  # type: ignore[override]
+        cached = getattr(request.state, _jf.STATE_USER, None)
+        if isinstance(cached, AuthUser):
+            return cached
+        override = request.app.dependency_overrides.get(_jf.get_verifier)
+        verifier = override() if override is not None else _jf.get_verifier(request)
+        edge = _jf._edge(request, verifier)
+        outcome = await edge.authenticate(**edge_request_from_scope(request), required=True)
+        if isinstance(outcome, Refusal):
+            raise _jf.AuthRejection(outcome)
+        setattr(request.state, _jf.STATE_USER, outcome)
+        return outcome
+
+
+current_user_one = _CurrentUserOne(scheme_name="HTTPBearer", auto_error=False)
+
+
+async def current_user_fixed(
+    request: HTTPConnection,
+    verifier: Any = Depends(get_verifier_async),
+    _openapi: None = _jf.Security(_jf._bearer_scheme),
+) -> AuthUser:
+    """``current_user`` with fix 1 and fix 2 (the edge's request read from the scope)."""
+    cached = getattr(request.state, _jf.STATE_USER, None)
+    if isinstance(cached, AuthUser):
+        return cached
+    edge = _jf._edge(request, verifier)
+    outcome = await edge.authenticate(**edge_request_from_scope(request), required=True)
+    if isinstance(outcome, Refusal):
+        raise _jf.AuthRejection(outcome)
+    setattr(request.state, _jf.STATE_USER, outcome)
+    return outcome
+
 
 def fastapi_apps(case: Case) -> Dict[str, Any]:
-    from jwks_auth.fastapi import AuthMiddleware, configure, current_user, get_verifier
+    from jwks_auth.fastapi import AuthMiddleware, configure, current_user
 
     def verifier() -> Verifier:
         return Verifier(case.provider, **case.verifier_kwargs)
@@ -463,22 +566,33 @@ def fastapi_apps(case: Case) -> Dict[str, Any]:
 
     apps["Depends(current_user)"] = dep
 
-    # The same, with `get_verifier` (a plain `def`: FastAPI runs it in its threadpool on
-    # every request) overridden by an `async def` returning the same verifier.
-    dep_async = FastAPI()
-    configure(dep_async, verifier())
-    the_verifier = dep_async.state.jwks_auth_verifier
+    # Mock-ups of the suggested fixes (see current_user_async_dep, current_user_fixed).
+    fix1 = FastAPI()
+    configure(fix1, verifier())
 
-    async def get_verifier_async() -> Verifier:
-        return the_verifier
-
-    dep_async.dependency_overrides[get_verifier] = get_verifier_async
-
-    @dep_async.get("/api/me")
-    async def me_dep_async(user: AuthUser = Depends(current_user)) -> Dict[str, str]:
+    @fix1.get("/api/me")
+    async def me_fix1(user: AuthUser = Depends(current_user_async_dep)) -> Dict[str, str]:
         return {"id": user.id}
 
-    apps["Depends(current_user), async get_verifier"] = dep_async
+    apps["current_user, fix 1 (async get_verifier)"] = fix1
+
+    fix2 = FastAPI()
+    configure(fix2, verifier())
+
+    @fix2.get("/api/me")
+    async def me_fix2(user: AuthUser = Depends(current_user_fixed)) -> Dict[str, str]:
+        return {"id": user.id}
+
+    apps["current_user, fixes 1+2 (+ target from the scope)"] = fix2
+
+    fix3 = FastAPI()
+    configure(fix3, verifier())
+
+    @fix3.get("/api/me")
+    async def me_fix3(user: AuthUser = Depends(current_user_one)) -> Dict[str, str]:
+        return {"id": user.id}
+
+    apps["current_user, fixes 1+2+3 (+ one dependency)"] = fix3
 
     mw = FastAPI()
     configure(mw, verifier())
@@ -780,11 +894,14 @@ def main() -> int:
         tp: Dict[str, Dict[str, Dict[int, List[float]]]] = {}
         for alg, case in cases.items():
             tlibs = [lib for lib in libs[alg] if lib.verify is not None]
+            # The control: C work that releases the GIL (hashlib over 64 KB, ~50 µs), so
+            # its scaling is what the machine gives two threads right now.
+            tlibs.append(Lib(CONTROL, lambda _: hashlib.sha256(CONTROL_DATA).digest()))
             tp[alg] = {lib.name: {1: [], 2: []} for lib in tlibs}
             for r in range(args.tp_rounds):
                 k = r % len(tlibs)
                 for lib in tlibs[k:] + tlibs[:k]:
-                    us = med(per_verify[alg][lib.name])
+                    us = med(per_verify[alg].get(lib.name) or [50.0])
                     chunk = max(1, int(500 / us))  # ~0.5 ms between clock reads
                     for threads in ((1, 2) if r % 2 == 0 else (2, 1)):
                         tp[alg][lib.name][threads].append(
@@ -810,6 +927,21 @@ def main() -> int:
                 cells.append(f"{one / 1e3:.1f}k / {two / 1e3:.1f}k "
                              f"({paired_ratio(x[n][2], x[n][1]):.2f}×)")
             out(f"| {alg} | " + " | ".join(cells) + " |")
+        out("\nScaling relative to the control's (1.00 = scales as well as GIL-free C code "
+            "did at that moment):\n")
+        peers_tp = [n for n in names if n != CONTROL]
+        out("| alg | " + " | ".join(peers_tp) + " |")
+        out("|---|" + "---:|" * len(peers_tp))
+        for alg, x in tp.items():
+            ctl = [b / a for a, b in zip(x[CONTROL][1], x[CONTROL][2])]
+            cells = []
+            for n in peers_tp:
+                if n not in x:
+                    cells.append("—")
+                    continue
+                sc = [b / a for a, b in zip(x[n][1], x[n][2])]
+                cells.append(f"{med([p / c for p, c in zip(sc, ctl)]):.2f}")
+            out(f"| {alg} | " + " | ".join(cells) + " |")
         out("")
 
     # -- 5. FastAPI ------------------------------------------------------------------------
@@ -821,7 +953,14 @@ def main() -> int:
         out("One `GET /api/me` driven through the app's ASGI callable (a fresh scope, a "
             "`receive` and a `send` that checks the 200; no server, no socket). *overhead* "
             "= route − route without auth − the bare verify of the same token (per round, "
-            "median): what the integration adds above the verify.\n")
+            "median): what the integration adds above the verify. Every route first answers "
+            "200 to the good token and 401 to the four bad ones and to none. *fix 1*: "
+            "`get_verifier` as an `async def` (FastAPI runs a plain `def` dependency in its "
+            "threadpool: a thread round trip per request); *fix 2*: the edge's request read "
+            "from the ASGI scope instead of through Starlette's `conn.url`; *fix 3*: "
+            "`current_user` as one `HTTPBearer` subclass dependency (no sub-dependencies). "
+            "The fixes are mock-ups in this file (`current_user_async_dep`, "
+            "`current_user_fixed`, `current_user_one`), not the library's code.\n")
         for alg in fa_algs:
             case = cases[alg]
             apps = fastapi_apps(case)
@@ -962,7 +1101,7 @@ def profile(cases: Dict[str, Case], loop: asyncio.AbstractEventLoop, args: Any,
             "`user.id`": sync_runner(lambda _: user.id, ""),
             "`user.scopes`": sync_runner(lambda _: user.scopes, ""),
             f"`user.claims` ({n_small} claims)": sync_runner(lambda _: user.claims, ""),
-            f"`json.loads` of that payload": sync_runner(lambda _: json.loads(small_json), ""),
+            "`json.loads` of that payload": sync_runner(lambda _: json.loads(small_json), ""),
             f"`user.claims` ({n_big} claims)": sync_runner(lambda _: big_user.claims, ""),
             f"`json.loads` of that {n_big}-claim payload": sync_runner(
                 lambda _: json.loads(big_json), ""),
