@@ -34,6 +34,8 @@ Sections (each printed as a markdown table; ``--json`` also writes the numbers t
    ``current_user`` (defined below; the library is not changed).
 6. Where the binding costs: accepted vs refused verifies, cache hits, attribute access,
    the pieces of the FastAPI adapter.
+7. Instructions per request of the section-5 routes (HS256) under callgrind, each route's
+   requests bracketed by ``os.getppid()`` and ``--dump-before=getppid``: load-independent.
 
 Peers: PyJWT (+ cryptography), oxyjwt and pyjwt-rs through their PyJWT-style
 ``PyJWKClient`` (one real fetch from the mock, then their warm caches); pyjwt-rs is handed
@@ -758,8 +760,13 @@ def main() -> int:
     ap.add_argument("--json", metavar="FILE", default=os.environ.get("JSON_OUT", ""),
                     help="also write every number to FILE (env JSON_OUT)")
     ap.add_argument("--skip", default=os.environ.get("SKIP", ""),
-                    help="sections to skip, e.g. throughput,fastapi,profile,floor")
+                    help="sections to skip, e.g. throughput,fastapi,profile,floor,instructions")
+    ap.add_argument("--instr-n", type=int, default=int(os.environ.get("INSTR_N", "100")),
+                    help="requests per route under callgrind (env INSTR_N, default 100)")
+    ap.add_argument("--instr-child", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args()
+    if args.instr_child:
+        return instructions_child(args.instr_n)
     # joserfc warns on every EdDSA verify (RFC 9864 deprecates the name); it still verifies.
     warnings.filterwarnings("ignore", message="EdDSA is deprecated")
     skip = set(filter(None, args.skip.split(",")))
@@ -1030,6 +1037,10 @@ def main() -> int:
     if "profile" not in skip:
         profile(cases, loop, args, result, out)
 
+    # -- 7. instructions -------------------------------------------------------------------
+    if "instructions" not in skip and "fastapi" not in skip:
+        instructions(args, result, out)
+
     result["load_end"] = load()
     result["seconds"] = round(time.time() - started, 1)
     out(f"Load average at the end: {result['load_end']}; run took {result['seconds']} s.")
@@ -1195,6 +1206,98 @@ def profile(cases: Dict[str, Case], loop: asyncio.AbstractEventLoop, args: Any,
                 f"{med([a - b for a, b in zip(xs, hit)]):+.2f} | "
                 f"{med([a - b for a, b in zip(xs, acc)]):+.2f} |")
         out("")
+
+
+# ---------------------------------------------------------------------------------------
+# 7. Instructions per request (callgrind): what load does not move
+# ---------------------------------------------------------------------------------------
+
+
+def instructions_child(n: int) -> int:
+    """Runs under callgrind with ``--dump-before=getppid``: each phase is bracketed by
+    ``os.getppid()``, so each measured phase's instructions land in a dump of their own."""
+    case = make_case("HS256")
+    loop = asyncio.new_event_loop()
+    asyncio.set_event_loop(loop)
+    apps = fastapi_apps(case)
+    plain = Verifier(case.provider, **case.verifier_kwargs)
+    pyjwt_verify = _pyjwt_like(pyjwt, case)
+    phases: Dict[str, Callable[[int], int]] = {
+        name: asgi_runner(app, case.token, loop) for name, app in apps.items()}
+    phases["(bare verify_sync)"] = sync_runner(plain.verify_sync, case.token)
+    phases["(bare PyJWT verify)"] = sync_runner(pyjwt_verify, case.token)
+    for run in phases.values():
+        run(20)  # warm: every code path taken and cached before the first dump
+    for run in phases.values():
+        os.getppid()
+        run(n)
+        os.getppid()
+    print(json.dumps(list(phases)))
+    return 0
+
+
+def instructions(args: Any, result: Dict[str, Any], out: Callable[..., None]) -> None:
+    import shutil
+    import tempfile
+
+    if shutil.which("valgrind") is None:
+        out("## 7. Instructions per request\n\nSkipped: valgrind is not installed.\n")
+        return
+    n = args.instr_n
+    log(f"instructions: callgrind, {n} requests per route (load {load()})")
+    with tempfile.TemporaryDirectory() as tmp:
+        cmd = ["valgrind", "--tool=callgrind", "--dump-before=getppid",
+               f"--callgrind-out-file={tmp}/cg.out", sys.executable, os.path.abspath(__file__),
+               "--instr-child", "--instr-n", str(n)]
+        done = subprocess.run(cmd, capture_output=True, text=True, timeout=900)
+        if done.returncode != 0:
+            out(f"## 7. Instructions per request\n\nFailed: {done.stderr[-400:]}\n")
+            return
+        names = json.loads(done.stdout.strip().splitlines()[-1])
+        dumps = {}
+        for f in pathlib.Path(tmp).glob("cg.out.*"):
+            text = f.read_text(errors="replace")
+            for line in text.splitlines():
+                if line.startswith(("summary:", "totals:")):
+                    dumps[int(f.name.rsplit(".", 1)[1])] = int(line.split()[1])
+                    break
+    # Dump k (k >= 1) holds what ran since dump k-1: 2, 4, ... are the measured phases
+    # (1, 3, 5, ... the set-up before the first bracket and the gaps between brackets).
+    per = {name: dumps[2 * (i + 1)] / n for i, name in enumerate(names)}
+    result["instructions"] = per
+    base, noop = per["no auth"], per["no auth, one no-op dependency"]
+    vs, pj = per["(bare verify_sync)"], per["(bare PyJWT verify)"]
+    out(f"## 7. Instructions per request (callgrind, HS256, {n} requests per route)\n")
+    out("The FastAPI routes of section 5 under `valgrind --tool=callgrind` (every thread "
+        "counted, so a threadpool hop's instructions are in), each route's requests "
+        "bracketed by dumps: repeatable on a loaded machine, unlike the timings.\n")
+    # µs per instruction: the no-auth route's fastest round in section 5 (this run) over its
+    # instructions; the fastest round is the least loaded one.
+    timed = (result.get("fastapi") or {}).get("HS256", {}).get("no auth")
+    rate = base / min(timed) if timed else math.nan  # instructions per µs
+    result["instructions_per_us"] = rate
+
+    def cell(ir: float) -> str:
+        return f"{ir:+,.0f}" + ("" if math.isnan(rate) else f" (≈{ir / rate:+.1f} µs)")
+
+    if not math.isnan(rate):
+        out(f"≈ µs: at {rate:,.0f} instructions per µs, the no-auth route's rate in its "
+            "fastest round of section 5 (this run): a rough conversion, Python code of the "
+            "same kind.\n")
+    out("| route | instructions / request | − no auth | above the verify | above a no-op "
+        "dependency + the verify |")
+    out("|---|---:|---:|---:|---:|")
+    for name, ir in per.items():
+        verify = pj if name.startswith("PyJWT") else vs
+        if name.startswith("(bare") or name == "no auth":
+            out(f"| {name} | {ir:,.0f} | | | |")
+        elif name.startswith("no auth"):
+            out(f"| {name} | {ir:,.0f} | {cell(ir - base)} | | |")
+        else:
+            dep = "(not a dependency)" if name == "AuthMiddleware" else cell(ir - noop - verify)
+            out(f"| {name} | {ir:,.0f} | {cell(ir - base)} | {cell(ir - base - verify)} | "
+                f"{dep} |")
+    out("")
 
 
 if __name__ == "__main__":

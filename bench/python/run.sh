@@ -7,7 +7,8 @@
 #   bench/python/run.sh                 # ~3 min of measuring on 2 vCPUs, once built
 #   ROUNDS=15 BATCH_S=0.1 bench/python/run.sh   # longer, steadier
 #   FLOOR=0 bench/python/run.sh         # no Rust floor build: BENCHMARKS.md's floor (cross-run)
-#   SKIP=throughput,fastapi,profile bench/python/run.sh   # only the gate and µs per verify
+#   SKIP=throughput,fastapi,profile,instructions bench/python/run.sh   # gate + µs per verify
+#   INSTR_N=200 bench/python/run.sh     # more requests per route under callgrind (section 7)
 #
 # 1. A venv at ${CARGO_TARGET_DIR:-target}/pybench-venv with bench/python/requirements.txt.
 # 2. The release wheel (maturin build --release of python/), installed into that venv.
