@@ -4,7 +4,7 @@
 # binding costs. Markdown tables on stdout, progress on stderr, every number in
 # bench/python/results/<date>.json.
 #
-#   bench/python/run.sh                 # ~3 min of measuring on 2 vCPUs, once built
+#   bench/python/run.sh                 # ~4 min on 2 vCPUs once built (1 of them callgrind)
 #   ROUNDS=15 BATCH_S=0.1 bench/python/run.sh   # longer, steadier
 #   FLOOR=0 bench/python/run.sh         # no Rust floor build: BENCHMARKS.md's floor (cross-run)
 #   SKIP=throughput,fastapi,profile,instructions bench/python/run.sh   # gate + µs per verify
