@@ -891,7 +891,11 @@ def main() -> int:
             "**cross-run**: BENCHMARKS.md \"Time per verify\" (quiet machine, " \
             "bench/compare.sh); this run's Python numbers are under its own load"
         out("## 3. The floor: Rust signature check alone vs `verify_sync`\n")
-        out(f"Floor source: {src}. Load average now: {load()}.\n")
+        out(f"Floor source: {src}. Load average now: {load()}. The Rust numbers come from "
+            "another process a few seconds away from the Python rounds: on a loaded machine "
+            "their difference moves by the load's swings (several µs for EdDSA and ES256); "
+            "the cache-hit column, where no signature is checked, is the cleaner measure of "
+            "what the binding adds.\n")
         out("| alg | floor (aws-lc-rs) | Rust verify | Rust cache hit | verify_sync | "
             "verify_sync ÷ floor | verify_sync − Rust verify | cache hit (sync) − Rust hit |")
         out("|---|---:|---:|---:|---:|---:|---:|---:|")

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # jwks_auth (the Python wheel) against PyJWT, joserfc, oxyjwt and pyjwt-rs on the same tokens:
 # correctness gate, µs per verify, floor, 1/2-thread throughput, FastAPI request path,
-# binding costs. Markdown tables on stdout, progress on stderr, every number in
+# binding costs, instructions per FastAPI request. Markdown tables on stdout (and in
+# bench/python/results/<date>.md), progress on stderr, every number in
 # bench/python/results/<date>.json.
 #
 #   bench/python/run.sh                 # ~4 min on 2 vCPUs once built (1 of them callgrind)
@@ -75,5 +76,6 @@ fi
 mkdir -p "$HERE/results"
 # From outside the source tree, so `import jwks_auth` is the installed wheel.
 cd "$TARGET"
+STAMP="$(date -u +%Y-%m-%dT%H%M)"
 FLOOR_BIN="$FLOOR_BIN" "$VENV/bin/python" "$HERE/bench.py" \
-  --json "$HERE/results/$(date -u +%Y-%m-%dT%H%M).json" "$@"
+  --json "$HERE/results/$STAMP.json" "$@" | tee "$HERE/results/$STAMP.md"
