@@ -1060,143 +1060,149 @@ def main() -> int:
     return 0
 
 
-def profile(cases: Dict[str, Case], loop: asyncio.AbstractEventLoop, args: Any,
-            result: Dict[str, Any], out: Callable[..., None]) -> None:
-    """Section 6: where the binding's time goes, around one verify."""
+def binding_columns(case: Case, loop: asyncio.AbstractEventLoop,
+                    ) -> Dict[str, Callable[[int], int]]:
+    """Section 6's calls, each a runner(n) -> ns (also counted in section 7)."""
     from starlette.requests import HTTPConnection
 
     from jwks_auth import RequestEdge
     from jwks_auth._errors import _from_rust
     from jwks_auth.fastapi import _edge_request
 
+    plain = Verifier(case.provider, **case.verifier_kwargs)
+    cached = Verifier(case.provider, cache_verified=True, **case.verifier_kwargs)
+    for v in (plain, cached):
+        v.verify_sync(case.token)
+        v.verify_sync(case.big_token)
+    user = plain.verify_sync(case.token)
+    big_user = plain.verify_sync(case.big_token)
+
+    def payload_of(token: str) -> str:
+        part = token.split(".")[1]
+        return base64.urlsafe_b64decode(part + "=" * (-len(part) % 4)).decode()
+
+    small_json, big_json = payload_of(case.token), payload_of(case.big_token)
+    n_small, n_big = len(user.claims), len(big_user.claims)
+
+    def refused(token: str) -> Callable[[str], Any]:
+        vs = plain.verify_sync
+
+        def f(_: str) -> None:
+            try:
+                vs(token)
+            except AuthError:
+                return
+            raise AssertionError("accepted")
+
+        return f
+
+    edge = RequestEdge(plain)
+    scope = asgi_scope(case.token)
+    req = _edge_request(HTTPConnection(dict(scope)))
+
+    def edge_sync(_: str) -> Any:
+        return edge.authenticate_sync(req["method"], req["target"], req["headers"],
+                                      scheme=req["scheme"], host=req["host"])
+
+    async def edge_await(_: str) -> Any:
+        return await edge.authenticate(**req, required=True)
+
+    # The adapter's own work per request, without FastAPI's dependency machinery:
+    # current_user's body and AuthMiddleware called directly (no-op inner app).
+    from jwks_auth.fastapi import AuthMiddleware, configure, current_user
+
+    fa = FastAPI()
+    configure(fa, plain)
+    tmpl = asgi_scope(case.token)
+    tmpl["app"] = fa
+    reached: List[int] = []
+
+    async def inner(scope: Any, receive: Any, send: Any) -> None:
+        reached.append(1)
+
+    mw = AuthMiddleware(inner)
+
+    async def recv() -> Dict[str, Any]:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def snd(message: Any) -> None:
+        raise AssertionError(f"the middleware answered: {message}")
+
+    async def direct_mw(_: str) -> None:
+        await mw(dict(tmpl), recv, snd)
+
+    async def direct_cu(_: str) -> Any:
+        return await current_user(Request(dict(tmpl)), plain, None)
+
+    async def direct_one(_: str) -> Any:
+        return await current_user_one(Request(dict(tmpl)))
+
+    loop.run_until_complete(direct_mw(""))
+    assert reached and loop.run_until_complete(direct_cu("")).id == SUB
+    assert loop.run_until_complete(direct_one("")).id == SUB
+
+    exc = _from_rust("expired", 401, "the token has expired", None)
+
+    def raise_catch(_: str) -> None:
+        try:
+            raise exc
+        except AuthError:
+            pass
+        exc.__traceback__ = None  # else each raise lengthens the traceback
+
+    cols: Dict[str, Callable[[int], int]] = {
+        "verify_sync, accepted": sync_runner(plain.verify_sync, case.token),
+        "verify_sync, cache hit": sync_runner(cached.verify_sync, case.token),
+        "await verify, cache hit": async_runner(cached.verify, case.token, loop),
+        f"verify_sync, accepted, {len(case.big_token) // 1000} KB token ({n_big} claims)":
+            sync_runner(plain.verify_sync, case.big_token),
+        f"verify_sync, cache hit, {len(case.big_token) // 1000} KB token":
+            sync_runner(cached.verify_sync, case.big_token),
+        "refused: expired": sync_runner(refused(case.bad["expired"]), ""),
+        "refused: wrong issuer": sync_runner(refused(case.bad["wrong issuer"]), ""),
+        "refused: tampered (bad signature)":
+            sync_runner(refused(case.bad["tampered"]), ""),
+        "refused: malformed (`a.b.c`, no crypto)": sync_runner(refused("a.b.c"), ""),
+        "Python: `_from_rust(...)` (builds the exception)": sync_runner(
+            lambda _: _from_rust("expired", 401, "the token has expired", None), ""),
+        "Python: raise + except of a built exception": sync_runner(raise_catch, ""),
+        "`verifier.provider_name` (a trivial PyO3 call)": sync_runner(
+            lambda _: plain.provider_name, ""),
+        "`user.id`": sync_runner(lambda _: user.id, ""),
+        "`user.scopes`": sync_runner(lambda _: user.scopes, ""),
+        f"`user.claims` ({n_small} claims)": sync_runner(lambda _: user.claims, ""),
+        "`json.loads` of that payload": sync_runner(lambda _: json.loads(small_json), ""),
+        f"`user.claims` ({n_big} claims)": sync_runner(lambda _: big_user.claims, ""),
+        f"`json.loads` of that {n_big}-claim payload": sync_runner(
+            lambda _: json.loads(big_json), ""),
+        "Starlette: `HTTPConnection(scope)`": sync_runner(
+            lambda _: HTTPConnection(dict(scope)), ""),
+        "Starlette: `HTTPConnection(scope).url`": sync_runner(
+            lambda _: HTTPConnection(dict(scope)).url, ""),
+        "Starlette: `HTTPConnection(scope).headers.get('host')`": sync_runner(
+            lambda _: HTTPConnection(dict(scope)).headers.get("host"), ""),
+        "fastapi.py: `_edge_request(HTTPConnection(scope))`": sync_runner(
+            lambda _: _edge_request(HTTPConnection(dict(scope))), ""),
+        "`edge.authenticate_sync(...)` (the request's headers)": sync_runner(edge_sync, ""),
+        "`await edge.authenticate(...)`": async_runner(edge_await, "", loop),
+        "`await verify` (same verifier, for the rows below)": async_runner(
+            plain.verify, case.token, loop),
+        "`current_user`'s body, called directly (no FastAPI)": async_runner(
+            direct_cu, "", loop),
+        "fixes 1+2+3 `current_user_one`'s body, called directly": async_runner(
+            direct_one, "", loop),
+        "`AuthMiddleware` alone (called directly, no-op inner app)": async_runner(
+            direct_mw, "", loop),
+    }
+    return cols
+
+
+def profile(cases: Dict[str, Case], loop: asyncio.AbstractEventLoop, args: Any,
+            result: Dict[str, Any], out: Callable[..., None]) -> None:
+    """Section 6: where the binding's time goes, around one verify."""
     result["profile"] = {}
     for alg in [a for a in ("HS256", "EdDSA") if a in cases]:
-        case = cases[alg]
-        plain = Verifier(case.provider, **case.verifier_kwargs)
-        cached = Verifier(case.provider, cache_verified=True, **case.verifier_kwargs)
-        for v in (plain, cached):
-            v.verify_sync(case.token)
-            v.verify_sync(case.big_token)
-        user = plain.verify_sync(case.token)
-        big_user = plain.verify_sync(case.big_token)
-
-        def payload_of(token: str) -> str:
-            part = token.split(".")[1]
-            return base64.urlsafe_b64decode(part + "=" * (-len(part) % 4)).decode()
-
-        small_json, big_json = payload_of(case.token), payload_of(case.big_token)
-        n_small, n_big = len(user.claims), len(big_user.claims)
-
-        def refused(token: str) -> Callable[[str], Any]:
-            vs = plain.verify_sync
-
-            def f(_: str) -> None:
-                try:
-                    vs(token)
-                except AuthError:
-                    return
-                raise AssertionError("accepted")
-
-            return f
-
-        edge = RequestEdge(plain)
-        scope = asgi_scope(case.token)
-        req = _edge_request(HTTPConnection(dict(scope)))
-
-        def edge_sync(_: str) -> Any:
-            return edge.authenticate_sync(req["method"], req["target"], req["headers"],
-                                          scheme=req["scheme"], host=req["host"])
-
-        async def edge_await(_: str) -> Any:
-            return await edge.authenticate(**req, required=True)
-
-        # The adapter's own work per request, without FastAPI's dependency machinery:
-        # current_user's body and AuthMiddleware called directly (no-op inner app).
-        from jwks_auth.fastapi import AuthMiddleware, configure, current_user
-
-        fa = FastAPI()
-        configure(fa, plain)
-        tmpl = asgi_scope(case.token)
-        tmpl["app"] = fa
-        reached: List[int] = []
-
-        async def inner(scope: Any, receive: Any, send: Any) -> None:
-            reached.append(1)
-
-        mw = AuthMiddleware(inner)
-
-        async def recv() -> Dict[str, Any]:
-            return {"type": "http.request", "body": b"", "more_body": False}
-
-        async def snd(message: Any) -> None:
-            raise AssertionError(f"the middleware answered: {message}")
-
-        async def direct_mw(_: str) -> None:
-            await mw(dict(tmpl), recv, snd)
-
-        async def direct_cu(_: str) -> Any:
-            return await current_user(Request(dict(tmpl)), plain, None)
-
-        async def direct_one(_: str) -> Any:
-            return await current_user_one(Request(dict(tmpl)))
-
-        loop.run_until_complete(direct_mw(""))
-        assert reached and loop.run_until_complete(direct_cu("")).id == SUB
-        assert loop.run_until_complete(direct_one("")).id == SUB
-
-        exc = _from_rust("expired", 401, "the token has expired", None)
-
-        def raise_catch(_: str) -> None:
-            try:
-                raise exc
-            except AuthError:
-                pass
-            exc.__traceback__ = None  # else each raise lengthens the traceback
-
-        cols: Dict[str, Callable[[int], int]] = {
-            "verify_sync, accepted": sync_runner(plain.verify_sync, case.token),
-            "verify_sync, cache hit": sync_runner(cached.verify_sync, case.token),
-            "await verify, cache hit": async_runner(cached.verify, case.token, loop),
-            f"verify_sync, accepted, {len(case.big_token) // 1000} KB token ({n_big} claims)":
-                sync_runner(plain.verify_sync, case.big_token),
-            f"verify_sync, cache hit, {len(case.big_token) // 1000} KB token":
-                sync_runner(cached.verify_sync, case.big_token),
-            "refused: expired": sync_runner(refused(case.bad["expired"]), ""),
-            "refused: wrong issuer": sync_runner(refused(case.bad["wrong issuer"]), ""),
-            "refused: tampered (bad signature)":
-                sync_runner(refused(case.bad["tampered"]), ""),
-            "refused: malformed (`a.b.c`, no crypto)": sync_runner(refused("a.b.c"), ""),
-            "Python: `_from_rust(...)` (builds the exception)": sync_runner(
-                lambda _: _from_rust("expired", 401, "the token has expired", None), ""),
-            "Python: raise + except of a built exception": sync_runner(raise_catch, ""),
-            "`verifier.provider_name` (a trivial PyO3 call)": sync_runner(
-                lambda _: plain.provider_name, ""),
-            "`user.id`": sync_runner(lambda _: user.id, ""),
-            "`user.scopes`": sync_runner(lambda _: user.scopes, ""),
-            f"`user.claims` ({n_small} claims)": sync_runner(lambda _: user.claims, ""),
-            "`json.loads` of that payload": sync_runner(lambda _: json.loads(small_json), ""),
-            f"`user.claims` ({n_big} claims)": sync_runner(lambda _: big_user.claims, ""),
-            f"`json.loads` of that {n_big}-claim payload": sync_runner(
-                lambda _: json.loads(big_json), ""),
-            "Starlette: `HTTPConnection(scope)`": sync_runner(
-                lambda _: HTTPConnection(dict(scope)), ""),
-            "Starlette: `HTTPConnection(scope).url`": sync_runner(
-                lambda _: HTTPConnection(dict(scope)).url, ""),
-            "Starlette: `HTTPConnection(scope).headers.get('host')`": sync_runner(
-                lambda _: HTTPConnection(dict(scope)).headers.get("host"), ""),
-            "fastapi.py: `_edge_request(HTTPConnection(scope))`": sync_runner(
-                lambda _: _edge_request(HTTPConnection(dict(scope))), ""),
-            "`edge.authenticate_sync(...)` (the request's headers)": sync_runner(edge_sync, ""),
-            "`await edge.authenticate(...)`": async_runner(edge_await, "", loop),
-            "`await verify` (same verifier, for the rows below)": async_runner(
-                plain.verify, case.token, loop),
-            "`current_user`'s body, called directly (no FastAPI)": async_runner(
-                direct_cu, "", loop),
-            "fixes 1+2+3 `current_user_one`'s body, called directly": async_runner(
-                direct_one, "", loop),
-            "`AuthMiddleware` alone (called directly, no-op inner app)": async_runner(
-                direct_mw, "", loop),
-        }
+        cols = binding_columns(cases[alg], loop)
         log(f"profile {alg}: load {load()}")
         data = interleaved(cols, args.rounds, args.batch)
         result["profile"][alg] = data
@@ -1230,14 +1236,42 @@ def instructions_child(n: int) -> int:
         name: asgi_runner(app, case.token, loop) for name, app in apps.items()}
     phases["(bare verify_sync)"] = sync_runner(plain.verify_sync, case.token)
     phases["(bare PyJWT verify)"] = sync_runner(pyjwt_verify, case.token)
-    for run in phases.values():
+    calls = binding_columns(case, loop)
+    n_calls = 10 * n
+    for run in list(phases.values()) + list(calls.values()):
         run(20)  # warm: every code path taken and cached before the first dump
     for run in phases.values():
         os.getppid()
         run(n)
         os.getppid()
-    print(json.dumps(list(phases)))
+    for run in calls.values():
+        os.getppid()
+        run(n_calls)
+        os.getppid()
+    print(json.dumps({"routes": list(phases), "n_routes": n, "calls": list(calls),
+                      "n_calls": n_calls}))
     return 0
+
+
+def rust_instructions(floor_bin: str, n: int) -> Dict[str, float]:
+    """bench_compare --alloc-probe HS256 under callgrind: (I(2n) - I(n)) / n per mode, as
+    bench/instructions.sh counts them (floor, hot verify, verified-token cache hit)."""
+    import tempfile
+
+    per: Dict[str, float] = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        for mode in ("floor", "hot", "cached"):
+            totals = []
+            for k in (n, 2 * n):
+                out_file = f"{tmp}/cg.{mode}.{k}"
+                subprocess.run(["valgrind", "--tool=callgrind", f"--callgrind-out-file={out_file}",
+                                floor_bin, "--alloc-probe", "HS256", str(k), mode],
+                               capture_output=True, check=True, timeout=600)
+                text = pathlib.Path(out_file).read_text(errors="replace")
+                totals.append(next(int(line.split()[1]) for line in text.splitlines()
+                                   if line.startswith(("summary:", "totals:"))))
+            per[mode] = (totals[1] - totals[0]) / n
+    return per
 
 
 def instructions(args: Any, result: Dict[str, Any], out: Callable[..., None]) -> None:
@@ -1257,7 +1291,8 @@ def instructions(args: Any, result: Dict[str, Any], out: Callable[..., None]) ->
         if done.returncode != 0:
             out(f"## 7. Instructions per request\n\nFailed: {done.stderr[-400:]}\n")
             return
-        names = json.loads(done.stdout.strip().splitlines()[-1])
+        phases = json.loads(done.stdout.strip().splitlines()[-1])
+        names, calls = phases["routes"], phases["calls"]
         dumps = {}
         for f in pathlib.Path(tmp).glob("cg.out.*"):
             text = f.read_text(errors="replace")
@@ -1268,7 +1303,16 @@ def instructions(args: Any, result: Dict[str, Any], out: Callable[..., None]) ->
     # Dump k (k >= 1) holds what ran since dump k-1: 2, 4, ... are the measured phases
     # (1, 3, 5, ... the set-up before the first bracket and the gaps between brackets).
     per = {name: dumps[2 * (i + 1)] / n for i, name in enumerate(names)}
-    result["instructions"] = per
+    k0 = len(names)
+    per_call = {name: dumps[2 * (k0 + i + 1)] / phases["n_calls"]
+                for i, name in enumerate(calls)}
+    rust: Dict[str, float] = {}
+    if args.floor_bin:
+        try:
+            rust = rust_instructions(args.floor_bin, 2000)
+        except (OSError, subprocess.SubprocessError, StopIteration) as e:
+            log(f"instructions: bench_compare under callgrind failed: {e}")
+    result["instructions"] = {"routes": per, "calls": per_call, "rust": rust}
     base, noop = per["no auth"], per["no auth, one no-op dependency"]
     vs, pj = per["(bare verify_sync)"], per["(bare PyJWT verify)"]
     out(f"## 7. Instructions per request (callgrind, HS256, {n} requests per route)\n")
@@ -1301,6 +1345,24 @@ def instructions(args: Any, result: Dict[str, Any], out: Callable[..., None]) ->
             dep = "(not a dependency)" if name == "AuthMiddleware" else cell(ir - noop - verify)
             out(f"| {name} | {ir:,.0f} | {cell(ir - base)} | {cell(ir - base - verify)} | "
                 f"{dep} |")
+    out("")
+    out(f"Section 6's calls (HS256), {phases['n_calls']} calls each, instructions per call "
+        "(the Python loop and call included)" + (
+            "; Rust: `bench_compare --alloc-probe HS256 N floor|hot|cached` under callgrind, "
+            "(I(2N) − I(N)) / N with N = 2000, as `bench/instructions.sh` counts; *− Rust* "
+            "compares the Python call with the same operation in Rust." if rust else ".")
+        + "\n")
+    hit = per_call["verify_sync, cache hit"]
+    rust_of = {"verify_sync, accepted": rust.get("hot"), "verify_sync, cache hit":
+               rust.get("cached"), "await verify, cache hit": rust.get("cached")}
+    out("| call | instructions / call | − cache hit (sync) | − Rust (same operation) |")
+    out("|---|---:|---:|---:|")
+    for name, ir in per_call.items():
+        r = rust_of.get(name)
+        out(f"| {name} | {ir:,.0f} | {ir - hit:+,.0f} | "
+            + (f"{ir - r:+,.0f} (Rust {r:,.0f})" if r else "") + " |")
+    if rust:
+        out(f"| (Rust: aws-lc-rs HMAC alone, the floor) | {rust['floor']:,.0f} | | |")
     out("")
 
 
