@@ -88,7 +88,7 @@ for c in ("Typing :: Typed", "Operating System :: POSIX :: Linux",
 assert not [c for c in classifiers if c.startswith("License ::")], "PEP 639: no license classifiers"
 urls = dict(u.split(", ", 1) for u in meta.get_all("Project-URL"))
 assert {"Homepage", "Repository", "Documentation", "Issues", "Changelog"} <= urls.keys(), urls
-assert meta.get_all("Provides-Extra") == ["fastapi"], meta.get_all("Provides-Extra")
+assert meta.get_all("Provides-Extra") == ["fastapi", "prometheus"], meta.get_all("Provides-Extra")
 assert all("extra ==" in r for r in meta.get_all("Requires-Dist") or []), "a required dependency"
 assert meta.get_payload().lstrip().startswith("# jwks-auth for Python"), "README as description"
 files = {str(f) for f in md.files("jwks-auth")}
