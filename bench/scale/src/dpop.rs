@@ -19,7 +19,7 @@ use crate::alloc;
 use crate::common::{now, runtime, AUDIENCE, ISSUER};
 use crate::harness::{Harness, Plan};
 
-const PLAN: Plan = Plan::new(100, 1_000, 10, 60);
+const PLAN: Plan = Plan::new(100, 1_000, 10, 100);
 pub const CAPACITY: u64 = 1_100_000;
 const URL: &str = "https://api.example.com/notes";
 

@@ -6,15 +6,19 @@
 //!   median time per op of the batches, `ns_min` the fastest.
 //! * Under `valgrind --tool=callgrind --instr-atstart=no` (with `SCALE_CG_OUT` set to its
 //!   `--callgrind-out-file`), instrumentation is switched on only for the cases (the fill
-//!   before them runs uninstrumented), then a case runs `warm` ops, zeroes the counters, runs
-//!   `n` ops and dumps, runs `2n` ops and dumps: `instructions` = (I(2n) - I(n)) / n, which
-//!   leaves out whatever a run costs once (entering the runtime, the loop).
+//!   before them runs uninstrumented), then a case runs `warm` ops, and `CG_REPS` times: zeroes
+//!   the counters, runs `n` ops and dumps, runs `2n` ops and dumps. (I(2n) - I(n)) / n leaves
+//!   out whatever a run costs once (entering the runtime, the loop); `instructions` is the
+//!   median of the repetitions, `instructions_min` and `instructions_max` their range (moka's
+//!   housekeeping runs on a timer as well as on a count of operations, so a repetition may
+//!   catch one more or one fewer).
 use std::ops::Range;
 use std::time::Instant;
 
 use crate::{alloc, cg};
 
 pub const BATCHES: u64 = 5;
+pub const CG_REPS: u64 = 3;
 
 /// How many ops a case runs, natively and under callgrind.
 #[derive(Debug, Clone, Copy)]
@@ -90,7 +94,7 @@ impl Harness {
     /// Ops a case consumes in all (the size of a pool of single-use inputs).
     pub fn ops(&self, plan: &Plan) -> u64 {
         if self.callgrind() {
-            plan.cg_warm + 3 * plan.cg_n
+            plan.cg_warm + CG_REPS * 3 * plan.cg_n
         } else {
             plan.warm + BATCHES * plan.batch
         }
@@ -106,13 +110,21 @@ impl Harness {
             }
             let (w, n) = (plan.cg_warm, plan.cg_n);
             run(0..w);
-            cg::zero_stats();
-            run(w..w + n);
-            let one = self.dump(case, n);
-            run(w + n..w + 3 * n);
-            let two = self.dump(case, 2 * n);
-            let per_op = (two as f64 - one as f64) / n as f64;
-            self.row(case, "instructions", format!("{per_op:.0}"));
+            let mut estimates = Vec::new();
+            for rep in 0..CG_REPS {
+                let at = w + rep * 3 * n;
+                cg::zero_stats();
+                run(at..at + n);
+                let one = self.dump(case, n);
+                run(at + n..at + 3 * n);
+                let two = self.dump(case, 2 * n);
+                estimates.push((two as f64 - one as f64) / n as f64);
+            }
+            estimates.sort_by(f64::total_cmp);
+            let median = estimates[estimates.len() / 2];
+            self.row(case, "instructions", format!("{median:.0}"));
+            self.row(case, "instructions_min", format!("{:.0}", estimates[0]));
+            self.row(case, "instructions_max", format!("{:.0}", estimates[estimates.len() - 1]));
             return;
         }
         run(0..plan.warm);

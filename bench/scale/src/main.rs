@@ -4,7 +4,8 @@
 //! ```text
 //! scale keys <n>         # keys in the JWK set (1 3 10 30 100)
 //! scale issuers <n> [own-client|shared-client]  # issuers behind a TenantVerifier (1 ... 10000)
-//! scale verified <n>     # verified-token cache entries (1000 ... 1000000)
+//! scale verified <n> [pad]  # verified-token cache entries (1000 ... 1000000); pad: a claim
+//!                        # of that many characters more in every token
 //! scale revocation <n>   # revocation entries (0 1000 ... 1000000)
 //! scale dpop <n>         # DPoP replay entries (0 1000 ... 1000000)
 //! ```
@@ -38,7 +39,7 @@ fn main() {
     match curve {
         "keys" => keys::run(n),
         "issuers" => issuers::run(n, args.get(2).map_or("shared-client", String::as_str)),
-        "verified" => verified::run(n),
+        "verified" => verified::run(n, args.get(2).map_or(0, |pad| pad.parse().expect(usage))),
         "revocation" => revocation::run(n),
         "dpop" => dpop::run(n),
         "probe-verifiers" => issuers::probe(n),

@@ -28,22 +28,31 @@ pub struct Minter {
     key: hmac::Key,
     header: String,
     iat: i64,
+    /// A `pad` claim of this many characters (0: none), to see memory per entry grow with the
+    /// token (`scale verified <n> <pad>`).
+    pad: String,
 }
 
 impl Minter {
-    pub fn new() -> Self {
+    pub fn new(pad: usize) -> Self {
         Minter {
             key: hmac::Key::new(hmac::HMAC_SHA256, SECRET),
             header: URL_SAFE_NO_PAD.encode(br#"{"alg":"HS256","typ":"JWT"}"#),
             iat: now(),
+            pad: if pad == 0 {
+                String::new()
+            } else {
+                format!(r#","pad":"{}""#, "x".repeat(pad))
+            },
         }
     }
 
     pub fn token(&self, tag: char, i: u64) -> String {
         let payload = format!(
-            r#"{{"iss":"{ISSUER}","aud":"{AUDIENCE}","sub":"user-{tag}{i:08}","iat":{},"exp":{},"jti":"{tag}{i:016x}","scope":"read:notes write:notes"}}"#,
+            r#"{{"iss":"{ISSUER}","aud":"{AUDIENCE}","sub":"user-{tag}{i:08}","iat":{},"exp":{},"jti":"{tag}{i:016x}","scope":"read:notes write:notes"{}}}"#,
             self.iat,
-            self.iat + 24 * 3600
+            self.iat + 24 * 3600,
+            self.pad,
         );
         let input = format!("{}.{}", self.header, URL_SAFE_NO_PAD.encode(payload));
         let tag = hmac::sign(&self.key, input.as_bytes());
@@ -59,10 +68,10 @@ fn entries(verifier: &Verifier) -> u64 {
     digits.parse().expect("entries")
 }
 
-pub fn run(n: u64) {
+pub fn run(n: u64, pad: usize) {
     let mut h = Harness::new("verified", n);
     let rt = runtime();
-    let minter = Minter::new();
+    let minter = Minter::new(pad);
     let before = alloc::snapshot();
     let verifier = Verifier::builder(Provider::shared_secret(SECRET).expect("secret"))
         .issuer(ISSUER)
