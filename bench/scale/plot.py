@@ -3,7 +3,9 @@
 and bench/scale/results/summary.md (the tables, with each case's spread over the sizes).
 
     python3 -m venv target/venv-plot && target/venv-plot/bin/pip install -r bench/scale/requirements.txt
-    target/venv-plot/bin/python bench/scale/plot.py [curve ...]
+    target/venv-plot/bin/python bench/scale/plot.py [--png DIR] [curve ...]
+
+--png DIR also writes DIR/<curve>.png (to look at without an SVG viewer).
 
 Each SVG has three panels over the sizes: instructions per op (callgrind) relative to the
 smallest size, with the ±10% target band; wall time per op (median of 5 batches, secondary:
@@ -107,7 +109,7 @@ def spread(points):
     return max(points) / min(points) - 1
 
 
-def plot(curve):
+def plot(curve, png_dir=None):
     title, xlabel, cases, memory, memory_unit = CURVES[curve]
     values, sizes, loads = load(curve)
     xs = list(range(len(sizes)))
@@ -155,6 +157,8 @@ def plot(curve):
     # No timestamps or random ids in the file: the same numbers give the same SVG.
     matplotlib.rcParams["svg.hashsalt"] = "jwks-auth-scale"
     fig.savefig(out, metadata={"Date": None})
+    if png_dir:
+        fig.savefig(pathlib.Path(png_dir) / f"{curve}.png", dpi=80)
     plt.close(fig)
     return out
 
@@ -202,10 +206,14 @@ def table(curve):
 
 
 def main():
-    curves = sys.argv[1:] or [c for c in CURVES if (RESULTS / f"{c}.csv").exists()]
+    args = sys.argv[1:]
+    png_dir = None
+    if args[:1] == ["--png"]:
+        png_dir, args = args[1], args[2:]
+    curves = args or [c for c in CURVES if (RESULTS / f"{c}.csv").exists()]
     parts = []
     for curve in curves:
-        print(plot(curve))
+        print(plot(curve, png_dir))
         parts.append(table(curve))
     summary = RESULTS / "summary.md"
     summary.write_text("\n".join(parts))

@@ -9,6 +9,8 @@
 #   bench/scale/run.sh keys verified        # some curves
 #   SIZES="1000 10000" bench/scale/run.sh verified
 #   NO_CALLGRIND=1 bench/scale/run.sh       # wall time and memory only
+#   CACHE_SIM=1 bench/scale/run.sh verified # callgrind only, with its simulated cache misses
+#                                           # per op (D1mr, DLmr, ...) into results/<curve>-cachesim.csv
 #
 # Needs valgrind. Builds with --release into $CARGO_TARGET_DIR (default bench/scale/target).
 set -euo pipefail
@@ -17,6 +19,8 @@ export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HERE/target}"
 (cd "$HERE" && cargo build --release --quiet)
 BIN="$CARGO_TARGET_DIR/release/jwks-auth-scale-bench"
 RESULTS="$HERE/results"
+SUFFIX="${CACHE_SIM:+-cachesim}"
+RUN_TXT="$RESULTS/run$SUFFIX.txt"
 mkdir -p "$RESULTS"
 OUT="$(mktemp -d)"
 trap 'rm -rf "$OUT"' EXIT
@@ -39,14 +43,16 @@ if [ "$#" = 0 ]; then set -- keys issuers verified revocation dpop; fi
     echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)"
     echo "tools: $(rustc --version), $(valgrind --version)"
     echo "load at start: $(uptime)"
-} >"$RESULTS/run.txt"
+} >"$RUN_TXT"
 started=$SECONDS
 for curve in "$@"; do
-    csv="$RESULTS/$curve.csv"
+    csv="$RESULTS/$curve$SUFFIX.csv"
     echo "curve,size,case,metric,value,load1" >"$csv"
     for n in ${SIZES:-$(sizes_of "$curve")}; do
         echo "== $curve $n (load $(cut -d' ' -f1 /proc/loadavg))" >&2
-        if [ "$curve" = issuers ]; then
+        if [ -n "${CACHE_SIM:-}" ]; then
+            : # callgrind only
+        elif [ "$curve" = issuers ]; then
             # One process per factory kind (memory freed by one is not counted off the other);
             # callgrind runs the shared-client kind, with the first uses of both.
             "$BIN" issuers "$n" own-client >>"$csv"
@@ -57,14 +63,16 @@ for curve in "$@"; do
         if [ -z "${NO_CALLGRIND:-}" ]; then
             rm -f "$OUT"/cg.out*
             SCALE_CG_OUT="$OUT/cg.out" valgrind --tool=callgrind --instr-atstart=no \
-                --callgrind-out-file="$OUT/cg.out" "$BIN" "$curve" "$n" 2>"$OUT/valgrind.log" |
-                grep ',instructions' >>"$csv" || { cat "$OUT/valgrind.log" >&2; exit 1; }
+                ${CACHE_SIM:+--cache-sim=yes} --callgrind-out-file="$OUT/cg.out" \
+                "$BIN" "$curve" "$n" 2>"$OUT/valgrind.log" |
+                grep -E ',(instructions[a-z_]*|D[rw]|[ID][1L]m[rw]),' >>"$csv" ||
+                { cat "$OUT/valgrind.log" >&2; exit 1; }
         fi
     done
-    echo "$curve: valgrind --tool=callgrind --instr-atstart=no, and natively: $BIN $curve <n>" >>"$RESULTS/run.txt"
+    echo "$curve: valgrind --tool=callgrind --instr-atstart=no, and natively: $BIN $curve <n>" >>"$RUN_TXT"
 done
 {
     echo "load at end: $(uptime)"
     echo "duration: $((SECONDS - started)) s"
-} >>"$RESULTS/run.txt"
-cat "$RESULTS/run.txt" >&2
+} >>"$RUN_TXT"
+cat "$RUN_TXT" >&2

@@ -50,6 +50,18 @@ pub struct Snapshot {
     pub allocated: u64,
     pub live: i64,
     pub allocations: u64,
+    /// Resident set size (`VmRSS`), bytes: what the pages touched cost, which can be less
+    /// than `live` (zeroed allocations whose pages were never written).
+    pub rss: i64,
+}
+
+fn rss() -> i64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    status
+        .lines()
+        .find_map(|line| line.strip_prefix("VmRSS:"))
+        .and_then(|kb| kb.trim().trim_end_matches("kB").trim().parse::<i64>().ok())
+        .map_or(0, |kb| kb * 1024)
 }
 
 pub fn snapshot() -> Snapshot {
@@ -57,6 +69,7 @@ pub fn snapshot() -> Snapshot {
         allocated: ALLOCATED.load(Ordering::Relaxed),
         live: LIVE.load(Ordering::Relaxed),
         allocations: ALLOCATIONS.load(Ordering::Relaxed),
+        rss: rss(),
     }
 }
 
@@ -68,6 +81,9 @@ impl Snapshot {
     /// Bytes allocated (requested) between `earlier` and now, freed or not.
     pub fn allocated_since(&self, earlier: &Snapshot) -> u64 {
         self.allocated - earlier.allocated
+    }
+    pub fn rss_since(&self, earlier: &Snapshot) -> i64 {
+        self.rss - earlier.rss
     }
     pub fn allocations_since(&self, earlier: &Snapshot) -> u64 {
         self.allocations - earlier.allocations

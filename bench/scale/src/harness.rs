@@ -110,7 +110,8 @@ impl Harness {
             }
             let (w, n) = (plan.cg_warm, plan.cg_n);
             run(0..w);
-            let mut estimates = Vec::new();
+            // Per op, by event: (I(2n) - I(n)) / n of each repetition.
+            let mut estimates: Vec<(String, Vec<f64>)> = Vec::new();
             for rep in 0..CG_REPS {
                 let at = w + rep * 3 * n;
                 cg::zero_stats();
@@ -118,13 +119,25 @@ impl Harness {
                 let one = self.dump(case, n);
                 run(at + n..at + 3 * n);
                 let two = self.dump(case, 2 * n);
-                estimates.push((two as f64 - one as f64) / n as f64);
+                for ((event, one), (_, two)) in one.into_iter().zip(two) {
+                    let per_op = (two as f64 - one as f64) / n as f64;
+                    match estimates.iter_mut().find(|(name, _)| *name == event) {
+                        Some((_, values)) => values.push(per_op),
+                        None => estimates.push((event, vec![per_op])),
+                    }
+                }
             }
-            estimates.sort_by(f64::total_cmp);
-            let median = estimates[estimates.len() / 2];
-            self.row(case, "instructions", format!("{median:.0}"));
-            self.row(case, "instructions_min", format!("{:.0}", estimates[0]));
-            self.row(case, "instructions_max", format!("{:.0}", estimates[estimates.len() - 1]));
+            for (event, mut values) in estimates {
+                values.sort_by(f64::total_cmp);
+                let median = values[values.len() / 2];
+                if event == "Ir" {
+                    self.row(case, "instructions", format!("{median:.0}"));
+                    self.row(case, "instructions_min", format!("{:.0}", values[0]));
+                    self.row(case, "instructions_max", format!("{:.0}", values[values.len() - 1]));
+                } else {
+                    self.row(case, &event, format!("{median:.1}"));
+                }
+            }
             return;
         }
         run(0..plan.warm);
@@ -141,22 +154,25 @@ impl Harness {
         self.row(case, "ns_min", format!("{:.1}", samples[0]));
     }
 
-    /// Dumps the counters (which zeroes them) and reads the dump's total.
-    fn dump(&mut self, case: &str, n: u64) -> u64 {
+    /// Dumps the counters (which zeroes them) and reads the dump's totals, by event (`Ir`, and
+    /// with `--cache-sim=yes` also `Dr`, `Dw`, `I1mr`, `D1mr`, `D1mw`, `ILmr`, `DLmr`, `DLmw`).
+    fn dump(&mut self, case: &str, n: u64) -> Vec<(String, u64)> {
         let label = format!("{}/{}/{}/{}", self.curve, self.size, case, n);
         cg::dump_stats_at(&label);
         self.dumps += 1;
         let path = format!("{}.{}", self.cg_out.as_ref().unwrap(), self.dumps);
         let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
         assert!(text.contains(&label), "{path} is not the dump of {label}");
-        let total = text
-            .lines()
-            .find_map(|line| {
-                line.strip_prefix("summary: ")
-                    .or_else(|| line.strip_prefix("totals: "))
-            })
+        let line = |prefix: &str| text.lines().find_map(|line| line.strip_prefix(prefix));
+        let events = line("events: ").unwrap_or_else(|| panic!("{path}: no events line"));
+        let totals = line("summary: ")
+            .or_else(|| line("totals: "))
             .unwrap_or_else(|| panic!("{path}: no summary line"));
-        total.trim().parse().expect("instruction count")
+        events
+            .split_whitespace()
+            .zip(totals.split_whitespace())
+            .map(|(event, total)| (event.to_owned(), total.parse().expect("a count")))
+            .collect()
     }
 
     /// Reports the memory held after filling `entries` entries: live bytes gained since
@@ -167,11 +183,17 @@ impl Harness {
         self.row(case, "live_bytes", live);
         self.row(case, "allocated_bytes", now.allocated_since(before));
         self.row(case, "allocations", now.allocations_since(before));
+        self.row(case, "rss_bytes", now.rss_since(before));
         if entries > 0 {
             self.row(
                 case,
                 "bytes_per_entry",
                 format!("{:.1}", live as f64 / entries as f64),
+            );
+            self.row(
+                case,
+                "rss_bytes_per_entry",
+                format!("{:.1}", now.rss_since(before) as f64 / entries as f64),
             );
         }
     }

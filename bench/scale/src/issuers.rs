@@ -59,6 +59,10 @@ pub fn run(n: u64, kind: &str) {
             first_use.push(began.elapsed().as_nanos() as f64);
         }
         h.memory(kind, &before, n);
+        // Sockets (and other descriptors) held open: each HTTP client keeps its idle
+        // connection to the key server for a while.
+        let fds = std::fs::read_dir("/proc/self/fd").map_or(0, |dir| dir.count());
+        h.row(kind, "open_fds", fds);
         assert_eq!(tenants.live_issuers(), n, "every issuer live");
         if !h.callgrind() {
             report_first_use(&h, kind, first_use);
@@ -238,5 +242,21 @@ pub fn probe(k: u64) {
         })
         .collect();
     h.memory("moka", &before, k);
-    drop((caches, verifiers, server));
+    drop(caches);
+    // Which part of an empty moka cache weighs: capacity, expiry.
+    type Negative = moka::sync::Cache<Box<str>, std::time::Duration>;
+    let ttl = std::time::Duration::from_secs(300);
+    let variants: [(&str, fn(std::time::Duration) -> Negative); 4] = [
+        ("moka-cap1024-ttl", |ttl| Negative::builder().max_capacity(1024).time_to_live(ttl).build()),
+        ("moka-cap16-ttl", |ttl| Negative::builder().max_capacity(16).time_to_live(ttl).build()),
+        ("moka-cap1024", |_| Negative::builder().max_capacity(1024).build()),
+        ("moka-unbounded", |_| Negative::builder().build()),
+    ];
+    for (name, make) in variants {
+        let before = alloc::snapshot();
+        let caches: Vec<Negative> = (0..k).map(|_| make(ttl)).collect();
+        h.memory(name, &before, k);
+        drop(caches);
+    }
+    drop((verifiers, server));
 }

@@ -10,6 +10,7 @@ use wiremock::{Mock, MockServer, ResponseTemplate};
 
 /// `scale serve <file>`.
 pub fn serve(file: &str) {
+    raise_fd_limit();
     let body = std::fs::read_to_string(file).expect("jwks file");
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(1)
@@ -39,6 +40,21 @@ pub fn serve(file: &str) {
         .expect("stdin");
         drop(server);
     });
+}
+
+/// Soft descriptor limit up to the hard one, so the server is not the first to run out.
+fn raise_fd_limit() {
+    let mut limit = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: plain calls with a valid pointer to a local.
+    unsafe {
+        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) == 0 {
+            limit.rlim_cur = limit.rlim_max;
+            libc::setrlimit(libc::RLIMIT_NOFILE, &limit);
+        }
+    }
 }
 
 /// A running key server; stopped on drop.
