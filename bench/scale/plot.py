@@ -129,6 +129,8 @@ def plot(curve, png_dir=None):
         pts = [(x, t / 1000) for x, t in zip(xs, times) if t]
         if pts:
             ax_t.plot(*zip(*pts), marker=marker, label=case)
+    low, high = ax_i.get_ylim()
+    ax_i.set_ylim(min(low, -15), max(high, 15))
     ax_i.set_title("instructions per op (callgrind), % vs smallest size")
     ax_i.set_ylabel("% change")
     ax_i.legend(fontsize=7)
@@ -172,35 +174,34 @@ def fmt(value, unit=""):
 
 
 def table(curve):
+    """A markdown table: per size, each case's instructions (and wall µs), then memory."""
     title, _, cases, memory, memory_unit = CURVES[curve]
     values, sizes, loads = load(curve)
-    cases = [c for c in cases if any(values.get((n, c, "instructions")) or values.get((n, c, "ns")) for n in sizes)]
-    head = ["n"]
-    for case in cases:
-        head += [f"{case} instr.", f"{case} µs"]
-    head += [name for _, _, name in memory]
-    lines = [f"### {title}", "", "| " + " | ".join(head) + " |",
+    cases = [c for c in cases
+             if any(values.get((n, c, "instructions")) or values.get((n, c, "ns")) for n in sizes)]
+    head = ["n"] + [f"{case}: instructions (µs)" for case in cases] + [name for _, _, name in memory]
+    lines = [f"#### {title}", "", "| " + " | ".join(head) + " |",
              "|" + "|".join("---:" for _ in head) + "|"]
     for n in sizes:
         cells = [f"{n:,}"]
         for case in cases:
-            cells += [fmt(values.get((n, case, "instructions"))),
-                      fmt(values.get((n, case, "ns")), "us")]
+            instr, ns = values.get((n, case, "instructions")), values.get((n, case, "ns"))
+            cells.append(f"{fmt(instr)} ({fmt(ns, 'us')})")
         cells += [fmt(values.get((n, case, metric))) for case, metric, _ in memory]
         lines.append("| " + " | ".join(cells) + " |")
-    cells = ["spread"]
-    verdicts = []
+    cells, verdicts = ["max ÷ min − 1"], []
     for case in cases:
         s = spread(series(values, sizes, case, "instructions"))
         t = spread(series(values, sizes, case, "ns"))
-        cells += [("–" if s is None else f"{100 * s:.1f}%"),
-                  ("–" if t is None else f"{100 * t:.0f}%")]
+        cells.append(f"{'–' if s is None else f'{100 * s:.1f}%'} ({'–' if t is None else f'{100 * t:.0f}%'})")
         if s is not None:
             verdicts.append(f"{case} {'within' if s <= TARGET else 'NOT within'} 10% ({100 * s:.1f}%)")
     cells += ["" for _ in memory]
     lines.append("| " + " | ".join(cells) + " |")
-    lines += ["", "Instructions: " + "; ".join(verdicts) + "." if verdicts else "",
-              f"Load average while measuring: {min(loads):.1f}–{max(loads):.1f} "
+    lines.append("")
+    if verdicts:
+        lines.append("Instructions: " + "; ".join(verdicts) + ".")
+    lines += [f"Load average while measuring: {min(loads):.1f}–{max(loads):.1f} "
               f"(median {statistics.median(loads):.1f}) on 2 cores.", ""]
     return "\n".join(lines)
 

@@ -168,10 +168,14 @@ impl Harness {
         let totals = line("summary: ")
             .or_else(|| line("totals: "))
             .unwrap_or_else(|| panic!("{path}: no summary line"));
+        // Callgrind leaves trailing zero counts out of the line.
+        let mut totals = totals.split_whitespace();
         events
             .split_whitespace()
-            .zip(totals.split_whitespace())
-            .map(|(event, total)| (event.to_owned(), total.parse().expect("a count")))
+            .map(|event| {
+                let total = totals.next().map_or(0, |t| t.parse().expect("a count"));
+                (event.to_owned(), total)
+            })
             .collect()
     }
 
