@@ -57,7 +57,13 @@ pub fn run(n: u64) {
         .dpop_bound(&client)
         .sign();
     let proofs: Vec<String> = (0..h.ops(&PLAN) + 1)
-        .map(|_| DpopProof::new(&client).method("GET").url(URL).token(&token).sign())
+        .map(|_| {
+            DpopProof::new(&client)
+                .method("GET")
+                .url(URL)
+                .token(&token)
+                .sign()
+        })
         .collect();
     let request = DpopRequest::new("GET", URL);
     rt.block_on(verifier.verify_dpop(&token, &[&proofs[0]], &request))

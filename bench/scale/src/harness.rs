@@ -60,7 +60,9 @@ pub fn load1() -> String {
 impl Harness {
     pub fn new(curve: &'static str, size: u64) -> Self {
         let under_valgrind = cg::running_on_valgrind();
-        let cg_out = std::env::var("SCALE_CG_OUT").ok().filter(|_| under_valgrind);
+        let cg_out = std::env::var("SCALE_CG_OUT")
+            .ok()
+            .filter(|_| under_valgrind);
         assert!(
             !under_valgrind || cg_out.is_some(),
             "under valgrind, set SCALE_CG_OUT to the --callgrind-out-file"
@@ -133,7 +135,11 @@ impl Harness {
                 if event == "Ir" {
                     self.row(case, "instructions", format!("{median:.0}"));
                     self.row(case, "instructions_min", format!("{:.0}", values[0]));
-                    self.row(case, "instructions_max", format!("{:.0}", values[values.len() - 1]));
+                    self.row(
+                        case,
+                        "instructions_max",
+                        format!("{:.0}", values[values.len() - 1]),
+                    );
                 } else {
                     self.row(case, &event, format!("{median:.1}"));
                 }

@@ -75,7 +75,10 @@ pub fn run(n: u64, kind: &str) {
                 }
             })
         });
-        let picked: Vec<&String> = spread(n, 256).into_iter().map(|i| &tokens[i as usize]).collect();
+        let picked: Vec<&String> = spread(n, 256)
+            .into_iter()
+            .map(|i| &tokens[i as usize])
+            .collect();
         h.case(&format!("warm-spread-{kind}"), &WARM, |range| {
             rt.block_on(async {
                 for i in range {
@@ -194,8 +197,16 @@ fn report_first_use(h: &Harness, kind: &str, times: Vec<f64>) {
     h.row(&case, "ns", format!("{:.0}", median(&times)));
     let mut sorted = times.clone();
     sorted.sort_by(f64::total_cmp);
-    h.row(&case, "ns_p90", format!("{:.0}", sorted[sorted.len() * 9 / 10]));
-    h.row(&case, "ns_first_tenth", format!("{:.0}", median(&times[..tenth])));
+    h.row(
+        &case,
+        "ns_p90",
+        format!("{:.0}", sorted[sorted.len() * 9 / 10]),
+    );
+    h.row(
+        &case,
+        "ns_first_tenth",
+        format!("{:.0}", median(&times[..tenth])),
+    );
     h.row(
         &case,
         "ns_last_tenth",
@@ -225,7 +236,12 @@ pub fn probe(k: u64) {
         .sign();
     let before = alloc::snapshot();
     let verifiers: Vec<Verifier> = (0..k)
-        .map(|_| Verifier::builder(provider.clone()).http_client(shared.clone()).build().unwrap())
+        .map(|_| {
+            Verifier::builder(provider.clone())
+                .http_client(shared.clone())
+                .build()
+                .unwrap()
+        })
         .collect();
     h.memory("built", &before, k);
     for v in &verifiers {
@@ -245,11 +261,24 @@ pub fn probe(k: u64) {
     drop(caches);
     // Which part of an empty moka cache weighs: capacity, expiry.
     type Negative = moka::sync::Cache<Box<str>, std::time::Duration>;
+    type Make = fn(std::time::Duration) -> Negative;
     let ttl = std::time::Duration::from_secs(300);
-    let variants: [(&str, fn(std::time::Duration) -> Negative); 4] = [
-        ("moka-cap1024-ttl", |ttl| Negative::builder().max_capacity(1024).time_to_live(ttl).build()),
-        ("moka-cap16-ttl", |ttl| Negative::builder().max_capacity(16).time_to_live(ttl).build()),
-        ("moka-cap1024", |_| Negative::builder().max_capacity(1024).build()),
+    let variants: [(&str, Make); 4] = [
+        ("moka-cap1024-ttl", |ttl| {
+            Negative::builder()
+                .max_capacity(1024)
+                .time_to_live(ttl)
+                .build()
+        }),
+        ("moka-cap16-ttl", |ttl| {
+            Negative::builder()
+                .max_capacity(16)
+                .time_to_live(ttl)
+                .build()
+        }),
+        ("moka-cap1024", |_| {
+            Negative::builder().max_capacity(1024).build()
+        }),
         ("moka-unbounded", |_| Negative::builder().build()),
     ];
     for (name, make) in variants {

@@ -33,9 +33,7 @@ pub fn run(n: u64) {
     let issuer = format!("{}/tenant-0", server.origin);
 
     let before = alloc::snapshot();
-    let verifier = Verifier::builder(provider)
-        .build()
-        .expect("verifier");
+    let verifier = Verifier::builder(provider).build().expect("verifier");
     let token = |key: &TestKey| {
         TokenBuilder::new(key.clone(), Algorithm::EdDSA)
             .issuer(&issuer)
@@ -67,6 +65,10 @@ pub fn run(n: u64) {
             })
         });
     }
-    assert_eq!(verifier.key_stats().fetches, 1, "one fetch for every verify");
+    assert_eq!(
+        verifier.key_stats().fetches,
+        1,
+        "one fetch for every verify"
+    );
     drop(server);
 }

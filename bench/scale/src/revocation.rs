@@ -19,7 +19,12 @@ const CACHED: Plan = Plan::new(1_000, 20_000, 200, 1_000);
 pub const CAPACITY: u64 = 1_000_000;
 
 pub fn uuid(tag: u32, i: u64) -> String {
-    format!("{tag:08x}-{:04x}-4{:03x}-8000-{:012x}", i >> 48, (i >> 36) & 0xfff, i & 0xffff_ffff_ffff)
+    format!(
+        "{tag:08x}-{:04x}-4{:03x}-8000-{:012x}",
+        i >> 48,
+        (i >> 36) & 0xfff,
+        i & 0xffff_ffff_ffff
+    )
 }
 
 pub fn run(n: u64) {
@@ -79,6 +84,9 @@ pub fn run(n: u64) {
             .claim("jti", uuid(1, 0))
             .expires_in(3600)
             .sign();
-        assert!(rt.block_on(full.verify(&revoked)).is_err(), "revoked jti refused");
+        assert!(
+            rt.block_on(full.verify(&revoked)).is_err(),
+            "revoked jti refused"
+        );
     }
 }

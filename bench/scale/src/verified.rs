@@ -63,8 +63,14 @@ impl Minter {
 /// Entries the verifier's cache holds, from its `Debug` (no public accessor).
 fn entries(verifier: &Verifier) -> u64 {
     let text = format!("{verifier:?}");
-    let at = text.find("VerifiedCache { entries: ").expect("a verified cache") + 25;
-    let digits: String = text[at..].chars().take_while(char::is_ascii_digit).collect();
+    let at = text
+        .find("VerifiedCache { entries: ")
+        .expect("a verified cache")
+        + 25;
+    let digits: String = text[at..]
+        .chars()
+        .take_while(char::is_ascii_digit)
+        .collect();
     digits.parse().expect("entries")
 }
 
@@ -98,7 +104,10 @@ pub fn run(n: u64, pad: usize) {
             }
         })
     });
-    let picked: Vec<String> = spread(n, 250).into_iter().map(|i| minter.token('f', i)).collect();
+    let picked: Vec<String> = spread(n, 250)
+        .into_iter()
+        .map(|i| minter.token('f', i))
+        .collect();
     rt.block_on(async {
         // Each once or twice: a spread token the fill saw evicted goes back in, hot.
         for _ in 0..2 {
@@ -119,7 +128,12 @@ pub fn run(n: u64, pad: usize) {
     h.case("miss", &MISS, |range| {
         rt.block_on(async {
             for i in range {
-                black_box(verifier.verify(black_box(&fresh[i as usize])).await.unwrap());
+                black_box(
+                    verifier
+                        .verify(black_box(&fresh[i as usize]))
+                        .await
+                        .unwrap(),
+                );
             }
         })
     });
