@@ -209,8 +209,14 @@ impl Introspection {
 /// A cached answer: the user and validity of an active token, or an inactive one.
 #[derive(Debug, Clone)]
 enum Answer {
-    Active { user: AuthUser, validity: Validity },
+    Active {
+        user: AuthUser,
+        validity: Validity,
+    },
     Inactive,
+    /// Active, but its claims broke a rule (another audience, expired): refused as a JWT
+    /// would be, and not asked about again for the negative-cache time.
+    Refused(Arc<AuthError>),
 }
 
 /// A cached answer with the instant it stops being reused.
@@ -316,6 +322,7 @@ impl Introspector {
         }
         match &cached.answer {
             Answer::Inactive => Err(inactive()),
+            Answer::Refused(error) => Err(error.clone_for_waiters()),
             Answer::Active { user, validity } => {
                 // `exp` again on every hit: a cached answer never outlives the token.
                 validity.check(now, rules.leeway())?;
@@ -357,12 +364,22 @@ impl Introspector {
             }
         }
         let json = Value::Object(object).to_string();
-        let payload = rules.read(&json)?;
-        let checked = rules.check_token(&payload, now, HeaderClass::NotRead)?;
-        let mut user = rules.identify(&payload, checked.kind)?;
-        drop(payload);
+        let judged = (|| {
+            let payload = rules.read(&json)?;
+            let checked = rules.check_token(&payload, now, HeaderClass::NotRead)?;
+            let user = rules.identify(&payload, checked.kind)?;
+            Ok::<_, AuthError>((user, checked.validity))
+        })();
+        let (mut user, validity) = match judged {
+            Ok(judged) => judged,
+            Err(error) => {
+                return Ok(Cached {
+                    answer: Answer::Refused(Arc::new(error)),
+                    until: started + shared.negative_ttl,
+                })
+            }
+        };
         user.claims = Claims::from_json(json);
-        let validity = checked.validity;
         let left = u64::try_from(validity.exp.saturating_sub(now)).unwrap_or(0);
         let ttl = shared.cache_ttl.min(Duration::from_secs(left));
         Ok(Cached {
