@@ -316,12 +316,12 @@ impl Introspector {
                 outcome.map(Arc::new)
             })
             .await
-            .map_err(|error: Arc<AuthError>| clone_error(&error))?;
+            .map_err(|error: Arc<AuthError>| error.clone_for_waiters())?;
         if !called.load(Ordering::Relaxed) {
             metrics.introspection(Introspected::CacheHit);
         }
         match &cached.answer {
-            Answer::Inactive => Err(inactive()),
+            Answer::Inactive => Err(AuthError::inactive()),
             Answer::Refused(error) => Err(error.clone_for_waiters()),
             Answer::Active { user, validity } => {
                 // `exp` again on every hit: a cached answer never outlives the token.
@@ -423,13 +423,4 @@ impl Introspector {
 /// RFC 6749 §2.3.1: the client id and secret are form-encoded before Basic authentication.
 fn form_encode(value: &str) -> String {
     url::form_urlencoded::byte_serialize(value.as_bytes()).collect()
-}
-
-fn inactive() -> AuthError {
-    AuthError::inactive()
-}
-
-/// The error of a shared (single-flight) introspection, for each waiting request.
-fn clone_error(error: &AuthError) -> AuthError {
-    error.clone_for_waiters()
 }

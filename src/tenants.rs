@@ -25,6 +25,12 @@ impl<'a> TenantIssuer<'a> {
         self.issuer
     }
 
+    /// Every placeholder's name and captured value, in template order (none when the issuer
+    /// was trusted by a list or a callback).
+    pub fn params(&self) -> impl Iterator<Item = (&'a str, &'a str)> + '_ {
+        self.captured.iter().copied()
+    }
+
     /// The value a template placeholder captured: `param("tenant")` for
     /// `https://{tenant}.example.com/`. `None` when the issuer was trusted by a list or a
     /// callback.

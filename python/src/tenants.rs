@@ -34,10 +34,8 @@ fn call_factory(
 ) -> Result<jwks_auth::Verifier, AuthError> {
     Python::attach(|py| {
         let params = PyDict::new(py);
-        for name in ["tenant", "tid", "id", "realm", "pool", "domain"] {
-            if let Some(value) = tenant.param(name) {
-                params.set_item(name, value).ok();
-            }
+        for (name, value) in tenant.params() {
+            params.set_item(name, value).ok();
         }
         let made = factory
             .call1(py, (tenant.issuer(), params))

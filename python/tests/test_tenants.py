@@ -23,6 +23,20 @@ def tenants_of(mock: MockProvider, built: list, **options) -> TenantVerifier:
     return TenantVerifier(factory, trust_templates=[mock.issuer + "/t-{id}"], **options)
 
 
+def test_the_factory_gets_every_placeholder_of_its_template():
+    with MockProvider("better-auth") as mock:
+        seen = []
+
+        def factory(issuer: str, params: dict) -> Verifier:
+            seen.append(params)
+            return Verifier(mock.provider(), issuer=issuer, audience="tenant-api")
+
+        tenants = TenantVerifier(factory, trust_templates=[mock.issuer + "/{region}/{org}"])
+        token = mock.token().issuer(f"{mock.issuer}/eu/acme").audience("tenant-api").sign()
+        assert tenants.verify_sync(token).id
+        assert seen == [{"region": "eu", "org": "acme"}]
+
+
 def test_each_trusted_tenant_gets_one_verifier_and_untrusted_ones_none():
     with MockProvider("better-auth") as mock:
         built: list = []
